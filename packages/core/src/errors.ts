@@ -1,0 +1,48 @@
+/**
+ * The one error class of clientcert. Detect errors by `code` (stable, snake_case), not by
+ * `instanceof`: the code survives duplicate ESM/CJS copies of the package and minification.
+ */
+
+/** Why a request was rejected; these appear as the `code` of a problem response. */
+export type RejectionCode =
+  | 'client_certificate_required'
+  | 'client_certificate_untrusted'
+  | 'client_certificate_expired'
+  | 'client_certificate_not_yet_valid'
+  | 'client_certificate_revoked'
+  | 'client_certificate_rejected'
+  | 'client_certificate_malformed';
+
+/** Everything else the core can throw: bad input to a parser, bad options at construction. */
+export type ErrorCode =
+  | RejectionCode
+  | 'xfcc_malformed'
+  | 'certificate_malformed'
+  | 'invalid_option';
+
+export class ClientCertError extends Error {
+  override readonly name = 'ClientCertError';
+  readonly code: ErrorCode;
+  /** HTTP status a framework should answer with when this error reaches it. */
+  readonly status: number;
+  readonly statusCode: number;
+  /** The message is safe to show to the client (never contains attacker-controlled text). */
+  readonly expose: boolean;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = this.statusCode = options?.status ?? (code === 'invalid_option' ? 500 : 403);
+    this.expose = this.status < 500;
+  }
+}
+
+export function isClientCertError(value: unknown): value is ClientCertError {
+  return value instanceof Error && (value as { name?: unknown }).name === 'ClientCertError' &&
+    typeof (value as { code?: unknown }).code === 'string';
+}
+
+/** A TypeError-like failure at construction that names the option and the fix. */
+export function invalidOption(option: string, problem: string): ClientCertError {
+  return new ClientCertError('invalid_option', `clientcert: option "${option}" ${problem}`, { status: 500 });
+}

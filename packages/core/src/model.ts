@@ -1,0 +1,72 @@
+import type { X509Certificate } from 'node:crypto';
+
+/** One attribute of a distinguished name, e.g. `{ type: 'CN', oid: '2.5.4.3', value: 'alice' }`. */
+export interface NameAttribute {
+  /** Short name when known (CN, O, OU, C, ST, L, DC, UID, emailAddress, serialNumber, ...), else the dotted OID. */
+  readonly type: string;
+  readonly oid: string;
+  readonly value: string;
+}
+
+/** A parsed X.500 distinguished name. */
+export interface DistinguishedName {
+  /** RFC 4514 string: most specific RDN first, e.g. `CN=alice,O=Acme\, Inc.,C=US`. */
+  readonly rfc4514: string;
+  /** RDNs in certificate (DER) order, most general first; each RDN is a set of attributes. */
+  readonly rdns: readonly (readonly NameAttribute[])[];
+  /** All attributes flattened, in DER order. */
+  readonly attributes: readonly NameAttribute[];
+  /** First value of an attribute by short name (case-insensitive) or OID. */
+  get(type: string): string | undefined;
+  /** Every value of an attribute by short name (case-insensitive) or OID, in DER order. */
+  getAll(type: string): string[];
+  /** Same as `rfc4514`. */
+  toString(): string;
+}
+
+export interface SubjectAltNames {
+  readonly dns: readonly string[];
+  readonly uri: readonly string[];
+  readonly email: readonly string[];
+  /** IPv4 dotted or IPv6 in canonical compressed form. */
+  readonly ip: readonly string[];
+}
+
+/** Where the certificate came from: the TLS connection or a forwarded header format. */
+export type SourceName = 'tls' | 'xfcc';
+
+/** How the certificate's trust was established. */
+export type Verification =
+  /** The Node.js TLS stack verified it against the server's `ca` (socket.authorized). */
+  | 'tls'
+  /** This library built and verified a chain to the configured trust anchors (`ca`). */
+  | 'chain'
+  /** The configuration declares that the forwarding proxy verified it (`proxyVerified`). */
+  | 'proxy';
+
+/** The normalized client certificate exposed as `req.clientCert`. */
+export interface ClientCertificate {
+  readonly subject: DistinguishedName;
+  readonly issuer: DistinguishedName;
+  /** Upper-case hex of the DER integer's content, as node:crypto reports it, e.g. `0A1B`. */
+  readonly serialNumber: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** Lower-case hex digests of the DER. */
+  readonly fingerprints: { readonly sha1: string; readonly sha256: string };
+  readonly san: SubjectAltNames;
+  /** The SPIFFE ID when the certificate has exactly one `spiffe://` URI SAN, else null. */
+  readonly spiffeId: string | null;
+  /** Extended key usage OIDs (empty when the extension is absent). */
+  readonly extKeyUsage: readonly string[];
+  readonly isCA: boolean;
+  readonly pem: string;
+  readonly raw: Buffer;
+  /** Node's parsed certificate, for anything not normalized here. */
+  readonly x509: X509Certificate;
+  /** The other certificates the client presented (leaf excluded), in the order presented. */
+  chain: readonly ClientCertificate[];
+  /** Filled in by the pipeline; `null` until known. */
+  source: SourceName | null;
+  verifiedBy: Verification | null;
+}
