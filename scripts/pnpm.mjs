@@ -3,7 +3,7 @@
 // so a machine with only Node and npm can run every command in the README.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -22,7 +22,10 @@ export function pnpmBinary() {
 }
 
 export function pnpm(args, options = {}) {
-  const result = spawnSync(pnpmBinary(), args, { stdio: 'inherit', cwd: root, ...options });
+  const binary = pnpmBinary();
+  // Scripts that call `pnpm` themselves must find this same pnpm.
+  const PATH = binary === 'pnpm' ? process.env.PATH : `${dirname(binary)}${delimiter}${process.env.PATH ?? ''}`;
+  const result = spawnSync(binary, args, { stdio: 'inherit', cwd: root, ...options, env: { ...process.env, PATH, ...options.env } });
   return result.status ?? 1;
 }
 

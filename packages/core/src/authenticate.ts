@@ -1,0 +1,266 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import { LRUCache } from 'lru-cache';
+import { parseCertificate } from './certificate.js';
+import { ClientCertError, isClientCertError, type RejectionCode } from './errors.js';
+import type { ClientCertificate, SourceName, Verification } from './model.js';
+import { compileOptions, type ClientCertOptions, type CompiledOptions, type SourceOption } from './options.js';
+import { toProblem, type ProblemDetails } from './problem.js';
+import { readPeer, type PeerInfo } from './tls-source.js';
+import { verifyChainSync, type VerifyFailureCode } from './verify.js';
+import { parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
+
+/** The little the core needs of a request: Node's IncomingMessage satisfies it. */
+export interface RequestLike {
+  readonly socket: Socket;
+  readonly headers: IncomingHttpHeaders;
+}
+
+export type AuthResult =
+  | { readonly ok: true; readonly certificate: ClientCertificate | null }
+  | { readonly ok: false; readonly error: ClientCertError & { code: RejectionCode }; readonly problem: ProblemDetails };
+
+export interface ClientCertAuth {
+  readonly options: CompiledOptions;
+  /** Decide one request. Synchronous today; callers must also accept a Promise (later checks may be async). */
+  authenticate(request: RequestLike): AuthResult | Promise<AuthResult>;
+  /** One line saying what this configuration trusts, as reported at start-up. */
+  describe(): string;
+}
+
+/** A decision about one presented certificate, cached per connection or per header value. */
+interface Decision {
+  readonly certificate: ClientCertificate | null;
+  readonly error: (ClientCertError & { code: RejectionCode }) | null;
+  /** Re-decide outside [checkFrom, checkUntil] (ms): validity windows move with the clock. */
+  readonly checkFrom: number;
+  readonly checkUntil: number;
+}
+
+const ALWAYS = { checkFrom: -Infinity, checkUntil: Infinity };
+const HEADER_CACHE_SIZE = 1000;
+const UNTRUSTED_HEADER_REPORT_INTERVAL_MS = 60_000;
+
+function reject(code: RejectionCode, message: string): ClientCertError & { code: RejectionCode } {
+  return new ClientCertError(code, message) as ClientCertError & { code: RejectionCode };
+}
+
+const VERIFY_CODES: Record<VerifyFailureCode, RejectionCode> = {
+  untrusted: 'client_certificate_untrusted',
+  expired: 'client_certificate_expired',
+  not_yet_valid: 'client_certificate_not_yet_valid',
+  wrong_purpose: 'client_certificate_rejected',
+  malformed: 'client_certificate_malformed',
+};
+
+/** OpenSSL's reasons (socket.authorizationError) mapped to rejection codes. */
+function tlsRejection(reason: string | null): ClientCertError & { code: RejectionCode } {
+  switch (reason) {
+    case 'CERT_HAS_EXPIRED':
+      return reject('client_certificate_expired', 'The client certificate has expired.');
+    case 'CERT_NOT_YET_VALID':
+      return reject('client_certificate_not_yet_valid', 'The client certificate is not yet valid.');
+    case 'CERT_REVOKED':
+      return reject('client_certificate_revoked', 'The client certificate has been revoked.');
+    case 'INVALID_PURPOSE':
+    case 'UNSUPPORTED_CERTIFICATE_PURPOSE':
+      return reject('client_certificate_rejected', 'The client certificate is not valid for client authentication.');
+    default:
+      return reject('client_certificate_untrusted', 'The client certificate was not issued by a trusted certificate authority.');
+  }
+}
+
+const PURPOSE_OIDS: Record<string, string> = {
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  codeSigning: '1.3.6.1.5.5.7.3.3',
+  emailProtection: '1.3.6.1.5.5.7.3.4',
+};
+const ANY_EKU = '2.5.29.37.0';
+
+export function createClientCertAuth(userOptions: ClientCertOptions = {}): ClientCertAuth {
+  const options = compileOptions(userOptions);
+  const perSocket = new WeakMap<Socket, Decision>();
+  const perHeader = new LRUCache<string, Decision>({ max: HEADER_CACHE_SIZE });
+  const purposeOid = options.purpose === 'any' ? null : PURPOSE_OIDS[options.purpose] ?? options.purpose;
+  let lastUntrustedReport = -Infinity;
+
+  /** Validity and purpose of the leaf, for certificates trusted by the TLS stack or the proxy. */
+  function checkLeaf(certificate: ClientCertificate, now: number): (ClientCertError & { code: RejectionCode }) | null {
+    if (now + options.clockToleranceMs < certificate.notBefore.getTime()) {
+      return reject('client_certificate_not_yet_valid', 'The client certificate is not yet valid.');
+    }
+    if (now - options.clockToleranceMs > certificate.notAfter.getTime()) {
+      return reject('client_certificate_expired', 'The client certificate has expired.');
+    }
+    const eku = certificate.extKeyUsage;
+    if (purposeOid && eku.length > 0 && !eku.includes(purposeOid) && !eku.includes(ANY_EKU)) {
+      return reject('client_certificate_rejected', 'The client certificate is not valid for client authentication.');
+    }
+    return null;
+  }
+
+  function verified(certificate: ClientCertificate, by: Verification, from: number, until: number): Decision {
+    certificate.verifiedBy = by;
+    return {
+      certificate,
+      error: null,
+      checkFrom: from - options.clockToleranceMs,
+      checkUntil: until + options.clockToleranceMs,
+    };
+  }
+
+  /** Establish trust in a presented certificate: configured anchors, else the TLS stack, else a declared verifying proxy. */
+  function verify(certificate: ClientCertificate, source: SourceName, peer: PeerInfo | null): Decision {
+    const now = options.clock().getTime();
+    if (options.anchors) {
+      const result = verifyChainSync({
+        leaf: certificate.x509,
+        intermediates: certificate.chain.map((c) => c.x509),
+        trustAnchors: options.anchors,
+        at: new Date(now),
+        purpose: options.purpose,
+        clockToleranceSeconds: options.clockToleranceMs / 1000,
+      });
+      if (!result.ok) return { certificate: null, error: reject(VERIFY_CODES[result.code], result.message), ...ALWAYS };
+      const from = Math.max(...result.chain.map((c) => Date.parse(c.validFrom)));
+      const until = Math.min(...result.chain.map((c) => Date.parse(c.validTo)));
+      return verified(certificate, 'chain', from, until);
+    }
+    if (source === 'tls' && peer && !peer.authorized) {
+      return { certificate: null, error: tlsRejection(peer.authorizationError), ...ALWAYS };
+    }
+    if (source !== 'tls' && !options.proxyVerified) {
+      return {
+        certificate: null,
+        error: reject('client_certificate_untrusted', 'No trust anchors are configured for forwarded client certificates.'),
+        ...ALWAYS,
+      };
+    }
+    const leafError = checkLeaf(certificate, now);
+    if (leafError) return { certificate: null, error: leafError, ...ALWAYS };
+    return verified(certificate, source === 'tls' ? 'tls' : 'proxy', certificate.notBefore.getTime(), certificate.notAfter.getTime());
+  }
+
+  function decideTls(peer: PeerInfo): Decision {
+    if (!peer.leaf) return { certificate: null, error: null, ...ALWAYS };
+    try {
+      const certificate = parseCertificate(peer.leaf);
+      certificate.chain = peer.chain.map((der) => parseCertificate(der));
+      certificate.source = 'tls';
+      return verify(certificate, 'tls', peer);
+    } catch (error) {
+      return { certificate: null, error: asRejection(error), ...ALWAYS };
+    }
+  }
+
+  function decideXfcc(value: string): Decision {
+    try {
+      const element = selectXfccElement(parseXfcc(value, options.xfccLimits), options.xfccElement);
+      if (!element?.cert) return { certificate: null, error: null, ...ALWAYS };
+      const certificate = parseCertificate(element.cert);
+      if (!xfccHashMatches(element, certificate.raw)) {
+        return { certificate: null, error: reject('client_certificate_malformed', 'The forwarded Hash does not match the forwarded certificate.'), ...ALWAYS };
+      }
+      // Envoy's Chain includes the leaf; Azure Container Apps documents intermediates only. Accept both.
+      const chain = element.chain.map((pem) => parseCertificate(pem));
+      certificate.chain = chain.filter((c) => !c.raw.equals(certificate.raw));
+      certificate.source = 'xfcc';
+      return verify(certificate, 'xfcc', null);
+    } catch (error) {
+      return { certificate: null, error: asRejection(error), ...ALWAYS };
+    }
+  }
+
+  function cached<K extends object | string>(
+    key: K,
+    get: (key: K) => Decision | undefined,
+    set: (key: K, decision: Decision) => void,
+    decide: () => Decision,
+  ): Decision {
+    const now = options.clock().getTime();
+    const hit = get(key);
+    if (hit && now >= hit.checkFrom && now <= hit.checkUntil) return hit;
+    const decision = decide();
+    set(key, decision);
+    return decision;
+  }
+
+  function fromSource(source: SourceOption, request: RequestLike): Decision | undefined {
+    const socket = request.socket;
+    const resolved = source === 'auto' ? ((socket as { encrypted?: boolean }).encrypted ? 'tls' : 'xfcc') : source;
+    if (resolved === 'tls') {
+      const peer = readPeer(socket);
+      if (!peer) return undefined;
+      return cached(socket, (k) => perSocket.get(k), (k, d) => perSocket.set(k, d), () => decideTls(peer));
+    }
+    const raw = request.headers[options.xfccHeader];
+    if (raw === undefined) return undefined;
+    const value = Array.isArray(raw) ? raw.join(', ') : raw;
+    const address = socket.remoteAddress;
+    if (address === undefined || !options.trustProxy(address, 0)) {
+      reportUntrustedHeader();
+      return undefined;
+    }
+    return cached(value, (k) => perHeader.get(k), (k, d) => perHeader.set(k, d), () => decideXfcc(value));
+  }
+
+  function reportUntrustedHeader(): void {
+    const now = Date.now();
+    if (!options.logger || now - lastUntrustedReport < UNTRUSTED_HEADER_REPORT_INTERVAL_MS) return;
+    lastUntrustedReport = now;
+    options.logger.warn(
+      `clientcert: ignored a ${options.xfccHeader} header from a peer outside trustProxy (${options.trustProxyDescription}); reported at most once a minute`,
+    );
+  }
+
+  function authenticate(request: RequestLike): AuthResult {
+    if (options.mode === 'ignore') return { ok: true, certificate: null };
+    let decision: Decision | undefined;
+    for (const source of options.sources) {
+      decision = fromSource(source, request);
+      if (decision && (decision.certificate || decision.error)) break;
+    }
+    if (decision?.error) return fail(decision.error);
+    if (decision?.certificate) return { ok: true, certificate: decision.certificate };
+    if (options.mode === 'accept') return { ok: true, certificate: null };
+    return fail(reject('client_certificate_required', 'A client certificate is required.'));
+  }
+
+  function fail(error: ClientCertError & { code: RejectionCode }): AuthResult {
+    return { ok: false, error, problem: toProblem(error, options.rejectStatus, options.problemTypeBase) };
+  }
+
+  function describe(): string {
+    const sources = options.sources
+      .map((s) => (s === 'auto' ? `auto (TLS connection, else ${options.xfccHeader})` : s === 'xfcc' ? options.xfccHeader : 'TLS connection'))
+      .join(', then ');
+    const trust = options.anchors
+      ? `${options.anchors.length} trust anchor(s)`
+      : options.proxyVerified ? 'the proxy\'s verification (proxyVerified)' : 'the TLS stack only (no ca configured)';
+    return `clientcert: mode ${options.mode}; certificate from ${sources}; forwarded headers trusted from ${options.trustProxyDescription}; trust: ${trust}`;
+  }
+
+  if (options.logger) {
+    options.logger.info(describe());
+    const readsHeaders = options.sources.some((s) => s !== 'tls');
+    if (readsHeaders && options.mode !== 'ignore' && !options.anchors && !options.proxyVerified) {
+      options.logger.warn(
+        'clientcert: forwarded client certificates will be rejected as untrusted: set `ca` (trust anchors) or `proxyVerified: true`',
+      );
+    }
+  }
+
+  return { options, authenticate, describe };
+}
+
+/** Any failure while reading a presented certificate becomes a rejection, never a crash. */
+function asRejection(error: unknown): ClientCertError & { code: RejectionCode } {
+  if (isClientCertError(error) && error.code.startsWith('client_certificate_')) {
+    return error as ClientCertError & { code: RejectionCode };
+  }
+  if (isClientCertError(error) && (error.code === 'xfcc_malformed' || error.code === 'certificate_malformed')) {
+    return reject('client_certificate_malformed', error.message);
+  }
+  return reject('client_certificate_malformed', 'The client certificate could not be read.');
+}

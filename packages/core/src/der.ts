@@ -1,0 +1,244 @@
+/**
+ * A tiny, strict DER reader for the parts of a certificate that node:crypto does not expose in
+ * structured form (names as RDN sets, subjectAltName entries).
+ *
+ * Everything read here is attacker-controlled, so every read is bounds-checked against the
+ * enclosing value, only definite minimal-length DER encodings are accepted, and every failure is a
+ * `ClientCertError('certificate_malformed')`. There is no recursion: callers walk the structures
+ * they expect with a cursor, one level at a time.
+ */
+import { isUtf8 } from 'node:buffer';
+import { ClientCertError } from './errors.js';
+
+/** Identifier octets of the universal types this package reads. */
+export const Tag = {
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  OID: 0x06,
+  UTF8_STRING: 0x0c,
+  NUMERIC_STRING: 0x12,
+  PRINTABLE_STRING: 0x13,
+  TELETEX_STRING: 0x14,
+  IA5_STRING: 0x16,
+  VISIBLE_STRING: 0x1a,
+  UNIVERSAL_STRING: 0x1c,
+  BMP_STRING: 0x1e,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+} as const;
+
+/** One tag-length-value, as offsets into the buffer it was read from. */
+export interface Tlv {
+  /** The identifier octet (class, constructed bit and tag number). */
+  readonly tag: number;
+  /** Offset of the identifier octet. */
+  readonly start: number;
+  /** Offset of the first content octet. */
+  readonly valueStart: number;
+  /** Offset just after the last content octet. */
+  readonly end: number;
+}
+
+/** The error every malformed input turns into; `message` never contains input bytes. */
+export function malformed(message: string, cause?: unknown): ClientCertError {
+  return new ClientCertError('certificate_malformed', `malformed certificate: ${message}`,
+    cause === undefined ? undefined : { cause });
+}
+
+/** Lengths above 4 octets would describe values larger than any certificate we accept. */
+const MAX_LENGTH_OCTETS = 4;
+/** Real OIDs are well under 100 octets; the cap keeps big-number arithmetic bounded. */
+const MAX_OID_OCTETS = 255;
+
+/**
+ * Reads one TLV starting at `offset` whose encoding must end at or before `limit`.
+ * Rejects high tag numbers (not used in certificates), indefinite and non-minimal lengths.
+ */
+export function readTlv(buf: Uint8Array, offset: number, limit: number): Tlv {
+  if (limit > buf.length || offset + 2 > limit) throw malformed('unexpected end of data');
+  const tag = buf[offset]!;
+  if ((tag & 0x1f) === 0x1f) throw malformed('high tag numbers are not supported');
+  const first = buf[offset + 1]!;
+  let valueStart = offset + 2;
+  let length = first;
+  if (first === 0x80) throw malformed('indefinite length is not allowed in DER');
+  if (first > 0x80) {
+    const count = first & 0x7f;
+    if (count > MAX_LENGTH_OCTETS) throw malformed('length field too large');
+    if (valueStart + count > limit) throw malformed('truncated length field');
+    if (buf[valueStart] === 0) throw malformed('non-minimal length encoding');
+    length = 0;
+    for (let i = 0; i < count; i++) length = length * 256 + buf[valueStart + i]!;
+    if (length < 0x80) throw malformed('non-minimal length encoding');
+    valueStart += count;
+  }
+  if (length > limit - valueStart) throw malformed('length exceeds the enclosing data');
+  return { tag, start: offset, valueStart, end: valueStart + length };
+}
+
+/**
+ * Walks the elements of one constructed value (or a whole buffer) in order. A cursor never
+ * reads outside `[pos, end)`, so nested cursors cannot overrun their parent.
+ */
+export class DerCursor {
+  private pos: number;
+
+  constructor(readonly buf: Uint8Array, start = 0, private readonly end = buf.length) {
+    this.pos = start;
+  }
+
+  /** A cursor over the contents of `tlv`, which must have been read from the same buffer. */
+  static inside(buf: Uint8Array, tlv: Tlv): DerCursor {
+    return new DerCursor(buf, tlv.valueStart, tlv.end);
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  /** The identifier octet of the next element, or undefined at the end. */
+  peekTag(): number | undefined {
+    return this.done ? undefined : this.buf[this.pos];
+  }
+
+  /** Reads the next element, whatever its tag. */
+  next(what: string): Tlv {
+    if (this.done) throw malformed(`missing ${what}`);
+    const tlv = readTlv(this.buf, this.pos, this.end);
+    this.pos = tlv.end;
+    return tlv;
+  }
+
+  /** Reads the next element and requires its identifier octet to be `tag`. */
+  expect(tag: number, what: string): Tlv {
+    const tlv = this.next(what);
+    if (tlv.tag !== tag) throw malformed(`unexpected tag for ${what}`);
+    return tlv;
+  }
+
+  /** Reads the next element only when it has identifier octet `tag`. */
+  optional(tag: number, what: string): Tlv | undefined {
+    return this.peekTag() === tag ? this.next(what) : undefined;
+  }
+
+  /** Requires that nothing follows the elements read so far. */
+  finish(what: string): void {
+    if (!this.done) throw malformed(`unexpected data after ${what}`);
+  }
+}
+
+/**
+ * Decodes OBJECT IDENTIFIER contents to dotted form. Arcs are decoded with doubles while they fit
+ * exactly and with BigInt beyond that (UUID arcs under 2.25 are 128-bit).
+ */
+export function decodeOid(buf: Uint8Array, start: number, end: number): string {
+  if (end <= start) throw malformed('empty object identifier');
+  if (end - start > MAX_OID_OCTETS) throw malformed('object identifier too long');
+  if ((buf[end - 1]! & 0x80) !== 0) throw malformed('truncated object identifier');
+  const arcs: string[] = [];
+  let pos = start;
+  while (pos < end) {
+    // Each arc is base-128, most significant group first; a leading 0x80 would be non-minimal.
+    if (buf[pos] === 0x80) throw malformed('non-minimal object identifier arc');
+    let small = 0;
+    let big: bigint | undefined;
+    let byte: number;
+    do {
+      byte = buf[pos++]!;
+      if (big === undefined && small >= 2 ** 45) big = BigInt(small);
+      if (big === undefined) small = small * 128 + (byte & 0x7f);
+      else big = (big << 7n) | BigInt(byte & 0x7f);
+    } while ((byte & 0x80) !== 0);
+    if (arcs.length === 0) {
+      // The first encoded arc packs the first two arcs as 40 * first + second.
+      if (big === undefined && small < 80) arcs.push(String(Math.floor(small / 40)), String(small % 40));
+      else arcs.push('2', String(big === undefined ? small - 80 : big - 80n));
+    } else {
+      arcs.push(String(big ?? small));
+    }
+  }
+  return arcs.join('.');
+}
+
+/** Strict decoders: a reused fatal TextDecoder throws on invalid input instead of substituting. */
+const utf16le = new TextDecoder('utf-16le', { fatal: true, ignoreBOM: true });
+
+function decodeAscii(buf: Uint8Array, start: number, end: number, allowed: (c: number) => boolean): string {
+  for (let i = start; i < end; i++) {
+    if (!allowed(buf[i]!)) throw malformed('invalid character in a restricted string type');
+  }
+  return decodeLatin1(buf, start, end);
+}
+
+function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
+  const bytes = Buffer.from(buf.buffer, buf.byteOffset + start, end - start);
+  if (!isUtf8(bytes)) throw malformed('invalid UTF-8 in a UTF8String');
+  return bytes.toString('utf8');
+}
+
+function decodeLatin1(buf: Uint8Array, start: number, end: number): string {
+  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
+}
+
+/** BMPString is UTF-16BE; swap into little-endian so the fatal decoder rejects lone surrogates. */
+function decodeBmp(buf: Uint8Array, start: number, end: number): string {
+  if ((end - start) % 2 !== 0) throw malformed('odd length BMPString');
+  const swapped = new Uint8Array(end - start);
+  for (let i = 0; i < swapped.length; i += 2) {
+    swapped[i] = buf[start + i + 1]!;
+    swapped[i + 1] = buf[start + i]!;
+  }
+  try {
+    return utf16le.decode(swapped);
+  } catch (error) {
+    throw malformed('invalid BMPString', error);
+  }
+}
+
+/** UniversalString is UTF-32BE. */
+function decodeUniversal(buf: Uint8Array, start: number, end: number): string {
+  if ((end - start) % 4 !== 0) throw malformed('UniversalString length is not a multiple of 4');
+  let out = '';
+  for (let i = start; i < end; i += 4) {
+    const cp = ((buf[i]! << 24) | (buf[i + 1]! << 16) | (buf[i + 2]! << 8) | buf[i + 3]!) >>> 0;
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw malformed('invalid UniversalString');
+    out += String.fromCodePoint(cp);
+  }
+  return out;
+}
+
+const isAscii = (c: number): boolean => c < 0x80;
+const isNumeric = (c: number): boolean => c === 0x20 || (c >= 0x30 && c <= 0x39);
+const isVisible = (c: number): boolean => c >= 0x20 && c <= 0x7e;
+
+/**
+ * Decodes the contents of a string-typed TLV, or returns undefined when `tlv` is not one of the
+ * string types used in names. PrintableString and IA5String are only required to be 7-bit:
+ * widely deployed CAs put `*`, `@` or `_` in PrintableString, and OpenSSL accepts them too.
+ */
+export function decodeString(buf: Uint8Array, tlv: Tlv): string | undefined {
+  const { valueStart: s, end: e } = tlv;
+  switch (tlv.tag) {
+    case Tag.UTF8_STRING: return decodeUtf8(buf, s, e);
+    case Tag.PRINTABLE_STRING:
+    case Tag.IA5_STRING: return decodeAscii(buf, s, e, isAscii);
+    case Tag.NUMERIC_STRING: return decodeAscii(buf, s, e, isNumeric);
+    case Tag.VISIBLE_STRING: return decodeAscii(buf, s, e, isVisible);
+    case Tag.TELETEX_STRING: return decodeLatin1(buf, s, e);
+    case Tag.BMP_STRING: return decodeBmp(buf, s, e);
+    case Tag.UNIVERSAL_STRING: return decodeUniversal(buf, s, e);
+    default: return undefined;
+  }
+}
+
+/** Decodes IA5String contents (as in subjectAltName entries), which must be 7-bit. */
+export function decodeIa5(buf: Uint8Array, tlv: Tlv): string {
+  return decodeAscii(buf, tlv.valueStart, tlv.end, isAscii);
+}
+
+/** Lower-case hex of `buf[start, end)`. */
+export function hex(buf: Uint8Array, start: number, end: number): string {
+  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('hex');
+}

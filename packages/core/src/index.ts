@@ -1,0 +1,17 @@
+export { createClientCertAuth } from './authenticate.js';
+export type { AuthResult, ClientCertAuth, RequestLike } from './authenticate.js';
+export { parseCertificate, parseCertificateChain } from './certificate.js';
+export { ClientCertError, isClientCertError } from './errors.js';
+export type { ErrorCode, RejectionCode } from './errors.js';
+export type {
+  ClientCertificate, DistinguishedName, NameAttribute, SourceName, SubjectAltNames, Verification,
+} from './model.js';
+export type { ClientCertOptions, Logger, Mode, SourceOption } from './options.js';
+export { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS } from './problem.js';
+export type { ProblemDetails } from './problem.js';
+export { DEFAULT_TRUST_PROXY } from './trust.js';
+export type { TrustProxyFn, TrustProxyInput } from './trust.js';
+export { compileTrustAnchors, verifyChain, verifyChainSync } from './verify.js';
+export type { VerifyChainInput, VerifyChainResult, VerifyFailureCode } from './verify.js';
+export { DEFAULT_XFCC_LIMITS, formatXfcc, parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
+export type { XfccElement, XfccLimits } from './xfcc.js';

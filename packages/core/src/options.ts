@@ -1,0 +1,135 @@
+import type { X509Certificate } from 'node:crypto';
+import { invalidOption } from './errors.js';
+import type { SourceName } from './model.js';
+import { compileTrustAnchors } from './verify.js';
+import { DEFAULT_XFCC_LIMITS, type XfccLimits } from './xfcc.js';
+import { compileTrustProxy, DEFAULT_TRUST_PROXY, type TrustProxyInput, type TrustProxyFn } from './trust.js';
+
+export type Mode = 'require' | 'accept' | 'ignore';
+
+/** Where to look for the certificate. `auto`: the TLS connection when the connection is TLS, else XFCC from a trusted proxy. */
+export type SourceOption = SourceName | 'auto';
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface ClientCertOptions {
+  /** `require` (default): no valid certificate → 403. `accept`: none → `clientCert` null; one presented must pass. `ignore`: read nothing. */
+  mode?: Mode;
+  /** One source or a list tried in order (default `'auto'`). */
+  source?: SourceOption | SourceOption[];
+  /**
+   * Which immediate peers may send a forwarded-certificate header: addresses, CIDRs, proxy-addr
+   * range names (`loopback`, `linklocal`, `uniquelocal`), a comma-separated string of those, or a
+   * function `(address, hop) => boolean`. Default: loopback, private networks and 100.64.0.0/10.
+   */
+  trustProxy?: TrustProxyInput;
+  /** Trust anchors (PEM string, PEM bundle, DER Buffer, or an array). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Declare that the forwarding proxy verified the chain: accept header certificates without `ca`. */
+  proxyVerified?: boolean;
+  /** Extended key usage a certificate must allow (name or OID, default `clientAuth`; `any` to skip). */
+  purpose?: string;
+  /** The current time, for validity checks (default `() => new Date()`). */
+  clock?: () => Date;
+  /** Seconds of clock skew tolerated on notBefore/notAfter (default 0). */
+  clockTolerance?: number;
+  xfcc?: {
+    /** Header name (default `x-forwarded-client-cert`). */
+    header?: string;
+    /** Which element describes the client: `last` (default, the proxy nearest the app), `first`, or `only`. */
+    element?: 'last' | 'first' | 'only';
+    limits?: XfccLimits;
+  };
+  /** HTTP status of a rejection (default 403). */
+  rejectStatus?: number;
+  /** Base of the problem `type` URI; the code is appended (default `urn:clientcert:problem:`). */
+  problemTypeBase?: string;
+  /** Where start-up reports and warnings go (default: console); `false` silences them. */
+  logger?: Logger | false;
+}
+
+export interface CompiledOptions {
+  mode: Mode;
+  sources: SourceOption[];
+  trustProxy: TrustProxyFn;
+  trustProxyDescription: string;
+  anchors: X509Certificate[] | null;
+  proxyVerified: boolean;
+  purpose: string;
+  clock: () => Date;
+  clockToleranceMs: number;
+  xfccHeader: string;
+  xfccElement: 'last' | 'first' | 'only';
+  xfccLimits: Required<XfccLimits>;
+  rejectStatus: number;
+  problemTypeBase: string;
+  logger: Logger | null;
+}
+
+const MODES: readonly Mode[] = ['require', 'accept', 'ignore'];
+const SOURCES: readonly SourceOption[] = ['auto', 'tls', 'xfcc'];
+const KNOWN_OPTIONS = new Set([
+  'mode', 'source', 'trustProxy', 'ca', 'proxyVerified', 'purpose', 'clock', 'clockTolerance', 'xfcc',
+  'rejectStatus', 'problemTypeBase', 'logger',
+]);
+
+/** Validate and normalise once, at construction: misuse fails at start-up naming the option. */
+export function compileOptions(options: ClientCertOptions = {}): CompiledOptions {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'must be an object');
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw invalidOption(key, 'is not a known option');
+  }
+  const mode = options.mode ?? 'require';
+  if (!MODES.includes(mode)) throw invalidOption('mode', `must be one of ${MODES.join(', ')}`);
+
+  const sources = Array.isArray(options.source) ? options.source : [options.source ?? 'auto'];
+  if (sources.length === 0) throw invalidOption('source', 'must name at least one source');
+  for (const source of sources) {
+    if (!SOURCES.includes(source)) throw invalidOption('source', `must be one of ${SOURCES.join(', ')}`);
+  }
+
+  const trust = compileTrustProxy(options.trustProxy ?? DEFAULT_TRUST_PROXY);
+
+  let anchors: X509Certificate[] | null = null;
+  if (options.ca !== undefined) {
+    try {
+      anchors = compileTrustAnchors(options.ca);
+    } catch (error) {
+      throw invalidOption('ca', `could not be read: ${(error as Error).message}`);
+    }
+  }
+
+  const clockTolerance = options.clockTolerance ?? 0;
+  if (!Number.isFinite(clockTolerance) || clockTolerance < 0) throw invalidOption('clockTolerance', 'must be a number of seconds >= 0');
+  const rejectStatus = options.rejectStatus ?? 403;
+  if (!Number.isInteger(rejectStatus) || rejectStatus < 400 || rejectStatus > 499) throw invalidOption('rejectStatus', 'must be a 4xx status code');
+  if (options.clock !== undefined && typeof options.clock !== 'function') throw invalidOption('clock', 'must be a function returning a Date');
+
+  const xfcc = options.xfcc ?? {};
+  const xfccElement = xfcc.element ?? 'last';
+  if (!['last', 'first', 'only'].includes(xfccElement)) throw invalidOption('xfcc.element', 'must be last, first or only');
+  const xfccHeader = (xfcc.header ?? 'x-forwarded-client-cert').toLowerCase();
+  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(xfccHeader)) throw invalidOption('xfcc.header', 'must be an HTTP header name');
+
+  const logger = options.logger === false ? null : options.logger ?? console;
+  return {
+    mode,
+    sources,
+    trustProxy: trust.fn,
+    trustProxyDescription: trust.description,
+    anchors,
+    proxyVerified: options.proxyVerified ?? false,
+    purpose: options.purpose ?? 'clientAuth',
+    clock: options.clock ?? (() => new Date()),
+    clockToleranceMs: clockTolerance * 1000,
+    xfccHeader,
+    xfccElement,
+    xfccLimits: { ...DEFAULT_XFCC_LIMITS, ...xfcc.limits },
+    rejectStatus,
+    problemTypeBase: options.problemTypeBase ?? 'urn:clientcert:problem:',
+    logger,
+  };
+}

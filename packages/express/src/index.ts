@@ -1,0 +1,40 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { createClientCertAuth, PROBLEM_HEADERS, type AuthResult, type ClientCertificate, type ClientCertOptions } from '@clientcert/core';
+
+export type { ClientCertificate, ClientCertOptions, ProblemDetails, RejectionCode } from '@clientcert/core';
+export { ClientCertError, isClientCertError } from '@clientcert/core';
+
+declare global {
+  // Importing this package makes `req.clientCert` typed on every express Request.
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The authenticated client certificate, or null when none was required and none came. */
+      clientCert?: ClientCertificate | null;
+    }
+  }
+}
+
+/**
+ * Express middleware (express 4 and 5): authenticates the client certificate and sets
+ * `req.clientCert`, or answers with an RFC 9457 problem response. Use it app-wide or per route.
+ */
+export function clientCert(options?: ClientCertOptions): RequestHandler {
+  const auth = createClientCertAuth(options);
+  return function clientCertMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const settle = (result: AuthResult): void => {
+      if (result.ok) {
+        req.clientCert = result.certificate;
+        next();
+        return;
+      }
+      // A Buffer, not a string: res.send(string) would append "; charset=utf-8" to the content-type.
+      res.status(result.problem.status).set(PROBLEM_HEADERS).send(Buffer.from(JSON.stringify(result.problem)));
+    };
+    const result = auth.authenticate(req);
+    if (result instanceof Promise) result.then(settle, next);
+    else settle(result);
+  };
+}
+
+export default clientCert;

@@ -1,0 +1,229 @@
+/**
+ * One small server factory per framework. Every factory builds the same app:
+ *
+ * - the clientCert middleware app-wide with the scenario's options;
+ * - `GET /whoami` answering the attached certificate (see `whoami`);
+ * - the scenario's extra routes, each with its own configuration: express and koa put a
+ *   middleware on the route (or declare the route before the app-wide middleware to opt out),
+ *   fastify uses the route's `config: { clientCert: {...} | false }`.
+ *
+ * Servers listen on 127.0.0.1, port 0, over HTTPS when TLS options are given, else plain HTTP.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import Fastify, { type FastifyInstance } from 'fastify';
+import Koa from 'koa';
+import { clientCert as expressClientCert } from '../../packages/express/src/index.js';
+import { clientCert as fastifyClientCert } from '../../packages/fastify/src/index.js';
+import { clientCert as koaClientCert } from '../../packages/koa/src/index.js';
+import type { ClientCertificate, ClientCertOptions } from '../../packages/core/src/index.js';
+
+/** What `GET /whoami` (and every extra route) answers. */
+export type Whoami =
+  | { cert: null }
+  | {
+      subject: string;
+      issuer: string;
+      sha256: string;
+      serial: string;
+      source: string | null;
+      verifiedBy: string | null;
+      spiffeId: string | null;
+      san: { dns: string[]; uri: string[]; email: string[]; ip: string[] };
+      chainLength: number;
+    };
+
+export function whoami(cert: ClientCertificate | null | undefined): Whoami {
+  if (!cert) return { cert: null };
+  return {
+    subject: cert.subject.rfc4514,
+    issuer: cert.issuer.rfc4514,
+    sha256: cert.fingerprints.sha256,
+    serial: cert.serialNumber,
+    source: cert.source,
+    verifiedBy: cert.verifiedBy,
+    spiffeId: cert.spiffeId,
+    san: { dns: [...cert.san.dns], uri: [...cert.san.uri], email: [...cert.san.email], ip: [...cert.san.ip] },
+    chainLength: cert.chain.length,
+  };
+}
+
+export interface TlsServerOptions {
+  cert: string;
+  key: string;
+  ca: string;
+  requestCert: true;
+  rejectUnauthorized: false;
+}
+
+export interface RouteSpec {
+  path: string;
+  /** Options for this route only, or `false` to opt the route out of client certificates. */
+  clientCert: ClientCertOptions | false;
+}
+
+export interface AppSpec {
+  /** App-wide options. The harness adds `logger: false` unless the options name a logger. */
+  options: ClientCertOptions;
+  routes?: RouteSpec[];
+  /** HTTPS when given, else plain HTTP. */
+  tls?: TlsServerOptions;
+}
+
+export interface RunningApp {
+  /** e.g. `https://127.0.0.1:40123` */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface Adapter {
+  name: 'express' | 'koa' | 'fastify';
+  start(spec: AppSpec): Promise<RunningApp>;
+  /**
+   * Construct an app with these options, app-wide or on one route, as far as the framework needs
+   * to validate them (express/koa: creating the middleware; fastify: `register` + `ready`).
+   * Rejects with the error the adapter threw.
+   */
+  construct(options: unknown, where: 'app' | 'route'): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+
+function quiet(options: ClientCertOptions): ClientCertOptions {
+  return 'logger' in options ? options : { logger: false, ...options };
+}
+
+async function listen(server: http.Server | https.Server): Promise<RunningApp> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const scheme = server instanceof https.Server ? 'https' : 'http';
+  return {
+    url: `${scheme}://${HOST}:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function nodeServer(spec: AppSpec, handler: http.RequestListener): http.Server | https.Server {
+  return spec.tls ? https.createServer(spec.tls, handler) : http.createServer(handler);
+}
+
+const expressAdapter: Adapter = {
+  name: 'express',
+  async start(spec) {
+    const app = express();
+    // Opting out in express: declare the route before the app-wide middleware.
+    for (const route of spec.routes ?? []) {
+      if (route.clientCert === false) app.get(route.path, (req, res) => void res.json(whoami(req.clientCert)));
+    }
+    app.use(expressClientCert(quiet(spec.options)));
+    app.get('/whoami', (req, res) => void res.json(whoami(req.clientCert)));
+    for (const route of spec.routes ?? []) {
+      if (route.clientCert !== false) {
+        app.get(route.path, expressClientCert(quiet(route.clientCert)), (req, res) => void res.json(whoami(req.clientCert)));
+      }
+    }
+    return listen(nodeServer(spec, app));
+  },
+  async construct(options, where) {
+    const app = express();
+    if (where === 'app') app.use(expressClientCert(options as ClientCertOptions));
+    else app.get('/route', expressClientCert(options as ClientCertOptions), (_req, res) => void res.end());
+  },
+};
+
+const koaAdapter: Adapter = {
+  name: 'koa',
+  async start(spec) {
+    const app = new Koa();
+    const answer = (ctx: Koa.Context): void => {
+      // The koa contract: the same certificate (or null) on ctx and on ctx.state.
+      if (ctx.clientCert !== ctx.state.clientCert) {
+        ctx.status = 500;
+        ctx.body = { error: 'ctx.clientCert and ctx.state.clientCert differ' };
+        return;
+      }
+      ctx.body = whoami(ctx.clientCert);
+    };
+    // Koa has no router: routes are path checks. Opting out: answer before the app-wide middleware.
+    const optedOut = new Set((spec.routes ?? []).filter((r) => r.clientCert === false).map((r) => r.path));
+    app.use(async (ctx, next) => {
+      if (ctx.method === 'GET' && optedOut.has(ctx.path)) return answer(ctx);
+      await next();
+    });
+    app.use(koaClientCert(quiet(spec.options)));
+    const perRoute = new Map<string, Koa.Middleware>();
+    for (const route of spec.routes ?? []) {
+      if (route.clientCert !== false) perRoute.set(route.path, koaClientCert(quiet(route.clientCert)));
+    }
+    app.use(async (ctx, next) => {
+      if (ctx.method !== 'GET') return next();
+      if (ctx.path === '/whoami') return answer(ctx);
+      const middleware = perRoute.get(ctx.path);
+      if (middleware) return middleware(ctx, async () => answer(ctx));
+      await next();
+    });
+    return listen(nodeServer(spec, app.callback()));
+  },
+  async construct(options, where) {
+    const app = new Koa();
+    const middleware = koaClientCert(options as ClientCertOptions);
+    if (where === 'app') app.use(middleware);
+    else app.use(async (ctx, next) => (ctx.path === '/route' ? middleware(ctx, next) : next()));
+  },
+};
+
+const fastifyAdapter: Adapter = {
+  name: 'fastify',
+  async start(spec) {
+    // One type for both: the routes and hooks do not depend on the server flavour.
+    const app = (spec.tls ? Fastify({ https: spec.tls }) : Fastify()) as unknown as FastifyInstance;
+    try {
+      await app.register(fastifyClientCert, quiet(spec.options));
+      app.get('/whoami', async (request) => whoami(request.clientCert));
+      for (const route of spec.routes ?? []) {
+        const config = { clientCert: route.clientCert === false ? (false as const) : quiet(route.clientCert) };
+        app.get(route.path, { config }, async (request) => whoami(request.clientCert));
+      }
+      await app.listen({ port: 0, host: HOST });
+    } catch (error) {
+      await app.close().catch(() => undefined);
+      throw error;
+    }
+    const { port } = app.server.address() as AddressInfo;
+    return {
+      url: `${spec.tls ? 'https' : 'http'}://${HOST}:${port}`,
+      close: async () => {
+        await app.close();
+      },
+    };
+  },
+  async construct(options, where) {
+    const app = Fastify();
+    try {
+      if (where === 'app') {
+        app.register(fastifyClientCert, options as ClientCertOptions);
+      } else {
+        // Route settings are validated when the route is declared after the plugin has loaded.
+        await app.register(fastifyClientCert, { logger: false });
+        app.get('/route', { config: { clientCert: options as ClientCertOptions } }, async () => ({}));
+      }
+      await app.ready();
+    } finally {
+      await app.close().catch(() => undefined);
+    }
+  },
+};
+
+export const adapters: readonly Adapter[] = [expressAdapter, koaAdapter, fastifyAdapter];

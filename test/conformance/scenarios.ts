@@ -1,0 +1,241 @@
+/**
+ * The conformance table: every row runs unchanged against every adapter (see harness.ts), over a
+ * real server and a real client. A row says how the server is configured, what the client sends,
+ * and what must come back.
+ *
+ * Peers: the trusted proxy is 127.0.0.1; a stranger connects from 127.0.0.2. Rows that send a
+ * forwarded header configure `trustProxy: '127.0.0.1'` (the default would trust all of loopback).
+ */
+import type { ClientCertOptions, RejectionCode, Verification } from '../../packages/core/src/index.js';
+import {
+  createCA, envoyXfcc, type TestCA, type TestCertificate,
+} from '../../packages/core/src/testkit.js';
+import type { RouteSpec } from './harness.js';
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: generated once per run.
+
+export const DN = {
+  root: 'CN=Conformance Root CA,O=clientcert',
+  otherRoot: 'CN=Other Root CA,O=elsewhere',
+  intermediate: 'CN=Conformance Issuing CA,O=clientcert',
+  server: 'CN=localhost',
+  alice: 'CN=alice,OU=engineering,O=Acme\\, Inc.,C=US',
+  bob: 'CN=bob,O=Acme',
+  carol: 'CN=carol,O=Acme',
+  expired: 'CN=expired,O=Acme',
+  serverOnly: 'CN=server-only,O=Acme',
+  mallory: 'CN=mallory,O=elsewhere',
+} as const;
+
+export const ALICE_SAN = {
+  dns: ['alice.example.org'],
+  uri: ['spiffe://example.org/ns/default/sa/alice'],
+  email: ['alice@example.org'],
+  ip: [] as string[],
+};
+
+/** Client certificates by name. */
+export interface Clients {
+  /** ECDSA, issued by the root, with DNS, SPIFFE URI and email SANs. */
+  alice: TestCertificate;
+  /** RSA 2048, issued by the root. */
+  bob: TestCertificate;
+  /** Issued by an intermediate under the root. */
+  carol: TestCertificate;
+  /** Issued by the root, expired yesterday. */
+  expired: TestCertificate;
+  /** Issued by the root with only the serverAuth EKU. */
+  serverOnly: TestCertificate;
+  /** Issued by a root nobody trusts. */
+  mallory: TestCertificate;
+}
+export type ClientName = keyof Clients;
+
+export interface Fixtures {
+  root: TestCA;
+  otherRoot: TestCA;
+  intermediate: TestCA;
+  /** The HTTPS servers' certificate (localhost, 127.0.0.1). */
+  server: TestCertificate;
+  clients: Clients;
+}
+
+const DAY_MS = 86_400_000;
+
+export async function createFixtures(): Promise<Fixtures> {
+  const root = await createCA({ subject: DN.root });
+  const otherRoot = await createCA({ subject: DN.otherRoot });
+  const intermediate = await root.intermediate({ subject: DN.intermediate });
+  const now = Date.now();
+  const [server, alice, bob, carol, expired, serverOnly, mallory] = await Promise.all([
+    root.issue({ subject: DN.server, eku: ['serverAuth'], san: { dns: ['localhost'], ip: ['127.0.0.1'] } }),
+    root.issue({ subject: DN.alice, san: { dns: ALICE_SAN.dns, uri: ALICE_SAN.uri, email: ALICE_SAN.email } }),
+    root.issue({ subject: DN.bob, keyType: 'rsa' }),
+    intermediate.issue({ subject: DN.carol }),
+    root.issue({ subject: DN.expired, notBefore: new Date(now - 10 * DAY_MS), notAfter: new Date(now - DAY_MS) }),
+    root.issue({ subject: DN.serverOnly, eku: ['serverAuth'] }),
+    otherRoot.issue({ subject: DN.mallory }),
+  ]);
+  return { root, otherRoot, intermediate, server, clients: { alice, bob, carol, expired, serverOnly, mallory } };
+}
+
+/** Who issued each client, for the expected `issuer`. */
+export const ISSUER: Record<ClientName, string> = {
+  alice: DN.root, bob: DN.root, carol: DN.intermediate, expired: DN.root, serverOnly: DN.root, mallory: DN.otherRoot,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The shape of a row.
+
+/** A value, or a function of the fixtures for values that need generated certificates. */
+export type Lazy<T> = T | ((f: Fixtures) => T);
+
+export function resolve<T>(value: Lazy<T>, f: Fixtures): T {
+  return typeof value === 'function' ? (value as (f: Fixtures) => T)(f) : value;
+}
+
+export interface Send {
+  path?: string;
+  /** Over HTTPS: the client certificate to present. */
+  cert?: ClientName;
+  /** Over HTTPS: present the leaf followed by its intermediates (`fullChain`). */
+  presentChain?: boolean;
+  /** The x-forwarded-client-cert value; an array is sent as separate header lines. */
+  xfcc?: Lazy<string | string[]>;
+  /** Send `xfcc` under this header name instead of x-forwarded-client-cert. */
+  xfccHeader?: string;
+  /** The peer address (default 127.0.0.1, the trusted proxy). */
+  from?: '127.0.0.1' | '127.0.0.2';
+}
+
+export type Expect =
+  | { status: number; code: RejectionCode }
+  | { status: 200; cert: null }
+  | { status: 200; cert: ClientName; source: 'tls' | 'xfcc'; verifiedBy: Verification; chainLength?: ChainLength };
+
+/** Expected `chain.length`; `undefined` = not asserted. */
+export type ChainLength = number | 'at least 1' | undefined;
+
+export interface Scenario {
+  name: string;
+  server: 'https' | 'http';
+  /** App-wide options (the harness adds `logger: false`). */
+  options: Lazy<ClientCertOptions>;
+  /** Extra routes with their own configuration. */
+  routes?: Lazy<RouteSpec[]>;
+  send: Send;
+  expect: Expect;
+}
+
+// Vocabulary for the table.
+
+const rejected = (code: RejectionCode, status = 403): Expect => ({ status, code });
+const anonymous: Expect = { status: 200, cert: null };
+const identified = (cert: ClientName, source: 'tls' | 'xfcc', verifiedBy: Verification, chainLength: ChainLength): Expect => ({
+  status: 200, cert, source, verifiedBy, chainLength,
+});
+/**
+ * Over TLS, `chain` of a root-issued client currently holds the server's trust anchor, which the
+ * client never presented (Node completes getPeerCertificate(true) from the server's `ca`; the
+ * model says "the other certificates presented"). Not pinned until that is settled.
+ */
+const TLS_ROOT_ISSUED: ChainLength = undefined;
+
+/** Trust the test root (plus any other options). */
+const withCa = (extra: ClientCertOptions = {}): Lazy<ClientCertOptions> => (f) => ({ ca: f.root.cert, ...extra });
+/** Forwarded headers are trusted from 127.0.0.1 only. */
+const PROXY = '127.0.0.1';
+const STRANGER = '127.0.0.2';
+const GATEWAY = 'spiffe://example.org/ns/default/sa/gateway';
+/** The header Envoy (SANITIZE_SET) sends for this client. */
+const xfccOf = (name: ClientName) => (f: Fixtures): string => envoyXfcc(f.clients[name], { by: [GATEWAY] });
+
+/** Per-route rows: the app accepts anonymous clients, `/strict` requires a certificate and answers 401. */
+const strictRoute: RouteSpec[] = [{ path: '/strict', clientCert: { mode: 'require', rejectStatus: 401 } }];
+/** Per-route rows: the app requires a certificate, `/health` opts out. */
+const openRoute: RouteSpec[] = [{ path: '/health', clientCert: false }];
+
+// ---------------------------------------------------------------------------------------------
+// The table.
+
+export const scenarios: Scenario[] = [
+  // TLS connection, mode require (default)
+  { name: 'TLS: no certificate → required', server: 'https', options: {}, send: {}, expect: rejected('client_certificate_required') },
+  { name: 'TLS: valid ECDSA certificate, no ca → verified by the TLS stack', server: 'https', options: {}, send: { cert: 'alice' }, expect: identified('alice', 'tls', 'tls', TLS_ROOT_ISSUED) },
+  { name: 'TLS: valid ECDSA certificate, ca → verified by chain', server: 'https', options: withCa(), send: { cert: 'alice' }, expect: identified('alice', 'tls', 'chain', TLS_ROOT_ISSUED) },
+  { name: 'TLS: valid RSA certificate, ca → verified by chain', server: 'https', options: withCa(), send: { cert: 'bob' }, expect: identified('bob', 'tls', 'chain', TLS_ROOT_ISSUED) },
+  { name: 'TLS: issued by an intermediate, chain presented, no ca', server: 'https', options: {}, send: { cert: 'carol', presentChain: true }, expect: identified('carol', 'tls', 'tls', 'at least 1') },
+  { name: 'TLS: issued by an intermediate, chain presented, ca', server: 'https', options: withCa(), send: { cert: 'carol', presentChain: true }, expect: identified('carol', 'tls', 'chain', 'at least 1') },
+  { name: 'TLS: issued by an intermediate, chain not presented, ca → untrusted', server: 'https', options: withCa(), send: { cert: 'carol' }, expect: rejected('client_certificate_untrusted') },
+  { name: 'TLS: wrong CA, no ca → untrusted', server: 'https', options: {}, send: { cert: 'mallory' }, expect: rejected('client_certificate_untrusted') },
+  { name: 'TLS: wrong CA, ca → untrusted', server: 'https', options: withCa(), send: { cert: 'mallory' }, expect: rejected('client_certificate_untrusted') },
+  { name: 'TLS: expired, no ca → expired', server: 'https', options: {}, send: { cert: 'expired' }, expect: rejected('client_certificate_expired') },
+  { name: 'TLS: expired, ca → expired', server: 'https', options: withCa(), send: { cert: 'expired' }, expect: rejected('client_certificate_expired') },
+  { name: 'TLS: serverAuth-only EKU, ca → rejected', server: 'https', options: withCa(), send: { cert: 'serverOnly' }, expect: rejected('client_certificate_rejected') },
+  { name: 'TLS: a forwarded header is not read on a TLS connection (source auto)', server: 'https', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_required') },
+
+  // Modes
+  { name: 'accept: no certificate → null', server: 'https', options: { mode: 'accept' }, send: {}, expect: anonymous },
+  { name: 'accept: valid certificate → attached', server: 'https', options: { mode: 'accept' }, send: { cert: 'alice' }, expect: identified('alice', 'tls', 'tls', TLS_ROOT_ISSUED) },
+  { name: 'accept: expired certificate → expired (verify if given)', server: 'https', options: { mode: 'accept' }, send: { cert: 'expired' }, expect: rejected('client_certificate_expired') },
+  { name: 'accept: wrong CA → untrusted (verify if given)', server: 'https', options: { mode: 'accept' }, send: { cert: 'mallory' }, expect: rejected('client_certificate_untrusted') },
+  { name: 'ignore: valid certificate → null', server: 'https', options: { mode: 'ignore' }, send: { cert: 'alice' }, expect: anonymous },
+  { name: 'ignore: expired certificate → null', server: 'https', options: { mode: 'ignore' }, send: { cert: 'expired' }, expect: anonymous },
+  { name: 'rejectStatus 401: no certificate → 401', server: 'https', options: { rejectStatus: 401 }, send: {}, expect: rejected('client_certificate_required', 401) },
+
+  // XFCC over plain HTTP from a trusted proxy
+  { name: 'XFCC: valid, ca → verified by chain', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('alice') }, expect: identified('alice', 'xfcc', 'chain', 0) },
+  { name: 'XFCC: valid, default trustProxy (loopback), ca', server: 'http', options: withCa(), send: { xfcc: xfccOf('alice') }, expect: identified('alice', 'xfcc', 'chain', 0) },
+  { name: 'XFCC: valid RSA, ca → verified by chain', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('bob') }, expect: identified('bob', 'xfcc', 'chain', 0) },
+  { name: 'XFCC: valid, proxyVerified, no ca → verified by proxy', server: 'http', options: { trustProxy: PROXY, proxyVerified: true }, send: { xfcc: xfccOf('alice') }, expect: identified('alice', 'xfcc', 'proxy', 0) },
+  { name: 'XFCC: issued by an intermediate with Chain, ca', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('carol') }, expect: identified('carol', 'xfcc', 'chain', 1) },
+  { name: 'XFCC: no ca and no proxyVerified → untrusted', server: 'http', options: { trustProxy: PROXY }, send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_untrusted') },
+  { name: 'XFCC: wrong CA, ca → untrusted', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('mallory') }, expect: rejected('client_certificate_untrusted') },
+  { name: 'XFCC: expired, ca → expired', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('expired') }, expect: rejected('client_certificate_expired') },
+  { name: 'XFCC: expired, proxyVerified → expired', server: 'http', options: { trustProxy: PROXY, proxyVerified: true }, send: { xfcc: xfccOf('expired') }, expect: rejected('client_certificate_expired') },
+  { name: 'XFCC: serverAuth-only EKU, ca → rejected', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('serverOnly') }, expect: rejected('client_certificate_rejected') },
+  { name: 'XFCC: no header over plain HTTP → required', server: 'http', options: withCa({ trustProxy: PROXY }), send: {}, expect: rejected('client_certificate_required') },
+  { name: 'XFCC: source tls only → header not read → required', server: 'http', options: withCa({ trustProxy: PROXY, source: 'tls' }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_required') },
+  { name: 'XFCC: source xfcc is read on a TLS connection too', server: 'https', options: withCa({ trustProxy: PROXY, source: 'xfcc' }), send: { xfcc: xfccOf('alice') }, expect: identified('alice', 'xfcc', 'chain', 0) },
+
+  // XFCC from a peer outside trustProxy: the header is ignored, never honored
+  { name: 'XFCC from an untrusted peer, require → required', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('alice'), from: STRANGER }, expect: rejected('client_certificate_required') },
+  { name: 'XFCC from an untrusted peer, proxyVerified → required', server: 'http', options: { trustProxy: PROXY, proxyVerified: true }, send: { xfcc: xfccOf('alice'), from: STRANGER }, expect: rejected('client_certificate_required') },
+  { name: 'XFCC from an untrusted peer, accept → null', server: 'http', options: withCa({ trustProxy: PROXY, mode: 'accept' }), send: { xfcc: xfccOf('alice'), from: STRANGER }, expect: anonymous },
+  { name: 'XFCC from an untrusted peer, malformed, accept → null (not even parsed)', server: 'http', options: withCa({ trustProxy: PROXY, mode: 'accept' }), send: { xfcc: 'Cert="%ZZ', from: STRANGER }, expect: anonymous },
+
+  // Malformed XFCC
+  { name: 'XFCC malformed: unterminated quote', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: (f) => envoyXfcc(f.clients.alice, { details: ['Cert'] }).slice(0, -1) }, expect: rejected('client_certificate_malformed') },
+  { name: 'XFCC malformed: Cert="%ZZ"', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: (f) => `Hash=${f.clients.alice.sha256};Cert="%ZZ"` }, expect: rejected('client_certificate_malformed') },
+  { name: 'XFCC malformed: Hash does not match Cert', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: (f) => xfccOf('alice')(f).replace(f.clients.alice.sha256, f.clients.bob.sha256) }, expect: rejected('client_certificate_malformed') },
+  { name: 'XFCC malformed in accept mode → still malformed', server: 'http', options: withCa({ trustProxy: PROXY, mode: 'accept' }), send: { xfcc: (f) => `Hash=${f.clients.alice.sha256};Cert="%ZZ"` }, expect: rejected('client_certificate_malformed') },
+
+  // Several XFCC elements (APPEND_FORWARD) and duplicated header lines
+  { name: 'XFCC two elements → the last one by default', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: (f) => envoyXfcc(f.clients.bob, { appendTo: envoyXfcc(f.clients.alice) }) }, expect: identified('bob', 'xfcc', 'chain', 0) },
+  { name: 'XFCC two elements, element first → the first one', server: 'http', options: withCa({ trustProxy: PROXY, xfcc: { element: 'first' } }), send: { xfcc: (f) => envoyXfcc(f.clients.bob, { appendTo: envoyXfcc(f.clients.alice) }) }, expect: identified('alice', 'xfcc', 'chain', 0) },
+  { name: 'XFCC two elements, element only → malformed', server: 'http', options: withCa({ trustProxy: PROXY, xfcc: { element: 'only' } }), send: { xfcc: (f) => envoyXfcc(f.clients.bob, { appendTo: envoyXfcc(f.clients.alice) }) }, expect: rejected('client_certificate_malformed') },
+  { name: 'XFCC in two header lines → two elements, the last one by default', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: (f) => [xfccOf('alice')(f), xfccOf('bob')(f)] }, expect: identified('bob', 'xfcc', 'chain', 0) },
+  { name: 'XFCC in two header lines, element first → the first one', server: 'http', options: withCa({ trustProxy: PROXY, xfcc: { element: 'first' } }), send: { xfcc: (f) => [xfccOf('alice')(f), xfccOf('bob')(f)] }, expect: identified('alice', 'xfcc', 'chain', 0) },
+  { name: 'XFCC custom header name → read from that header', server: 'http', options: withCa({ trustProxy: PROXY, xfcc: { header: 'X-Client-Cert-Details' } }), send: { xfcc: xfccOf('alice'), xfccHeader: 'x-client-cert-details' }, expect: identified('alice', 'xfcc', 'chain', 0) },
+  { name: 'XFCC custom header name → the default header is not read', server: 'http', options: withCa({ trustProxy: PROXY, xfcc: { header: 'X-Client-Cert-Details' } }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_required') },
+
+  // Per route: a second route with a different configuration
+  { name: 'per route: app accepts, /whoami without certificate → null', server: 'https', options: { mode: 'accept' }, routes: strictRoute, send: {}, expect: anonymous },
+  { name: 'per route: app accepts, /strict without certificate → 401 required', server: 'https', options: { mode: 'accept' }, routes: strictRoute, send: { path: '/strict' }, expect: rejected('client_certificate_required', 401) },
+  { name: 'per route: app accepts, /strict with a valid certificate → attached', server: 'https', options: { mode: 'accept' }, routes: strictRoute, send: { path: '/strict', cert: 'alice' }, expect: identified('alice', 'tls', 'tls', TLS_ROOT_ISSUED) },
+  { name: 'per route: app requires, /health opted out, without certificate → null', server: 'https', options: {}, routes: openRoute, send: { path: '/health' }, expect: anonymous },
+  { name: 'per route: app requires, /health opted out, expired certificate → null', server: 'https', options: {}, routes: openRoute, send: { path: '/health', cert: 'expired' }, expect: anonymous },
+  { name: 'per route: app requires, /whoami without certificate → required', server: 'https', options: {}, routes: openRoute, send: {}, expect: rejected('client_certificate_required') },
+];
+
+/** Options that must throw at construction (`invalid_option`, message naming the option). */
+export const invalidOptions: Array<{ option: string; options: unknown }> = [
+  { option: 'mode', options: { mode: 'sometimes' } },
+  { option: 'ca', options: { ca: 'not a pem' } },
+  { option: 'source', options: { source: 'carrier-pigeon' } },
+  { option: 'trustProxy', options: { trustProxy: 'not an address' } },
+  { option: 'rejectStatus', options: { rejectStatus: 200 } },
+  { option: 'xfcc.element', options: { xfcc: { element: 'middle' } } },
+  { option: 'requireCert', options: { requireCert: true } },
+];
