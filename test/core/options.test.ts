@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import { createClientCertAuth, DEFAULT_TRUST_PROXY, type ClientCertOptions, type Logger } from '../../packages/core/src/index.js';
+import { compileTrustProxy } from '../../packages/core/src/trust.js';
+
+function constructionError(options: unknown): { code: string; message: string } {
+  try {
+    createClientCertAuth(options as ClientCertOptions);
+  } catch (error) {
+    return error as { code: string; message: string };
+  }
+  throw new Error('expected construction to fail');
+}
+
+describe('options', () => {
+  const quiet = { logger: false } as const;
+
+  for (const [option, value] of [
+    ['mode', 'sometimes'],
+    ['source', 'carrier-pigeon'],
+    ['source', []],
+    ['ca', 'not a certificate'],
+    ['ca', Buffer.from('garbage')],
+    ['trustProxy', 'not-an-address'],
+    ['clockTolerance', -1],
+    ['rejectStatus', 500],
+    ['clock', 'now'],
+    ['xfcc', { element: 'middle' }],
+    ['xfcc', { header: 'bad header' }],
+    ['colour', 'blue'],
+  ] as const) {
+    it(`rejects ${option}: ${JSON.stringify(value)} at construction, naming the option`, () => {
+      const error = constructionError({ ...quiet, [option]: value });
+      expect(error.code).to.equal('invalid_option');
+      expect(error.message).to.include(`"${option}`);
+    });
+  }
+
+  it('the default trustProxy is loopback, private networks and the shared address space, never public addresses', () => {
+    expect(DEFAULT_TRUST_PROXY).to.deep.equal(['loopback', 'uniquelocal', '100.64.0.0/10']);
+    const trust = compileTrustProxy(DEFAULT_TRUST_PROXY).fn;
+    for (const address of ['127.0.0.1', '::1', '::ffff:127.0.0.1', '10.1.2.3', '172.16.0.9', '192.168.1.1', 'fd00::5', '100.100.0.7']) {
+      expect(trust(address, 0), address).to.equal(true);
+    }
+    for (const address of ['8.8.8.8', '203.0.113.9', '172.32.0.1', '100.128.0.1', '2001:db8::1', '::ffff:8.8.8.8']) {
+      expect(trust(address, 0), address).to.equal(false);
+    }
+  });
+
+  it('trustProxy false trusts no peer; a comma-separated string is a list', () => {
+    expect(compileTrustProxy(false).fn('127.0.0.1', 0)).to.equal(false);
+    const list = compileTrustProxy('10.0.0.1, 192.168.0.0/24').fn;
+    expect([list('10.0.0.1', 0), list('192.168.0.77', 0), list('10.0.0.2', 0)]).to.deep.equal([true, true, false]);
+  });
+
+  it('reports the decision at start-up in one line, and warns when forwarded certificates cannot be trusted', () => {
+    const lines: string[] = [];
+    const logger: Logger = { info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`) };
+    createClientCertAuth({ logger });
+    expect(lines).to.deep.equal([
+      'info clientcert: mode require; certificate from auto (TLS connection, else x-forwarded-client-cert); ' +
+        'forwarded headers trusted from loopback, uniquelocal, 100.64.0.0/10; trust: the TLS stack only (no ca configured)',
+      'warn clientcert: forwarded client certificates will be rejected as untrusted: set `ca` (trust anchors) or `proxyVerified: true`',
+    ]);
+  });
+
+  it('ignore mode reads nothing', () => {
+    const auth = createClientCertAuth({ ...quiet, mode: 'ignore' });
+    expect(auth.authenticate({ socket: {} as never, headers: { 'x-forwarded-client-cert': 'garbage"' } })).to.deep.equal({ ok: true, certificate: null });
+  });
+});
