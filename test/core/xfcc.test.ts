@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
+import { parseCertificate } from '../../packages/core/src/certificate.js';
 import { ClientCertError } from '../../packages/core/src/errors.js';
 import {
   DEFAULT_XFCC_LIMITS,
@@ -91,6 +92,7 @@ const ALL_PARSEABLE_REAL: Record<string, string> = {
   'Envoy docs 2 (§1.8.1)': ENVOY_DOCS_2,
   'Envoy docs 3 (§1.8.1)': ENVOY_DOCS_3,
   'Envoy integration append (§1.8.2)': ENVOY_INTEGRATION_APPEND,
+  'Envoy unit test, fake Cert (§1.8.3)': ENVOY_UNIT_FAKE_CERT,
   'Envoy unit test, no By (§1.8.3)': ENVOY_UNIT_NO_BY,
   'Envoy unit test, empty URI (§1.8.3)': ENVOY_UNIT_EMPTY_URI,
   'Envoy 1.31 capture (§1.8.4)': ENVOY_131_CAPTURE,
@@ -160,8 +162,14 @@ describe('xfcc', () => {
   });
 
   describe('parseXfcc: Envoy unit test values (§1.8.3)', () => {
-    it('rejects the unit test whose Cert is the fake "==abc\\nde=" (not a PEM certificate)', () => {
-      expectMalformed(ENVOY_UNIT_FAKE_CERT, 'Cert is not a PEM certificate');
+    it('parses the unit test whose Cert is the fake "==abc\\nde=": the decoded text, not a certificate', () => {
+      const elements = parseXfcc(ENVOY_UNIT_FAKE_CERT);
+      expect(elements).to.deep.equal([
+        element({ by: ['test://foo.com/fe'], uri: ['test://bar.com/be'], dns: ['test.com', 'test.com'] }),
+        element({ by: ['test://foo.com/be'], hash: 'abcdefg', uri: ['test://foo.com/fe'], cert: '==abc\nde=', dns: ['www.example.com'] }),
+      ]);
+      expect(parseXfcc(formatXfcc(elements))).to.deep.equal(elements);
+      expect(thrown(() => parseCertificate(at(elements, 1).cert as string)).code).to.equal('certificate_malformed');
     });
 
     it('parses the same value once the fake Cert pair is removed', () => {
@@ -262,9 +270,13 @@ describe('xfcc', () => {
     };
     const chain13 = parseXfcc(DERIVED_ENVOY_ELEMENT)[0]?.chain ?? [];
 
-    it('the documented placeholder itself is rejected (its Cert is not a certificate)', () => {
+    it('the documented placeholder itself parses (its Cert is text, which no certificate parser accepts)', () => {
       expect(ACA_PLACEHOLDER.endsWith('";')).to.equal(true);
-      expectMalformed(ACA_PLACEHOLDER, 'Cert is not a PEM certificate');
+      const e = one(ACA_PLACEHOLDER);
+      expect(e.hash).to.equal('<HASH_VALUE>');
+      expect(e.cert).to.equal('-----BEGIN CERTIFICATE-----<CERTIFICATE_VALUE>');
+      expect(e.chain).to.deep.equal(['-----BEGIN CERTIFICATE-----<CERTIFICATE_VALUE>']);
+      expect(thrown(() => parseCertificate(e.cert as string)).code).to.equal('certificate_malformed');
     });
 
     it('raw PEM with spaces for newlines, trailing ";"', () => {
@@ -489,19 +501,6 @@ describe('xfcc', () => {
       ['leading comma', ',By=a', 'empty element at position 0'],
       ['trailing comma', 'By=a,', 'empty element'],
       ['element of empty pairs only', 'By=a,;;', 'empty element'],
-      ['Cert that is not PEM', 'Cert="hello"', 'Cert is not a PEM certificate'],
-      ['empty Cert', 'Cert=""', 'Cert is not a PEM certificate'],
-      ['Cert with two certificates', `Cert="${DERIVED_LEAF_URL_PEM}${DERIVED_LEAF_URL_PEM}"`, 'more than one certificate'],
-      ['Cert with text after END', `Cert="${DERIVED_LEAF_URL_PEM}junk"`, 'Cert is not a PEM certificate'],
-      ['Cert with text before BEGIN', `Cert="junk${DERIVED_LEAF_URL_PEM}"`, 'Cert is not a PEM certificate'],
-      ['Cert without END', `Cert="${DERIVED_LEAF_URL_PEM.replace('-----END%20CERTIFICATE-----%0A', '')}"`, 'Cert is not a PEM certificate'],
-      ['Cert of another PEM type', `Cert="${DERIVED_LEAF_URL_PEM.replace(/CERTIFICATE/g, 'PRIVATE%20KEY')}"`, 'Cert is not a PEM certificate'],
-      ['Cert with bad base64', `Cert="${DERIVED_LEAF_URL_PEM.replace('MIIB', 'M!IB')}"`, 'Cert is not a PEM certificate'],
-      ['Cert with truncated base64', `Cert="${DERIVED_LEAF_URL_PEM.replace('MIIB', 'MIB')}"`, 'Cert is not a PEM certificate'],
-      ['Cert with base64 that is not a DER certificate', 'Cert="-----BEGIN CERTIFICATE-----QUFBQQ==-----END CERTIFICATE-----"', 'Cert is not a PEM certificate'],
-      ['empty Chain', 'Chain=""', 'Chain is not a list of PEM certificates'],
-      ['Chain that is not PEM', 'Chain="junk"', 'Chain is not a list of PEM certificates'],
-      ['Chain with junk between certificates', `Chain="${DERIVED_LEAF_URL_PEM}junk${DERIVED_LEAF_URL_PEM}"`, 'Chain is not a list of PEM certificates'],
       ['injected element via a bare value', 'URI=spiffe://td/a",Hash=evil', 'quote inside an unquoted value'],
       ['injected key via a quoted value', 'Subject="CN=a";Hash=good;Subject="x";Hash=evil', 'repeated single-valued key'],
     ];
@@ -512,7 +511,7 @@ describe('xfcc', () => {
     }
 
     it('messages never echo the header text', () => {
-      for (const value of ['URI=EVIL"x', 'Subject="EVIL', 'EVIL', 'Hash=EVIL;Hash=EVIL', 'Cert="EVIL%ZZ"', 'Cert="EVIL"']) {
+      for (const value of ['URI=EVIL"x', 'Subject="EVIL', 'EVIL', 'Hash=EVIL;Hash=EVIL', 'Cert="EVIL%ZZ"']) {
         const error = expectMalformed(value);
         expect(error.message).to.not.include('EVIL');
         expect(error.expose).to.equal(true);
@@ -522,6 +521,44 @@ describe('xfcc', () => {
     it('a non-string value is malformed, not a crash', () => {
       const error = thrown(() => parseXfcc(['By=a'] as unknown as string));
       expect(error.code).to.equal('xfcc_malformed');
+    });
+  });
+
+  // XFCC only carries Cert and Chain; whether they are certificates is for the certificate parser
+  // to say (the pipeline answers client_certificate_malformed). So these parse, as text.
+  describe('parseXfcc: Cert / Chain that are not certificates → text, rejected by parseCertificate', () => {
+    const cases: [string, string][] = [
+      ['Cert that is not PEM', 'Cert="hello"'],
+      ['empty Cert', 'Cert=""'],
+      ['Cert with two certificates', `Cert="${DERIVED_LEAF_URL_PEM}${DERIVED_LEAF_URL_PEM}"`],
+      ['Cert without END', `Cert="${DERIVED_LEAF_URL_PEM.replace('-----END%20CERTIFICATE-----%0A', '')}"`],
+      ['Cert of another PEM type', `Cert="${DERIVED_LEAF_URL_PEM.replace(/CERTIFICATE/g, 'PRIVATE%20KEY')}"`],
+      ['Cert with bad base64', `Cert="${DERIVED_LEAF_URL_PEM.replace('MIIB', 'M!IB')}"`],
+      ['Cert with truncated base64', `Cert="${DERIVED_LEAF_URL_PEM.replace('MIIB', 'MIB')}"`],
+      ['Cert with base64 that is not a DER certificate', 'Cert="-----BEGIN CERTIFICATE-----QUFBQQ==-----END CERTIFICATE-----"'],
+      ['empty Chain', 'Chain=""'],
+      ['Chain that is not PEM', 'Chain="junk"'],
+      ['Chain with junk between certificates', `Chain="${DERIVED_LEAF_URL_PEM}junk${DERIVED_LEAF_URL_PEM}"`],
+    ];
+    for (const [name, value] of cases) {
+      it(name, () => {
+        const e = one(value);
+        const texts = [...(e.cert === undefined ? [] : [e.cert]), ...e.chain];
+        for (const text of texts) {
+          expect(thrown(() => parseCertificate(text)).code, name).to.equal('certificate_malformed');
+        }
+      });
+    }
+
+    it('text around a PEM block is explanatory text (RFC 7468): the certificate inside is read', () => {
+      for (const value of [`Cert="${DERIVED_LEAF_URL_PEM}junk"`, `Cert="junk${DERIVED_LEAF_URL_PEM}"`]) {
+        expect(parseCertificate(one(value).cert as string).fingerprints.sha256).to.equal(LEAF_13_HASH);
+      }
+    });
+
+    it('an empty Chain is no chain; an empty Cert is an empty string', () => {
+      expect(one('Chain=""').chain).to.deep.equal([]);
+      expect(one('Cert=""').cert).to.equal('');
     });
   });
 
