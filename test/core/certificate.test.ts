@@ -3,7 +3,7 @@ import { webcrypto, X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as X509Lib from '../../packages/core/node_modules/@peculiar/x509/build/index.js';
 import {
-  derToPem, escapeRfc4514Value, formatIpAddress, parseCertificate, parseCertificateChain, parseDistinguishedName,
+  certificateValidity, derToPem, escapeRfc4514Value, formatIpAddress, parseCertificate, parseCertificateChain, parseDistinguishedName,
   pemToDer, splitCertificates,
 } from '../../packages/core/src/certificate.js';
 import { decodeOid, readTlv } from '../../packages/core/src/der.js';
@@ -42,6 +42,8 @@ interface IssueParams {
   ca?: boolean;
   san?: X509Lib.JsonGeneralNames;
   eku?: string[];
+  /** Extensions added verbatim, for deliberately broken certificates. */
+  extra?: X509Lib.Extension[];
   serial?: string;
   notBefore?: Date;
   notAfter?: Date;
@@ -58,6 +60,7 @@ async function issue(p: IssueParams): Promise<Issued> {
   const extensions: X509Lib.Extension[] = [new x509.BasicConstraintsExtension(p.ca ?? false, undefined, true)];
   if (p.san) extensions.push(new x509.SubjectAlternativeNameExtension(p.san));
   if (p.eku) extensions.push(new x509.ExtendedKeyUsageExtension(p.eku));
+  if (p.extra) extensions.push(...p.extra);
   const signer = p.issuer ?? { keys, alg, cert: undefined };
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: p.serial ?? '01',
@@ -324,6 +327,36 @@ describe('core/certificate', () => {
     });
   });
 
+  describe('eager validation', () => {
+    const rawSan = (hexValue: string): X509Lib.Extension =>
+      new x509.Extension('2.5.29.17', false, Buffer.from(hexValue, 'hex'));
+
+    it('rejects at parse time what OpenSSL accepts but the model cannot represent', async () => {
+      const cases = [
+        rawSan('3005820361e962'), // 8-bit byte in a dNSName (IA5String)
+        rawSan('300a87080102030405060708'), // 8-byte iPAddress (only valid in name constraints)
+        rawSan('3003820161ff'), // trailing byte inside the extension value
+      ];
+      for (const extension of cases) {
+        const broken = await issue({ issuer: root, subject: 'CN=broken', extra: [extension] });
+        expect(() => new X509Certificate(broken.der)).to.not.throw();
+        expectMalformed(() => parseCertificate(broken.der));
+      }
+    });
+
+    it('rejects duplicate extensions', async () => {
+      const twice = await issue({
+        issuer: root, subject: 'CN=twice', san: [{ type: 'dns', value: 'a.example' }], extra: [rawSan('3003820162')],
+      });
+      expectMalformed(() => parseCertificate(twice.der));
+    });
+
+    it('accepts GeneralName kinds it does not model without reading them', async () => {
+      const odd = await issue({ issuer: root, subject: 'CN=odd', extra: [rawSan('300588032a0304')] }); // registeredID
+      expect(parseCertificate(odd.der).san).to.deep.equal({ dns: [], uri: [], email: [], ip: [] });
+    });
+  });
+
   describe('PEM helpers and chains', () => {
     it('round-trips PEM and DER and tolerates text around blocks', () => {
       expect(pemToDer(alice.pem).equals(alice.der)).to.equal(true);
@@ -376,9 +409,25 @@ describe('core/certificate', () => {
       expectMalformed(() => formatIpAddress(new Uint8Array(5)));
     });
 
+    it('reads Node\'s printed validity times exactly', () => {
+      const at = (text: string): number =>
+        certificateValidity({ validFrom: text, validTo: text } as X509Certificate).notBefore.getTime();
+      expect(at('Jan  5 01:02:03 2024 GMT')).to.equal(Date.UTC(2024, 0, 5, 1, 2, 3));
+      expect(at('Feb 29 00:00:00 2024 GMT')).to.equal(Date.UTC(2024, 1, 29));
+      expect(at('Dec 31 23:59:59 9999 GMT')).to.equal(Date.UTC(9999, 11, 31, 23, 59, 59));
+      expect(at('Nov 25 02:37:18.250 2026 GMT')).to.equal(Date.UTC(2026, 10, 25, 2, 37, 18));
+      for (const bad of ['', 'Feb 30 00:00:00 2024 GMT', 'Foo  1 00:00:00 2024 GMT', 'ebM  1 00:00:00 2024 GMT',
+        'Jan  1 24:00:00 2024 GMT', 'Jan  1 00:00:00 2024 UTC', 'Jan  1 00:00:00 2024 GMT ', 'Jan  1 0:0 2024 GMT']) {
+        expectMalformed(() => at(bad));
+      }
+    });
+
     it('decodes OIDs strictly, including large arcs', () => {
-      const oid = (bytes: number[]): string => decodeOid(new Uint8Array(bytes), 0, bytes.length);
+      const oid = (bytes: number[]): string => decodeOid(Buffer.from(bytes), 0, bytes.length);
       expect(oid([0x55, 0x04, 0x03])).to.equal('2.5.4.3');
+      expect(oid([0x55, 0x04, 0x7f])).to.equal('2.5.4.127');
+      expect(oid([0x55, 0x04, 0x81, 0x00])).to.equal('2.5.4.128');
+      expect(oid([0x55, 0x1d, 0x11])).to.equal('2.5.29.17');
       expect(oid([0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01])).to.equal('1.2.840.113549.1.9.1');
       expect(oid([0x09, 0x92, 0x26])).to.equal('0.9.2342');
       expect(oid([0x88, 0x37])).to.equal('2.999');
@@ -390,12 +439,12 @@ describe('core/certificate', () => {
     });
 
     it('reads TLVs strictly', () => {
-      expect(readTlv(new Uint8Array([0x04, 0x81, 0x80, ...new Array(128).fill(0)]), 0, 131).end).to.equal(131);
-      expectMalformed(() => readTlv(new Uint8Array([0x04, 0x81, 0x05, 0]), 0, 4)); // non-minimal
-      expectMalformed(() => readTlv(new Uint8Array([0x04, 0x82, 0x00, 0x80]), 0, 4)); // leading zero
-      expectMalformed(() => readTlv(new Uint8Array([0x04, 0x85, 1, 1, 1, 1, 1]), 0, 7)); // too long
-      expectMalformed(() => readTlv(new Uint8Array([0x1f, 0x01, 0x00]), 0, 3)); // high tag
-      expectMalformed(() => readTlv(new Uint8Array([0x04]), 0, 1));
+      expect(readTlv(Buffer.from([0x04, 0x81, 0x80, ...new Array(128).fill(0)]), 0, 131).end).to.equal(131);
+      expectMalformed(() => readTlv(Buffer.from([0x04, 0x81, 0x05, 0]), 0, 4)); // non-minimal
+      expectMalformed(() => readTlv(Buffer.from([0x04, 0x82, 0x00, 0x80]), 0, 4)); // leading zero
+      expectMalformed(() => readTlv(Buffer.from([0x04, 0x85, 1, 1, 1, 1, 1]), 0, 7)); // too long
+      expectMalformed(() => readTlv(Buffer.from([0x1f, 0x01, 0x00]), 0, 3)); // high tag
+      expectMalformed(() => readTlv(Buffer.from([0x04]), 0, 1));
     });
 
     it('parses a DER Name on its own and rejects bad string contents', () => {

@@ -6,13 +6,17 @@
  * subjectAltName entries — by walking the DER itself with the strict reader in der.ts. Node's
  * `subject` / `subjectAltName` strings are never parsed: their escaping is ambiguous.
  *
- * The DER framing (outer structure, TBSCertificate fields, extension list) is checked eagerly so
- * a malformed certificate fails in `parseCertificate`; decoding names and SANs into strings is
- * deferred to first access because a request may only need the fingerprint.
+ * Everything is validated eagerly, so a malformed certificate fails in `parseCertificate` and
+ * never later: the DER framing, and the names and SANs (OIDs well formed, string contents valid for
+ * their types). Building the strings and objects is deferred to first access, because a request
+ * may only need the fingerprint; those getters cannot fail, since they re-read what was checked.
  */
 import { X509Certificate, createHash } from 'node:crypto';
 import { inspect } from 'node:util';
-import { DerCursor, Tag, decodeIa5, decodeOid, decodeString, hex, malformed, readTlv, type Tlv } from './der.js';
+import {
+  DerCursor, Tag, checkIa5, checkOid, checkString, decodeIa5, decodeOid, decodeString, hex, isDottedOid, malformed,
+  readTlv, type Tlv,
+} from './der.js';
 import { isClientCertError } from './errors.js';
 import type {
   ClientCertificate, DistinguishedName, NameAttribute, SourceName, SubjectAltNames, Verification,
@@ -39,6 +43,14 @@ interface PemBlock {
 function isBase64Char(c: number): boolean {
   return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
     c === 0x2b || c === 0x2f;
+}
+
+function isPrintableAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
 }
 
 function isPemWhitespace(c: number): boolean {
@@ -79,7 +91,7 @@ function pemBlocks(text: string): PemBlock[] {
     const labelEnd = text.indexOf(PEM_DASHES, labelStart);
     if (labelEnd < 0 || labelEnd - labelStart > MAX_PEM_LABEL) throw malformed('invalid PEM header line');
     const label = text.slice(labelStart, labelEnd);
-    if (label.includes('\n')) throw malformed('invalid PEM header line');
+    if (!isPrintableAscii(label)) throw malformed('invalid PEM header line');
     const endLine = `-----END ${label}-----`;
     const bodyStart = labelEnd + PEM_DASHES.length;
     const end = text.indexOf(endLine, bodyStart);
@@ -155,8 +167,9 @@ function checkOuterFraming(der: Buffer): Tlv {
 
 /**
  * Checks the framing of Certificate and TBSCertificate (RFC 5280 §4.1) and locates the issuer,
- * subject and subjectAltName. Extensions are walked to find the SAN and to reject duplicates
- * (§4.2: a certificate must not include more than one instance of an extension).
+ * subject and subjectAltName, validating their contents. Extensions are walked to find the SAN
+ * and to reject duplicates (§4.2: a certificate must not include more than one instance of an
+ * extension).
  */
 function readLayout(der: Buffer): CertificateLayout {
   const outer = checkOuterFraming(der);
@@ -179,7 +192,11 @@ function readLayout(der: Buffer): CertificateLayout {
   const extensions = fields.optional(CONTEXT_3_CONSTRUCTED, 'extensions');
   fields.finish('tbsCertificate');
 
-  return { issuer, subject, subjectAltName: extensions && findSubjectAltName(der, extensions) };
+  const subjectAltName = extensions && findSubjectAltName(der, extensions);
+  validateName(der, issuer);
+  validateName(der, subject);
+  validateSubjectAltNames(der, subjectAltName);
+  return { issuer, subject, subjectAltName };
 }
 
 function findSubjectAltName(der: Buffer, explicit: Tlv): Tlv | undefined {
@@ -254,19 +271,6 @@ const NAME_ALIASES: ReadonlyMap<string, string> = (() => {
   return aliases;
 })();
 
-/** Digits separated by single dots, at least two arcs. */
-function isDottedOid(text: string): boolean {
-  let arcs = 0;
-  let digits = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x30 && c <= 0x39) digits++;
-    else if (c === 0x2e && digits > 0) { arcs++; digits = 0; }
-    else return false;
-  }
-  return digits > 0 && arcs >= 1;
-}
-
 /** The OID a `get`/`getAll` key refers to, or undefined for an unknown name. */
 function resolveAttributeType(type: string): string | undefined {
   return isDottedOid(type) ? type : NAME_ALIASES.get(type.toLowerCase());
@@ -297,17 +301,41 @@ export function escapeRfc4514Value(value: string): string {
   return out;
 }
 
-/** One decoded AttributeTypeAndValue, with what the RFC 4514 form needs. */
-interface DecodedAttribute extends NameAttribute {
-  /** `type=value` as written in the RFC 4514 string. */
-  readonly rfc4514: string;
+/** A decoded Name: the attributes by RDN, and each attribute's `type=value` RFC 4514 form. */
+interface DecodedName {
+  readonly rdns: NameAttribute[][];
+  readonly rfc4514: string[][];
 }
 
-function decodeAttribute(der: Buffer, atv: Tlv): DecodedAttribute {
-  const fields = DerCursor.inside(der, atv);
-  const typeTlv = fields.expect(Tag.OID, 'attribute type');
-  const valueTlv = fields.next('attribute value');
-  fields.finish('attribute');
+/**
+ * Visits every AttributeTypeAndValue of a Name with the index of its RDN.
+ * Name ::= SEQUENCE OF RelativeDistinguishedName; RDN ::= SET SIZE (1..MAX) OF
+ * AttributeTypeAndValue ::= SEQUENCE { type OBJECT IDENTIFIER, value ANY }.
+ */
+function forEachAttribute(der: Buffer, name: Tlv, visit: (rdn: number, type: Tlv, value: Tlv) => void): void {
+  const list = DerCursor.inside(der, name);
+  for (let rdn = 0; !list.done; rdn++) {
+    const set = DerCursor.inside(der, list.expect(Tag.SET, 'relative distinguished name'));
+    if (set.done) throw malformed('empty relative distinguished name');
+    while (!set.done) {
+      const fields = DerCursor.inside(der, set.expect(Tag.SEQUENCE, 'attribute'));
+      const type = fields.expect(Tag.OID, 'attribute type');
+      const value = fields.next('attribute value');
+      fields.finish('attribute');
+      visit(rdn, type, value);
+    }
+  }
+}
+
+/** Everything decoding a Name could reject, without building strings. */
+function validateName(der: Buffer, name: Tlv): void {
+  forEachAttribute(der, name, (_rdn, type, value) => {
+    checkOid(der, type.valueStart, type.end);
+    checkString(der, value);
+  });
+}
+
+function decodeAttribute(der: Buffer, typeTlv: Tlv, valueTlv: Tlv): { attribute: NameAttribute; rfc4514: string } {
   const oid = decodeOid(der, typeTlv.valueStart, typeTlv.end);
   const text = decodeString(der, valueTlv);
   const inTable = RFC4514_TYPES.has(oid);
@@ -316,21 +344,20 @@ function decodeAttribute(der: Buffer, atv: Tlv): DecodedAttribute {
   const berHex = text === undefined || !inTable ? `#${hex(der, valueTlv.start, valueTlv.end)}` : '';
   const rfcType = inTable ? SHORT_NAMES.get(oid)! : oid;
   const rfcValue = text !== undefined && inTable ? escapeRfc4514Value(text) : berHex;
-  return { type: SHORT_NAMES.get(oid) ?? oid, oid, value: text ?? berHex, rfc4514: `${rfcType}=${rfcValue}` };
+  return {
+    attribute: { type: SHORT_NAMES.get(oid) ?? oid, oid, value: text ?? berHex },
+    rfc4514: `${rfcType}=${rfcValue}`,
+  };
 }
 
-/** Name ::= SEQUENCE OF RelativeDistinguishedName; RDN ::= SET SIZE (1..MAX) OF ATV. */
-function decodeRdns(der: Buffer, name: Tlv): DecodedAttribute[][] {
-  const rdns: DecodedAttribute[][] = [];
-  const list = DerCursor.inside(der, name);
-  while (!list.done) {
-    const set = DerCursor.inside(der, list.expect(Tag.SET, 'relative distinguished name'));
-    const rdn: DecodedAttribute[] = [];
-    while (!set.done) rdn.push(decodeAttribute(der, set.expect(Tag.SEQUENCE, 'attribute')));
-    if (rdn.length === 0) throw malformed('empty relative distinguished name');
-    rdns.push(rdn);
-  }
-  return rdns;
+function decodeName(der: Buffer, name: Tlv): DecodedName {
+  const decoded: DecodedName = { rdns: [], rfc4514: [] };
+  forEachAttribute(der, name, (rdn, type, value) => {
+    const { attribute, rfc4514 } = decodeAttribute(der, type, value);
+    (decoded.rdns[rdn] ??= []).push(attribute);
+    (decoded.rfc4514[rdn] ??= []).push(rfc4514);
+  });
+  return decoded;
 }
 
 /** A decoded Name. `rdns`/`attributes` are in DER order; the RFC 4514 string is reversed. */
@@ -339,10 +366,10 @@ class Name implements DistinguishedName {
   readonly attributes: readonly NameAttribute[];
   readonly rfc4514: string;
 
-  constructor(decoded: DecodedAttribute[][]) {
-    this.rdns = decoded.map((rdn) => rdn.map(({ type, oid, value }) => ({ type, oid, value })));
-    this.attributes = this.rdns.flat();
-    this.rfc4514 = decoded.map((rdn) => rdn.map((attribute) => attribute.rfc4514).join('+')).reverse().join(',');
+  constructor(decoded: DecodedName) {
+    this.rdns = decoded.rdns;
+    this.attributes = decoded.rdns.flat();
+    this.rfc4514 = decoded.rfc4514.map((rdn) => rdn.join('+')).reverse().join(',');
   }
 
   get(type: string): string | undefined {
@@ -370,7 +397,7 @@ export function parseDistinguishedName(der: Buffer): DistinguishedName {
   if (der.length === 0) throw malformed('empty name');
   const tlv = readTlv(der, 0, der.length);
   if (tlv.tag !== Tag.SEQUENCE || tlv.end !== der.length) throw malformed('not a DER Name');
-  return new Name(decodeRdns(der, tlv));
+  return new Name(decodeName(der, tlv)); // decoding validates as it goes
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -411,15 +438,30 @@ interface MutableSans {
   ip: string[];
 }
 
-/** GeneralNames ::= SEQUENCE OF GeneralName; kinds other than the four we model are skipped. */
-function decodeSubjectAltNames(der: Buffer, extensionValue: Tlv | undefined): SubjectAltNames {
-  const sans: MutableSans = { dns: [], uri: [], email: [], ip: [] };
-  if (extensionValue === undefined) return sans;
+/** Visits each GeneralName of the extension value: OCTET STRING { SEQUENCE OF GeneralName }. */
+function forEachGeneralName(der: Buffer, extensionValue: Tlv | undefined, visit: (name: Tlv) => void): void {
+  if (extensionValue === undefined) return;
   const wrapper = DerCursor.inside(der, extensionValue);
   const names = DerCursor.inside(der, wrapper.expect(Tag.SEQUENCE, 'subjectAltName'));
   wrapper.finish('subjectAltName');
-  while (!names.done) {
-    const name = names.next('general name');
+  while (!names.done) visit(names.next('general name'));
+}
+
+/** Everything decoding the SANs could reject, without building strings. */
+function validateSubjectAltNames(der: Buffer, extensionValue: Tlv | undefined): void {
+  forEachGeneralName(der, extensionValue, (name) => {
+    if (name.tag === GENERAL_NAME_DNS || name.tag === GENERAL_NAME_URI || name.tag === GENERAL_NAME_EMAIL) {
+      checkIa5(der, name);
+    } else if (name.tag === GENERAL_NAME_IP && name.end - name.valueStart !== 4 && name.end - name.valueStart !== 16) {
+      throw malformed('IP address must be 4 or 16 bytes');
+    }
+  });
+}
+
+/** The four GeneralName kinds the model has; others (directoryName, otherName, ...) are skipped. */
+function decodeSubjectAltNames(der: Buffer, extensionValue: Tlv | undefined): SubjectAltNames {
+  const sans: MutableSans = { dns: [], uri: [], email: [], ip: [] };
+  forEachGeneralName(der, extensionValue, (name) => {
     switch (name.tag) {
       case GENERAL_NAME_DNS: sans.dns.push(decodeIa5(der, name)); break;
       case GENERAL_NAME_URI: sans.uri.push(decodeIa5(der, name)); break;
@@ -427,7 +469,7 @@ function decodeSubjectAltNames(der: Buffer, extensionValue: Tlv | undefined): Su
       case GENERAL_NAME_IP: sans.ip.push(formatIpAddress(der.subarray(name.valueStart, name.end))); break;
       default: break;
     }
-  }
+  });
   return sans;
 }
 
@@ -440,43 +482,86 @@ function spiffeIdOf(uris: readonly string[]): string | null {
 // ---------------------------------------------------------------------------------------------
 // Validity
 
-const MONTHS: ReadonlyMap<string, number> = new Map(
-  ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'].map((m, i) => [m, i]),
-);
-
-function parseDecimal(text: string | undefined, min: number, max: number): number {
-  if (text === undefined || text.length === 0 || text.length > 4) throw malformed('unreadable validity time');
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) throw malformed('unreadable validity time');
-    n = n * 10 + (c - 0x30);
-  }
-  if (n < min || n > max) throw malformed('unreadable validity time');
-  return n;
-}
+const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
 
 /**
- * Parses OpenSSL's `ASN1_TIME_print` form as exposed by `X509Certificate.validFrom`, e.g.
+ * Reads OpenSSL's `ASN1_TIME_print` form as exposed by `X509Certificate.validFrom`, e.g.
  * `Nov  5 02:37:18 2026 GMT` (day space-padded; fractional seconds, which RFC 5280 forbids but
- * OpenSSL prints, are dropped).
+ * OpenSSL can print, are dropped). A cursor over char codes: this runs for every certificate, and
+ * split/regex versions allocate enough to show up next to the ~100 µs X509Certificate parse.
  */
-function parseOpenSslTime(text: string): Date {
-  const parts = text.split(' ').filter((part) => part !== '');
-  const [monthName, dayText, clock, yearText, zone] = parts;
-  const month = monthName === undefined ? undefined : MONTHS.get(monthName);
-  if (parts.length !== 5 || zone !== 'GMT' || month === undefined || clock === undefined) {
+class TimeText {
+  private pos = 0;
+
+  constructor(private readonly text: string) {}
+
+  fail(): never {
     throw malformed('unreadable validity time');
   }
-  const [hh, mm, ssWithFraction] = clock.split(':');
-  const day = parseDecimal(dayText, 1, 31);
-  const year = parseDecimal(yearText, 0, 9999);
-  const seconds = parseDecimal(ssWithFraction?.split('.')[0], 0, 60);
-  const date = new Date(0);
-  // setUTCFullYear, unlike Date.UTC, does not map years 0–99 to 1900–1999.
-  date.setUTCFullYear(year, month, day);
-  date.setUTCHours(parseDecimal(hh, 0, 23), parseDecimal(mm, 0, 59), seconds, 0);
-  if (date.getUTCDate() !== day) throw malformed('unreadable validity time');
+
+  /** The month index of a three-letter English abbreviation. */
+  month(): number {
+    const index = MONTHS.indexOf(this.text.slice(this.pos, this.pos + 3));
+    if (index < 0 || index % 3 !== 0) this.fail();
+    this.pos += 3;
+    return index / 3;
+  }
+
+  /** Between 1 and 4 decimal digits, in [min, max]. */
+  number(min: number, max: number): number {
+    let n = 0;
+    const start = this.pos;
+    for (let c = this.text.charCodeAt(this.pos); c >= 0x30 && c <= 0x39; c = this.text.charCodeAt(++this.pos)) {
+      n = n * 10 + (c - 0x30);
+    }
+    if (this.pos === start || this.pos - start > 4 || n < min || n > max) this.fail();
+    return n;
+  }
+
+  /** Exactly `literal`; with `spaces`, any number (at least one) of spaces instead. */
+  skip(literal: string, spaces = false): void {
+    if (spaces) {
+      if (this.text.charCodeAt(this.pos) !== 0x20) this.fail();
+      while (this.text.charCodeAt(this.pos) === 0x20) this.pos++;
+    } else if (this.text.startsWith(literal, this.pos)) {
+      this.pos += literal.length;
+    } else {
+      this.fail();
+    }
+  }
+
+  /** Skips `.digits` if present. */
+  fraction(): void {
+    if (this.text.charCodeAt(this.pos) !== 0x2e) return;
+    this.pos++;
+    this.number(0, 9999);
+  }
+
+  end(): void {
+    if (this.pos !== this.text.length) this.fail();
+  }
+}
+
+function parseOpenSslTime(text: string): Date {
+  const t = new TimeText(text);
+  const month = t.month();
+  t.skip(' ', true);
+  const day = t.number(1, 31);
+  t.skip(' ');
+  const hours = t.number(0, 23);
+  t.skip(':');
+  const minutes = t.number(0, 59);
+  t.skip(':');
+  const seconds = t.number(0, 60);
+  t.fraction();
+  t.skip(' ');
+  const year = t.number(0, 9999);
+  t.skip(' GMT');
+  t.end();
+  const date = new Date(Date.UTC(year, month, day, hours, minutes, seconds));
+  // Date.UTC reads years 0–99 as 1900–1999; certificates never have them, but be exact.
+  if (year < 100) date.setUTCFullYear(year);
+  if (date.getUTCDate() !== day) t.fail(); // e.g. Feb 30
   return date;
 }
 
@@ -497,8 +582,8 @@ type Fingerprints = { readonly sha1: string; readonly sha256: string };
 
 /**
  * The model. Names, SANs, fingerprints and PEM are computed on first read and memoized, so a
- * request that only looks at the fingerprint never decodes a name. The framing they rely on was
- * checked in `parseCertificate`, so these getters only fail on undecodable string contents.
+ * request that only looks at the fingerprint never decodes a name. `readLayout` validated all
+ * they read, so the getters do not throw.
  */
 class ParsedCertificate implements ClientCertificate {
   readonly x509: X509Certificate;
@@ -526,11 +611,11 @@ class ParsedCertificate implements ClientCertificate {
   }
 
   get subject(): DistinguishedName {
-    return this.#subject ??= new Name(decodeRdns(this.raw, this.#layout.subject));
+    return this.#subject ??= new Name(decodeName(this.raw, this.#layout.subject));
   }
 
   get issuer(): DistinguishedName {
-    return this.#issuer ??= new Name(decodeRdns(this.raw, this.#layout.issuer));
+    return this.#issuer ??= new Name(decodeName(this.raw, this.#layout.issuer));
   }
 
   get san(): SubjectAltNames {

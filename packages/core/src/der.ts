@@ -56,7 +56,7 @@ const MAX_OID_OCTETS = 255;
  * Reads one TLV starting at `offset` whose encoding must end at or before `limit`.
  * Rejects high tag numbers (not used in certificates), indefinite and non-minimal lengths.
  */
-export function readTlv(buf: Uint8Array, offset: number, limit: number): Tlv {
+export function readTlv(buf: Buffer, offset: number, limit: number): Tlv {
   if (limit > buf.length || offset + 2 > limit) throw malformed('unexpected end of data');
   const tag = buf[offset]!;
   if ((tag & 0x1f) === 0x1f) throw malformed('high tag numbers are not supported');
@@ -85,12 +85,12 @@ export function readTlv(buf: Uint8Array, offset: number, limit: number): Tlv {
 export class DerCursor {
   private pos: number;
 
-  constructor(readonly buf: Uint8Array, start = 0, private readonly end = buf.length) {
+  constructor(readonly buf: Buffer, start = 0, private readonly end = buf.length) {
     this.pos = start;
   }
 
   /** A cursor over the contents of `tlv`, which must have been read from the same buffer. */
-  static inside(buf: Uint8Array, tlv: Tlv): DerCursor {
+  static inside(buf: Buffer, tlv: Tlv): DerCursor {
     return new DerCursor(buf, tlv.valueStart, tlv.end);
   }
 
@@ -130,18 +130,35 @@ export class DerCursor {
 }
 
 /**
- * Decodes OBJECT IDENTIFIER contents to dotted form. Arcs are decoded with doubles while they fit
- * exactly and with BigInt beyond that (UUID arcs under 2.25 are 128-bit).
+ * Checks OBJECT IDENTIFIER contents: non-empty, bounded, every arc minimally encoded (no leading
+ * 0x80 group) and the last arc terminated.
  */
-export function decodeOid(buf: Uint8Array, start: number, end: number): string {
+export function checkOid(buf: Buffer, start: number, end: number): void {
   if (end <= start) throw malformed('empty object identifier');
   if (end - start > MAX_OID_OCTETS) throw malformed('object identifier too long');
   if ((buf[end - 1]! & 0x80) !== 0) throw malformed('truncated object identifier');
+  let arcStart = true;
+  for (let i = start; i < end; i++) {
+    const byte = buf[i]!;
+    if (arcStart && byte === 0x80) throw malformed('non-minimal object identifier arc');
+    arcStart = (byte & 0x80) === 0;
+  }
+}
+
+/**
+ * Decodes OBJECT IDENTIFIER contents to dotted form. Arcs are decoded with doubles while they fit
+ * exactly and with BigInt beyond that (UUID arcs under 2.25 are 128-bit).
+ */
+export function decodeOid(buf: Buffer, start: number, end: number): string {
+  checkOid(buf, start, end);
+  // Fast path for the X.520 attribute types (2.5.4.x) that make up most of every name.
+  if (end - start === 3 && buf[start] === 0x55 && buf[start + 1] === 0x04 && buf[start + 2]! < 0x80) {
+    return `2.5.4.${buf[start + 2]!}`;
+  }
   const arcs: string[] = [];
   let pos = start;
   while (pos < end) {
-    // Each arc is base-128, most significant group first; a leading 0x80 would be non-minimal.
-    if (buf[pos] === 0x80) throw malformed('non-minimal object identifier arc');
+    // Each arc is base-128, most significant group first.
     let small = 0;
     let big: bigint | undefined;
     let byte: number;
@@ -162,51 +179,37 @@ export function decodeOid(buf: Uint8Array, start: number, end: number): string {
   return arcs.join('.');
 }
 
-/** Strict decoders: a reused fatal TextDecoder throws on invalid input instead of substituting. */
-const utf16le = new TextDecoder('utf-16le', { fatal: true, ignoreBOM: true });
-
-function decodeAscii(buf: Uint8Array, start: number, end: number, allowed: (c: number) => boolean): string {
+function checkBytes(buf: Buffer, start: number, end: number, allowed: (c: number) => boolean): void {
   for (let i = start; i < end; i++) {
     if (!allowed(buf[i]!)) throw malformed('invalid character in a restricted string type');
   }
-  return decodeLatin1(buf, start, end);
 }
 
-function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
-  const bytes = Buffer.from(buf.buffer, buf.byteOffset + start, end - start);
-  if (!isUtf8(bytes)) throw malformed('invalid UTF-8 in a UTF8String');
-  return bytes.toString('utf8');
-}
-
-function decodeLatin1(buf: Uint8Array, start: number, end: number): string {
-  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
-}
-
-/** BMPString is UTF-16BE; swap into little-endian so the fatal decoder rejects lone surrogates. */
-function decodeBmp(buf: Uint8Array, start: number, end: number): string {
+/** BMPString is UTF-16BE: even length, surrogates only as complete pairs. */
+function checkUtf16Be(buf: Buffer, start: number, end: number): void {
   if ((end - start) % 2 !== 0) throw malformed('odd length BMPString');
-  const swapped = new Uint8Array(end - start);
-  for (let i = 0; i < swapped.length; i += 2) {
-    swapped[i] = buf[start + i + 1]!;
-    swapped[i + 1] = buf[start + i]!;
-  }
-  try {
-    return utf16le.decode(swapped);
-  } catch (error) {
-    throw malformed('invalid BMPString', error);
+  for (let i = start; i < end; i += 2) {
+    const unit = (buf[i]! << 8) | buf[i + 1]!;
+    if (unit >= 0xdc00 && unit <= 0xdfff) throw malformed('invalid BMPString');
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = i + 3 < end ? (buf[i + 2]! << 8) | buf[i + 3]! : 0;
+      if (next < 0xdc00 || next > 0xdfff) throw malformed('invalid BMPString');
+      i += 2;
+    }
   }
 }
 
-/** UniversalString is UTF-32BE. */
-function decodeUniversal(buf: Uint8Array, start: number, end: number): string {
+/** UniversalString is UTF-32BE: whole code points, no surrogates, at most U+10FFFF. */
+function checkUtf32Be(buf: Buffer, start: number, end: number): void {
   if ((end - start) % 4 !== 0) throw malformed('UniversalString length is not a multiple of 4');
-  let out = '';
   for (let i = start; i < end; i += 4) {
-    const cp = ((buf[i]! << 24) | (buf[i + 1]! << 16) | (buf[i + 2]! << 8) | buf[i + 3]!) >>> 0;
+    const cp = codePointAt(buf, i);
     if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw malformed('invalid UniversalString');
-    out += String.fromCodePoint(cp);
   }
-  return out;
+}
+
+function codePointAt(buf: Buffer, i: number): number {
+  return ((buf[i]! << 24) | (buf[i + 1]! << 16) | (buf[i + 2]! << 8) | buf[i + 3]!) >>> 0;
 }
 
 const isAscii = (c: number): boolean => c < 0x80;
@@ -214,31 +217,70 @@ const isNumeric = (c: number): boolean => c === 0x20 || (c >= 0x30 && c <= 0x39)
 const isVisible = (c: number): boolean => c >= 0x20 && c <= 0x7e;
 
 /**
- * Decodes the contents of a string-typed TLV, or returns undefined when `tlv` is not one of the
- * string types used in names. PrintableString and IA5String are only required to be 7-bit:
- * widely deployed CAs put `*`, `@` or `_` in PrintableString, and OpenSSL accepts them too.
+ * Checks the contents of a string-typed TLV and returns true, or returns false when `tlv` is not
+ * one of the string types used in names. This is the whole validation `decodeString` relies on,
+ * so callers can validate eagerly and decode later without a second failure point.
+ * PrintableString is only required to be 7-bit: widely deployed CAs put `*`, `@` or `_` in it,
+ * and OpenSSL accepts them too.
  */
-export function decodeString(buf: Uint8Array, tlv: Tlv): string | undefined {
+export function checkString(buf: Buffer, tlv: Tlv): boolean {
   const { valueStart: s, end: e } = tlv;
   switch (tlv.tag) {
-    case Tag.UTF8_STRING: return decodeUtf8(buf, s, e);
+    case Tag.UTF8_STRING:
+      if (!isUtf8(buf.subarray(s, e))) throw malformed('invalid UTF-8 in a UTF8String');
+      return true;
     case Tag.PRINTABLE_STRING:
-    case Tag.IA5_STRING: return decodeAscii(buf, s, e, isAscii);
-    case Tag.NUMERIC_STRING: return decodeAscii(buf, s, e, isNumeric);
-    case Tag.VISIBLE_STRING: return decodeAscii(buf, s, e, isVisible);
-    case Tag.TELETEX_STRING: return decodeLatin1(buf, s, e);
-    case Tag.BMP_STRING: return decodeBmp(buf, s, e);
-    case Tag.UNIVERSAL_STRING: return decodeUniversal(buf, s, e);
-    default: return undefined;
+    case Tag.IA5_STRING: checkBytes(buf, s, e, isAscii); return true;
+    case Tag.NUMERIC_STRING: checkBytes(buf, s, e, isNumeric); return true;
+    case Tag.VISIBLE_STRING: checkBytes(buf, s, e, isVisible); return true;
+    case Tag.TELETEX_STRING: return true; // read as latin1: every byte is a character
+    case Tag.BMP_STRING: checkUtf16Be(buf, s, e); return true;
+    case Tag.UNIVERSAL_STRING: checkUtf32Be(buf, s, e); return true;
+    default: return false;
   }
 }
 
-/** Decodes IA5String contents (as in subjectAltName entries), which must be 7-bit. */
-export function decodeIa5(buf: Uint8Array, tlv: Tlv): string {
-  return decodeAscii(buf, tlv.valueStart, tlv.end, isAscii);
+/** Decodes a string-typed TLV (see `checkString`), or returns undefined for other types. */
+export function decodeString(buf: Buffer, tlv: Tlv): string | undefined {
+  if (!checkString(buf, tlv)) return undefined;
+  const { valueStart: s, end: e } = tlv;
+  switch (tlv.tag) {
+    case Tag.UTF8_STRING: return buf.toString('utf8', s, e);
+    case Tag.BMP_STRING: return Buffer.from(buf.subarray(s, e)).swap16().toString('utf16le'); // copy, then swap
+    case Tag.UNIVERSAL_STRING: {
+      let out = '';
+      for (let i = s; i < e; i += 4) out += String.fromCodePoint(codePointAt(buf, i));
+      return out;
+    }
+    default: return buf.toString('latin1', s, e); // the 7-bit types, and TeletexString as latin1
+  }
+}
+
+/** Checks IA5String contents (as in subjectAltName entries), which must be 7-bit. */
+export function checkIa5(buf: Buffer, tlv: Tlv): void {
+  checkBytes(buf, tlv.valueStart, tlv.end, isAscii);
+}
+
+/** Decodes IA5String contents. */
+export function decodeIa5(buf: Buffer, tlv: Tlv): string {
+  checkIa5(buf, tlv);
+  return buf.toString('latin1', tlv.valueStart, tlv.end);
+}
+
+/** True for dotted-decimal OID text: digits separated by single dots, at least two arcs. */
+export function isDottedOid(text: string): boolean {
+  let arcs = 0;
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) digits++;
+    else if (c === 0x2e && digits > 0) { arcs++; digits = 0; }
+    else return false;
+  }
+  return digits > 0 && arcs >= 1;
 }
 
 /** Lower-case hex of `buf[start, end)`. */
-export function hex(buf: Uint8Array, start: number, end: number): string {
-  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('hex');
+export function hex(buf: Buffer, start: number, end: number): string {
+  return buf.toString('hex', start, end);
 }

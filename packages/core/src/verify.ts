@@ -14,6 +14,7 @@
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { certificateValidity, splitCertificates, toX509Certificate, type CertificateInput } from './certificate.js';
+import { isDottedOid } from './der.js';
 import { ClientCertError, isClientCertError } from './errors.js';
 
 export type VerifyFailureCode = 'untrusted' | 'expired' | 'not_yet_valid' | 'wrong_purpose' | 'malformed';
@@ -39,30 +40,20 @@ export type VerifyChainResult =
 
 /** Most certificates above the leaf in one path (the anchor included). */
 export const MAX_DEPTH = 8;
-/** Most paths extensions tried in one call; real chains need a handful. */
+/** Most path extensions tried in one call; real chains need a handful. */
 const MAX_PATH_STEPS = 64;
 const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
 
-const PURPOSES: ReadonlyMap<string, string> = new Map([
-  ['serverauth', '1.3.6.1.5.5.7.3.1'],
-  ['clientauth', '1.3.6.1.5.5.7.3.2'],
-  ['codesigning', '1.3.6.1.5.5.7.3.3'],
-  ['emailprotection', '1.3.6.1.5.5.7.3.4'],
-  ['timestamping', '1.3.6.1.5.5.7.3.8'],
-  ['ocspsigning', '1.3.6.1.5.5.7.3.9'],
-]);
-
-function isDottedOid(text: string): boolean {
-  let arcs = 0;
-  let digits = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x30 && c <= 0x39) digits++;
-    else if (c === 0x2e && digits > 0) { arcs++; digits = 0; }
-    else return false;
-  }
-  return digits > 0 && arcs >= 1;
-}
+const PURPOSE_NAMES: readonly (readonly [string, string])[] = [
+  ['clientAuth', '1.3.6.1.5.5.7.3.2'],
+  ['serverAuth', '1.3.6.1.5.5.7.3.1'],
+  ['codeSigning', '1.3.6.1.5.5.7.3.3'],
+  ['emailProtection', '1.3.6.1.5.5.7.3.4'],
+  ['timeStamping', '1.3.6.1.5.5.7.3.8'],
+  ['OCSPSigning', '1.3.6.1.5.5.7.3.9'],
+];
+/** Lower-cased purpose name → EKU OID. */
+const PURPOSES: ReadonlyMap<string, string> = new Map(PURPOSE_NAMES.map(([name, oid]) => [name.toLowerCase(), oid]));
 
 /**
  * The EKU OID a purpose name stands for, or null for `any` (no EKU check). Names are
@@ -76,7 +67,7 @@ export function resolvePurpose(purpose: string | undefined): string | null {
   const oid = PURPOSES.get(name) ?? (isDottedOid(purpose) ? purpose : undefined);
   if (oid === undefined) {
     throw new ClientCertError('invalid_option',
-      `unknown purpose; use one of ${[...PURPOSES.keys()].join(', ')}, any, or a dotted OID`);
+      `unknown purpose; use one of ${PURPOSE_NAMES.map(([name]) => name).join(', ')}, any, or a dotted OID`);
   }
   return oid;
 }
