@@ -26,6 +26,7 @@ describe('options', () => {
     ['clock', 'now'],
     ['xfcc', { element: 'middle' }],
     ['xfcc', { header: 'bad header' }],
+    ['purpose', 'shipping'],
     ['colour', 'blue'],
   ] as const) {
     it(`rejects ${option}: ${JSON.stringify(value)} at construction, naming the option`, () => {

@@ -1,13 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { LRUCache } from 'lru-cache';
-import { parseCertificate } from './certificate.js';
+import { certificateValidity, parseCertificate } from './certificate.js';
 import { ClientCertError, isClientCertError, type RejectionCode } from './errors.js';
 import type { ClientCertificate, SourceName, Verification } from './model.js';
 import { compileOptions, type ClientCertOptions, type CompiledOptions, type SourceOption } from './options.js';
 import { toProblem, type ProblemDetails } from './problem.js';
 import { readPeer, type PeerInfo } from './tls-source.js';
-import { verifyChainSync, type VerifyFailureCode } from './verify.js';
+import { checkCertificate, verifyChainSync, type VerifyFailureCode } from './verify.js';
 import { parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
 
 /** The little the core needs of a request: Node's IncomingMessage satisfies it. */
@@ -70,35 +70,11 @@ function tlsRejection(reason: string | null): ClientCertError & { code: Rejectio
   }
 }
 
-const PURPOSE_OIDS: Record<string, string> = {
-  clientAuth: '1.3.6.1.5.5.7.3.2',
-  serverAuth: '1.3.6.1.5.5.7.3.1',
-  codeSigning: '1.3.6.1.5.5.7.3.3',
-  emailProtection: '1.3.6.1.5.5.7.3.4',
-};
-const ANY_EKU = '2.5.29.37.0';
-
 export function createClientCertAuth(userOptions: ClientCertOptions = {}): ClientCertAuth {
   const options = compileOptions(userOptions);
   const perSocket = new WeakMap<Socket, Decision>();
   const perHeader = new LRUCache<string, Decision>({ max: HEADER_CACHE_SIZE });
-  const purposeOid = options.purpose === 'any' ? null : PURPOSE_OIDS[options.purpose] ?? options.purpose;
   let lastUntrustedReport = -Infinity;
-
-  /** Validity and purpose of the leaf, for certificates trusted by the TLS stack or the proxy. */
-  function checkLeaf(certificate: ClientCertificate, now: number): (ClientCertError & { code: RejectionCode }) | null {
-    if (now + options.clockToleranceMs < certificate.notBefore.getTime()) {
-      return reject('client_certificate_not_yet_valid', 'The client certificate is not yet valid.');
-    }
-    if (now - options.clockToleranceMs > certificate.notAfter.getTime()) {
-      return reject('client_certificate_expired', 'The client certificate has expired.');
-    }
-    const eku = certificate.extKeyUsage;
-    if (purposeOid && eku.length > 0 && !eku.includes(purposeOid) && !eku.includes(ANY_EKU)) {
-      return reject('client_certificate_rejected', 'The client certificate is not valid for client authentication.');
-    }
-    return null;
-  }
 
   function verified(certificate: ClientCertificate, by: Verification, from: number, until: number): Decision {
     certificate.verifiedBy = by;
@@ -112,19 +88,18 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
 
   /** Establish trust in a presented certificate: configured anchors, else the TLS stack, else a declared verifying proxy. */
   function verify(certificate: ClientCertificate, source: SourceName, peer: PeerInfo | null): Decision {
-    const now = options.clock().getTime();
+    const checks = { at: options.clock(), purpose: options.purpose, clockToleranceSeconds: options.clockToleranceMs / 1000 };
     if (options.anchors) {
       const result = verifyChainSync({
+        ...checks,
         leaf: certificate.x509,
         intermediates: certificate.chain.map((c) => c.x509),
         trustAnchors: options.anchors,
-        at: new Date(now),
-        purpose: options.purpose,
-        clockToleranceSeconds: options.clockToleranceMs / 1000,
       });
       if (!result.ok) return { certificate: null, error: reject(VERIFY_CODES[result.code], result.message), ...ALWAYS };
-      const from = Math.max(...result.chain.map((c) => Date.parse(c.validFrom)));
-      const until = Math.min(...result.chain.map((c) => Date.parse(c.validTo)));
+      const validity = result.chain.map(certificateValidity);
+      const from = Math.max(...validity.map((v) => v.notBefore.getTime()));
+      const until = Math.min(...validity.map((v) => v.notAfter.getTime()));
       return verified(certificate, 'chain', from, until);
     }
     if (source === 'tls' && peer && !peer.authorized) {
@@ -137,8 +112,8 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
         ...ALWAYS,
       };
     }
-    const leafError = checkLeaf(certificate, now);
-    if (leafError) return { certificate: null, error: leafError, ...ALWAYS };
+    const leaf = checkCertificate(certificate.x509, checks);
+    if (!leaf.ok) return { certificate: null, error: reject(VERIFY_CODES[leaf.code], leaf.message), ...ALWAYS };
     return verified(certificate, source === 'tls' ? 'tls' : 'proxy', certificate.notBefore.getTime(), certificate.notAfter.getTime());
   }
 

@@ -1,6 +1,6 @@
 export { createClientCertAuth } from './authenticate.js';
 export type { AuthResult, ClientCertAuth, RequestLike } from './authenticate.js';
-export { parseCertificate, parseCertificateChain } from './certificate.js';
+export { derToPem, parseCertificate, parseCertificateChain, pemToDer } from './certificate.js';
 export { ClientCertError, isClientCertError } from './errors.js';
 export type { ErrorCode, RejectionCode } from './errors.js';
 export type {
@@ -11,7 +11,7 @@ export { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS } from './problem.js';
 export type { ProblemDetails } from './problem.js';
 export { DEFAULT_TRUST_PROXY } from './trust.js';
 export type { TrustProxyFn, TrustProxyInput } from './trust.js';
-export { compileTrustAnchors, verifyChain, verifyChainSync } from './verify.js';
+export { checkCertificate, compileTrustAnchors, verifyChain, verifyChainSync } from './verify.js';
 export type { VerifyChainInput, VerifyChainResult, VerifyFailureCode } from './verify.js';
 export { DEFAULT_XFCC_LIMITS, formatXfcc, parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
 export type { XfccElement, XfccLimits } from './xfcc.js';

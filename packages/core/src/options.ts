@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { invalidOption } from './errors.js';
 import type { SourceName } from './model.js';
-import { compileTrustAnchors } from './verify.js';
+import { compileTrustAnchors, resolvePurpose } from './verify.js';
 import { DEFAULT_XFCC_LIMITS, type XfccLimits } from './xfcc.js';
 import { compileTrustProxy, DEFAULT_TRUST_PROXY, type TrustProxyInput, type TrustProxyFn } from './trust.js';
 
@@ -113,6 +113,12 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
   if (!['last', 'first', 'only'].includes(xfccElement)) throw invalidOption('xfcc.element', 'must be last, first or only');
   const xfccHeader = (xfcc.header ?? 'x-forwarded-client-cert').toLowerCase();
   if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(xfccHeader)) throw invalidOption('xfcc.header', 'must be an HTTP header name');
+
+  try {
+    resolvePurpose(options.purpose);
+  } catch (error) {
+    throw invalidOption('purpose', (error as Error).message);
+  }
 
   const logger = options.logger === false ? null : options.logger ?? console;
   return {

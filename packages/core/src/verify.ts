@@ -334,6 +334,19 @@ export function verifyChainSync(input: VerifyChainInput): VerifyChainResult {
     : 'no path to a trust anchor');
 }
 
+/**
+ * Validity and purpose of one certificate alone, for a certificate whose chain someone else
+ * verified (the TLS stack, or a proxy declared as verifying): the same checks and codes as
+ * `verifyChainSync` applies to a leaf.
+ */
+export function checkCertificate(
+  cert: X509Certificate,
+  input: Pick<VerifyChainInput, 'at' | 'purpose' | 'clockToleranceSeconds'>,
+): { ok: true } | { ok: false; code: VerifyFailureCode; message: string } {
+  const failure = checkPath([{ cert, anchor: false }], readChecks({ ...input, leaf: cert, trustAnchors: [] }));
+  return failure === null ? { ok: true } : { ok: false, code: failure.code, message: failure.message };
+}
+
 /** Promise form of `verifyChainSync`, matching the public contract. */
 export async function verifyChain(input: VerifyChainInput): Promise<VerifyChainResult> {
   return verifyChainSync(input);

@@ -22,6 +22,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ClientCertError, invalidOption } from './errors.js';
+import { derToPem, pemToDer, splitCertificates } from './certificate.js';
 
 /** One XFCC element: what one proxy hop wrote about the TLS client it saw. */
 export interface XfccElement {
@@ -329,19 +330,27 @@ function percentDecode(value: string, at: number): string {
  */
 function decodeCert(value: string, at: number): string {
   const decoded = percentDecode(value, at);
-  const read = readPemCertificates(decoded, 1);
-  return read.kind === 'ok' ? derToPem(read.ders[0] as Buffer) : decoded;
+  try {
+    return derToPem(pemToDer(decoded));
+  } catch {
+    return decoded;
+  }
 }
 
 /** Like `decodeCert`: PEM blocks are split one per certificate, anything else is one entry. */
 function decodeChain(value: string, at: number, maxChainLength: number): string[] {
   const decoded = percentDecode(value, at);
   if (decoded.trim() === '') return [];
-  const read = readPemCertificates(decoded, maxChainLength);
-  if (read.kind === 'too_many') {
+  let ders: Buffer[];
+  try {
+    ders = splitCertificates(decoded);
+  } catch {
+    return [decoded];
+  }
+  if (ders.length > maxChainLength) {
     throw malformed(`Chain exceeds maxChainLength (${maxChainLength}) at position ${at}`);
   }
-  return read.kind === 'ok' ? read.ders.map(derToPem) : [decoded];
+  return ders.map(derToPem);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -502,107 +511,4 @@ function isHex64(value: string): boolean {
     if (!((code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66))) return false;
   }
   return true;
-}
-
-// ---------------------------------------------------------------------------------------------
-// PEM <-> DER (kept here for now; shared by other sources later)
-
-const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
-const PEM_END = '-----END CERTIFICATE-----';
-
-type PemRead =
-  | { kind: 'ok'; ders: Buffer[] }
-  | { kind: 'too_many' }
-  | { kind: 'invalid'; reason: string };
-
-/** Whitespace a PEM may carry between its parts: newlines, or spaces where proxies flattened it. */
-function isPemSpace(code: number): boolean {
-  return code === SP || code === HTAB || code === 0x0a || code === 0x0d;
-}
-
-function isBase64Char(code: number): boolean {
-  return (
-    (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) ||
-    (code >= 0x61 && code <= 0x7a) || code === 0x2b || code === 0x2f || code === EQUALS
-  );
-}
-
-function skipPemSpace(text: string, pos: number): number {
-  while (pos < text.length && isPemSpace(text.charCodeAt(pos))) pos++;
-  return pos;
-}
-
-/**
- * Reads one or more concatenated `CERTIFICATE` PEM blocks (nothing else: no explanatory text,
- * no other block types) in one pass, stopping as soon as more than `max` are found.
- */
-function readPemCertificates(text: string, max: number): PemRead {
-  const ders: Buffer[] = [];
-  let pos = skipPemSpace(text, 0);
-  if (pos === text.length) return { kind: 'invalid', reason: 'empty' };
-  while (pos < text.length) {
-    if (!text.startsWith(PEM_BEGIN, pos)) return { kind: 'invalid', reason: 'expected a BEGIN CERTIFICATE line' };
-    if (ders.length === max) return { kind: 'too_many' }; // before decoding any more base64
-    pos += PEM_BEGIN.length;
-    let base64 = '';
-    let run = pos;
-    for (; pos < text.length; pos++) {
-      const code = text.charCodeAt(pos);
-      if (isBase64Char(code)) continue;
-      base64 += text.slice(run, pos);
-      run = pos + 1;
-      if (!isPemSpace(code)) break;
-    }
-    if (!text.startsWith(PEM_END, pos)) return { kind: 'invalid', reason: 'expected an END CERTIFICATE line' };
-    pos += PEM_END.length;
-    const der = decodeBase64Strict(base64);
-    if (der === undefined) return { kind: 'invalid', reason: 'bad base64' };
-    if (!isSingleDerSequence(der)) return { kind: 'invalid', reason: 'not a DER certificate' };
-    ders.push(der);
-    pos = skipPemSpace(text, pos);
-  }
-  return { kind: 'ok', ders };
-}
-
-/**
- * Node's base64 decoder silently skips junk and accepts missing padding; accept only canonical,
- * padded base64 (the only thing PEM writers produce) by requiring that re-encoding reproduces it.
- */
-function decodeBase64Strict(base64: string): Buffer | undefined {
-  if (base64.length === 0 || base64.length % 4 !== 0) return undefined;
-  const der = Buffer.from(base64, 'base64');
-  return der.toString('base64') === base64 ? der : undefined;
-}
-
-/** Cheap structural check: one DER SEQUENCE whose definite length covers the buffer exactly. */
-function isSingleDerSequence(der: Buffer): boolean {
-  if (der.length < 2 || der[0] !== 0x30) return false;
-  const first = der[1] as number;
-  if (first < 0x80) return 2 + first === der.length;
-  const lengthBytes = first & 0x7f;
-  if (lengthBytes === 0 || lengthBytes > 4 || der.length < 2 + lengthBytes) return false;
-  let length = 0;
-  for (let i = 0; i < lengthBytes; i++) length = length * 256 + (der[2 + i] as number);
-  return 2 + lengthBytes + length === der.length;
-}
-
-/**
- * DER of exactly one PEM `CERTIFICATE` block (whitespace between base64 characters tolerated).
- * Throws `ClientCertError` (`certificate_malformed`) otherwise.
- */
-export function pemToDer(pem: string): Buffer {
-  const read = readPemCertificates(pem, 1);
-  if (read.kind !== 'ok') {
-    const reason = read.kind === 'too_many' ? 'more than one certificate' : read.reason;
-    throw new ClientCertError('certificate_malformed', `PEM certificate is malformed (${reason})`);
-  }
-  return read.ders[0] as Buffer;
-}
-
-/** Canonical PEM: header line, base64 in 64-character lines, footer, each line ending `\n`. */
-export function derToPem(der: Buffer): string {
-  const base64 = der.toString('base64');
-  let body = '';
-  for (let i = 0; i < base64.length; i += 64) body += `${base64.slice(i, i + 64)}\n`;
-  return `${PEM_BEGIN}\n${body}${PEM_END}\n`;
 }
