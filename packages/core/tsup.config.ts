@@ -1,11 +1,4 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.config.base.js';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/testkit.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  outDir: 'dist',
-});
+// The test kit is its own entry point so that the middleware never loads its dependencies.
+export default packageBuild(['src/index.ts', 'src/testkit.ts']);
