@@ -1,107 +1,30 @@
 import { expect } from 'chai';
-import { webcrypto, X509Certificate } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type * as X509Lib from '../../packages/core/node_modules/@peculiar/x509/build/index.js';
+import { X509Certificate } from 'node:crypto';
 import {
   certificateValidity, derToPem, escapeRfc4514Value, formatIpAddress, parseCertificate, parseCertificateChain, parseDistinguishedName,
   pemToDer, splitCertificates,
 } from '../../packages/core/src/certificate.js';
 import { decodeOid, readTlv } from '../../packages/core/src/der.js';
-import { isClientCertError } from '../../packages/core/src/errors.js';
-
-// ---------------------------------------------------------------------------------------------
-// Local certificate factory. @peculiar/x509 is a dependency of packages/core only (not of the
-// workspace root), so it is resolved from there; it needs the reflect-metadata polyfill first.
-
-const requireFromCore = createRequire(new URL('../../packages/core/package.json', import.meta.url));
-requireFromCore('reflect-metadata');
-const x509 = requireFromCore('@peculiar/x509') as typeof X509Lib;
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-
-type KeyPair = webcrypto.CryptoKeyPair;
-const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
-
-async function generateKeys(alg: typeof EC | typeof RSA = EC): Promise<KeyPair> {
-  return (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as KeyPair;
-}
-
-interface Issued {
-  cert: X509Lib.X509Certificate;
-  keys: KeyPair;
-  alg: typeof EC | typeof RSA;
-  der: Buffer;
-  pem: string;
-}
-
-interface IssueParams {
-  subject: X509Lib.JsonNameParams | string;
-  issuer?: Issued;
-  keys?: KeyPair;
-  alg?: typeof EC | typeof RSA;
-  ca?: boolean;
-  san?: X509Lib.JsonGeneralNames;
-  eku?: string[];
-  /** Extensions added verbatim, for deliberately broken certificates. */
-  extra?: X509Lib.Extension[];
-  serial?: string;
-  notBefore?: Date;
-  notAfter?: Date;
-}
-
-const HOUR = 3600_000;
-/** Whole seconds, as certificates store them. */
-const wholeSeconds = (ms: number): Date => new Date(Math.floor(ms / 1000) * 1000);
-
-async function issue(p: IssueParams): Promise<Issued> {
-  const alg = p.alg ?? EC;
-  const keys = p.keys ?? await generateKeys(alg);
-  const subject = typeof p.subject === 'string' ? p.subject : new x509.Name(p.subject);
-  const extensions: X509Lib.Extension[] = [new x509.BasicConstraintsExtension(p.ca ?? false, undefined, true)];
-  if (p.san) extensions.push(new x509.SubjectAlternativeNameExtension(p.san));
-  if (p.eku) extensions.push(new x509.ExtendedKeyUsageExtension(p.eku));
-  if (p.extra) extensions.push(...p.extra);
-  const signer = p.issuer ?? { keys, alg, cert: undefined };
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: p.serial ?? '01',
-    subject,
-    issuer: p.issuer ? p.issuer.cert.subjectName : subject,
-    notBefore: p.notBefore ?? wholeSeconds(Date.now() - HOUR),
-    notAfter: p.notAfter ?? wholeSeconds(Date.now() + HOUR),
-    publicKey: keys.publicKey,
-    signingKey: signer.keys.privateKey,
-    signingAlgorithm: signer.alg,
-    extensions,
-  });
-  const der = Buffer.from(cert.rawData);
-  return { cert, keys, alg, der, pem: cert.toString('pem') };
-}
+import { createCA, type RawExtension, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { expectClientCertError } from '../helpers/errors.js';
 
 function expectMalformed(fn: () => unknown): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(isClientCertError(thrown), String(thrown)).to.equal(true);
-  expect((thrown as { code: string }).code).to.equal('certificate_malformed');
+  expectClientCertError(fn, 'certificate_malformed');
 }
 
-const utf8 = (s: string): X509Lib.JsonAttributeObject => ({ utf8String: s });
+const utf8 = (s: string): { utf8String: string } => ({ utf8String: s });
 
 // ---------------------------------------------------------------------------------------------
 
 describe('core/certificate', () => {
-  let root: Issued;
-  let alice: Issued;
-  let rsaLeaf: Issued;
+  let root: TestCA;
+  let alice: TestCertificate;
+  let rsaLeaf: TestCertificate;
 
   before(async () => {
-    root = await issue({ subject: [{ CN: [utf8('Test Root')] }, { O: [utf8('Acme')] }], ca: true });
-    alice = await issue({
-      issuer: root,
-      serial: '0a1b2c',
+    root = await createCA({ subject: [{ CN: [utf8('Test Root')] }, { O: [utf8('Acme')] }] });
+    alice = await root.issue({
+      serialNumber: '0a1b2c',
       subject: [{ C: [{ printableString: 'US' }] }, { O: [utf8('Acme, Inc.')] }, { CN: [utf8('alice')] }],
       san: [
         { type: 'dns', value: 'alice.example.com' },
@@ -115,12 +38,12 @@ describe('core/certificate', () => {
       ],
       eku: ['1.3.6.1.5.5.7.3.2'],
     });
-    rsaLeaf = await issue({ issuer: root, alg: RSA, subject: [{ CN: [utf8('rsa-client')] }] });
+    rsaLeaf = await root.issue({ keyType: 'rsa', subject: [{ CN: [utf8('rsa-client')] }], eku: null });
   });
 
   describe('parseCertificate', () => {
     it('reads subject and issuer in RFC 4514 form and per attribute', () => {
-      const cert = parseCertificate(alice.pem);
+      const cert = parseCertificate(alice.cert);
       expect(cert.subject.rfc4514).to.equal('CN=alice,O=Acme\\, Inc.,C=US');
       expect(cert.subject.toString()).to.equal(cert.subject.rfc4514);
       expect(cert.issuer.rfc4514).to.equal('O=Acme,CN=Test Root');
@@ -155,14 +78,14 @@ describe('core/certificate', () => {
       const cert = parseCertificate(node);
       expect(cert.serialNumber).to.equal('0A1B2C');
       expect(cert.serialNumber).to.equal(node.serialNumber.toUpperCase());
-      expect(cert.notBefore.getTime()).to.equal(alice.cert.notBefore.getTime());
-      expect(cert.notAfter.getTime()).to.equal(alice.cert.notAfter.getTime());
+      expect(cert.notBefore.getTime()).to.equal(alice.notBefore.getTime());
+      expect(cert.notAfter.getTime()).to.equal(alice.notAfter.getTime());
       expect(cert.notBefore.getTime() % 1000).to.equal(0);
       expect(cert.fingerprints.sha256).to.equal(node.fingerprint256.split(':').join('').toLowerCase());
       expect(cert.fingerprints.sha1).to.equal(node.fingerprint.split(':').join('').toLowerCase());
       expect(cert.extKeyUsage).to.deep.equal(['1.3.6.1.5.5.7.3.2']);
       expect(cert.isCA).to.equal(false);
-      expect(parseCertificate(root.pem).isCA).to.equal(true);
+      expect(parseCertificate(root.cert).isCA).to.equal(true);
       expect(cert.raw.equals(alice.der)).to.equal(true);
       expect(cert.pem).to.equal(derToPem(alice.der));
       expect(cert.pem.startsWith('-----BEGIN CERTIFICATE-----\n')).to.equal(true);
@@ -173,7 +96,7 @@ describe('core/certificate', () => {
     });
 
     it('parses RSA certificates and reports an absent EKU as empty', () => {
-      const cert = parseCertificate(Buffer.from(rsaLeaf.pem));
+      const cert = parseCertificate(Buffer.from(rsaLeaf.cert));
       expect(cert.subject.rfc4514).to.equal('CN=rsa-client');
       expect(cert.extKeyUsage).to.deep.equal([]);
       expect(cert.san).to.deep.equal({ dns: [], uri: [], email: [], ip: [] });
@@ -181,8 +104,7 @@ describe('core/certificate', () => {
     });
 
     it('escapes RFC 4514 special characters and keeps non-ASCII text', async () => {
-      const leaf = await issue({
-        issuer: root,
+      const leaf = await root.issue({
         subject: [
           { C: [{ printableString: 'JP' }] },
           { O: [utf8('#1 "Best" <Co>; a+b\\c')] },
@@ -191,7 +113,7 @@ describe('core/certificate', () => {
           { CN: [utf8('José 日本')] },
         ],
       });
-      const cert = parseCertificate(leaf.pem);
+      const cert = parseCertificate(leaf.cert);
       expect(cert.subject.rfc4514).to.equal(
         'CN=José 日本,L=\\ leading,OU=trailing\\ ,O=\\#1 \\"Best\\" \\<Co\\>\\; a\\+b\\\\c,C=JP');
       expect(cert.subject.get('O')).to.equal('#1 "Best" <Co>; a+b\\c');
@@ -199,15 +121,14 @@ describe('core/certificate', () => {
     });
 
     it('keeps multi-valued RDNs, DC components and attribute order', async () => {
-      const leaf = await issue({
-        issuer: root,
+      const leaf = await root.issue({
         subject: [
           { DC: [{ ia5String: 'com' }] },
           { DC: [{ ia5String: 'example' }] },
           { CN: [utf8('a')], '0.9.2342.19200300.100.1.1': [utf8('b')] },
         ],
       });
-      const cert = parseCertificate(leaf.pem);
+      const cert = parseCertificate(leaf.cert);
       expect(cert.subject.rfc4514).to.equal('CN=a+UID=b,DC=example,DC=com');
       expect(cert.subject.rdns.map((rdn) => rdn.map((a) => a.type))).to.deep.equal([['DC'], ['DC'], ['CN', 'UID']]);
       expect(cert.subject.getAll('dc')).to.deep.equal(['com', 'example']);
@@ -216,8 +137,7 @@ describe('core/certificate', () => {
     });
 
     it('writes types outside the RFC 4514 table as OID=#hex but gives friendly access', async () => {
-      const leaf = await issue({
-        issuer: root,
+      const leaf = await root.issue({
         subject: [
           { '1.2.840.113549.1.9.1': [{ ia5String: 'a@b.c' }] },
           { '2.5.4.5': [{ printableString: '42' }] },
@@ -226,7 +146,7 @@ describe('core/certificate', () => {
           { CN: [utf8('bob')] },
         ],
       });
-      const cert = parseCertificate(leaf.pem);
+      const cert = parseCertificate(leaf.cert);
       expect(cert.subject.rfc4514).to.equal(
         'CN=bob,1.2.3.4=#0c0178,2.5.4.4=#0c05536d697468,2.5.4.5=#13023432,1.2.840.113549.1.9.1=#16056140622e63');
       expect(cert.subject.get('emailAddress')).to.equal('a@b.c');
@@ -240,8 +160,7 @@ describe('core/certificate', () => {
     });
 
     it('decodes every string type used in names and hex-encodes non-string values', async () => {
-      const leaf = await issue({
-        issuer: root,
+      const leaf = await root.issue({
         subject: [
           { CN: ['#1404636166e9'] }, // TeletexString, read as latin1
           { CN: ['#12083132333420353637'] }, // NumericString
@@ -250,7 +169,7 @@ describe('core/certificate', () => {
           { CN: ['#3003020101'] }, // a SEQUENCE: no string form
         ],
       });
-      const cert = parseCertificate(leaf.pem);
+      const cert = parseCertificate(leaf.cert);
       expect(cert.subject.getAll('CN')).to.deep.equal(['café', '1234 567', 'bmp é', 'uni é', '#3003020101']);
       expect(cert.subject.rfc4514.split(',')[0]).to.equal('CN=#3003020101');
       // OpenSSL refuses VisibleString in names and the generator cannot write astral
@@ -272,28 +191,27 @@ describe('core/certificate', () => {
     });
 
     it('reads an empty subject', async () => {
-      const leaf = await issue({ issuer: root, subject: [], san: [{ type: 'dns', value: 'only.example' }] });
-      const cert = parseCertificate(leaf.pem);
+      const leaf = await root.issue({ subject: [], san: [{ type: 'dns', value: 'only.example' }] });
+      const cert = parseCertificate(leaf.cert);
       expect(cert.subject.rfc4514).to.equal('');
       expect(cert.subject.attributes).to.deep.equal([]);
       expect(cert.san.dns).to.deep.equal(['only.example']);
     });
 
     it('returns no SPIFFE ID unless exactly one URI SAN has the spiffe scheme', async () => {
-      const two = await issue({
-        issuer: root,
+      const two = await root.issue({
         subject: 'CN=two',
         san: [{ type: 'url', value: 'spiffe://a/x' }, { type: 'url', value: 'spiffe://a/y' }],
       });
-      const https = await issue({ issuer: root, subject: 'CN=https', san: [{ type: 'url', value: 'https://a/x' }] });
-      const upper = await issue({ issuer: root, subject: 'CN=upper', san: [{ type: 'url', value: 'SPIFFE://a/x' }] });
-      expect(parseCertificate(two.pem).spiffeId).to.equal(null);
-      expect(parseCertificate(https.pem).spiffeId).to.equal(null);
-      expect(parseCertificate(upper.pem).spiffeId).to.equal('SPIFFE://a/x');
+      const https = await root.issue({ subject: 'CN=https', san: [{ type: 'url', value: 'https://a/x' }] });
+      const upper = await root.issue({ subject: 'CN=upper', san: [{ type: 'url', value: 'SPIFFE://a/x' }] });
+      expect(parseCertificate(two.cert).spiffeId).to.equal(null);
+      expect(parseCertificate(https.cert).spiffeId).to.equal(null);
+      expect(parseCertificate(upper.cert).spiffeId).to.equal('SPIFFE://a/x');
     });
 
     it('serializes to a plain JSON view', () => {
-      const json = JSON.parse(JSON.stringify(parseCertificate(alice.pem))) as Record<string, unknown>;
+      const json = JSON.parse(JSON.stringify(parseCertificate(alice.cert))) as Record<string, unknown>;
       expect(json.subject).to.equal('CN=alice,O=Acme\\, Inc.,C=US');
       expect(json.serialNumber).to.equal('0A1B2C');
       expect(json).to.not.have.property('raw');
@@ -310,8 +228,9 @@ describe('core/certificate', () => {
       expectMalformed(() => parseCertificate(Buffer.concat([der, Buffer.from([0x00])])));
       expectMalformed(() => parseCertificate(Buffer.concat([der, der])));
       expectMalformed(() => parseCertificate('-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n'));
-      expectMalformed(() => parseCertificate(alice.pem.replace('-----END CERTIFICATE-----', '')));
-      expectMalformed(() => parseCertificate(alice.pem + root.pem));
+      expectMalformed(() => parseCertificate(alice.cert.replace('-----END CERTIFICATE-----', '')));
+      expectMalformed(() => parseCertificate(alice.cert + root.cert));
+      expectMalformed(() => parseCertificate(alice.cert.trimEnd() + root.cert));
       expectMalformed(() => parseCertificate('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'));
       expectMalformed(() => parseCertificate(123 as unknown as string));
     });
@@ -328,8 +247,7 @@ describe('core/certificate', () => {
   });
 
   describe('eager validation', () => {
-    const rawSan = (hexValue: string): X509Lib.Extension =>
-      new x509.Extension('2.5.29.17', false, Buffer.from(hexValue, 'hex'));
+    const rawSan = (hexValue: string): RawExtension => ({ oid: '2.5.29.17', critical: false, value: Buffer.from(hexValue, 'hex') });
 
     it('rejects at parse time what OpenSSL accepts but the model cannot represent', async () => {
       const cases = [
@@ -338,44 +256,45 @@ describe('core/certificate', () => {
         rawSan('3003820161ff'), // trailing byte inside the extension value
       ];
       for (const extension of cases) {
-        const broken = await issue({ issuer: root, subject: 'CN=broken', extra: [extension] });
+        const broken = await root.issue({ subject: 'CN=broken', extensions: [extension] });
         expect(() => new X509Certificate(broken.der)).to.not.throw();
         expectMalformed(() => parseCertificate(broken.der));
       }
     });
 
     it('rejects duplicate extensions', async () => {
-      const twice = await issue({
-        issuer: root, subject: 'CN=twice', san: [{ type: 'dns', value: 'a.example' }], extra: [rawSan('3003820162')],
+      const twice = await root.issue({
+        subject: 'CN=twice', san: [{ type: 'dns', value: 'a.example' }], extensions: [rawSan('3003820162')],
       });
       expectMalformed(() => parseCertificate(twice.der));
     });
 
     it('accepts GeneralName kinds it does not model without reading them', async () => {
-      const odd = await issue({ issuer: root, subject: 'CN=odd', extra: [rawSan('300588032a0304')] }); // registeredID
+      const odd = await root.issue({ subject: 'CN=odd', extensions: [rawSan('300588032a0304')] }); // registeredID
       expect(parseCertificate(odd.der).san).to.deep.equal({ dns: [], uri: [], email: [], ip: [] });
     });
   });
 
   describe('PEM helpers and chains', () => {
     it('round-trips PEM and DER and tolerates text around blocks', () => {
-      expect(pemToDer(alice.pem).equals(alice.der)).to.equal(true);
+      expect(pemToDer(alice.cert).equals(alice.der)).to.equal(true);
       expect(pemToDer(derToPem(alice.der)).equals(alice.der)).to.equal(true);
-      const noisy = `subject=CN=alice\r\n${alice.pem.split('\n').join('\r\n')}trailing words\n`;
+      // The kit's PEM ends in a newline; without it the words follow the END line directly.
+      const noisy = `subject=CN=alice\r\n${alice.cert.trimEnd().split('\n').join('\r\n')}trailing words\n`;
       expect(pemToDer(noisy).equals(alice.der)).to.equal(true);
       const lines = derToPem(alice.der).split('\n');
       expect(lines.slice(1, -2).every((line) => line.length <= 64)).to.equal(true);
     });
 
     it('splits bundles, DER, concatenated DER and arrays in order', () => {
-      const chain = parseCertificateChain(`${alice.pem}\n${root.pem}`);
+      const chain = parseCertificateChain(`${alice.cert}\n${root.cert}`);
       expect(chain.map((c) => c.subject.get('CN'))).to.deep.equal(['alice', 'Test Root']);
       expect(parseCertificateChain([alice.der, root.der]).map((c) => c.subject.get('CN'))).to.deep.equal(['alice', 'Test Root']);
       expect(parseCertificateChain(Buffer.concat([alice.der, root.der]))).to.have.length(2);
-      expect(parseCertificateChain([alice.pem, root.pem])).to.have.length(2);
+      expect(parseCertificateChain([alice.cert, root.cert])).to.have.length(2);
       expect(parseCertificateChain('')).to.deep.equal([]);
       expect(parseCertificateChain([])).to.deep.equal([]);
-      const withKey = `-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n${alice.pem}`;
+      const withKey = `-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n${alice.cert}`;
       expect(splitCertificates(withKey)).to.have.length(1);
       expectMalformed(() => parseCertificateChain('no certificates here'));
       expectMalformed(() => parseCertificateChain(Buffer.concat([alice.der, Buffer.from([0x30])])));
