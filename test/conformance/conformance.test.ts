@@ -85,7 +85,8 @@ function expectOutcome(res: ClientResponse, expected: Expect, f: Fixtures, sent:
     return;
   }
   expect(body).not.to.have.property('cert');
-  const { chainLength, ...identity } = body as Exclude<Whoami, { cert: null }>;
+  const { chainLength, authorization, ...identity } = body as Exclude<Whoami, { cert: null }>;
+  expect(authorization).to.deep.equal(expected.authorization ?? { pin: null, identity: null });
   const client = f.clients[expected.cert];
   expect(identity).to.deep.equal({
     subject: DN[expected.cert],

@@ -33,6 +33,7 @@ export type Whoami =
       spiffeId: string | null;
       san: { dns: string[]; uri: string[]; email: string[]; ip: string[] };
       chainLength: number;
+      authorization: { pin: string | null; identity: string | null } | null;
     };
 
 export function whoami(cert: ClientCertificate | null | undefined): Whoami {
@@ -47,6 +48,7 @@ export function whoami(cert: ClientCertificate | null | undefined): Whoami {
     spiffeId: cert.spiffeId,
     san: { dns: [...cert.san.dns], uri: [...cert.san.uri], email: [...cert.san.email], ip: [...cert.san.ip] },
     chainLength: cert.chain.length,
+    authorization: cert.authorization,
   };
 }
 

@@ -112,7 +112,11 @@ export interface Send {
 export type Expect =
   | { status: number; code: RejectionCode }
   | { status: 200; cert: null }
-  | { status: 200; cert: ClientName; source: 'tls' | 'xfcc'; verifiedBy: Verification; chainLength?: ChainLength };
+  | {
+    status: 200; cert: ClientName; source: 'tls' | 'xfcc'; verifiedBy: Verification; chainLength?: ChainLength;
+    /** Which pin and identity admitted it (default: none configured, both null). */
+    authorization?: { pin: string | null; identity: string | null };
+  };
 
 /** Expected `chain.length`; `undefined` = not asserted. */
 export type ChainLength = number | 'at least 1' | undefined;
@@ -132,9 +136,11 @@ export interface Scenario {
 
 const rejected = (code: RejectionCode, status = 403): Expect => ({ status, code });
 const anonymous: Expect = { status: 200, cert: null };
-const identified = (cert: ClientName, source: 'tls' | 'xfcc', verifiedBy: Verification, chainLength: ChainLength): Expect => ({
-  status: 200, cert, source, verifiedBy, chainLength,
-});
+const identified = (
+  cert: ClientName, source: 'tls' | 'xfcc', verifiedBy: Verification, chainLength: ChainLength,
+  authorization?: { pin: string | null; identity: string | null },
+): Expect => ({ status: 200, cert, source, verifiedBy, chainLength, ...(authorization ? { authorization } : {}) });
+const admitted = (pin: string | null, identity: string | null) => ({ pin, identity });
 /**
  * Over TLS, `chain` of a root-issued client currently holds the server's trust anchor, which the
  * client never presented (Node completes getPeerCertificate(true) from the server's `ca`; the
@@ -219,6 +225,22 @@ export const scenarios: Scenario[] = [
   { name: 'XFCC in two header lines, element first → the first one', server: 'http', options: withCa({ trustProxy: PROXY, xfcc: { element: 'first' } }), send: { xfcc: (f) => [xfccOf('alice')(f), xfccOf('bob')(f)] }, expect: identified('alice', 'xfcc', 'chain', 0) },
   { name: 'XFCC custom header name → read from that header', server: 'http', options: withCa({ trustProxy: PROXY, xfcc: { header: 'X-Client-Cert-Details' } }), send: { xfcc: xfccOf('alice'), xfccHeader: 'x-client-cert-details' }, expect: identified('alice', 'xfcc', 'chain', 0) },
   { name: 'XFCC custom header name → the default header is not read', server: 'http', options: withCa({ trustProxy: PROXY, xfcc: { header: 'X-Client-Cert-Details' } }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_required') },
+
+  // Pins and rules (issue 3): trust by pin, narrowing by pin, identities any-of, async predicate
+  { name: 'pins: pinned leaf (sha256), no ca, over TLS → verified by pin', server: 'https', options: (f) => ({ pins: { name: 'alice', leaf: `sha256:${f.clients.alice.sha256}` } }), send: { cert: 'alice' }, expect: identified('alice', 'tls', 'pin', TLS_ROOT_ISSUED, admitted('alice', null)) },
+  { name: 'pins: pinned leaf (certificate), no ca, via XFCC → verified by pin', server: 'http', options: (f) => ({ trustProxy: PROXY, pins: f.clients.alice.cert }), send: { xfcc: xfccOf('alice') }, expect: identified('alice', 'xfcc', 'pin', 0, admitted('pins', null)) },
+  { name: 'pins: another certificate, no ca → untrusted', server: 'https', options: (f) => ({ pins: `sha256:${f.clients.alice.sha256}` }), send: { cert: 'bob' }, expect: rejected('client_certificate_untrusted') },
+  { name: 'pins: pinned but expired → expired', server: 'https', options: (f) => ({ pins: `sha256:${f.clients.expired.sha256}` }), send: { cert: 'expired' }, expect: rejected('client_certificate_expired') },
+  { name: 'pins: issuer pin on the intermediate, ca → verified by chain', server: 'http', options: (f) => ({ ca: f.root.cert, trustProxy: PROXY, pins: { name: 'issuing-ca', issuer: f.intermediate.cert } }), send: { xfcc: xfccOf('carol') }, expect: identified('carol', 'xfcc', 'chain', 1, admitted('issuing-ca', null)) },
+  { name: 'pins: issuer pin on the intermediate, ca, root-issued client → untrusted', server: 'http', options: (f) => ({ ca: f.root.cert, trustProxy: PROXY, pins: { issuer: f.intermediate.cert } }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_untrusted') },
+  { name: 'rules: identity by common name → admitted, identity named', server: 'http', options: withCa({ trustProxy: PROXY, rules: { identities: [{ name: 'bob', commonName: 'bob' }, { name: 'alice', commonName: 'alice' }] } }), send: { xfcc: xfccOf('alice') }, expect: identified('alice', 'xfcc', 'chain', 0, admitted(null, 'alice')) },
+  { name: 'rules: no identity matches → rejected', server: 'http', options: withCa({ trustProxy: PROXY, rules: { identities: [{ name: 'bob', commonName: 'bob' }] } }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_rejected') },
+  { name: 'rules: SAN DNS wildcard and SPIFFE trust domain → admitted', server: 'https', options: withCa({ rules: { san: { dns: ['*.example.org'] }, spiffe: { trustDomain: 'example.org' } } }), send: { cert: 'alice' }, expect: identified('alice', 'tls', 'chain', TLS_ROOT_ISSUED) },
+  { name: 'rules: subject DN O=Acme, RSA client with O=Acme → admitted', server: 'https', options: withCa({ rules: { subject: { O: 'Acme' } } }), send: { cert: 'bob' }, expect: identified('bob', 'tls', 'chain', TLS_ROOT_ISSUED) },
+  { name: 'rules: subject DN O=Acme, alice is O=Acme, Inc. → rejected', server: 'https', options: withCa({ rules: { subject: { O: 'Acme' } } }), send: { cert: 'alice' }, expect: rejected('client_certificate_rejected') },
+  { name: 'rules: async predicate true → admitted', server: 'http', options: withCa({ trustProxy: PROXY, rules: { predicate: async (cert) => cert.subject.get('CN') === 'alice' } }), send: { xfcc: xfccOf('alice') }, expect: identified('alice', 'xfcc', 'chain', 0) },
+  { name: 'rules: async predicate false → rejected', server: 'http', options: withCa({ trustProxy: PROXY, rules: { predicate: async (cert) => cert.subject.get('CN') === 'bob' } }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_rejected') },
+  { name: 'rules: predicate that throws → rejected, never a 500', server: 'http', options: withCa({ trustProxy: PROXY, rules: { predicate: () => { throw new Error('database down'); } } }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_rejected') },
 
   // Per route: a second route with a different configuration
   { name: 'per route: app accepts, /whoami without certificate → null', server: 'https', options: { mode: 'accept' }, routes: strictRoute, send: {}, expect: anonymous },

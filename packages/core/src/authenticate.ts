@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { LRUCache } from 'lru-cache';
 import { certificateValidity, parseCertificate } from './certificate.js';
@@ -7,6 +8,8 @@ import type { ClientCertificate, SourceName, Verification } from './model.js';
 import { compileOptions, type ClientCertOptions, type CompiledOptions, type SourceOption } from './options.js';
 import { toProblem, type ProblemDetails } from './problem.js';
 import { readPeer, type PeerInfo } from './tls-source.js';
+import { matchPins } from './pins.js';
+import { evaluateRules, type RuleResult } from './rules.js';
 import { checkCertificate, verifyChainSync, type VerifyFailureCode } from './verify.js';
 import { parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
 
@@ -35,6 +38,8 @@ interface Decision {
   /** Re-decide outside [checkFrom, checkUntil] (ms): validity windows move with the clock. */
   readonly checkFrom: number;
   readonly checkUntil: number;
+  /** The verified path (leaf first), when rules with a predicate must still run for each request. */
+  readonly pendingRules?: readonly X509Certificate[];
 }
 
 const ALWAYS = { checkFrom: -Infinity, checkUntil: Infinity };
@@ -76,19 +81,18 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   const perHeader = new LRUCache<string, Decision>({ max: HEADER_CACHE_SIZE });
   let lastUntrustedReport = -Infinity;
 
-  function verified(certificate: ClientCertificate, by: Verification, from: number, until: number): Decision {
-    certificate.verifiedBy = by;
-    return {
-      certificate,
-      error: null,
-      checkFrom: from - options.clockToleranceMs,
-      checkUntil: until + options.clockToleranceMs,
-    };
+  function refused(code: RejectionCode, message: string): Decision {
+    return { certificate: null, error: reject(code, message), ...ALWAYS };
   }
 
-  /** Establish trust in a presented certificate: configured anchors, else the TLS stack, else a declared verifying proxy. */
+  /**
+   * Establish trust in a presented certificate — configured anchors, else leaf pins, else the TLS
+   * stack, else a declared verifying proxy — then narrow it with pins and rules.
+   */
   function verify(certificate: ClientCertificate, source: SourceName, peer: PeerInfo | null): Decision {
     const checks = { at: options.clock(), purpose: options.purpose, clockToleranceSeconds: options.clockToleranceMs / 1000 };
+    let by: Verification;
+    let path: readonly X509Certificate[];
     if (options.anchors) {
       const result = verifyChainSync({
         ...checks,
@@ -96,25 +100,51 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
         intermediates: certificate.chain.map((c) => c.x509),
         trustAnchors: options.anchors,
       });
-      if (!result.ok) return { certificate: null, error: reject(VERIFY_CODES[result.code], result.message), ...ALWAYS };
-      const validity = result.chain.map(certificateValidity);
-      const from = Math.max(...validity.map((v) => v.notBefore.getTime()));
-      const until = Math.min(...validity.map((v) => v.notAfter.getTime()));
-      return verified(certificate, 'chain', from, until);
+      if (!result.ok) return refused(VERIFY_CODES[result.code], result.message);
+      by = 'chain';
+      path = result.chain;
+    } else {
+      if (options.pins) {
+        by = 'pin'; // checked with the other pins below; without `ca` a leaf pin is the trust
+      } else if (source === 'tls') {
+        if (peer && !peer.authorized) return { certificate: null, error: tlsRejection(peer.authorizationError), ...ALWAYS };
+        by = 'tls';
+      } else if (options.proxyVerified) {
+        by = 'proxy';
+      } else {
+        return refused('client_certificate_untrusted', 'No trust anchors are configured for forwarded client certificates.');
+      }
+      const leaf = checkCertificate(certificate.x509, checks);
+      if (!leaf.ok) return refused(VERIFY_CODES[leaf.code], leaf.message);
+      path = [certificate.x509, ...certificate.chain.map((c) => c.x509)];
     }
-    if (source === 'tls' && peer && !peer.authorized) {
-      return { certificate: null, error: tlsRejection(peer.authorizationError), ...ALWAYS };
+
+    let pin: string | null = null;
+    if (options.pins) {
+      const matched = matchPins(options.pins, certificate, { chain: path });
+      if (!matched.ok) return refused('client_certificate_untrusted', matched.message);
+      pin = matched.matched;
     }
-    if (source !== 'tls' && !options.proxyVerified) {
-      return {
-        certificate: null,
-        error: reject('client_certificate_untrusted', 'No trust anchors are configured for forwarded client certificates.'),
-        ...ALWAYS,
-      };
-    }
-    const leaf = checkCertificate(certificate.x509, checks);
-    if (!leaf.ok) return { certificate: null, error: reject(VERIFY_CODES[leaf.code], leaf.message), ...ALWAYS };
-    return verified(certificate, source === 'tls' ? 'tls' : 'proxy', certificate.notBefore.getTime(), certificate.notAfter.getTime());
+    certificate.verifiedBy = by;
+    certificate.authorization = { pin, identity: null };
+
+    const validity = path.map(certificateValidity);
+    const window = {
+      checkFrom: Math.max(...validity.map((v) => v.notBefore.getTime())) - options.clockToleranceMs,
+      checkUntil: Math.min(...validity.map((v) => v.notAfter.getTime())) + options.clockToleranceMs,
+    };
+    if (!options.rules) return { certificate, error: null, ...window };
+    // A predicate may depend on time or state, so its verdict is never cached: it runs per request.
+    if (options.rules.hasPredicate) return { certificate, error: null, ...window, pendingRules: path };
+    const verdict = evaluateRules(options.rules, certificate, { chain: path }) as RuleResult;
+    return { ...ruled(certificate, verdict), ...window };
+  }
+
+  /** The certificate admitted by the rules (naming the identity), or the rule that refused it. */
+  function ruled(certificate: ClientCertificate, verdict: RuleResult): Pick<Decision, 'certificate' | 'error'> {
+    if (!verdict.ok) return { certificate: null, error: reject('client_certificate_rejected', verdict.message) };
+    certificate.authorization = { pin: certificate.authorization?.pin ?? null, identity: verdict.matched };
+    return { certificate, error: null };
   }
 
   function decideTls(peer: PeerInfo): Decision {
@@ -189,13 +219,22 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     );
   }
 
-  function authenticate(request: RequestLike): AuthResult {
+  function authenticate(request: RequestLike): AuthResult | Promise<AuthResult> {
     if (options.mode === 'ignore') return { ok: true, certificate: null };
     let decision: Decision | undefined;
     for (const source of options.sources) {
       decision = fromSource(source, request);
       if (decision && (decision.certificate || decision.error)) break;
     }
+    if (decision?.pendingRules && decision.certificate && options.rules) {
+      const certificate = decision.certificate;
+      const verdict = evaluateRules(options.rules, certificate, { chain: decision.pendingRules });
+      return verdict instanceof Promise ? verdict.then((v) => settle(ruled(certificate, v))) : settle(ruled(certificate, verdict));
+    }
+    return settle(decision);
+  }
+
+  function settle(decision: Pick<Decision, 'certificate' | 'error'> | undefined): AuthResult {
     if (decision?.error) return fail(decision.error);
     if (decision?.certificate) return { ok: true, certificate: decision.certificate };
     if (options.mode === 'accept') return { ok: true, certificate: null };
@@ -210,18 +249,21 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     const sources = options.sources
       .map((s) => (s === 'auto' ? `auto (TLS connection, else ${options.xfccHeader})` : s === 'xfcc' ? options.xfccHeader : 'TLS connection'))
       .join(', then ');
+    const pins = options.pins ? `${options.pins.size} pin(s)` : '';
     const trust = options.anchors
-      ? `${options.anchors.length} trust anchor(s)`
-      : options.proxyVerified ? 'the proxy\'s verification (proxyVerified)' : 'the TLS stack only (no ca configured)';
-    return `clientcert: mode ${options.mode}; certificate from ${sources}; forwarded headers trusted from ${options.trustProxyDescription}; trust: ${trust}`;
+      ? `${options.anchors.length} trust anchor(s)${pins ? `, narrowed by ${pins}` : ''}`
+      : pins ? `pinned certificates (${pins})`
+        : options.proxyVerified ? 'the proxy\'s verification (proxyVerified)' : 'the TLS stack only (no ca configured)';
+    const rules = options.rules ? '; rules configured' : '';
+    return `clientcert: mode ${options.mode}; certificate from ${sources}; forwarded headers trusted from ${options.trustProxyDescription}; trust: ${trust}${rules}`;
   }
 
   if (options.logger) {
     options.logger.info(describe());
     const readsHeaders = options.sources.some((s) => s !== 'tls');
-    if (readsHeaders && options.mode !== 'ignore' && !options.anchors && !options.proxyVerified) {
+    if (readsHeaders && options.mode !== 'ignore' && !options.anchors && !options.pins && !options.proxyVerified) {
       options.logger.warn(
-        'clientcert: forwarded client certificates will be rejected as untrusted: set `ca` (trust anchors) or `proxyVerified: true`',
+        'clientcert: forwarded client certificates will be rejected as untrusted: set `ca` (trust anchors), `pins`, or `proxyVerified: true`',
       );
     }
   }

@@ -19,7 +19,7 @@ import {
 } from './der.js';
 import { isClientCertError } from './errors.js';
 import type {
-  ClientCertificate, DistinguishedName, NameAttribute, SourceName, SubjectAltNames, Verification,
+  Authorization, ClientCertificate, DistinguishedName, NameAttribute, SourceName, SubjectAltNames, Verification,
 } from './model.js';
 
 /** A certificate as callers hand it over: PEM text, DER (or PEM) bytes, or Node's object. */
@@ -593,6 +593,7 @@ class ParsedCertificate implements ClientCertificate {
   chain: readonly ClientCertificate[] = [];
   source: SourceName | null = null;
   verifiedBy: Verification | null = null;
+  authorization: Authorization | null = null;
 
   readonly #layout: CertificateLayout;
   #subject: DistinguishedName | undefined;
@@ -665,6 +666,7 @@ class ParsedCertificate implements ClientCertificate {
       isCA: this.isCA,
       source: this.source,
       verifiedBy: this.verifiedBy,
+      authorization: this.authorization,
       chain: this.chain,
     };
   }

@@ -42,7 +42,17 @@ export type Verification =
   /** This library built and verified a chain to the configured trust anchors (`ca`). */
   | 'chain'
   /** The configuration declares that the forwarding proxy verified it (`proxyVerified`). */
-  | 'proxy';
+  | 'proxy'
+  /** It matched a pinned leaf (`pins`) and no `ca` is configured. */
+  | 'pin';
+
+/** Which pin and which identity admitted the certificate (names from the configuration). */
+export interface Authorization {
+  /** The pin that matched, or null when no pins are configured. */
+  readonly pin: string | null;
+  /** The identity (`rules.identities[].name`, or its index) that matched, or null without identities. */
+  readonly identity: string | null;
+}
 
 /** The normalized client certificate exposed as `req.clientCert`. */
 export interface ClientCertificate {
@@ -69,4 +79,6 @@ export interface ClientCertificate {
   /** Filled in by the pipeline; `null` until known. */
   source: SourceName | null;
   verifiedBy: Verification | null;
+  /** What admitted it under this configuration; null until known. */
+  authorization: Authorization | null;
 }

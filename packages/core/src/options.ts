@@ -1,6 +1,8 @@
 import type { X509Certificate } from 'node:crypto';
 import { invalidOption } from './errors.js';
 import type { SourceName } from './model.js';
+import { compilePins, type CompiledPins, type PinsOption } from './pins.js';
+import { compileRules, type CompiledRules, type RulesOption } from './rules.js';
 import { compileTrustAnchors, resolvePurpose } from './verify.js';
 import { DEFAULT_XFCC_LIMITS, type XfccLimits } from './xfcc.js';
 import { compileTrustProxy, DEFAULT_TRUST_PROXY, type TrustProxyInput, type TrustProxyFn } from './trust.js';
@@ -30,6 +32,15 @@ export interface ClientCertOptions {
   ca?: string | Buffer | Array<string | Buffer>;
   /** Declare that the forwarding proxy verified the chain: accept header certificates without `ca`. */
   proxyVerified?: boolean;
+  /**
+   * Pinned certificates, any of which must match: a certificate (PEM/DER), `sha256:<hex>` of the
+   * leaf, `spki-sha256:<base64|hex>` of its public key, or `{ issuer }` for a CA the verified chain
+   * must pass through. With `ca` they narrow trust; without it, a leaf pin is what makes a
+   * certificate trusted (`verifiedBy: 'pin'`).
+   */
+  pins?: PinsOption;
+  /** Authorization rules: subject/issuer DN, SANs, SPIFFE, identities (any of), predicate. */
+  rules?: RulesOption;
   /** Extended key usage a certificate must allow (name or OID, default `clientAuth`; `any` to skip). */
   purpose?: string;
   /** The current time, for validity checks (default `() => new Date()`). */
@@ -58,6 +69,8 @@ export interface CompiledOptions {
   trustProxyDescription: string;
   anchors: X509Certificate[] | null;
   proxyVerified: boolean;
+  pins: CompiledPins | null;
+  rules: CompiledRules | null;
   purpose: string;
   clock: () => Date;
   clockToleranceMs: number;
@@ -72,7 +85,7 @@ export interface CompiledOptions {
 const MODES: readonly Mode[] = ['require', 'accept', 'ignore'];
 const SOURCES: readonly SourceOption[] = ['auto', 'tls', 'xfcc'];
 const KNOWN_OPTIONS = new Set([
-  'mode', 'source', 'trustProxy', 'ca', 'proxyVerified', 'purpose', 'clock', 'clockTolerance', 'xfcc',
+  'mode', 'source', 'trustProxy', 'ca', 'proxyVerified', 'pins', 'rules', 'purpose', 'clock', 'clockTolerance', 'xfcc',
   'rejectStatus', 'problemTypeBase', 'logger',
 ]);
 
@@ -114,6 +127,12 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
   const xfccHeader = (xfcc.header ?? 'x-forwarded-client-cert').toLowerCase();
   if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(xfccHeader)) throw invalidOption('xfcc.header', 'must be an HTTP header name');
 
+  const pins = options.pins === undefined ? null : compilePins(options.pins);
+  if (pins?.usesChain && !anchors) {
+    throw invalidOption('pins', 'has issuer pins, which need `ca`: an issuer pin narrows a verified chain, it does not make one');
+  }
+  const rules = options.rules === undefined ? null : compileRules(options.rules);
+
   try {
     resolvePurpose(options.purpose);
   } catch (error) {
@@ -128,6 +147,8 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     trustProxyDescription: trust.description,
     anchors,
     proxyVerified: options.proxyVerified ?? false,
+    pins,
+    rules,
     purpose: options.purpose ?? 'clientAuth',
     clock: options.clock ?? (() => new Date()),
     clockToleranceMs: clockTolerance * 1000,
