@@ -123,9 +123,9 @@ describe('core/verify', () => {
       const notCa = await root.intermediate({ subject: 'CN=Not A CA', ca: false, keyUsage: null, eku: null, ...validity() });
       const under = await notCa.issue({ subject: 'CN=bob', ...validity() });
       expect(under.x509.checkIssued(notCa.x509)).to.equal(true); // only the CA flag stops it
-      expectFailure(verify({ leaf: under.cert, intermediates: [notCa.cert] }, [root]), 'untrusted',
+      expectFailure(verify({ leaf: under.cert, intermediates: [notCa.cert] }, [root]), 'invalid_ca',
         'certificate at depth 1 is not a CA');
-      expectFailure(verify({ leaf: under.cert }, [notCa]), 'untrusted', 'certificate at depth 1 is not a CA');
+      expectFailure(verify({ leaf: under.cert }, [notCa]), 'invalid_ca', 'certificate at depth 1 is not a CA');
     });
 
     it('keeps certificate contents out of messages', async () => {
@@ -261,7 +261,7 @@ describe('core/verify', () => {
       for (const intermediates of [[notCaTwin.cert, staleTwin.cert], [staleTwin.cert, notCaTwin.cert]]) {
         expectFailure(verify({ leaf: leaf.cert, intermediates }, [root]), 'expired', 'certificate at depth 1 has expired');
       }
-      expectFailure(verify({ leaf: leaf.cert, intermediates: [notCaTwin.cert] }, [root]), 'untrusted',
+      expectFailure(verify({ leaf: leaf.cert, intermediates: [notCaTwin.cert] }, [root]), 'invalid_ca',
         'certificate at depth 1 is not a CA');
       expectOk(verify({ leaf: leaf.cert, intermediates: [notCaTwin.cert, staleTwin.cert, intermediate.cert] }, [root]),
         [leaf, intermediate, root]);
@@ -297,15 +297,16 @@ describe('core/verify', () => {
         [under, aByB, bByRoot, root]);
     });
 
-    it('gives up within its work limit on a dense mesh of mutually issued intermediates', async () => {
-      // Ten certificates with one name and one key: each verifies as the issuer of every other.
+    it('ends at once on a dense mesh of mutually issued intermediates of one subject and key', async () => {
+      // Ten certificates with one name and one key: each verifies as the issuer of every other,
+      // but a subject and key may appear only once in a path (RFC 4158 loop detection).
       const keyPair = await generateKeyPair();
       const seed = await createCA({ subject: 'CN=Mesh', keyPair, ...validity() });
       const mesh = await Promise.all(Array.from({ length: 10 }, () => seed.intermediate({ subject: 'CN=Mesh', keyPair, ...validity() })));
       const under = await seed.issue({ subject: 'CN=frank', ...validity() });
       const started = Date.now();
       expectFailure(verify({ leaf: under.cert, intermediates: mesh.map((m) => m.cert) }, [root]), 'untrusted',
-        'no path to a trust anchor found within the path building limit');
+        'no path to a trust anchor');
       expect(Date.now() - started).to.be.below(2000);
     });
 

@@ -50,12 +50,23 @@ function reject(code: RejectionCode, message: string): ClientCertError & { code:
   return new ClientCertError(code, message) as ClientCertError & { code: RejectionCode };
 }
 
+/**
+ * Path-validation failures as problem codes: anything wrong with the chain is "untrusted"; a leaf
+ * that chains fine but is not meant for client authentication (EKU, key usage) is "rejected".
+ */
 const VERIFY_CODES: Record<VerifyFailureCode, RejectionCode> = {
   untrusted: 'client_certificate_untrusted',
   expired: 'client_certificate_expired',
   not_yet_valid: 'client_certificate_not_yet_valid',
   wrong_purpose: 'client_certificate_rejected',
+  bad_key_usage: 'client_certificate_rejected',
   malformed: 'client_certificate_malformed',
+  invalid_ca: 'client_certificate_untrusted',
+  path_length_exceeded: 'client_certificate_untrusted',
+  name_constraints: 'client_certificate_untrusted',
+  invalid_policy: 'client_certificate_untrusted',
+  unhandled_critical_extension: 'client_certificate_untrusted',
+  weak_algorithm: 'client_certificate_untrusted',
 };
 
 /** OpenSSL's reasons (socket.authorizationError) mapped to rejection codes. */

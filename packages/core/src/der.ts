@@ -284,3 +284,37 @@ export function isDottedOid(text: string): boolean {
 export function hex(buf: Buffer, start: number, end: number): string {
   return buf.toString('hex', start, end);
 }
+
+/**
+ * Reads a DER BOOLEAN: one content octet, 0x00 or 0xFF (X.690 §11.1). Anything else is BER at
+ * best, and a certificate that encodes its criticality or cA flag ambiguously is rejected.
+ */
+export function readBoolean(buf: Buffer, tlv: Tlv): boolean {
+  if (tlv.end - tlv.valueStart !== 1) throw malformed('BOOLEAN must be one octet');
+  const value = buf[tlv.valueStart]!;
+  if (value !== 0x00 && value !== 0xff) throw malformed('non-DER BOOLEAN');
+  return value === 0xff;
+}
+
+/**
+ * Reads the contents of a non-negative, minimally encoded INTEGER (also used for implicitly
+ * tagged ones, whose tag is not checked here). Values beyond `cap` are returned as `cap`: the
+ * counters this reads (path lengths, skip counts) mean "unlimited" long before 2^31.
+ */
+export function readNonNegativeInteger(buf: Buffer, tlv: Tlv, cap = 0x7fffffff): number {
+  const { valueStart: start, end } = tlv;
+  if (end <= start) throw malformed('empty INTEGER');
+  if ((buf[start]! & 0x80) !== 0) throw malformed('negative INTEGER where a count is expected');
+  if (end - start > 1 && buf[start] === 0 && (buf[start + 1]! & 0x80) === 0) throw malformed('non-minimal INTEGER');
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    value = value * 256 + buf[i]!;
+    if (value > cap) return cap;
+  }
+  return value;
+}
+
+/** True when two TLVs of the same buffer have identical encodings (tag, length and contents). */
+export function sameEncoding(buf: Buffer, a: Tlv, b: Tlv): boolean {
+  return a.end - a.start === b.end - b.start && buf.compare(buf, a.start, a.end, b.start, b.end) === 0;
+}

@@ -16,7 +16,8 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { createHash, webcrypto, X509Certificate } from 'node:crypto';
+import { KeyObject, createHash, sign as nodeSign, webcrypto, X509Certificate } from 'node:crypto';
+import { DerCursor, Tag, readTlv } from './der.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -86,6 +87,31 @@ export interface RawExtension {
   value: Uint8Array;
 }
 
+/**
+ * Names for one list of name constraints (RFC 5280 §4.2.1.10), by form. `ip` entries are CIDR
+ * blocks (`192.0.2.0/24`, `2001:db8::/32`), written as address and mask. `raw` entries are the DER
+ * of a whole GeneralName, for forms (or deliberately broken values) the others cannot express.
+ */
+export interface GeneralSubtreesInput {
+  dns?: string[];
+  email?: string[];
+  uri?: string[];
+  ip?: string[];
+  /** directoryName subtrees: RFC 4514 strings (most specific RDN first) or `JsonName`s. */
+  dn?: NameInput[];
+  raw?: Uint8Array[];
+}
+
+/** A nameConstraints extension: permitted and/or excluded subtrees, critical unless told otherwise. */
+export interface NameConstraintsInput {
+  permitted?: GeneralSubtreesInput;
+  excluded?: GeneralSubtreesInput;
+  critical?: boolean;
+}
+
+/** The digest the issuer signs with; MD5 only with an RSA issuer. */
+export type SignatureHashInput = 'MD5' | 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
+
 export interface IssueOptions extends KeyPairOptions {
   /**
    * Distinguished name: an RFC 4514 string such as `CN=alice,O=Acme` (most specific first, as
@@ -128,6 +154,18 @@ export interface IssueOptions extends KeyPairOptions {
    * (deliberately) invalid certificate with that extension twice.
    */
   extensions?: Array<x509.Extension | RawExtension>;
+  /** A nameConstraints extension (meant for CAs; on a leaf it makes a non-conforming certificate). */
+  nameConstraints?: NameConstraintsInput;
+  /**
+   * The digest the issuer signs this certificate with. Default: SHA-256 (SHA-384 / SHA-512 for
+   * P-384 / P-521 issuers, the RSA key's own hash for RSA issuers).
+   */
+  signatureHash?: SignatureHashInput;
+  /**
+   * 1 writes a version 1 certificate: no version field and no extensions at all (the kit's own
+   * included), as legacy roots are. Default 3.
+   */
+  version?: 1 | 3;
 }
 
 export interface CAOptions extends Omit<IssueOptions, 'eku'> {
@@ -139,9 +177,10 @@ export interface CAOptions extends Omit<IssueOptions, 'eku'> {
    * The basicConstraints cA flag (default true). `false` makes a certificate that is not a CA but
    * can still be used to issue, for testing that verification refuses such an issuer; everything
    * else (key usage included) stays as given, so combine with `keyUsage: null` to leave the CA
-   * flag as the only thing wrong.
+   * flag as the only thing wrong. `null` leaves basicConstraints out altogether (a v3 "CA" that
+   * never says it is one).
    */
-  ca?: boolean;
+  ca?: boolean | null;
 }
 
 /** A generated certificate with its private key, in the shapes `tls` and the middleware take. */
@@ -315,13 +354,119 @@ interface Profile {
 
 const CA_KEY_USAGE: KeyUsageInput[] = ['digitalSignature', 'keyCertSign', 'cRLSign'];
 
+// ---------------------------------------------------------------------------------------------
+// A little DER writing, for what @peculiar/x509 does not write: name constraints, version 1
+// certificates and signatures with other digests.
+
+function derLength(length: number): Buffer {
+  if (length < 0x80) return Buffer.from([length]);
+  const bytes: number[] = [];
+  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+function derTlv(tag: number, ...contents: Uint8Array[]): Buffer {
+  const body = Buffer.concat(contents);
+  return Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
+}
+
+function derOid(oid: string): Buffer {
+  const arcs = oid.split('.').map(Number);
+  const bytes = [40 * arcs[0]! + arcs[1]!];
+  for (const arc of arcs.slice(2)) {
+    const groups: number[] = [];
+    for (let n = arc; ; n = Math.floor(n / 128)) {
+      groups.unshift(groups.length === 0 ? n & 0x7f : (n & 0x7f) | 0x80);
+      if (n < 128) break;
+    }
+    bytes.push(...groups);
+  }
+  return derTlv(0x06, Buffer.from(bytes));
+}
+
+/** Address and mask bytes of a CIDR block, as an iPAddress subtree holds them. */
+function cidrBytes(cidr: string): Buffer {
+  const [address, prefix] = cidr.split('/');
+  const name = new x509.GeneralName('ip', address!);
+  const bytes = Buffer.from(name.rawData).subarray(2); // [7] tag and short length, then the address
+  const bits = prefix === undefined ? bytes.length * 8 : Number(prefix);
+  const mask = Buffer.alloc(bytes.length);
+  for (let bit = 0; bit < bits; bit++) mask[bit >> 3]! |= 0x80 >> (bit & 7);
+  return Buffer.concat([bytes, mask]);
+}
+
+function generalSubtrees(input: GeneralSubtreesInput): Buffer {
+  const ascii = (tag: number) => (value: string) => derTlv(tag, Buffer.from(value, 'latin1'));
+  const bases: Uint8Array[] = [
+    ...(input.dns ?? []).map(ascii(0x82)),
+    ...(input.email ?? []).map(ascii(0x81)),
+    ...(input.uri ?? []).map(ascii(0x86)),
+    ...(input.ip ?? []).map((cidr) => derTlv(0x87, cidrBytes(cidr))),
+    ...(input.dn ?? []).map((name) => derTlv(0xa4, Buffer.from(toName(name).toArrayBuffer()))),
+    ...(input.raw ?? []),
+  ];
+  return Buffer.concat(bases.map((base) => derTlv(0x30, base)));
+}
+
+function nameConstraintsExtension(input: NameConstraintsInput | undefined): x509.Extension[] {
+  if (!input) return [];
+  const value = derTlv(0x30,
+    ...(input.permitted ? [derTlv(0xa0, generalSubtrees(input.permitted))] : []),
+    ...(input.excluded ? [derTlv(0xa1, generalSubtrees(input.excluded))] : []));
+  return [new x509.Extension('2.5.29.30', input.critical ?? true, value)];
+}
+
+const SIGNATURE_OIDS: Record<string, Partial<Record<SignatureHashInput, string>>> = {
+  'RSASSA-PKCS1-v1_5': {
+    'MD5': '1.2.840.113549.1.1.4', 'SHA-1': '1.2.840.113549.1.1.5', 'SHA-256': '1.2.840.113549.1.1.11',
+    'SHA-384': '1.2.840.113549.1.1.12', 'SHA-512': '1.2.840.113549.1.1.13',
+  },
+  ECDSA: {
+    'SHA-1': '1.2.840.10045.4.1', 'SHA-256': '1.2.840.10045.4.3.2', 'SHA-384': '1.2.840.10045.4.3.3',
+    'SHA-512': '1.2.840.10045.4.3.4',
+  },
+};
+
+/**
+ * Re-signs a generated certificate with another digest and/or as version 1: the TBSCertificate's
+ * fields are kept (minus version and extensions for v1), the signature AlgorithmIdentifier is
+ * replaced in both places, and the result is signed with node:crypto (WebCrypto has no MD5, and
+ * fixes an RSA key's digest when the key is made).
+ */
+function resign(der: Buffer, signingKey: CryptoKey, hash: SignatureHashInput, version1: boolean): Buffer {
+  const algorithmName = signingKey.algorithm.name;
+  const oid = SIGNATURE_OIDS[algorithmName]?.[hash];
+  if (oid === undefined) throw new TypeError(`testkit: cannot sign with ${algorithmName} and ${hash}`);
+  const algorithm = derTlv(0x30, derOid(oid), ...(algorithmName === 'ECDSA' ? [] : [Buffer.from([0x05, 0x00])]));
+  const certificate = DerCursor.inside(der, readTlv(der, 0, der.length));
+  const tbs = DerCursor.inside(der, certificate.expect(Tag.SEQUENCE, 'tbsCertificate'));
+  const fields: Buffer[] = [];
+  let seenSerial = false;
+  let replaced = false;
+  while (!tbs.done) {
+    const field = tbs.next('field');
+    if (version1 && (field.tag === 0xa0 || field.tag === 0xa3)) continue;
+    if (seenSerial && !replaced && field.tag === Tag.SEQUENCE) {
+      fields.push(algorithm);
+      replaced = true;
+      continue;
+    }
+    if (field.tag === Tag.INTEGER) seenSerial = true;
+    fields.push(der.subarray(field.start, field.end));
+  }
+  const tbsDer = derTlv(0x30, ...fields);
+  const digest = hash === 'MD5' ? 'md5' : hash.replace('-', '').toLowerCase();
+  const signature = nodeSign(digest, tbsDer, { key: KeyObject.from(signingKey), dsaEncoding: 'der' });
+  return derTlv(0x30, tbsDer, algorithm, derTlv(0x03, Buffer.from([0]), signature));
+}
+
 /** Build one certificate, signed by `signer` or, without one, by its own key (self-signed). */
 async function build(
   options: CAOptions, signer: Signer | undefined, profile: Profile,
 ): Promise<{ certificate: x509.X509Certificate; keys: KeyPair; key: string }> {
   const keys = options.keyPair ?? await generateKeyPair(options);
   const keyIds = options.keyIdentifiers ?? true;
-  const ca = options.ca ?? profile.ca;
+  const ca = options.ca === undefined ? profile.ca : options.ca;
   const subject = toName(options.subject ?? profile.subject);
   const { notBefore, notAfter } = validity(options, profile.validDays);
   const signingKey = (signer?.keys ?? keys).privateKey;
@@ -336,16 +481,21 @@ async function build(
     signingKey,
     signingAlgorithm: signingAlgorithm(signingKey),
     extensions: [
-      new x509.BasicConstraintsExtension(ca, options.pathLength, true),
+      ...(ca === null ? [] : [new x509.BasicConstraintsExtension(ca, options.pathLength, true)]),
       ...keyUsageExtension(options.keyUsage, profile.keyUsage),
       ...(keyIds && profile.subjectKeyId ? [await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)] : []),
       ...(keyIds && signer ? [await x509.AuthorityKeyIdentifierExtension.create(signer.certificate)] : []),
       ...ekuExtension(options.eku, profile.eku),
       ...sanExtension(options.san),
+      ...nameConstraintsExtension(options.nameConstraints),
       ...extraExtensions(options.extensions),
     ],
   });
-  return { certificate, keys, key: await keyToPem(keys.privateKey) };
+  const version1 = options.version === 1;
+  if (!version1 && options.signatureHash === undefined) return { certificate, keys, key: await keyToPem(keys.privateKey) };
+  const hash = options.signatureHash ?? (signingAlgorithm(signingKey).hash as SignatureHashInput);
+  const resigned = resign(Buffer.from(certificate.rawData), signingKey, hash, version1);
+  return { certificate: new x509.X509Certificate(resigned), keys, key: await keyToPem(keys.privateKey) };
 }
 
 async function makeCA(options: CAOptions, signer: Signer | undefined): Promise<TestCA> {
@@ -440,3 +590,4 @@ export function envoyXfcc(client: TestCertificate, options: EnvoyXfccOptions = {
 function rfc2253(cert: X509Certificate): string {
   return cert.subject.split('\n').filter(Boolean).reverse().join(',');
 }
+export * from './testkit-revocation.js';

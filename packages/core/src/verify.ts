@@ -1,29 +1,126 @@
 /**
- * Chain verification: build a path from the leaf through the presented intermediates to a
- * configured trust anchor, then check it (issuers are CAs, validity at a given time, the leaf's
- * extended key usage).
+ * Chain verification: RFC 5280 §6 path validation of a leaf against configured trust anchors,
+ * over a path built from the certificates the client presented and the configured intermediates.
  *
- * This is the foundation version. Signatures and issuer matching are OpenSSL's, through
- * node:crypto (`checkIssued` compares names and key identifiers and requires keyCertSign when the
- * issuer has a key usage extension; `verify` checks the signature). Path length constraints,
- * name constraints and policy processing are not done here yet.
+ * node:crypto parses certificates and checks signatures; extensions.ts reads what path validation
+ * needs from the DER (cached per certificate object); name-constraints.ts and policies.ts hold the
+ * two larger algorithms. This module builds paths and applies the checks:
  *
- * Path building is bounded: at most MAX_DEPTH certificates above the leaf, no certificate twice
- * in one path, issuer checks memoized per call, and a cap on the total number of path extensions
- * so that a crafted set of cross-signed intermediates cannot make the search exponential.
+ * - Signatures (`X509Certificate.verify`) and a weak-algorithm policy (`VerifyPolicy`): MD2/MD4/MD5
+ *   signatures always, SHA-1 signatures unless allowed, on every certificate below the anchor (the
+ *   anchor's self-signature is not checked, §6.1); RSA keys below `minRsaBits`, EC keys on other
+ *   curves than `ecCurves`, and DSA or unknown key types anywhere on the path, anchors included
+ *   (an anchor's key signs everything under it).
+ * - Validity of every certificate, the anchor included, at `at` with a tolerance, in whole
+ *   seconds: notBefore and notAfter themselves are inside the period (§4.1.2.5).
+ * - basicConstraints: every issuer is a v3 certificate with cA=TRUE; pathLenConstraint counts the
+ *   non-self-issued intermediates below a CA (§6.1.4 (l)(m)).
+ * - keyUsage: an issuer that has it asserts keyCertSign; a certificate asserting keyCertSign is a
+ *   CA (§4.2.1.3); the leaf's allows the TLS purpose (see `PURPOSE_KEY_USAGE`).
+ * - extKeyUsage: the leaf's, and an issuer's when it has one, contains the purpose or
+ *   anyExtendedKeyUsage (what OpenSSL, Go and Windows do; RFC 5280 does not chain EKU).
+ * - Name constraints of every CA on the path, the anchor included (name-constraints.ts).
+ * - Certificate policies (policies.ts), with any-policy inputs: only requireExplicitPolicy and
+ *   anyPolicy mappings can fail a path.
+ * - Critical extensions: an unknown one, or a known one marked critical where RFC 5280 requires
+ *   it not to be (AKI, SKI, AIA, SIA, freshestCRL), rejects the certificate.
+ *
+ * Decisions where RFC 5280 leaves room (or where validators differ):
+ * - The trust anchor is a certificate, and its constraints are enforced as RFC 5937 allows and
+ *   OpenSSL, BoringSSL and Go do: validity, cA=TRUE and keyCertSign (v3 anchors), pathLen, name
+ *   constraints, extKeyUsage, critical extensions, key strength. A v1 or v2 anchor (no
+ *   extensions) is accepted as a CA without constraints; v1/v2 intermediates are not CAs.
+ * - A trust anchor may be a root or an intermediate: the path ends at the first anchor, whoever
+ *   issued it. A leaf that is byte-for-byte a trust anchor is pinned: it is accepted alone,
+ *   after the leaf checks. Any other self-signed leaf is untrusted.
+ * - A CA certificate used as the leaf is accepted when its key usage and extended key usage allow
+ *   the purpose (RFC 5280 and Go accept CA leaves; the CA/B web profile does not). A CA
+ *   certificate with keyUsage keyCertSign alone cannot be a TLS client, so most are refused.
+ * - Criticality is only used to decide what may be ignored: known extensions are processed
+ *   whether or not they are marked critical, and a missing critical flag (basicConstraints or
+ *   name constraints not marked critical, as easy-rsa and some CAs issue them) is not an error.
+ * - Authority and subject key identifiers only order issuer candidates; they are never required
+ *   and a mismatch is not fatal (as Go; OpenSSL rejects mismatches).
+ * - Names are compared as RFC 5280 §7.1 asks, with ASCII case folding and whitespace
+ *   normalization of string values (see extensions.ts), not byte for byte as Go does.
+ *
+ * Path building is a depth-first search towards anchors, bounded in work: at most MAX_DEPTH
+ * certificates above the leaf, no certificate and no (subject, key) pair twice in a path (RFC 4158
+ * loop detection, which also stops cross-signed cycles), candidates ordered by their distance to
+ * an anchor by name (so pools disconnected from the anchors cost nothing), then key identifier
+ * match, then current validity; at most MAX_SIGNATURE_CHECKS signature verifications and
+ * MAX_PATH_STEPS path extensions per call, and a cap on name-constraint comparisons. A failing
+ * path does not end the search; when every path fails, the failure of the path that got furthest
+ * is reported.
  */
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import { X509Certificate, getCurves, type KeyObject } from 'node:crypto';
 import { certificateValidity, splitCertificates, toX509Certificate, type CertificateInput } from './certificate.js';
 import { isDottedOid } from './der.js';
 import { ClientCertError, isClientCertError } from './errors.js';
+import { KeyUsageBit, Oid, certificateFacts, type CertificateFacts } from './extensions.js';
+import { BUDGET_EXHAUSTED, ComparisonBudget, checkNameConstraints, nameConstraintsProblem } from './name-constraints.js';
+import { processPolicies } from './policies.js';
 
-export type VerifyFailureCode = 'untrusted' | 'expired' | 'not_yet_valid' | 'wrong_purpose' | 'malformed';
+/**
+ * Why verification failed. Stable: callers map them to responses.
+ * - `untrusted`: no path to a trust anchor (unknown issuer, bad signature, search limit).
+ * - `expired`, `not_yet_valid`: a certificate of the path outside its validity period.
+ * - `wrong_purpose`: the leaf's extended key usage, or an issuer's, excludes the purpose.
+ * - `malformed`: a certificate that cannot be read, or breaks DER or RFC 5280 structure.
+ * - `invalid_ca`: an issuer that is not a CA (cA not asserted, v1/v2 intermediate).
+ * - `path_length_exceeded`: a CA's pathLenConstraint is exceeded.
+ * - `bad_key_usage`: an issuer without keyCertSign, or a leaf whose key usage excludes the purpose.
+ * - `name_constraints`: a name outside a CA's name constraints, or constraints that cannot be applied.
+ * - `invalid_policy`: certificate policy processing failed (required explicit policy, anyPolicy mapping).
+ * - `unhandled_critical_extension`: a critical extension this validator does not process.
+ * - `weak_algorithm`: a signature or key the `VerifyPolicy` does not accept.
+ */
+export type VerifyFailureCode =
+  | 'untrusted'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'wrong_purpose'
+  | 'malformed'
+  | 'invalid_ca'
+  | 'path_length_exceeded'
+  | 'bad_key_usage'
+  | 'name_constraints'
+  | 'invalid_policy'
+  | 'unhandled_critical_extension'
+  | 'weak_algorithm';
+
+/** Which signatures and keys are strong enough. */
+export interface VerifyPolicy {
+  /** Accept SHA-1 signatures below the trust anchor (default false). MD2, MD4, MD5 never are. */
+  allowSha1Signatures?: boolean;
+  /** Smallest RSA modulus, in bits, for any key on the path, anchors included (default 2048; 1024–16384). */
+  minRsaBits?: number;
+  /**
+   * Curves accepted for EC keys anywhere on the path (default P-256, P-384, P-521), by NIST name
+   * (`P-256`) or OpenSSL name (`prime256v1`, `secp256k1`, `brainpoolP256r1`, ...).
+   */
+  ecCurves?: readonly string[];
+}
+
+/** A validated `VerifyPolicy`, from `compileVerifyPolicy`. */
+export interface CompiledVerifyPolicy {
+  readonly allowSha1Signatures: boolean;
+  readonly minRsaBits: number;
+  /** OpenSSL curve names. */
+  readonly ecCurves: ReadonlySet<string>;
+}
 
 /** Certificates as PEM text (a bundle is allowed where several are expected), DER or Node's object. */
 export interface VerifyChainInput {
   leaf: CertificateInput;
   /** Certificates the client presented besides the leaf, in any order. */
   intermediates?: CertificateInput | readonly CertificateInput[];
+  /**
+   * Intermediates the server knows of (e.g. its CA bundle's issuing CAs), searched along with the
+   * presented ones but never trusted by themselves. Pass `compileIntermediatePool` output on hot
+   * paths.
+   */
+  intermediatePool?: CertificateInput | readonly CertificateInput[];
   /** Pass the result of `compileTrustAnchors` on hot paths so anchors are not re-parsed. */
   trustAnchors: CertificateInput | readonly CertificateInput[];
   /** Time to check validity at (default: now). */
@@ -32,6 +129,8 @@ export interface VerifyChainInput {
   purpose?: string;
   /** Slack applied to both ends of every validity period, in seconds (default 0). */
   clockToleranceSeconds?: number;
+  /** Signature and key strength; pass `compileVerifyPolicy` output on hot paths. */
+  policy?: VerifyPolicy | CompiledVerifyPolicy;
 }
 
 export type VerifyChainResult =
@@ -40,9 +139,13 @@ export type VerifyChainResult =
 
 /** Most certificates above the leaf in one path (the anchor included). */
 export const MAX_DEPTH = 8;
-/** Most path extensions tried in one call; real chains need a handful. */
-const MAX_PATH_STEPS = 64;
-const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
+/** Most signature verifications in one call (Go allows 100); results are cached across calls. */
+export const MAX_SIGNATURE_CHECKS = 100;
+/** Most path extensions tried in one call. */
+export const MAX_PATH_STEPS = 1000;
+
+// ---------------------------------------------------------------------------------------------
+// Purposes
 
 const PURPOSE_NAMES: readonly (readonly [string, string])[] = [
   ['clientAuth', '1.3.6.1.5.5.7.3.2'],
@@ -54,6 +157,17 @@ const PURPOSE_NAMES: readonly (readonly [string, string])[] = [
 ];
 /** Lower-cased purpose name → EKU OID. */
 const PURPOSES: ReadonlyMap<string, string> = new Map(PURPOSE_NAMES.map(([name, oid]) => [name.toLowerCase(), oid]));
+
+/**
+ * keyUsage bits of which a TLS leaf needs one, when it has the extension (RFC 5246 §7.4.2 and
+ * §7.4.6, RFC 8446 §4.4.2.2; the same sets as OpenSSL's purpose checks): a client signs
+ * CertificateVerify (digitalSignature) or uses a fixed (EC)DH key (keyAgreement); a server also
+ * decrypts an RSA key exchange (keyEncipherment). Other purposes get no key usage check.
+ */
+const PURPOSE_KEY_USAGE: ReadonlyMap<string, number> = new Map([
+  ['1.3.6.1.5.5.7.3.2', KeyUsageBit.digitalSignature | KeyUsageBit.keyAgreement],
+  ['1.3.6.1.5.5.7.3.1', KeyUsageBit.digitalSignature | KeyUsageBit.keyEncipherment | KeyUsageBit.keyAgreement],
+]);
 
 /**
  * The EKU OID a purpose name stands for, or null for `any` (no EKU check). Names are
@@ -73,15 +187,78 @@ export function resolvePurpose(purpose: string | undefined): string | null {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Per-certificate facts, cached across calls: anchors and TLS-cached certificates are reused.
+// Policy
+
+/** NIST names of the curves Node reports by OpenSSL name. */
+const CURVE_ALIASES: ReadonlyMap<string, string> = new Map([
+  ['p-256', 'prime256v1'], ['secp256r1', 'prime256v1'], ['p-384', 'secp384r1'], ['p-521', 'secp521r1'],
+]);
+const DEFAULT_CURVES: readonly string[] = ['prime256v1', 'secp384r1', 'secp521r1'];
+const POLICY_KEYS: ReadonlySet<string> = new Set(['allowSha1Signatures', 'minRsaBits', 'ecCurves']);
+const compiledPolicies = new WeakSet<CompiledVerifyPolicy>();
+const policyCache = new WeakMap<object, CompiledVerifyPolicy>();
+
+function policyError(problem: string): ClientCertError {
+  return new ClientCertError('invalid_option', `policy: ${problem}`);
+}
+
+function compileCurves(curves: unknown): ReadonlySet<string> {
+  if (curves === undefined) return new Set(DEFAULT_CURVES);
+  if (!Array.isArray(curves)) throw policyError('ecCurves must be an array of curve names');
+  const known = new Set(getCurves());
+  return new Set(curves.map((curve: unknown) => {
+    if (typeof curve !== 'string') throw policyError('ecCurves must be an array of curve names');
+    const name = CURVE_ALIASES.get(curve.toLowerCase()) ?? curve;
+    if (!known.has(name)) throw policyError('ecCurves has a curve this Node.js does not know');
+    return name;
+  }));
+}
+
+/**
+ * Validates a `VerifyPolicy` once (throwing `invalid_option` naming the bad field) and returns the
+ * form `verifyChainSync` uses without re-validating.
+ */
+export function compileVerifyPolicy(policy: VerifyPolicy | CompiledVerifyPolicy = {}): CompiledVerifyPolicy {
+  if (compiledPolicies.has(policy as CompiledVerifyPolicy)) return policy as CompiledVerifyPolicy;
+  const cached = policyCache.get(policy);
+  if (cached !== undefined) return cached;
+  if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) throw policyError('must be an object');
+  for (const key of Object.keys(policy)) if (!POLICY_KEYS.has(key)) throw policyError(`unknown option "${key}"`);
+  const { allowSha1Signatures = false, minRsaBits = 2048, ecCurves } = policy as VerifyPolicy;
+  if (typeof allowSha1Signatures !== 'boolean') throw policyError('allowSha1Signatures must be a boolean');
+  if (!Number.isInteger(minRsaBits) || minRsaBits < 1024 || minRsaBits > 16384) {
+    throw policyError('minRsaBits must be an integer from 1024 to 16384');
+  }
+  const compiled: CompiledVerifyPolicy = Object.freeze({
+    allowSha1Signatures, minRsaBits, ecCurves: compileCurves(ecCurves),
+  });
+  compiledPolicies.add(compiled);
+  policyCache.set(policy, compiled);
+  return compiled;
+}
+
+const DEFAULT_POLICY = compileVerifyPolicy();
+
+// ---------------------------------------------------------------------------------------------
+// Per-certificate facts Node provides, cached across calls
 
 interface Validity {
   readonly from: number;
   readonly until: number;
 }
 
+interface KeyFacts {
+  /** `KeyObject.asymmetricKeyType`, or undefined when Node cannot load the key. */
+  readonly type: string | undefined;
+  readonly bits?: number;
+  readonly curve?: string;
+}
+
 const validityCache = new WeakMap<X509Certificate, Validity>();
 const publicKeyCache = new WeakMap<X509Certificate, KeyObject>();
+const keyFactsCache = new WeakMap<X509Certificate, KeyFacts>();
+/** child → issuer → whether the issuer's key verifies the child's signature. */
+const signatureCache = new WeakMap<X509Certificate, WeakMap<X509Certificate, boolean>>();
 
 function validityOf(cert: X509Certificate): Validity {
   let validity = validityCache.get(cert);
@@ -103,14 +280,37 @@ function publicKeyOf(cert: X509Certificate): KeyObject {
   return key;
 }
 
-/** True when `issuer` issued `child`: names/key ids match (OpenSSL) and the signature verifies. */
-function isIssuedBy(child: X509Certificate, issuer: X509Certificate): boolean {
-  try {
-    return child.checkIssued(issuer) && child.verify(publicKeyOf(issuer));
-  } catch {
-    // An unsupported or broken key is simply not an issuer.
-    return false;
+function keyFactsOf(cert: X509Certificate): KeyFacts {
+  let facts = keyFactsCache.get(cert);
+  if (facts === undefined) {
+    try {
+      const key = publicKeyOf(cert);
+      const details = key.asymmetricKeyDetails ?? {};
+      facts = { type: key.asymmetricKeyType, bits: details.modulusLength, curve: details.namedCurve };
+    } catch {
+      facts = { type: undefined }; // a key OpenSSL cannot load is no key we accept
+    }
+    keyFactsCache.set(cert, facts);
   }
+  return facts;
+}
+
+/** Whether `issuer`'s key verifies `child`'s signature; cached, since both are immutable. */
+function cachedSignature(child: X509Certificate, issuer: X509Certificate): boolean | undefined {
+  return signatureCache.get(child)?.get(issuer);
+}
+
+function verifySignature(child: X509Certificate, issuer: X509Certificate): boolean {
+  let valid: boolean;
+  try {
+    valid = child.verify(publicKeyOf(issuer));
+  } catch {
+    valid = false; // an unsupported or broken key is simply not an issuer
+  }
+  let byIssuer = signatureCache.get(child);
+  if (byIssuer === undefined) signatureCache.set(child, byIssuer = new WeakMap());
+  byIssuer.set(issuer, valid);
+  return valid;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,35 +328,48 @@ function toCertificates(inputs: CertificateInput | readonly CertificateInput[] |
   return certs;
 }
 
+type CertificateList = string | Buffer | X509Certificate | ReadonlyArray<string | Buffer | X509Certificate>;
+
+/** Parses, de-duplicates and warms the caches of configured certificates; see `compileTrustAnchors`. */
+function compileCertificates(input: CertificateList, entry: string, whole: string): X509Certificate[] {
+  const items = Array.isArray(input)
+    ? (input as ReadonlyArray<string | Buffer | X509Certificate>)
+    : [input as CertificateInput];
+  const certs = new Map<string, X509Certificate>();
+  items.forEach((item, index) => {
+    try {
+      for (const cert of toCertificates(item)) {
+        certificateFacts(cert); // names and structure: a certificate path building cannot read is a configuration error
+        keyFactsOf(cert); // warm the caches: the first request should not pay for them
+        validityOf(cert);
+        certs.set(cert.fingerprint256, cert);
+      }
+    } catch (error) {
+      const where = items.length > 1 ? `${entry} entry ${index + 1}` : whole;
+      throw new ClientCertError('invalid_option', `${where}: ${describe(error)}`, { cause: error });
+    }
+  });
+  return [...certs.values()];
+}
+
 /**
  * Parses trust anchors once (PEM bundles, DER buffers, Node objects, or arrays of them), dropping
  * duplicates. Non-certificate PEM blocks are skipped; any certificate block that does not parse,
  * or finding no certificate at all, throws `ClientCertError('invalid_option')`: silently dropping a
  * configured anchor would surface later as confusing "untrusted" rejections.
  */
-export function compileTrustAnchors(
-  ca: string | Buffer | X509Certificate | ReadonlyArray<string | Buffer | X509Certificate>,
-): X509Certificate[] {
-  const items = Array.isArray(ca) ? (ca as ReadonlyArray<string | Buffer | X509Certificate>) : [ca as CertificateInput];
-  const anchors = new Map<string, X509Certificate>();
-  items.forEach((item, index) => {
-    let certs: X509Certificate[];
-    try {
-      certs = toCertificates(item);
-    } catch (error) {
-      const where = items.length > 1 ? `trust anchor entry ${index + 1}` : 'trust anchors';
-      throw new ClientCertError('invalid_option', `${where}: ${describe(error)}`, { cause: error });
-    }
-    for (const cert of certs) {
-      anchors.set(cert.fingerprint256, cert);
-      publicKeyOf(cert); // warm the cache: the first request should not pay for it
-    }
-  });
-  if (anchors.size === 0) {
+export function compileTrustAnchors(ca: CertificateList): X509Certificate[] {
+  const anchors = compileCertificates(ca, 'trust anchor', 'trust anchors');
+  if (anchors.length === 0) {
     throw new ClientCertError('invalid_option',
       'no trust anchor certificate found (expected PEM "CERTIFICATE" blocks or DER certificates)');
   }
-  return [...anchors.values()];
+  return anchors;
+}
+
+/** Parses a configured intermediate pool once, like `compileTrustAnchors` (an empty pool is fine). */
+export function compileIntermediatePool(pool: CertificateList): X509Certificate[] {
+  return compileCertificates(pool, 'intermediate pool', 'intermediate pool');
 }
 
 function describe(error: unknown): string {
@@ -164,125 +377,434 @@ function describe(error: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Path building and checking
+// Checks of one certificate
 
-/** A distinct certificate (by SHA-256) of this call: the leaf, an intermediate, or an anchor. */
-interface PathNode {
-  readonly cert: X509Certificate;
-  readonly anchor: boolean;
-}
-
-interface Failure {
-  readonly code: VerifyFailureCode;
-  readonly message: string;
-  /** How far the path got through the checks; the furthest failure is the one reported. */
-  readonly stage: number;
-}
-
+/** What is checked, fixed for one call. */
 interface Checks {
   /** Whole second being checked, in ms. */
   readonly at: number;
   readonly toleranceMs: number;
   /** Required EKU OID, or null for any. */
   readonly purpose: string | null;
+  readonly policy: CompiledVerifyPolicy;
 }
 
-function checkPath(path: readonly PathNode[], checks: Checks): Failure | null {
-  for (let depth = 1; depth < path.length; depth++) {
-    if (!path[depth]!.cert.ca) {
-      return { code: 'untrusted', message: `certificate at depth ${depth} is not a CA`, stage: 0 };
-    }
+/** The certificate's place: `pinned` is a leaf that is itself a trust anchor. */
+type Role = 'leaf' | 'pinned' | 'intermediate' | 'anchor';
+
+/**
+ * Rank of a check among those of one certificate or path: a failure later in this order means
+ * the path got further, which decides which failure is reported.
+ */
+const Order = {
+  structure: 1,
+  algorithm: 2,
+  validity: 3,
+  purpose: 4,
+  pathLength: 5,
+  nameConstraints: 6,
+  policy: 7,
+} as const;
+
+/** A failed check of one certificate: the message is `certificate at depth N ${text}`. */
+interface Problem {
+  readonly code: VerifyFailureCode;
+  readonly text: string;
+  readonly order: number;
+}
+
+function problem(code: VerifyFailureCode, text: string, order: number): Problem {
+  return { code, text, order };
+}
+
+const isIssuer = (role: Role): boolean => role === 'intermediate' || role === 'anchor';
+
+/** Structure, CA status and key usage consistency (§4.2, §4.2.1.3, §4.2.1.9, §4.2.1.10). */
+function structureProblem(facts: CertificateFacts, role: Role): Problem | null {
+  if (facts.malformed !== null) return problem('malformed', `is malformed: ${facts.malformed}`, Order.structure);
+  if (facts.unhandledCritical) {
+    return problem('unhandled_critical_extension', 'has an unhandled critical extension', Order.structure);
   }
-  for (let depth = 0; depth < path.length; depth++) {
-    const { from, until } = validityOf(path[depth]!.cert);
-    if (checks.at < from - checks.toleranceMs) {
-      return { code: 'not_yet_valid', message: `certificate at depth ${depth} is not yet valid`, stage: 1 };
+  const ca = facts.basicConstraints?.ca === true;
+  const keyUsage = facts.keyUsage ?? 0;
+  if (isIssuer(role)) {
+    // A v1/v2 anchor predates basicConstraints and is trusted as a CA by configuration.
+    if (role === 'intermediate' && facts.version < 3) {
+      return problem('invalid_ca', 'is a version 1 or 2 certificate and cannot be an intermediate CA', Order.structure);
     }
-    if (checks.at > until + checks.toleranceMs) {
-      return { code: 'expired', message: `certificate at depth ${depth} has expired`, stage: 1 };
+    if (facts.version === 3 && !ca) return problem('invalid_ca', 'is not a CA', Order.structure);
+    if (facts.keyUsage !== null && (keyUsage & KeyUsageBit.keyCertSign) === 0) {
+      return problem('bad_key_usage', 'has a key usage that does not allow signing certificates', Order.structure);
     }
+    const constraints = facts.nameConstraints === null ? null : nameConstraintsProblem(facts.nameConstraints);
+    if (constraints !== null) {
+      return problem('name_constraints', `has name constraints that cannot be applied: ${constraints}`, Order.structure);
+    }
+    return null;
   }
-  const eku = path[0]!.cert.keyUsage; // Node's name for the extended key usage list
-  if (checks.purpose !== null && eku !== undefined && !eku.includes(checks.purpose) &&
-      !eku.includes(ANY_EXTENDED_KEY_USAGE)) {
-    return { code: 'wrong_purpose', message: 'certificate at depth 0 is not valid for the required purpose', stage: 2 };
+  if ((keyUsage & KeyUsageBit.keyCertSign) !== 0 && !ca) {
+    return problem('bad_key_usage', 'asserts keyCertSign but is not a CA', Order.structure);
+  }
+  if (facts.nameConstraints !== null && !ca) {
+    return problem('name_constraints', 'has name constraints but is not a CA', Order.structure);
   }
   return null;
 }
 
+function weakKey(cert: X509Certificate, policy: CompiledVerifyPolicy): string | null {
+  const key = keyFactsOf(cert);
+  switch (key.type) {
+    case 'rsa':
+    case 'rsa-pss':
+      return (key.bits ?? 0) >= policy.minRsaBits ? null : `has an RSA key shorter than ${policy.minRsaBits} bits`;
+    case 'ec':
+      return key.curve !== undefined && policy.ecCurves.has(key.curve) ? null
+        : 'has an EC key on a curve the policy does not allow';
+    case 'ed25519':
+    case 'ed448':
+      return null;
+    default:
+      return 'has a public key of a type the policy does not allow';
+  }
+}
+
+/** Signature digest (certificates below the anchor) and key strength (all). */
+function algorithmProblem(
+  cert: X509Certificate, facts: CertificateFacts, role: Role, policy: CompiledVerifyPolicy,
+): Problem | null {
+  if (role === 'leaf' || role === 'intermediate') {
+    const hash = facts.signatureHash;
+    if (hash === 'md2' || hash === 'md4' || hash === 'md5') {
+      return problem('weak_algorithm', 'is signed with an MD2, MD4 or MD5 digest', Order.algorithm);
+    }
+    if (hash === 'sha1' && !policy.allowSha1Signatures) return problem('weak_algorithm', 'is signed with SHA-1', Order.algorithm);
+  }
+  const key = weakKey(cert, policy);
+  return key === null ? null : problem('weak_algorithm', key, Order.algorithm);
+}
+
+function validityProblem(cert: X509Certificate, checks: Checks): Problem | null {
+  const { from, until } = validityOf(cert);
+  if (checks.at < from - checks.toleranceMs) return problem('not_yet_valid', 'is not yet valid', Order.validity);
+  if (checks.at > until + checks.toleranceMs) return problem('expired', 'has expired', Order.validity);
+  return null;
+}
+
+function allowsPurpose(extKeyUsage: readonly string[] | null, purpose: string | null): boolean {
+  return purpose === null || extKeyUsage === null || extKeyUsage.includes(purpose) ||
+    extKeyUsage.includes(Oid.anyExtendedKeyUsage);
+}
+
+function purposeProblem(facts: CertificateFacts, role: Role, purpose: string | null): Problem | null {
+  if (isIssuer(role)) {
+    return allowsPurpose(facts.extKeyUsage, purpose) ? null
+      : problem('wrong_purpose', 'is a CA whose extended key usage excludes the required purpose', Order.purpose);
+  }
+  if (!allowsPurpose(facts.extKeyUsage, purpose)) {
+    return problem('wrong_purpose', 'is not valid for the required purpose', Order.purpose);
+  }
+  const needed = purpose === null ? undefined : PURPOSE_KEY_USAGE.get(purpose);
+  if (needed !== undefined && facts.keyUsage !== null && (facts.keyUsage & needed) === 0) {
+    return problem('bad_key_usage', 'has a key usage that does not allow the required purpose', Order.purpose);
+  }
+  return null;
+}
+
+/** Everything about one certificate that does not depend on the rest of the path. */
+function certificateProblem(cert: X509Certificate, facts: CertificateFacts, role: Role, checks: Checks): Problem | null {
+  return structureProblem(facts, role) ?? algorithmProblem(cert, facts, role, checks.policy) ??
+    validityProblem(cert, checks) ?? purposeProblem(facts, role, checks.purpose);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Path building
+
+/** A distinct certificate (by SHA-256) of this call: the leaf, an intermediate, or an anchor. */
+interface PathNode {
+  readonly cert: X509Certificate;
+  readonly facts: CertificateFacts;
+  readonly anchor: boolean;
+  /** Subject and key: RFC 4158 §5.2 loop detection allows each pair once per path. */
+  readonly identity: string;
+}
+
 /**
- * Depth-first search for a path that passes `checkPath`. Anchors are tried before intermediates
- * at every level so the shortest path is found first; a failing path does not end the search,
- * because another issuer (a re-issued or cross-signed intermediate) may succeed.
+ * A failed path. `rank` says how far it got: paths that reached an anchor rank above those that
+ * did not, then by the `Order` of the failed check. Among equal ranks the first found is kept:
+ * candidates are tried nearest-to-an-anchor first, so that is the shortest path, not a detour
+ * through a cross-signed cycle.
  */
-class PathSearch {
-  private steps = 0;
-  private readonly issued = new Map<number, boolean>();
+interface Failure {
+  readonly code: VerifyFailureCode;
+  readonly message: string;
+  readonly rank: number;
+}
+
+/** Added to the rank of failures on paths that reached an anchor. */
+const COMPLETE = 1_000_000;
+
+function failure(found: Problem, depth: number, rank: number): Failure {
+  return { code: found.code, message: `certificate at depth ${depth} ${found.text}`, rank };
+}
+
+/** Node indexes by a name key. */
+function indexBy(nodes: readonly PathNode[], key: (node: PathNode) => string): Map<string, number[]> {
+  const index = new Map<string, number[]>();
+  nodes.forEach((node, i) => {
+    const name = key(node);
+    if (name === '') return; // an empty name never identifies an issuer (§4.1.2.4, §4.1.2.6)
+    const list = index.get(name);
+    if (list === undefined) index.set(name, [i]);
+    else list.push(i);
+  });
+  return index;
+}
+
+/**
+ * Fewest certificates from each node to an anchor by name matching alone (breadth-first from
+ * the anchors). A lower bound on any real path, so pruning with it never loses a path; nodes
+ * that cannot reach an anchor get Infinity and are never tried.
+ */
+function distancesToAnchors(nodes: readonly PathNode[]): number[] {
+  const byIssuer = indexBy(nodes, (node) => node.facts.issuer.key);
+  const distance = nodes.map((node) => (node.anchor ? 0 : Infinity));
+  const queue = nodes.flatMap((node, i) => (node.anchor ? [i] : []));
+  for (let head = 0; head < queue.length; head++) {
+    const issuer = queue[head]!;
+    for (const child of byIssuer.get(nodes[issuer]!.facts.subject.key) ?? []) {
+      if (distance[child] !== Infinity) continue;
+      distance[child] = distance[issuer]! + 1;
+      queue.push(child);
+    }
+  }
+  return distance;
+}
+
+/**
+ * Depth-first search for a path from the leaf (node 0) to an anchor that passes every check.
+ * Checks that depend on one certificate run when it joins the path; path length and name
+ * constraints when the constraining CA joins (against the certificates below it); policies and
+ * the leaf's own checks when an anchor completes the path.
+ */
+class PathBuilder {
   best: Failure | null = null;
   exhausted = false;
+  private readonly path: number[] = [0];
+  private readonly onPath: Uint8Array;
+  private readonly identities = new Set<string>();
+  private readonly bySubject: Map<string, number[]>;
+  private readonly distance: number[];
+  private readonly candidateLists = new Map<number, number[]>();
+  private readonly problems = new Map<number, Problem | null>();
+  private readonly constraintResults = new Map<number, string | null>();
+  private readonly budget = new ComparisonBudget();
+  private leafProblem: Problem | null | undefined;
+  /** Set once a failure that no other path can avoid (the leaf's own) is found. */
+  private settled = false;
+  private signatureChecks = 0;
+  private steps = 0;
 
-  constructor(private readonly nodes: readonly PathNode[], private readonly checks: Checks) {}
-
-  /** Memoized issuer check between node indexes: each signature is verified at most once. */
-  private issuedBy(child: number, issuer: number): boolean {
-    const key = child * this.nodes.length + issuer;
-    let result = this.issued.get(key);
-    if (result === undefined) {
-      result = isIssuedBy(this.nodes[child]!.cert, this.nodes[issuer]!.cert);
-      this.issued.set(key, result);
-    }
-    return result;
+  constructor(private readonly nodes: readonly PathNode[], private readonly checks: Checks) {
+    this.onPath = new Uint8Array(nodes.length);
+    this.onPath[0] = 1;
+    this.bySubject = indexBy(nodes, (node) => node.facts.subject.key);
+    this.distance = distancesToAnchors(nodes);
   }
 
-  private record(failure: Failure): void {
-    if (this.best === null || failure.stage > this.best.stage) this.best = failure;
+  /** A passing path as node indexes (leaf first), or null. */
+  run(): number[] | null {
+    return this.distance[0] === Infinity ? null : this.extend();
   }
 
-  /** Returns a passing path extending `path` (node indexes), or null. */
-  search(path: number[]): number[] | null {
-    const current = path[path.length - 1]!;
-    if (path.length > MAX_DEPTH) return null;
-    for (const wantAnchor of [true, false]) {
-      for (let candidate = 0; candidate < this.nodes.length; candidate++) {
-        if (this.nodes[candidate]!.anchor !== wantAnchor || path.includes(candidate)) continue;
-        if (!this.issuedBy(current, candidate)) continue;
-        if (++this.steps > MAX_PATH_STEPS) {
-          this.exhausted = true;
-          return null;
-        }
-        path.push(candidate);
-        const found = wantAnchor ? this.tryComplete(path) : this.search(path);
-        if (found !== null) return found;
-        path.pop();
+  private record(found: Failure): void {
+    if (this.best === null || found.rank > this.best.rank) this.best = found;
+  }
+
+  private extend(): number[] | null {
+    const depth = this.path.length; // depth of the certificate being added
+    const child = this.path[depth - 1]!;
+    for (const candidate of this.candidatesOf(child)) {
+      const node = this.nodes[candidate]!;
+      if (this.onPath[candidate] === 1 || this.identities.has(node.identity)) continue;
+      if (depth + this.distance[candidate]! > MAX_DEPTH) continue;
+      if (++this.steps > MAX_PATH_STEPS) {
+        this.exhausted = true;
+        return null;
+      }
+      if (!this.issued(child, candidate)) {
         if (this.exhausted) return null;
+        continue;
+      }
+      const rejected = this.admit(candidate, depth);
+      if (rejected !== null) {
+        this.record(rejected);
+        if (this.exhausted) return null;
+        continue;
+      }
+      this.push(candidate);
+      const found = node.anchor ? this.complete() : this.extend();
+      if (found !== null) return found;
+      this.pop(candidate);
+      if (this.exhausted || this.settled) return null;
+    }
+    return null;
+  }
+
+  private push(index: number): void {
+    this.path.push(index);
+    this.onPath[index] = 1;
+    this.identities.add(this.nodes[index]!.identity);
+  }
+
+  private pop(index: number): void {
+    this.path.pop();
+    this.onPath[index] = 0;
+    this.identities.delete(this.nodes[index]!.identity);
+  }
+
+  /**
+   * Issuer candidates of a node: certificates whose subject is its issuer and that can reach an
+   * anchor, anchors first, then nearest to an anchor, matching key identifier, currently valid.
+   */
+  private candidatesOf(child: number): number[] {
+    let list = this.candidateLists.get(child);
+    if (list === undefined) {
+      const facts = this.nodes[child]!.facts;
+      const rank = (index: number): number[] => {
+        const node = this.nodes[index]!;
+        const keyIdMatch = facts.authorityKeyId !== null && facts.authorityKeyId === node.facts.subjectKeyId;
+        return [this.distance[index]!, keyIdMatch ? 0 : 1, validityProblem(node.cert, this.checks) === null ? 0 : 1, index];
+      };
+      const ranked = (this.bySubject.get(facts.issuer.key) ?? [])
+        .filter((index) => index !== child && this.distance[index] !== Infinity)
+        .map((index) => ({ index, rank: rank(index) }));
+      ranked.sort((a, b) => compareRanks(a.rank, b.rank));
+      list = ranked.map(({ index }) => index);
+      this.candidateLists.set(child, list);
+    }
+    return list;
+  }
+
+  /** Whether `issuer` signed `child`, verifying at most MAX_SIGNATURE_CHECKS signatures per call. */
+  private issued(child: number, issuer: number): boolean {
+    const childCert = this.nodes[child]!.cert;
+    const issuerCert = this.nodes[issuer]!.cert;
+    const cached = cachedSignature(childCert, issuerCert);
+    if (cached !== undefined) return cached;
+    if (++this.signatureChecks > MAX_SIGNATURE_CHECKS) {
+      this.exhausted = true;
+      return false;
+    }
+    return verifySignature(childCert, issuerCert);
+  }
+
+  /** The checks a CA must pass to join the path at `depth`, or null when it may. */
+  private admit(candidate: number, depth: number): Failure | null {
+    const node = this.nodes[candidate]!;
+    const own = this.issuerProblem(candidate);
+    if (own !== null) return failure(own, depth, own.order);
+    const pathLength = this.pathLengthProblem(node.facts, depth);
+    if (pathLength !== null) return failure(pathLength, depth, pathLength.order);
+    return this.constraintFailure(candidate, depth);
+  }
+
+  private issuerProblem(index: number): Problem | null {
+    let found = this.problems.get(index);
+    if (found === undefined) {
+      const node = this.nodes[index]!;
+      found = certificateProblem(node.cert, node.facts, node.anchor ? 'anchor' : 'intermediate', this.checks);
+      this.problems.set(index, found);
+    }
+    return found;
+  }
+
+  /**
+   * §6.1.4 (l)(m): a CA's pathLenConstraint bounds the non-self-issued intermediates below it
+   * (the leaf is not counted, §4.2.1.9).
+   */
+  private pathLengthProblem(facts: CertificateFacts, depth: number): Problem | null {
+    const limit = facts.basicConstraints?.ca === true ? facts.basicConstraints.pathLength : null;
+    if (limit === null) return null;
+    let count = 0;
+    for (let j = 1; j < depth; j++) if (!this.nodes[this.path[j]!]!.facts.selfIssued) count++;
+    return count <= limit ? null
+      : problem('path_length_exceeded',
+        'has more intermediate CA certificates below it than its path length constraint allows', Order.pathLength);
+  }
+
+  /**
+   * §6.1.3 (b)(c): the name constraints of the CA joining at `depth` apply to every certificate
+   * below it, except self-issued intermediates. Results are cached per pair of certificates.
+   */
+  private constraintFailure(candidate: number, depth: number): Failure | null {
+    const constraints = this.nodes[candidate]!.facts.nameConstraints;
+    if (constraints === null) return null;
+    for (let j = 0; j < depth; j++) {
+      const below = this.path[j]!;
+      if (j > 0 && this.nodes[below]!.facts.selfIssued) continue;
+      const key = candidate * this.nodes.length + below;
+      let reason = this.constraintResults.get(key);
+      if (reason === undefined) {
+        reason = checkNameConstraints(constraints, this.nodes[below]!.facts, this.budget);
+        this.constraintResults.set(key, reason);
+      }
+      if (reason === BUDGET_EXHAUSTED) this.exhausted = true;
+      if (reason !== null) {
+        const found = problem('name_constraints',
+          `violates the name constraints of the certificate at depth ${depth}: ${reason}`, Order.nameConstraints);
+        return failure(found, j, found.order);
       }
     }
     return null;
   }
 
-  tryComplete(path: number[]): number[] | null {
-    const failure = checkPath(path.map((index) => this.nodes[index]!), this.checks);
-    if (failure === null) return [...path];
-    this.record(failure);
-    return null;
+  /** The path reaches an anchor: the leaf's own checks, then policy processing. */
+  private complete(): number[] | null {
+    const leaf = this.nodes[0]!;
+    this.leafProblem ??= certificateProblem(leaf.cert, leaf.facts, 'leaf', this.checks);
+    if (this.leafProblem !== null) {
+      // Path-independent: every other complete path would fail the same way.
+      this.record(failure(this.leafProblem, 0, COMPLETE + this.leafProblem.order));
+      this.settled = true;
+      return null;
+    }
+    const below = this.path.slice(0, -1).reverse().map((index) => this.nodes[index]!.facts);
+    const policy = processPolicies(below);
+    if (policy !== null) {
+      const message = `certification path fails policy processing: ${policy}`;
+      this.record({ code: 'invalid_policy', message, rank: COMPLETE + Order.policy });
+      return null;
+    }
+    return [...this.path];
   }
 }
 
-/** Leaf first, then distinct intermediates and anchors; a certificate that is both is an anchor. */
-function buildNodes(leaf: X509Certificate, intermediates: X509Certificate[], anchors: X509Certificate[]): PathNode[] {
+function compareRanks(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points
+
+/** Leaf first, then distinct anchors and intermediates; a certificate that is both is an anchor. */
+function buildNodes(
+  leaf: X509Certificate, others: readonly X509Certificate[], anchors: readonly X509Certificate[],
+): PathNode[] {
   const anchorPrints = new Set(anchors.map((anchor) => anchor.fingerprint256));
-  const nodes: PathNode[] = [{ cert: leaf, anchor: anchorPrints.has(leaf.fingerprint256) }];
-  const seen = new Set([leaf.fingerprint256]);
-  for (const cert of [...anchors, ...intermediates]) {
+  const seen = new Set<string>();
+  const nodes: PathNode[] = [];
+  for (const cert of [leaf, ...anchors, ...others]) {
     const print = cert.fingerprint256;
     if (seen.has(print)) continue;
     seen.add(print);
-    nodes.push({ cert, anchor: anchorPrints.has(print) });
+    const facts = certificateFacts(cert);
+    nodes.push({ cert, facts, anchor: anchorPrints.has(print), identity: `${facts.subject.key}\n${facts.spki}` });
   }
   return nodes;
 }
 
-function readChecks(input: VerifyChainInput): Checks {
+function readChecks(input: Pick<VerifyChainInput, 'at' | 'purpose' | 'clockToleranceSeconds' | 'policy'>): Checks {
   const at = input.at ?? new Date();
   if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
     throw new ClientCertError('invalid_option', 'at must be a valid Date');
@@ -291,60 +813,83 @@ function readChecks(input: VerifyChainInput): Checks {
   if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
     throw new ClientCertError('invalid_option', 'clockToleranceSeconds must be a number >= 0');
   }
-  // Certificate times are whole seconds and OpenSSL compares whole seconds, so do we.
-  return { at: Math.floor(at.getTime() / 1000) * 1000, toleranceMs: tolerance * 1000, purpose: resolvePurpose(input.purpose) };
+  return {
+    // Certificate times are whole seconds and OpenSSL compares whole seconds, so do we.
+    at: Math.floor(at.getTime() / 1000) * 1000,
+    toleranceMs: tolerance * 1000,
+    purpose: resolvePurpose(input.purpose),
+    policy: input.policy === undefined ? DEFAULT_POLICY : compileVerifyPolicy(input.policy),
+  };
 }
 
 function fail(code: VerifyFailureCode, message: string): VerifyChainResult {
   return { ok: false, code, message };
 }
 
-/**
- * Verifies `leaf` against `trustAnchors` (see `VerifyChainInput`). Bad certificate input is a
- * `malformed` result, never a throw; invalid `at`, `purpose` or tolerance throw `invalid_option`.
- * On success `chain` runs leaf → … → anchor (just the leaf when it is itself a trust anchor).
- */
-export function verifyChainSync(input: VerifyChainInput): VerifyChainResult {
-  const checks = readChecks(input);
-  let leaf: X509Certificate;
-  let intermediates: X509Certificate[];
-  let anchors: X509Certificate[];
+/** The certificates of the call, or the `malformed` result when one cannot be read. */
+function readNodes(input: VerifyChainInput): PathNode[] | VerifyChainResult {
   try {
-    leaf = toX509Certificate(input.leaf);
-    intermediates = toCertificates(input.intermediates);
-    anchors = toCertificates(input.trustAnchors);
+    const leaf = toX509Certificate(input.leaf);
+    const others = [...toCertificates(input.intermediates), ...toCertificates(input.intermediatePool)];
+    return buildNodes(leaf, others, toCertificates(input.trustAnchors));
   } catch (error) {
     if (isClientCertError(error) && error.code === 'certificate_malformed') return fail('malformed', error.message);
     throw error;
   }
-  const nodes = buildNodes(leaf, intermediates, anchors);
+}
 
-  // A leaf that is itself a trust anchor is pinned: no issuer is needed.
-  if (nodes[0]!.anchor) {
-    const failure = checkPath([nodes[0]!], checks);
-    return failure === null ? { ok: true, chain: [leaf] } : fail(failure.code, failure.message);
+/**
+ * Verifies `leaf` against `trustAnchors` (see `VerifyChainInput`). Bad certificate input is a
+ * `malformed` result, never a throw; invalid `at`, `purpose`, tolerance or policy throw
+ * `invalid_option`. On success `chain` runs leaf → … → anchor (just the leaf when it is itself a
+ * trust anchor).
+ */
+export function verifyChainSync(input: VerifyChainInput): VerifyChainResult {
+  const checks = readChecks(input);
+  const nodes = readNodes(input);
+  if (!Array.isArray(nodes)) return nodes;
+  const leaf = nodes[0]!;
+  if (leaf.facts.malformed !== null) {
+    return fail('malformed', `certificate at depth 0 is malformed: ${leaf.facts.malformed}`);
   }
 
-  const search = new PathSearch(nodes, checks);
-  const path = search.search([0]);
+  // A leaf that is itself a trust anchor is pinned: no issuer is needed.
+  if (leaf.anchor) {
+    const found = certificateProblem(leaf.cert, leaf.facts, 'pinned', checks);
+    return found === null ? { ok: true, chain: [leaf.cert] } : fail(found.code, `certificate at depth 0 ${found.text}`);
+  }
+
+  const builder = new PathBuilder(nodes, checks);
+  const path = builder.run();
   if (path !== null) return { ok: true, chain: path.map((index) => nodes[index]!.cert) };
-  if (search.best !== null) return fail(search.best.code, search.best.message);
-  return fail('untrusted', search.exhausted
+  if (builder.best !== null) return fail(builder.best.code, builder.best.message);
+  return fail('untrusted', builder.exhausted
     ? 'no path to a trust anchor found within the path building limit'
     : 'no path to a trust anchor');
 }
 
 /**
- * Validity and purpose of one certificate alone, for a certificate whose chain someone else
- * verified (the TLS stack, or a proxy declared as verifying): the same checks and codes as
- * `verifyChainSync` applies to a leaf.
+ * The leaf checks that do not need an issuer — structure, validity and purpose (extended key
+ * usage and key usage) — for a certificate whose chain someone else verified (the TLS stack, or
+ * a proxy declared as verifying), with the same codes as `verifyChainSync`. Algorithm strength
+ * and critical extensions are left to that verifier.
  */
 export function checkCertificate(
   cert: X509Certificate,
   input: Pick<VerifyChainInput, 'at' | 'purpose' | 'clockToleranceSeconds'>,
 ): { ok: true } | { ok: false; code: VerifyFailureCode; message: string } {
-  const failure = checkPath([{ cert, anchor: false }], readChecks({ ...input, leaf: cert, trustAnchors: [] }));
-  return failure === null ? { ok: true } : { ok: false, code: failure.code, message: failure.message };
+  const checks = readChecks(input);
+  let facts: CertificateFacts;
+  try {
+    facts = certificateFacts(cert);
+  } catch (error) {
+    if (isClientCertError(error)) return { ok: false, code: 'malformed', message: error.message };
+    throw error;
+  }
+  const found = facts.malformed !== null
+    ? problem('malformed', `is malformed: ${facts.malformed}`, Order.structure)
+    : validityProblem(cert, checks) ?? purposeProblem(facts, 'leaf', checks.purpose);
+  return found === null ? { ok: true } : { ok: false, code: found.code, message: `certificate at depth 0 ${found.text}` };
 }
 
 /** Promise form of `verifyChainSync`, matching the public contract. */
