@@ -8,7 +8,7 @@
  */
 import type { ClientCertOptions, RejectionCode, Verification } from '../../packages/core/src/index.js';
 import {
-  createCA, envoyXfcc, type TestCA, type TestCertificate,
+  createCA, createCrl, envoyXfcc, type TestCA, type TestCertificate, type TestCrl,
 } from '../../packages/core/src/testkit.js';
 import type { RouteSpec } from './harness.js';
 
@@ -59,6 +59,8 @@ export interface Fixtures {
   /** The HTTPS servers' certificate (localhost, 127.0.0.1). */
   server: TestCertificate;
   clients: Clients;
+  /** The root's CRL, listing bob. */
+  crl: TestCrl;
 }
 
 const DAY_MS = 86_400_000;
@@ -77,7 +79,8 @@ export async function createFixtures(): Promise<Fixtures> {
     root.issue({ subject: DN.serverOnly, eku: ['serverAuth'] }),
     otherRoot.issue({ subject: DN.mallory }),
   ]);
-  return { root, otherRoot, intermediate, server, clients: { alice, bob, carol, expired, serverOnly, mallory } };
+  const crl = await createCrl(root, { revoked: [{ serialNumber: bob.x509.serialNumber }] });
+  return { root, otherRoot, intermediate, server, clients: { alice, bob, carol, expired, serverOnly, mallory }, crl };
 }
 
 /** Who issued each client, for the expected `issuer`. */
@@ -242,6 +245,13 @@ export const scenarios: Scenario[] = [
   { name: 'rules: async predicate false → rejected', server: 'http', options: withCa({ trustProxy: PROXY, rules: { predicate: async (cert) => cert.subject.get('CN') === 'bob' } }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_rejected') },
   { name: 'rules: predicate that throws → rejected, never a 500', server: 'http', options: withCa({ trustProxy: PROXY, rules: { predicate: () => { throw new Error('database down'); } } }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_rejected') },
 
+  // Revocation (issue 3): the root's CRL lists bob
+  { name: 'revocation: CRL lists the client, via XFCC → revoked', server: 'http', options: (f) => ({ ca: f.root.cert, trustProxy: PROXY, revocation: { crls: f.crl.der } }), send: { xfcc: xfccOf('bob') }, expect: rejected('client_certificate_revoked') },
+  { name: 'revocation: CRL lists the client, over TLS → revoked', server: 'https', options: (f) => ({ ca: f.root.cert, revocation: { crls: [f.crl.pem] } }), send: { cert: 'bob' }, expect: rejected('client_certificate_revoked') },
+  { name: 'revocation: CRL does not list the client → admitted', server: 'http', options: (f) => ({ ca: f.root.cert, trustProxy: PROXY, revocation: { crls: f.crl.der } }), send: { xfcc: xfccOf('alice') }, expect: identified('alice', 'xfcc', 'chain', 0) },
+  { name: 'revocation strict: no CRL covers the intermediate → untrusted', server: 'http', options: (f) => ({ ca: f.root.cert, trustProxy: PROXY, revocation: { crls: f.crl.der } }), send: { xfcc: xfccOf('carol') }, expect: rejected('client_certificate_untrusted') },
+  { name: 'revocation soft: no CRL covers the intermediate → admitted', server: 'http', options: (f) => ({ ca: f.root.cert, trustProxy: PROXY, revocation: { crls: f.crl.der, policy: 'soft' } }), send: { xfcc: xfccOf('carol') }, expect: identified('carol', 'xfcc', 'chain', 1) },
+
   // Per route: a second route with a different configuration
   { name: 'per route: app accepts, /whoami without certificate → null', server: 'https', options: { mode: 'accept' }, routes: strictRoute, send: {}, expect: anonymous },
   { name: 'per route: app accepts, /strict without certificate → 401 required', server: 'https', options: { mode: 'accept' }, routes: strictRoute, send: { path: '/strict' }, expect: rejected('client_certificate_required', 401) },
@@ -260,4 +270,5 @@ export const invalidOptions: Array<{ option: string; options: unknown }> = [
   { option: 'rejectStatus', options: { rejectStatus: 200 } },
   { option: 'xfcc.element', options: { xfcc: { element: 'middle' } } },
   { option: 'requireCert', options: { requireCert: true } },
+  { option: 'revocation.policy', options: { revocation: { crls: [], policy: 'strict' } } },
 ];

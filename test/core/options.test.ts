@@ -69,3 +69,15 @@ describe('options', () => {
     expect(auth.authenticate({ socket: {} as never, headers: { 'x-forwarded-client-cert': 'garbage"' } })).to.deep.equal({ ok: true, certificate: null });
   });
 });
+
+describe('options: revocation', () => {
+  it('revocation needs ca: it is checked along the chain verified to the trust anchors', async () => {
+    const { createCA, createCrl } = await import('../../packages/core/src/testkit.js');
+    const root = await createCA();
+    const crl = await createCrl(root);
+    expect(() => createClientCertAuth({ logger: false, ca: root.cert, revocation: { crls: crl.der } })).not.to.throw();
+    const error = constructionError({ logger: false, revocation: { crls: crl.der } });
+    expect(error.code).to.equal('invalid_option');
+    expect(error.message).to.include('"revocation"');
+  });
+});

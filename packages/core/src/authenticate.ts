@@ -9,6 +9,7 @@ import { compileOptions, type ClientCertOptions, type CompiledOptions, type Sour
 import { toProblem, type ProblemDetails } from './problem.js';
 import { readPeer, type PeerInfo } from './tls-source.js';
 import { matchPins } from './pins.js';
+import type { RevocationResult } from './revocation.js';
 import { evaluateRules, type RuleResult } from './rules.js';
 import { checkCertificate, verifyChainSync, type VerifyFailureCode } from './verify.js';
 import { parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
@@ -42,7 +43,12 @@ interface Decision {
   readonly pendingRules?: readonly X509Certificate[];
 }
 
+/** A decision now, or once revocation data has been fetched. */
+type Decided = Decision | Promise<Decision>;
+
 const ALWAYS = { checkFrom: -Infinity, checkUntil: Infinity };
+/** A window no clock reading falls in: the decision is used once and never served from a cache. */
+const NEVER = { checkFrom: Infinity, checkUntil: -Infinity };
 const HEADER_CACHE_SIZE = 1000;
 const UNTRUSTED_HEADER_REPORT_INTERVAL_MS = 60_000;
 
@@ -100,7 +106,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
    * Establish trust in a presented certificate — configured anchors, else leaf pins, else the TLS
    * stack, else a declared verifying proxy — then narrow it with pins and rules.
    */
-  function verify(certificate: ClientCertificate, source: SourceName, peer: PeerInfo | null): Decision {
+  function verify(certificate: ClientCertificate, source: SourceName, peer: PeerInfo | null): Decided {
     const checks = { at: options.clock(), purpose: options.purpose, clockToleranceSeconds: options.clockToleranceMs / 1000 };
     let by: Verification;
     let path: readonly X509Certificate[];
@@ -139,10 +145,32 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     certificate.verifiedBy = by;
     certificate.authorization = { pin, identity: null };
 
+    if (!options.revocation) return authorize(certificate, path, Infinity);
+    const revocation = options.revocation;
+    const status = revocation.check(path, checks.at);
+    const settleRevocation = (result: RevocationResult): Decision => {
+      const decided = revocation.decide(result);
+      // cacheUntil 0: a transient failure (timeout, stale CRL) — decide again next time.
+      if (!decided.ok) {
+        const window = decided.cacheUntil > 0 ? { checkFrom: -Infinity, checkUntil: decided.cacheUntil } : NEVER;
+        return { certificate: null, error: reject(decided.code, decided.message), ...window };
+      }
+      if (decided.warning) options.logger?.warn(`clientcert: ${decided.warning}`);
+      return authorize(certificate, path, decided.cacheUntil);
+    };
+    return status instanceof Promise ? status.then(settleRevocation) : settleRevocation(status);
+  }
+
+  /**
+   * Rules, once the certificate is trusted. The decision is reused until the first certificate of
+   * the path expires (or before one is valid), or the revocation data runs out (`revocationUntil`;
+   * 0 = do not reuse).
+   */
+  function authorize(certificate: ClientCertificate, path: readonly X509Certificate[], revocationUntil: number): Decision {
     const validity = path.map(certificateValidity);
-    const window = {
+    const window = revocationUntil === 0 ? NEVER : {
       checkFrom: Math.max(...validity.map((v) => v.notBefore.getTime())) - options.clockToleranceMs,
-      checkUntil: Math.min(...validity.map((v) => v.notAfter.getTime())) + options.clockToleranceMs,
+      checkUntil: Math.min(revocationUntil, ...validity.map((v) => v.notAfter.getTime() + options.clockToleranceMs)),
     };
     if (!options.rules) return { certificate, error: null, ...window };
     // A predicate may depend on time or state, so its verdict is never cached: it runs per request.
@@ -158,7 +186,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     return { certificate, error: null };
   }
 
-  function decideTls(peer: PeerInfo): Decision {
+  function decideTls(peer: PeerInfo): Decided {
     if (!peer.leaf) return { certificate: null, error: null, ...ALWAYS };
     try {
       const certificate = parseCertificate(peer.leaf);
@@ -170,7 +198,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     }
   }
 
-  function decideXfcc(value: string): Decision {
+  function decideXfcc(value: string): Decided {
     try {
       const element = selectXfccElement(parseXfcc(value, options.xfccLimits), options.xfccElement);
       if (!element?.cert) return { certificate: null, error: null, ...ALWAYS };
@@ -192,17 +220,28 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     key: K,
     get: (key: K) => Decision | undefined,
     set: (key: K, decision: Decision) => void,
-    decide: () => Decision,
-  ): Decision {
+    decide: () => Decided,
+  ): Decided {
     const now = options.clock().getTime();
     const hit = get(key);
     if (hit && now >= hit.checkFrom && now <= hit.checkUntil) return hit;
     const decision = decide();
+    // Only settled decisions are cached; concurrent requests share the revocation fetch instead.
+    if (decision instanceof Promise) {
+      return decision.then(
+        (settled) => {
+          set(key, settled);
+          return settled;
+        },
+        // Never a 500: a failure inside an asynchronous check is a rejection, decided again next time.
+        (error: unknown) => ({ certificate: null, error: asRejection(error), ...NEVER }),
+      );
+    }
     set(key, decision);
     return decision;
   }
 
-  function fromSource(source: SourceOption, request: RequestLike): Decision | undefined {
+  function fromSource(source: SourceOption, request: RequestLike): Decided | undefined {
     const socket = request.socket;
     const resolved = source === 'auto' ? ((socket as { encrypted?: boolean }).encrypted ? 'tls' : 'xfcc') : source;
     if (resolved === 'tls') {
@@ -232,12 +271,24 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
 
   function authenticate(request: RequestLike): AuthResult | Promise<AuthResult> {
     if (options.mode === 'ignore') return { ok: true, certificate: null };
-    let decision: Decision | undefined;
-    for (const source of options.sources) {
-      decision = fromSource(source, request);
-      if (decision && (decision.certificate || decision.error)) break;
+    return fromSources(request, 0);
+  }
+
+  /** Sources in order; the first that presents a certificate (or fails) decides. */
+  function fromSources(request: RequestLike, first: number): AuthResult | Promise<AuthResult> {
+    for (let i = first; i < options.sources.length; i++) {
+      const decided = fromSource(options.sources[i]!, request);
+      if (decided instanceof Promise) {
+        return decided.then((d) => (d.certificate || d.error ? conclude(d) : fromSources(request, i + 1)));
+      }
+      if (decided && (decided.certificate || decided.error)) return conclude(decided);
     }
-    if (decision?.pendingRules && decision.certificate && options.rules) {
+    return settle(undefined);
+  }
+
+  /** Per-request rules (a predicate) on a trusted certificate, then the answer. */
+  function conclude(decision: Decision): AuthResult | Promise<AuthResult> {
+    if (decision.pendingRules && decision.certificate && options.rules) {
       const certificate = decision.certificate;
       const verdict = evaluateRules(options.rules, certificate, { chain: decision.pendingRules });
       return verdict instanceof Promise ? verdict.then((v) => settle(ruled(certificate, v))) : settle(ruled(certificate, verdict));
@@ -266,7 +317,8 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       : pins ? `pinned certificates (${pins})`
         : options.proxyVerified ? 'the proxy\'s verification (proxyVerified)' : 'the TLS stack only (no ca configured)';
     const rules = options.rules ? '; rules configured' : '';
-    return `clientcert: mode ${options.mode}; certificate from ${sources}; forwarded headers trusted from ${options.trustProxyDescription}; trust: ${trust}${rules}`;
+    const revocation = options.revocation ? `; revocation: ${options.revocation.description}` : '';
+    return `clientcert: mode ${options.mode}; certificate from ${sources}; forwarded headers trusted from ${options.trustProxyDescription}; trust: ${trust}${rules}${revocation}`;
   }
 
   if (options.logger) {

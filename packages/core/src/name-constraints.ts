@@ -8,7 +8,9 @@
  *
  * The names of a certificate are its subject (when not empty) as a directoryName, every
  * subjectAltName entry, and every emailAddress attribute of the subject as an rfc822Name (always,
- * as OpenSSL does, not only when there is no subjectAltName: it can only reject more).
+ * as OpenSSL does, not only when there is no subjectAltName: it can only reject more). A subject
+ * commonName is not read as a dNSName (Go 1.15+ does not either): client certificates carry
+ * people's and services' names there, and hostnames are never matched against it here.
  *
  * Fail closed:
  * - a base this module cannot interpret (a dNSName that is not a domain, an iPAddress without a

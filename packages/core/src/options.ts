@@ -2,6 +2,7 @@ import type { X509Certificate } from 'node:crypto';
 import { invalidOption } from './errors.js';
 import type { SourceName } from './model.js';
 import { compilePins, type CompiledPins, type PinsOption } from './pins.js';
+import { compileRevocation, type RevocationChecker, type RevocationOptions } from './revocation.js';
 import { compileRules, type CompiledRules, type RulesOption } from './rules.js';
 import { compileTrustAnchors, resolvePurpose } from './verify.js';
 import { DEFAULT_XFCC_LIMITS, type XfccLimits } from './xfcc.js';
@@ -41,6 +42,8 @@ export interface ClientCertOptions {
   pins?: PinsOption;
   /** Authorization rules: subject/issuer DN, SANs, SPIFFE, identities (any of), predicate. */
   rules?: RulesOption;
+  /** Revocation checking of the verified chain: CRLs (files, URLs), OCSP, policy `off` | `soft` | `strict`. Needs `ca`. */
+  revocation?: RevocationOptions;
   /** Extended key usage a certificate must allow (name or OID, default `clientAuth`; `any` to skip). */
   purpose?: string;
   /** The current time, for validity checks (default `() => new Date()`). */
@@ -71,6 +74,8 @@ export interface CompiledOptions {
   proxyVerified: boolean;
   pins: CompiledPins | null;
   rules: CompiledRules | null;
+  /** Null when revocation is off. */
+  revocation: RevocationChecker | null;
   purpose: string;
   clock: () => Date;
   clockToleranceMs: number;
@@ -85,7 +90,7 @@ export interface CompiledOptions {
 const MODES: readonly Mode[] = ['require', 'accept', 'ignore'];
 const SOURCES: readonly SourceOption[] = ['auto', 'tls', 'xfcc'];
 const KNOWN_OPTIONS = new Set([
-  'mode', 'source', 'trustProxy', 'ca', 'proxyVerified', 'pins', 'rules', 'purpose', 'clock', 'clockTolerance', 'xfcc',
+  'mode', 'source', 'trustProxy', 'ca', 'proxyVerified', 'pins', 'rules', 'revocation', 'purpose', 'clock', 'clockTolerance', 'xfcc',
   'rejectStatus', 'problemTypeBase', 'logger',
 ]);
 
@@ -132,6 +137,12 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     throw invalidOption('pins', 'has issuer pins, which need `ca`: an issuer pin narrows a verified chain, it does not make one');
   }
   const rules = options.rules === undefined ? null : compileRules(options.rules);
+  const checker = compileRevocation(options.revocation);
+  const revocation = checker.policy === 'off' ? null : checker;
+  if (revocation && !anchors) {
+    // Revocation is checked on the path this library verified; without `ca` there is none.
+    throw invalidOption('revocation', 'needs `ca`: revocation is checked along the chain verified to the trust anchors');
+  }
 
   try {
     resolvePurpose(options.purpose);
@@ -149,6 +160,7 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     proxyVerified: options.proxyVerified ?? false,
     pins,
     rules,
+    revocation,
     purpose: options.purpose ?? 'clientAuth',
     clock: options.clock ?? (() => new Date()),
     clockToleranceMs: clockTolerance * 1000,

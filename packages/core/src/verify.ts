@@ -6,11 +6,12 @@
  * needs from the DER (cached per certificate object); name-constraints.ts and policies.ts hold the
  * two larger algorithms. This module builds paths and applies the checks:
  *
- * - Signatures (`X509Certificate.verify`) and a weak-algorithm policy (`VerifyPolicy`): MD2/MD4/MD5
- *   signatures always, SHA-1 signatures unless allowed, on every certificate below the anchor (the
- *   anchor's self-signature is not checked, §6.1); RSA keys below `minRsaBits`, EC keys on other
- *   curves than `ecCurves`, and DSA or unknown key types anywhere on the path, anchors included
- *   (an anchor's key signs everything under it).
+ * - Signatures (`X509Certificate.verify`) and a weak-algorithm policy (`VerifyPolicy`): on every
+ *   certificate below the anchor (the anchor's self-signature is not relied on, §6.1), MD2/MD4/MD5
+ *   signatures always, SHA-1 signatures unless allowed, and algorithms outside a known-strong list;
+ *   anywhere on the path, anchors included (an anchor's key signs everything under it), RSA keys
+ *   below `minRsaBits`, EC keys on curves outside `ecCurves` or with explicit parameters, and DSA
+ *   or other key types.
  * - Validity of every certificate, the anchor included, at `at` with a tolerance, in whole
  *   seconds: notBefore and notAfter themselves are inside the period (§4.1.2.5).
  * - basicConstraints: every issuer is a v3 certificate with cA=TRUE; pathLenConstraint counts the
@@ -29,7 +30,8 @@
  * - The trust anchor is a certificate, and its constraints are enforced as RFC 5937 allows and
  *   OpenSSL, BoringSSL and Go do: validity, cA=TRUE and keyCertSign (v3 anchors), pathLen, name
  *   constraints, extKeyUsage, critical extensions, key strength. A v1 or v2 anchor (no
- *   extensions) is accepted as a CA without constraints; v1/v2 intermediates are not CAs.
+ *   extensions) is accepted as a CA without constraints. v1/v2 intermediates are not CAs: stricter
+ *   than §6.1.4 (k), which only asks v3 certificates for basicConstraints, as OpenSSL and Go are.
  * - A trust anchor may be a root or an intermediate: the path ends at the first anchor, whoever
  *   issued it. A leaf that is byte-for-byte a trust anchor is pinned: it is accepted alone,
  *   after the leaf checks. Any other self-signed leaf is untrusted.
@@ -43,6 +45,9 @@
  *   and a mismatch is not fatal (as Go; OpenSSL rejects mismatches).
  * - Names are compared as RFC 5280 §7.1 asks, with ASCII case folding and whitespace
  *   normalization of string values (see extensions.ts), not byte for byte as Go does.
+ * - Revocation (§6.1.3 (a)(3)) is the pipeline's separate step, so crlDistributionPoints is
+ *   accepted even when critical. The CA-side profile (serial number form, AKI/SKI presence,
+ *   subjectAltName criticality with an empty subject) is not enforced on issued certificates.
  *
  * Path building is a depth-first search towards anchors, bounded in work: at most MAX_DEPTH
  * certificates above the leaf, no certificate and no (subject, key) pair twice in a path (RFC 4158
@@ -478,6 +483,8 @@ function algorithmProblem(
       return problem('weak_algorithm', 'is signed with an MD2, MD4 or MD5 digest', Order.algorithm);
     }
     if (hash === 'sha1' && !policy.allowSha1Signatures) return problem('weak_algorithm', 'is signed with SHA-1', Order.algorithm);
+    // An allowlist: RIPEMD-160, GOST and the like may verify in OpenSSL, but are not vetted here.
+    if (hash === 'unknown') return problem('weak_algorithm', 'is signed with an algorithm the policy does not know', Order.algorithm);
   }
   const key = weakKey(cert, policy);
   return key === null ? null : problem('weak_algorithm', key, Order.algorithm);
