@@ -177,6 +177,8 @@ export const scenarios: Scenario[] = [
   { name: 'TLS: issued by an intermediate, chain presented, no ca', server: 'https', options: {}, send: { cert: 'carol', presentChain: true }, expect: identified('carol', 'tls', 'tls', 'at least 1') },
   { name: 'TLS: issued by an intermediate, chain presented, ca', server: 'https', options: withCa(), send: { cert: 'carol', presentChain: true }, expect: identified('carol', 'tls', 'chain', 'at least 1') },
   { name: 'TLS: issued by an intermediate, chain not presented, ca → untrusted', server: 'https', options: withCa(), send: { cert: 'carol' }, expect: rejected('client_certificate_untrusted') },
+  { name: 'TLS: issued by an intermediate, chain not presented, configured intermediates → verified by chain', server: 'https', options: (f) => ({ ca: f.root.cert, intermediates: f.intermediate.cert }), send: { cert: 'carol' }, expect: identified('carol', 'tls', 'chain', TLS_ROOT_ISSUED) },
+  { name: 'XFCC: issued by an intermediate, no Chain, configured intermediates → verified by chain', server: 'http', options: (f) => ({ ca: f.root.cert, trustProxy: PROXY, intermediates: [f.intermediate.cert] }), send: { xfcc: (f) => envoyXfcc(f.clients.carol, { details: ['Cert'] }) }, expect: identified('carol', 'xfcc', 'chain', 0) },
   { name: 'TLS: wrong CA, no ca → untrusted', server: 'https', options: {}, send: { cert: 'mallory' }, expect: rejected('client_certificate_untrusted') },
   { name: 'TLS: wrong CA, ca → untrusted', server: 'https', options: withCa(), send: { cert: 'mallory' }, expect: rejected('client_certificate_untrusted') },
   { name: 'TLS: expired, no ca → expired', server: 'https', options: {}, send: { cert: 'expired' }, expect: rejected('client_certificate_expired') },
@@ -270,5 +272,7 @@ export const invalidOptions: Array<{ option: string; options: unknown }> = [
   { option: 'rejectStatus', options: { rejectStatus: 200 } },
   { option: 'xfcc.element', options: { xfcc: { element: 'middle' } } },
   { option: 'requireCert', options: { requireCert: true } },
+  { option: 'verifyPolicy', options: { verifyPolicy: { minRsaBits: 512 } } },
+  { option: 'intermediates', options: { intermediates: 'not a pem' } },
   { option: 'revocation.policy', options: { revocation: { crls: [], policy: 'strict' } } },
 ];

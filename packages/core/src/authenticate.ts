@@ -115,7 +115,9 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
         ...checks,
         leaf: certificate.x509,
         intermediates: certificate.chain.map((c) => c.x509),
+        intermediatePool: options.intermediatePool,
         trustAnchors: options.anchors,
+        policy: options.verifyPolicy,
       });
       if (!result.ok) return refused(VERIFY_CODES[result.code], result.message);
       by = 'chain';

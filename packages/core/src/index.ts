@@ -11,13 +11,15 @@ export { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS } from './problem.js';
 export type { ProblemDetails } from './problem.js';
 export { DEFAULT_TRUST_PROXY } from './trust.js';
 export type { TrustProxyFn, TrustProxyInput } from './trust.js';
-export { checkCertificate, compileTrustAnchors, verifyChain, verifyChainSync } from './verify.js';
+export {
+  checkCertificate, compileIntermediatePool, compileTrustAnchors, compileVerifyPolicy, MAX_SIGNATURE_CHECKS, verifyChain, verifyChainSync,
+} from './verify.js';
 export { compilePins } from './pins.js';
 export type { PinInput, PinResult, PinSpec, PinsOption, PinValue } from './pins.js';
 export { compileRules, evaluateRules } from './rules.js';
 export type { Identity, RuleContext, RulePredicate, RuleResult, RulesOption, SanRule, SpiffeRule } from './rules.js';
 export { compileRevocation, decideRevocation } from './revocation.js';
 export type { RevocationChecker, RevocationDecision, RevocationOptions, RevocationPolicy, RevocationResult } from './revocation.js';
-export type { VerifyChainInput, VerifyChainResult, VerifyFailureCode } from './verify.js';
+export type { CompiledVerifyPolicy, VerifyChainInput, VerifyChainResult, VerifyFailureCode, VerifyPolicy } from './verify.js';
 export { DEFAULT_XFCC_LIMITS, formatXfcc, parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
 export type { XfccElement, XfccLimits } from './xfcc.js';

@@ -4,7 +4,9 @@ import type { SourceName } from './model.js';
 import { compilePins, type CompiledPins, type PinsOption } from './pins.js';
 import { compileRevocation, type RevocationChecker, type RevocationOptions } from './revocation.js';
 import { compileRules, type CompiledRules, type RulesOption } from './rules.js';
-import { compileTrustAnchors, resolvePurpose } from './verify.js';
+import {
+  compileIntermediatePool, compileTrustAnchors, compileVerifyPolicy, resolvePurpose, type CompiledVerifyPolicy, type VerifyPolicy,
+} from './verify.js';
 import { DEFAULT_XFCC_LIMITS, type XfccLimits } from './xfcc.js';
 import { compileTrustProxy, DEFAULT_TRUST_PROXY, type TrustProxyInput, type TrustProxyFn } from './trust.js';
 
@@ -31,6 +33,10 @@ export interface ClientCertOptions {
   trustProxy?: TrustProxyInput;
   /** Trust anchors (PEM string, PEM bundle, DER Buffer, or an array). */
   ca?: string | Buffer | Array<string | Buffer>;
+  /** Intermediate CAs to build paths through when clients do not present them (PEM, DER, or a list). */
+  intermediates?: string | Buffer | Array<string | Buffer>;
+  /** Strength rules for chains: `{ allowSha1Signatures: false, minRsaBits: 2048, ecCurves: ['P-256', 'P-384', 'P-521'] }`. */
+  verifyPolicy?: VerifyPolicy;
   /** Declare that the forwarding proxy verified the chain: accept header certificates without `ca`. */
   proxyVerified?: boolean;
   /**
@@ -71,6 +77,8 @@ export interface CompiledOptions {
   trustProxy: TrustProxyFn;
   trustProxyDescription: string;
   anchors: X509Certificate[] | null;
+  intermediatePool: X509Certificate[];
+  verifyPolicy: CompiledVerifyPolicy;
   proxyVerified: boolean;
   pins: CompiledPins | null;
   rules: CompiledRules | null;
@@ -90,7 +98,7 @@ export interface CompiledOptions {
 const MODES: readonly Mode[] = ['require', 'accept', 'ignore'];
 const SOURCES: readonly SourceOption[] = ['auto', 'tls', 'xfcc'];
 const KNOWN_OPTIONS = new Set([
-  'mode', 'source', 'trustProxy', 'ca', 'proxyVerified', 'pins', 'rules', 'revocation', 'purpose', 'clock', 'clockTolerance', 'xfcc',
+  'mode', 'source', 'trustProxy', 'ca', 'intermediates', 'verifyPolicy', 'proxyVerified', 'pins', 'rules', 'revocation', 'purpose', 'clock', 'clockTolerance', 'xfcc',
   'rejectStatus', 'problemTypeBase', 'logger',
 ]);
 
@@ -118,6 +126,22 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     } catch (error) {
       throw invalidOption('ca', `could not be read: ${(error as Error).message}`);
     }
+  }
+
+  let intermediatePool: X509Certificate[] = [];
+  if (options.intermediates !== undefined) {
+    if (!anchors) throw invalidOption('intermediates', 'needs `ca`: intermediates only help build a path to the trust anchors');
+    try {
+      intermediatePool = compileIntermediatePool(options.intermediates);
+    } catch (error) {
+      throw invalidOption('intermediates', `could not be read: ${(error as Error).message}`);
+    }
+  }
+  let verifyPolicy: CompiledVerifyPolicy;
+  try {
+    verifyPolicy = compileVerifyPolicy(options.verifyPolicy);
+  } catch (error) {
+    throw invalidOption('verifyPolicy', (error as Error).message);
   }
 
   const clockTolerance = options.clockTolerance ?? 0;
@@ -157,6 +181,8 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     trustProxy: trust.fn,
     trustProxyDescription: trust.description,
     anchors,
+    intermediatePool,
+    verifyPolicy,
     proxyVerified: options.proxyVerified ?? false,
     pins,
     rules,
