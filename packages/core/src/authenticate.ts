@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { X509Certificate } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { LRUCache } from 'lru-cache';
-import { certificateValidity, parseCertificate } from './certificate.js';
+import { certificateValidity, parseCertificate, pemToDer } from './certificate.js';
 import { ClientCertError, isClientCertError, type RejectionCode } from './errors.js';
 import type { ClientCertificate, SourceName, Verification } from './model.js';
 import { compileOptions, type ClientCertOptions, type CompiledOptions, type SourceOption } from './options.js';
@@ -50,10 +50,11 @@ const ALWAYS = { checkFrom: -Infinity, checkUntil: Infinity };
 /** A window no clock reading falls in: the decision is used once and never served from a cache. */
 const NEVER = { checkFrom: Infinity, checkUntil: -Infinity };
 const HEADER_CACHE_SIZE = 1000;
+const CHAIN_CACHE_SIZE = 1000;
 const UNTRUSTED_HEADER_REPORT_INTERVAL_MS = 60_000;
 
-function reject(code: RejectionCode, message: string): ClientCertError & { code: RejectionCode } {
-  return new ClientCertError(code, message) as ClientCertError & { code: RejectionCode };
+function reject(code: RejectionCode, message: string, check: string): ClientCertError & { code: RejectionCode } {
+  return new ClientCertError(code, message, { check }) as ClientCertError & { code: RejectionCode };
 }
 
 /**
@@ -77,6 +78,7 @@ const VERIFY_CODES: Record<VerifyFailureCode, RejectionCode> = {
 
 /** OpenSSL's reasons (socket.authorizationError) mapped to rejection codes. */
 function tlsRejection(reason: string | null): ClientCertError & { code: RejectionCode } {
+  const reject = (code: RejectionCode, message: string) => new ClientCertError(code, message, { check: 'tls' }) as ClientCertError & { code: RejectionCode };
   switch (reason) {
     case 'CERT_HAS_EXPIRED':
       return reject('client_certificate_expired', 'The client certificate has expired.');
@@ -96,10 +98,11 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   const options = compileOptions(userOptions);
   const perSocket = new WeakMap<Socket, Decision>();
   const perHeader = new LRUCache<string, Decision>({ max: HEADER_CACHE_SIZE });
+  const perChain = new LRUCache<string, Decision>({ max: CHAIN_CACHE_SIZE });
   let lastUntrustedReport = -Infinity;
 
-  function refused(code: RejectionCode, message: string): Decision {
-    return { certificate: null, error: reject(code, message), ...ALWAYS };
+  function refused(code: RejectionCode, message: string, check: string): Decision {
+    return { certificate: null, error: reject(code, message, check), ...ALWAYS };
   }
 
   /**
@@ -119,7 +122,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
         trustAnchors: options.anchors,
         policy: options.verifyPolicy,
       });
-      if (!result.ok) return refused(VERIFY_CODES[result.code], result.message);
+      if (!result.ok) return refused(VERIFY_CODES[result.code], result.message, `chain.${result.code}`);
       by = 'chain';
       path = result.chain;
     } else {
@@ -131,17 +134,17 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       } else if (options.proxyVerified) {
         by = 'proxy';
       } else {
-        return refused('client_certificate_untrusted', 'No trust anchors are configured for forwarded client certificates.');
+        return refused('client_certificate_untrusted', 'No trust anchors are configured for forwarded client certificates.', 'trust');
       }
       const leaf = checkCertificate(certificate.x509, checks);
-      if (!leaf.ok) return refused(VERIFY_CODES[leaf.code], leaf.message);
+      if (!leaf.ok) return refused(VERIFY_CODES[leaf.code], leaf.message, `certificate.${leaf.code}`);
       path = [certificate.x509, ...certificate.chain.map((c) => c.x509)];
     }
 
     let pin: string | null = null;
     if (options.pins) {
       const matched = matchPins(options.pins, certificate, { chain: path });
-      if (!matched.ok) return refused('client_certificate_untrusted', matched.message);
+      if (!matched.ok) return refused('client_certificate_untrusted', matched.message, 'pins');
       pin = matched.matched;
     }
     certificate.verifiedBy = by;
@@ -155,7 +158,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       // cacheUntil 0: a transient failure (timeout, stale CRL) — decide again next time.
       if (!decided.ok) {
         const window = decided.cacheUntil > 0 ? { checkFrom: -Infinity, checkUntil: decided.cacheUntil } : NEVER;
-        return { certificate: null, error: reject(decided.code, decided.message), ...window };
+        return { certificate: null, error: reject(decided.code, decided.message, 'revocation'), ...window };
       }
       if (decided.warning) options.logger?.warn(`clientcert: ${decided.warning}`);
       return authorize(certificate, path, decided.cacheUntil);
@@ -183,36 +186,45 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
 
   /** The certificate admitted by the rules (naming the identity), or the rule that refused it. */
   function ruled(certificate: ClientCertificate, verdict: RuleResult): Pick<Decision, 'certificate' | 'error'> {
-    if (!verdict.ok) return { certificate: null, error: reject('client_certificate_rejected', verdict.message) };
+    if (!verdict.ok) return { certificate: null, error: reject('client_certificate_rejected', verdict.message, `rules.${verdict.failed}`) };
     certificate.authorization = { pin: certificate.authorization?.pin ?? null, identity: verdict.matched };
     return { certificate, error: null };
   }
 
+  /**
+   * The decision for one presented chain, shared by every connection and header value that carries
+   * it: keyed by a digest of the DER itself (and, for TLS, what the TLS stack said), so a key can
+   * only ever find the decision about those exact bytes.
+   */
+  function decidePresented(source: SourceName, leaf: Buffer, chain: readonly Buffer[], peer: PeerInfo | null): Decided {
+    const key = presentedKey(source, leaf, chain, peer);
+    return cached(key, (k) => perChain.get(k), (k, d) => perChain.set(k, d), () => {
+      try {
+        const certificate = parseCertificate(leaf);
+        // Envoy's Chain includes the leaf; Azure Container Apps documents intermediates only. Accept both.
+        certificate.chain = chain.filter((der) => !der.equals(leaf)).map((der) => parseCertificate(der));
+        certificate.source = source;
+        return verify(certificate, source, peer);
+      } catch (error) {
+        return { certificate: null, error: asRejection(error), ...ALWAYS };
+      }
+    });
+  }
+
   function decideTls(peer: PeerInfo): Decided {
     if (!peer.leaf) return { certificate: null, error: null, ...ALWAYS };
-    try {
-      const certificate = parseCertificate(peer.leaf);
-      certificate.chain = peer.chain.map((der) => parseCertificate(der));
-      certificate.source = 'tls';
-      return verify(certificate, 'tls', peer);
-    } catch (error) {
-      return { certificate: null, error: asRejection(error), ...ALWAYS };
-    }
+    return decidePresented('tls', peer.leaf, peer.chain, peer);
   }
 
   function decideXfcc(value: string): Decided {
     try {
       const element = selectXfccElement(parseXfcc(value, options.xfccLimits), options.xfccElement);
       if (!element?.cert) return { certificate: null, error: null, ...ALWAYS };
-      const certificate = parseCertificate(element.cert);
-      if (!xfccHashMatches(element, certificate.raw)) {
-        return { certificate: null, error: reject('client_certificate_malformed', 'The forwarded Hash does not match the forwarded certificate.'), ...ALWAYS };
+      const leaf = pemToDer(element.cert);
+      if (!xfccHashMatches(element, leaf)) {
+        return refused('client_certificate_malformed', 'The forwarded Hash does not match the forwarded certificate.', 'xfcc');
       }
-      // Envoy's Chain includes the leaf; Azure Container Apps documents intermediates only. Accept both.
-      const chain = element.chain.map((pem) => parseCertificate(pem));
-      certificate.chain = chain.filter((c) => !c.raw.equals(certificate.raw));
-      certificate.source = 'xfcc';
-      return verify(certificate, 'xfcc', null);
+      return decidePresented('xfcc', leaf, element.chain.map(pemToDer), null);
     } catch (error) {
       return { certificate: null, error: asRejection(error), ...ALWAYS };
     }
@@ -302,7 +314,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     if (decision?.error) return fail(decision.error);
     if (decision?.certificate) return { ok: true, certificate: decision.certificate };
     if (options.mode === 'accept') return { ok: true, certificate: null };
-    return fail(reject('client_certificate_required', 'A client certificate is required.'));
+    return fail(reject('client_certificate_required', 'A client certificate is required.', 'presence'));
   }
 
   function fail(error: ClientCertError & { code: RejectionCode }): AuthResult {
@@ -336,13 +348,24 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   return { options, authenticate, describe };
 }
 
+/** Digest of a presented chain (length-prefixed DERs), with the source and the TLS stack's verdict. */
+function presentedKey(source: SourceName, leaf: Buffer, chain: readonly Buffer[], peer: PeerInfo | null): string {
+  const hash = createHash('sha256').update(`${source}\0${peer ? `${peer.authorized}\0${peer.authorizationError ?? ''}` : ''}\0`);
+  for (const der of [leaf, ...chain]) {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(der.length);
+    hash.update(length).update(der);
+  }
+  return hash.digest('base64');
+}
+
 /** Any failure while reading a presented certificate becomes a rejection, never a crash. */
 function asRejection(error: unknown): ClientCertError & { code: RejectionCode } {
   if (isClientCertError(error) && error.code.startsWith('client_certificate_')) {
     return error as ClientCertError & { code: RejectionCode };
   }
   if (isClientCertError(error) && (error.code === 'xfcc_malformed' || error.code === 'certificate_malformed')) {
-    return reject('client_certificate_malformed', error.message);
+    return reject('client_certificate_malformed', error.message, error.code === 'xfcc_malformed' ? 'xfcc' : 'certificate');
   }
-  return reject('client_certificate_malformed', 'The client certificate could not be read.');
+  return reject('client_certificate_malformed', 'The client certificate could not be read.', 'certificate');
 }

@@ -28,10 +28,17 @@ export class ClientCertError extends Error {
   readonly statusCode: number;
   /** The message is safe to show to the client (never contains attacker-controlled text). */
   readonly expose: boolean;
+  /**
+   * For rejections: which check decided, a stable label for logs and hooks (`presence`, `trust`,
+   * `chain.<verify code>`, `certificate.<verify code>`, `tls`, `pins`, `revocation`, `rules.<rule>`,
+   * `xfcc`, `certificate`). Never sent in the problem body.
+   */
+  readonly check: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number; check?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.check = options?.check;
     this.status = this.statusCode = options?.status ?? (code === 'invalid_option' ? 500 : 403);
     this.expose = this.status < 500;
   }

@@ -1,0 +1,73 @@
+import { expect } from 'chai';
+import type { Socket } from 'node:net';
+import { createClientCertAuth, type AuthResult, type ClientCertOptions } from '../../packages/core/src/index.js';
+import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+
+/** The core takes plain data: a peer address and the headers are all a forwarded header needs. */
+function fromProxy(xfcc: string): { socket: Socket; headers: Record<string, string> } {
+  return { socket: { remoteAddress: '127.0.0.1', encrypted: false } as unknown as Socket, headers: { 'x-forwarded-client-cert': xfcc } };
+}
+
+async function run(options: ClientCertOptions, xfcc: string): Promise<AuthResult> {
+  return createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ...options }).authenticate(fromProxy(xfcc));
+}
+
+describe('pipeline', () => {
+  let root: TestCA;
+  let alice: TestCertificate;
+  let bob: TestCertificate;
+  let stranger: TestCertificate;
+
+  before(async () => {
+    root = await createCA();
+    alice = await root.issue({ subject: 'CN=alice,O=Acme' });
+    bob = await root.issue({ subject: 'CN=bob,O=Acme' });
+    stranger = await (await createCA()).issue({ subject: 'CN=stranger' });
+  });
+
+  describe('the failing check is named on the error (for logs and hooks), never in the problem body', () => {
+    const cases: Array<[string, (o: { root: TestCA }) => ClientCertOptions, () => string, string, string]> = [
+      ['no certificate', () => ({}), () => 'By=spiffe://proxy', 'client_certificate_required', 'presence'],
+      ['no trust configured', () => ({}), () => envoyXfcc(alice), 'client_certificate_untrusted', 'trust'],
+      ['unknown issuer', (o) => ({ ca: o.root.cert }), () => envoyXfcc(stranger), 'client_certificate_untrusted', 'chain.untrusted'],
+      ['Hash does not match', (o) => ({ ca: o.root.cert }), () => envoyXfcc(alice).replace(alice.sha256, bob.sha256), 'client_certificate_malformed', 'xfcc'],
+      ['no pin matches', () => ({ pins: `sha256:${bob.sha256}` }), () => envoyXfcc(alice), 'client_certificate_untrusted', 'pins'],
+      ['no identity matches', (o) => ({ ca: o.root.cert, rules: { identities: [{ name: 'bob', commonName: 'bob' }] } }), () => envoyXfcc(alice), 'client_certificate_rejected', 'rules.identities'],
+    ];
+    for (const [name, options, header, code, check] of cases) {
+      it(name, async () => {
+        const result = await run(options({ root }), header());
+        expect(result.ok).to.equal(false);
+        if (result.ok) return;
+        expect(result.error.code).to.equal(code);
+        expect(result.error.check).to.equal(check);
+        expect(Object.keys(result.problem).sort()).to.deep.equal(['code', 'detail', 'instance', 'status', 'title', 'type']);
+      });
+    }
+  });
+
+  describe('decision caches', () => {
+    it('one decision per presented chain, shared by header values that carry the same certificate', () => {
+      const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert });
+      const first = auth.authenticate(fromProxy(envoyXfcc(alice, { by: ['spiffe://proxy-a'] }))) as AuthResult;
+      const second = auth.authenticate(fromProxy(envoyXfcc(alice, { by: ['spiffe://proxy-b'] }))) as AuthResult;
+      const other = auth.authenticate(fromProxy(envoyXfcc(bob, { by: ['spiffe://proxy-a'] }))) as AuthResult;
+      expect(first.ok && second.ok && other.ok).to.equal(true);
+      if (!first.ok || !second.ok || !other.ok) return;
+      expect(second.certificate).to.equal(first.certificate);
+      expect(other.certificate).not.to.equal(first.certificate);
+      expect(other.certificate?.subject.rfc4514).to.equal('CN=bob,O=Acme');
+    });
+
+    it('a cached success is decided again once the clock leaves the validity window', () => {
+      let now = Date.now();
+      const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert, clock: () => new Date(now) });
+      const header = envoyXfcc(alice);
+      expect((auth.authenticate(fromProxy(header)) as AuthResult).ok).to.equal(true);
+      now = alice.notAfter.getTime() + 1000;
+      const later = auth.authenticate(fromProxy(header)) as AuthResult;
+      expect(later.ok).to.equal(false);
+      if (!later.ok) expect(later.error.code).to.equal('client_certificate_expired');
+    });
+  });
+});
