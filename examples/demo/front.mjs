@@ -1,36 +1,16 @@
 // A small TLS front that behaves like Envoy with `forward_client_cert_details: SANITIZE_SET`:
 // it terminates mTLS, always removes the XFCC header a client sent, and when the client presented
 // a certificate sets a fresh XFCC element (Hash, Cert, Chain, Subject, URI, DNS) for the app.
-import { createHash } from 'node:crypto';
+// The header is produced by the core's XFCC forwarder, byte for byte what Envoy would send.
 import http from 'node:http';
 import https from 'node:https';
-import { formatXfcc, parseCertificate } from '@clientcert/core';
-
-function peerElement(socket) {
-  const peer = socket.getPeerCertificate(true);
-  if (!peer || !Buffer.isBuffer(peer.raw)) return null;
-  const presented = [peer.raw];
-  for (let c = peer; c.issuerCertificate && c.issuerCertificate !== c && presented.length < 10; c = c.issuerCertificate) {
-    presented.push(c.issuerCertificate.raw);
-  }
-  const leaf = parseCertificate(peer.raw);
-  return {
-    by: [],
-    hash: createHash('sha256').update(peer.raw).digest('hex'),
-    cert: leaf.pem,
-    chain: presented.map((der) => parseCertificate(der).pem),
-    subject: leaf.subject.rfc4514,
-    uri: [...leaf.san.uri],
-    dns: [...leaf.san.dns],
-  };
-}
+import { createXfccForwarder } from '@clientcert/core';
 
 export function startFront({ tls, upstreamPort, localAddress = '127.0.0.1' }) {
+  const forwarder = createXfccForwarder({ mode: 'SANITIZE_SET', details: ['Cert', 'Chain', 'Subject', 'URI', 'DNS'] });
   const server = https.createServer({ ...tls, requestCert: true, rejectUnauthorized: false }, (req, res) => {
     const headers = { ...req.headers };
-    delete headers['x-forwarded-client-cert'];
-    const element = peerElement(req.socket);
-    if (element) headers['x-forwarded-client-cert'] = formatXfcc([element]);
+    forwarder.apply(req, headers);
     const upstream = http.request(
       { host: '127.0.0.1', port: upstreamPort, localAddress, method: req.method, path: req.url, headers, agent: false },
       (answer) => {

@@ -23,3 +23,4 @@ export type { RevocationChecker, RevocationDecision, RevocationOptions, Revocati
 export type { CompiledVerifyPolicy, VerifyChainInput, VerifyChainResult, VerifyFailureCode, VerifyPolicy } from './verify.js';
 export { DEFAULT_XFCC_LIMITS, formatXfcc, parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
 export type { XfccElement, XfccLimits } from './xfcc.js';
+export { createXfccForwarder, type XfccDetail, type XfccForwarder, type XfccForwarderOptions, type XfccForwardMode } from './forwarder.js';
