@@ -29,15 +29,19 @@ function tlsOptions(f: Fixtures): NonNullable<AppSpec['tls']> {
 }
 
 function xfccValues(send: Send, f: Fixtures): string[] {
-  if (send.xfcc === undefined) return [];
+  const other = send.headers === undefined ? [] : Object.values(resolve(send.headers, f));
+  if (send.xfcc === undefined) return other;
   const value = resolve(send.xfcc, f);
-  return Array.isArray(value) ? value : [value];
+  return [...(Array.isArray(value) ? value : [value]), ...other];
 }
 
 async function sendRequest(app: RunningApp, send: Send, f: Fixtures): Promise<ClientResponse> {
   const headers: OutgoingHttpHeaders = {};
-  const xfcc = xfccValues(send, f);
-  if (xfcc.length > 0) headers[send.xfccHeader ?? 'x-forwarded-client-cert'] = xfcc.length === 1 ? xfcc[0] : xfcc;
+  if (send.xfcc !== undefined) {
+    const value = resolve(send.xfcc, f);
+    headers[send.xfccHeader ?? 'x-forwarded-client-cert'] = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  }
+  if (send.headers !== undefined) Object.assign(headers, resolve(send.headers, f));
   const client = send.cert ? f.clients[send.cert] : undefined;
   return request({
     url: app.url,

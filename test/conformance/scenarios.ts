@@ -6,7 +6,7 @@
  * Peers: the trusted proxy is 127.0.0.1; a stranger connects from 127.0.0.2. Rows that send a
  * forwarded header configure `trustProxy: '127.0.0.1'` (the default would trust all of loopback).
  */
-import type { ClientCertOptions, RejectionCode, Verification } from '../../packages/core/src/index.js';
+import type { ClientCertOptions, RejectionCode, SourceName, Verification } from '../../packages/core/src/index.js';
 import {
   createCA, createCrl, envoyXfcc, type TestCA, type TestCertificate, type TestCrl,
 } from '../../packages/core/src/testkit.js';
@@ -108,6 +108,8 @@ export interface Send {
   xfcc?: Lazy<string | string[]>;
   /** Send `xfcc` under this header name instead of x-forwarded-client-cert. */
   xfccHeader?: string;
+  /** Other forwarded headers (RFC 9440, nginx, Traefik, ...), by lower-case name. */
+  headers?: Lazy<Record<string, string>>;
   /** The peer address (default 127.0.0.1, the trusted proxy). */
   from?: '127.0.0.1' | '127.0.0.2';
 }
@@ -116,7 +118,7 @@ export type Expect =
   | { status: number; code: RejectionCode }
   | { status: 200; cert: null }
   | {
-    status: 200; cert: ClientName; source: 'tls' | 'xfcc'; verifiedBy: Verification; chainLength?: ChainLength;
+    status: 200; cert: ClientName; source: SourceName; verifiedBy: Verification; chainLength?: ChainLength;
     /** Which pin and identity admitted it (default: none configured, both null). */
     authorization?: { pin: string | null; identity: string | null };
   };
@@ -140,7 +142,7 @@ export interface Scenario {
 const rejected = (code: RejectionCode, status = 403): Expect => ({ status, code });
 const anonymous: Expect = { status: 200, cert: null };
 const identified = (
-  cert: ClientName, source: 'tls' | 'xfcc', verifiedBy: Verification, chainLength: ChainLength,
+  cert: ClientName, source: SourceName, verifiedBy: Verification, chainLength: ChainLength,
   authorization?: { pin: string | null; identity: string | null },
 ): Expect => ({ status: 200, cert, source, verifiedBy, chainLength, ...(authorization ? { authorization } : {}) });
 const admitted = (pin: string | null, identity: string | null) => ({ pin, identity });
@@ -254,6 +256,20 @@ export const scenarios: Scenario[] = [
   { name: 'revocation strict: no CRL covers the intermediate → untrusted', server: 'http', options: (f) => ({ ca: f.root.cert, trustProxy: PROXY, revocation: { crls: f.crl.der } }), send: { xfcc: xfccOf('carol') }, expect: rejected('client_certificate_untrusted') },
   { name: 'revocation soft: no CRL covers the intermediate → admitted', server: 'http', options: (f) => ({ ca: f.root.cert, trustProxy: PROXY, revocation: { crls: f.crl.der, policy: 'soft' } }), send: { xfcc: xfccOf('carol') }, expect: identified('carol', 'xfcc', 'chain', 1) },
 
+  // Other proxies' headers and presets (issue 4)
+  { name: 'RFC 9440 Client-Cert from a trusted proxy, ca', server: 'http', options: withCa({ trustProxy: PROXY, source: 'rfc9440' }), send: { headers: (f) => ({ 'client-cert': `:${f.clients.alice.der.toString('base64')}:` }) }, expect: identified('alice', 'rfc9440', 'chain', 0) },
+  { name: 'RFC 9440 with Client-Cert-Chain, intermediate-issued client, ca', server: 'http', options: withCa({ trustProxy: PROXY, source: 'rfc9440' }), send: { headers: (f) => ({ 'client-cert': `:${f.clients.carol.der.toString('base64')}:`, 'client-cert-chain': `:${f.intermediate.der.toString('base64')}:` }) }, expect: identified('carol', 'rfc9440', 'chain', 1) },
+  { name: 'RFC 9440 malformed byte sequence → malformed', server: 'http', options: withCa({ trustProxy: PROXY, source: 'rfc9440' }), send: { headers: { 'client-cert': ':not base64!:' } }, expect: rejected('client_certificate_malformed') },
+  { name: 'RFC 9440 from an untrusted peer → ignored → required', server: 'http', options: withCa({ trustProxy: PROXY, source: 'rfc9440' }), send: { from: STRANGER, headers: (f) => ({ 'client-cert': `:${f.clients.alice.der.toString('base64')}:` }) }, expect: rejected('client_certificate_required') },
+  { name: 'proxy azure-app-service: X-ARR-ClientCert base64 DER, ca', server: 'http', options: withCa({ trustProxy: PROXY, proxy: 'azure-app-service' }), send: { headers: (f) => ({ 'x-arr-clientcert': f.clients.bob.der.toString('base64') }) }, expect: identified('bob', 'base64-der', 'chain', 0) },
+  { name: 'proxy nginx: escaped PEM and ssl-client-verify SUCCESS, no ca → verified by the proxy', server: 'http', options: { trustProxy: PROXY, proxy: 'nginx' }, send: { headers: (f) => ({ 'ssl-client-cert': encodeURIComponent(f.clients.alice.cert), 'ssl-client-verify': 'SUCCESS' }) }, expect: identified('alice', 'url-pem', 'proxy', 0) },
+  { name: 'proxy nginx: ssl-client-verify FAILED → untrusted', server: 'http', options: { trustProxy: PROXY, proxy: 'nginx' }, send: { headers: (f) => ({ 'ssl-client-cert': encodeURIComponent(f.clients.mallory.cert), 'ssl-client-verify': 'FAILED:unable to verify the first certificate' }) }, expect: rejected('client_certificate_untrusted') },
+  { name: 'proxy nginx: certificate without ssl-client-verify → untrusted', server: 'http', options: { trustProxy: PROXY, proxy: 'nginx' }, send: { headers: (f) => ({ 'ssl-client-cert': encodeURIComponent(f.clients.alice.cert) }) }, expect: rejected('client_certificate_untrusted') },
+  { name: 'proxy nginx with ca: the app verifies, whatever nginx said', server: 'http', options: withCa({ trustProxy: PROXY, proxy: 'nginx' }), send: { headers: (f) => ({ 'ssl-client-cert': encodeURIComponent(f.clients.alice.cert), 'ssl-client-verify': 'FAILED:unable to get issuer certificate' }) }, expect: identified('alice', 'url-pem', 'chain', 0) },
+  { name: 'proxy traefik: X-Forwarded-Tls-Client-Cert, ca', server: 'http', options: withCa({ trustProxy: PROXY, proxy: 'traefik' }), send: { headers: (f) => ({ 'x-forwarded-tls-client-cert': [f.clients.carol.der, f.intermediate.der].map((d) => d.toString('base64')).join(',') }) }, expect: identified('carol', 'traefik', 'chain', 1) },
+  { name: 'proxy aws-alb (verify mode): -Leaf header → verified by the proxy', server: 'http', options: { trustProxy: PROXY, proxy: 'aws-alb' }, send: { headers: (f) => ({ 'x-amzn-mtls-clientcert-leaf': encodeURIComponent(f.clients.alice.cert).replace(/%2B/g, '+').replace(/%3D/g, '=').replace(/%2F/g, '/') }) }, expect: identified('alice', 'aws-alb', 'proxy', 0) },
+  { name: 'custom source { header, decode }: hex DER, ca', server: 'http', options: withCa({ trustProxy: PROXY, source: { header: 'x-cert-hex', decode: (value: string) => Buffer.from(value, 'hex') } }), send: { headers: (f) => ({ 'x-cert-hex': f.clients.alice.der.toString('hex') }) }, expect: identified('alice', 'custom', 'chain', 0) },
+
   // Per route: a second route with a different configuration
   { name: 'per route: app accepts, /whoami without certificate → null', server: 'https', options: { mode: 'accept' }, routes: strictRoute, send: {}, expect: anonymous },
   { name: 'per route: app accepts, /strict without certificate → 401 required', server: 'https', options: { mode: 'accept' }, routes: strictRoute, send: { path: '/strict' }, expect: rejected('client_certificate_required', 401) },
@@ -272,6 +288,8 @@ export const invalidOptions: Array<{ option: string; options: unknown }> = [
   { option: 'rejectStatus', options: { rejectStatus: 200 } },
   { option: 'xfcc.element', options: { xfcc: { element: 'middle' } } },
   { option: 'requireCert', options: { requireCert: true } },
+  { option: 'proxyVerified', options: { proxy: 'azure-app-service', proxyVerified: true } },
+  { option: 'proxy', options: { proxy: 'apache-mod-ssl' } },
   { option: 'verifyPolicy', options: { verifyPolicy: { minRsaBits: 512 } } },
   { option: 'intermediates', options: { intermediates: 'not a pem' } },
   { option: 'revocation.policy', options: { revocation: { crls: [], policy: 'strict' } } },

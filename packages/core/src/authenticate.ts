@@ -5,7 +5,8 @@ import { LRUCache } from 'lru-cache';
 import { certificateValidity, parseCertificate, pemToDer } from './certificate.js';
 import { ClientCertError, isClientCertError, type RejectionCode } from './errors.js';
 import type { ClientCertificate, SourceName, Verification } from './model.js';
-import { compileOptions, type ClientCertOptions, type CompiledOptions, type SourceOption } from './options.js';
+import { readHeaderSource, readProxyVerdict, type CompiledHeaderSource, type ProxyVerdict } from './header-sources.js';
+import { compileOptions, type ClientCertOptions, type CompiledOptions, type CompiledSource } from './options.js';
 import { toProblem, type ProblemDetails } from './problem.js';
 import { readPeer, type PeerInfo } from './tls-source.js';
 import { matchPins } from './pins.js';
@@ -42,6 +43,9 @@ interface Decision {
   /** The verified path (leaf first), when rules with a predicate must still run for each request. */
   readonly pendingRules?: readonly X509Certificate[];
 }
+
+/** A header source's per-request verdict of the proxy (undefined: the source reports none). */
+type Verdict = ProxyVerdict | null | undefined;
 
 /** A decision now, or once revocation data has been fetched. */
 type Decided = Decision | Promise<Decision>;
@@ -109,7 +113,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
    * Establish trust in a presented certificate — configured anchors, else leaf pins, else the TLS
    * stack, else a declared verifying proxy — then narrow it with pins and rules.
    */
-  function verify(certificate: ClientCertificate, source: SourceName, peer: PeerInfo | null): Decided {
+  function verify(certificate: ClientCertificate, source: SourceName, peer: PeerInfo | null, verdict: Verdict): Decided {
     const checks = { at: options.clock(), purpose: options.purpose, clockToleranceSeconds: options.clockToleranceMs / 1000 };
     let by: Verification;
     let path: readonly X509Certificate[];
@@ -132,6 +136,13 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
         if (peer && !peer.authorized) return { certificate: null, error: tlsRejection(peer.authorizationError), ...ALWAYS };
         by = 'tls';
       } else if (options.proxyVerified) {
+        // A proxy that reports its verification per request is believed only when it says "verified".
+        if (verdict !== undefined && verdict !== 'verified') {
+          const message = verdict === 'failed'
+            ? 'The proxy reported that the client certificate failed verification.'
+            : 'The proxy did not report verifying the client certificate.';
+          return refused('client_certificate_untrusted', message, 'proxy');
+        }
         by = 'proxy';
       } else {
         return refused('client_certificate_untrusted', 'No trust anchors are configured for forwarded client certificates.', 'trust');
@@ -196,15 +207,15 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
    * it: keyed by a digest of the DER itself (and, for TLS, what the TLS stack said), so a key can
    * only ever find the decision about those exact bytes.
    */
-  function decidePresented(source: SourceName, leaf: Buffer, chain: readonly Buffer[], peer: PeerInfo | null): Decided {
-    const key = presentedKey(source, leaf, chain, peer);
+  function decidePresented(source: SourceName, leaf: Buffer, chain: readonly Buffer[], peer: PeerInfo | null, verdict: Verdict): Decided {
+    const key = presentedKey(source, leaf, chain, peer, verdict);
     return cached(key, (k) => perChain.get(k), (k, d) => perChain.set(k, d), () => {
       try {
         const certificate = parseCertificate(leaf);
         // Envoy's Chain includes the leaf; Azure Container Apps documents intermediates only. Accept both.
         certificate.chain = chain.filter((der) => !der.equals(leaf)).map((der) => parseCertificate(der));
         certificate.source = source;
-        return verify(certificate, source, peer);
+        return verify(certificate, source, peer, verdict);
       } catch (error) {
         return { certificate: null, error: asRejection(error), ...ALWAYS };
       }
@@ -213,7 +224,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
 
   function decideTls(peer: PeerInfo): Decided {
     if (!peer.leaf) return { certificate: null, error: null, ...ALWAYS };
-    return decidePresented('tls', peer.leaf, peer.chain, peer);
+    return decidePresented('tls', peer.leaf, peer.chain, peer, undefined);
   }
 
   function decideXfcc(value: string): Decided {
@@ -224,7 +235,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       if (!xfccHashMatches(element, leaf)) {
         return refused('client_certificate_malformed', 'The forwarded Hash does not match the forwarded certificate.', 'xfcc');
       }
-      return decidePresented('xfcc', leaf, element.chain.map(pemToDer), null);
+      return decidePresented('xfcc', leaf, element.chain.map(pemToDer), null, undefined);
     } catch (error) {
       return { certificate: null, error: asRejection(error), ...ALWAYS };
     }
@@ -255,31 +266,57 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     return decision;
   }
 
-  function fromSource(source: SourceOption, request: RequestLike): Decided | undefined {
+  function fromSource(source: CompiledSource, request: RequestLike): Decided | undefined {
     const socket = request.socket;
-    const resolved = source === 'auto' ? ((socket as { encrypted?: boolean }).encrypted ? 'tls' : 'xfcc') : source;
+    const resolved = source === 'auto' ? ((socket as { encrypted?: boolean }).encrypted ? 'tls' : options.forwarded) : source;
     if (resolved === 'tls') {
       const peer = readPeer(socket);
       if (!peer) return undefined;
       return cached(socket, (k) => perSocket.get(k), (k, d) => perSocket.set(k, d), () => decideTls(peer));
     }
+    if (resolved !== 'xfcc') return fromHeaderSource(resolved, request);
     const raw = request.headers[options.xfccHeader];
     if (raw === undefined) return undefined;
     const value = Array.isArray(raw) ? raw.join(', ') : raw;
-    const address = socket.remoteAddress;
-    if (address === undefined || !options.trustProxy(address, 0)) {
-      reportUntrustedHeader();
-      return undefined;
-    }
+    if (!fromTrustedProxy(socket, options.xfccHeader)) return undefined;
     return cached(value, (k) => perHeader.get(k), (k, d) => perHeader.set(k, d), () => decideXfcc(value));
   }
 
-  function reportUntrustedHeader(): void {
+  /** Headers are evidence only from a trusted proxy: from anyone else they are ignored (and reported). */
+  function fromTrustedProxy(socket: Socket, headerNames: string): boolean {
+    const address = socket.remoteAddress;
+    if (address !== undefined && options.trustProxy(address, 0)) return true;
+    reportUntrustedHeader(headerNames);
+    return false;
+  }
+
+  /** The other proxies' formats (RFC 9440, Traefik, URL-encoded PEM, base64 DER, AWS ALB, custom). */
+  function fromHeaderSource(source: CompiledHeaderSource, request: RequestLike): Decided | undefined {
+    const headers = request.headers;
+    if (!source.headers.some((name) => headers[name] !== undefined)) return undefined;
+    if (!fromTrustedProxy(request.socket, source.headers.join(', '))) return undefined;
+    try {
+      const forwarded = readHeaderSource(source, headers);
+      if (forwarded) {
+        const verdict = source.hasVerdict ? forwarded.proxyVerdict : undefined;
+        return decidePresented(forwarded.source, forwarded.leaf, forwarded.chain, null, verdict);
+      }
+      // No certificate, but the proxy says the client presented one that failed its verification.
+      if (readProxyVerdict(source, headers) === 'failed') {
+        return refused('client_certificate_untrusted', 'The proxy reported that the client certificate failed verification.', 'proxy');
+      }
+      return undefined;
+    } catch (error) {
+      return { certificate: null, error: asRejection(error), ...ALWAYS };
+    }
+  }
+
+  function reportUntrustedHeader(headerNames: string): void {
     const now = Date.now();
     if (!options.logger || now - lastUntrustedReport < UNTRUSTED_HEADER_REPORT_INTERVAL_MS) return;
     lastUntrustedReport = now;
     options.logger.warn(
-      `clientcert: ignored a ${options.xfccHeader} header from a peer outside trustProxy (${options.trustProxyDescription}); reported at most once a minute`,
+      `clientcert: ignored a ${headerNames} header from a peer outside trustProxy (${options.trustProxyDescription}); reported at most once a minute`,
     );
   }
 
@@ -322,8 +359,9 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   }
 
   function describe(): string {
+    const forwarded = options.forwarded === 'xfcc' ? options.xfccHeader : options.forwarded.description;
     const sources = options.sources
-      .map((s) => (s === 'auto' ? `auto (TLS connection, else ${options.xfccHeader})` : s === 'xfcc' ? options.xfccHeader : 'TLS connection'))
+      .map((s) => (s === 'auto' ? `auto (TLS connection, else ${forwarded})` : s === 'xfcc' ? options.xfccHeader : s === 'tls' ? 'TLS connection' : s.description))
       .join(', then ');
     const pins = options.pins ? `${options.pins.size} pin(s)` : '';
     const trust = options.anchors
@@ -332,7 +370,8 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
         : options.proxyVerified ? 'the proxy\'s verification (proxyVerified)' : 'the TLS stack only (no ca configured)';
     const rules = options.rules ? '; rules configured' : '';
     const revocation = options.revocation ? `; revocation: ${options.revocation.description}` : '';
-    return `clientcert: mode ${options.mode}; certificate from ${sources}; forwarded headers trusted from ${options.trustProxyDescription}; trust: ${trust}${rules}${revocation}`;
+    const proxy = options.preset ? `; proxy ${options.preset.proxy}` : '';
+    return `clientcert: mode ${options.mode}${proxy}; certificate from ${sources}; forwarded headers trusted from ${options.trustProxyDescription}; trust: ${trust}${rules}${revocation}`;
   }
 
   if (options.logger) {
@@ -349,8 +388,9 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
 }
 
 /** Digest of a presented chain (length-prefixed DERs), with the source and the TLS stack's verdict. */
-function presentedKey(source: SourceName, leaf: Buffer, chain: readonly Buffer[], peer: PeerInfo | null): string {
-  const hash = createHash('sha256').update(`${source}\0${peer ? `${peer.authorized}\0${peer.authorizationError ?? ''}` : ''}\0`);
+function presentedKey(source: SourceName, leaf: Buffer, chain: readonly Buffer[], peer: PeerInfo | null, verdict: Verdict): string {
+  const tls = peer ? `${peer.authorized}\0${peer.authorizationError ?? ''}` : '';
+  const hash = createHash('sha256').update(`${source}\0${tls}\0${verdict ?? '-'}\0`);
   for (const der of [leaf, ...chain]) {
     const length = Buffer.alloc(4);
     length.writeUInt32BE(der.length);
@@ -359,13 +399,19 @@ function presentedKey(source: SourceName, leaf: Buffer, chain: readonly Buffer[]
   return hash.digest('base64');
 }
 
+const MALFORMED_CHECKS: Partial<Record<string, string>> = {
+  xfcc_malformed: 'xfcc',
+  certificate_malformed: 'certificate',
+  forwarded_header_malformed: 'forwarded_header',
+};
+
 /** Any failure while reading a presented certificate becomes a rejection, never a crash. */
 function asRejection(error: unknown): ClientCertError & { code: RejectionCode } {
   if (isClientCertError(error) && error.code.startsWith('client_certificate_')) {
     return error as ClientCertError & { code: RejectionCode };
   }
-  if (isClientCertError(error) && (error.code === 'xfcc_malformed' || error.code === 'certificate_malformed')) {
-    return reject('client_certificate_malformed', error.message, error.code === 'xfcc_malformed' ? 'xfcc' : 'certificate');
+  if (isClientCertError(error) && MALFORMED_CHECKS[error.code] !== undefined) {
+    return reject('client_certificate_malformed', error.message, error.check ?? MALFORMED_CHECKS[error.code]!);
   }
   return reject('client_certificate_malformed', 'The client certificate could not be read.', 'certificate');
 }

@@ -17,6 +17,7 @@ export type RejectionCode =
 export type ErrorCode =
   | RejectionCode
   | 'xfcc_malformed'
+  | 'forwarded_header_malformed'
   | 'certificate_malformed'
   | 'invalid_option';
 

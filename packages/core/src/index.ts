@@ -6,7 +6,7 @@ export type { ErrorCode, RejectionCode } from './errors.js';
 export type {
   Authorization, ClientCertificate, DistinguishedName, NameAttribute, SourceName, SubjectAltNames, Verification,
 } from './model.js';
-export type { ClientCertOptions, Logger, Mode, SourceOption } from './options.js';
+export type { ClientCertOptions, CustomSource, Logger, Mode, SourceOption } from './options.js';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS } from './problem.js';
 export type { ProblemDetails } from './problem.js';
 export { DEFAULT_TRUST_PROXY } from './trust.js';
@@ -24,3 +24,12 @@ export type { CompiledVerifyPolicy, VerifyChainInput, VerifyChainResult, VerifyF
 export { DEFAULT_XFCC_LIMITS, formatXfcc, parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
 export type { XfccElement, XfccLimits } from './xfcc.js';
 export { createXfccForwarder, type XfccDetail, type XfccForwarder, type XfccForwarderOptions, type XfccForwardMode } from './forwarder.js';
+export {
+  compileHeaderSource, HEADER_SOURCE_NAMES, parseTraefikInfo, readHeaderSource, readProxyVerdict, readTraefikInfo,
+} from './header-sources.js';
+export type {
+  CompiledHeaderSource, CustomHeaderDecoder, ForwardedCertificate, HeaderSourceName, HeaderSourceOptions, ProxyVerdict,
+  TraefikCertInfo,
+} from './header-sources.js';
+export { PRESETS, PROXY_NAMES, resolvePreset } from './presets.js';
+export type { ProxyName, ProxyPreset, ProxyVerification } from './presets.js';

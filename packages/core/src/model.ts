@@ -33,7 +33,7 @@ export interface SubjectAltNames {
 }
 
 /** Where the certificate came from: the TLS connection or a forwarded header format. */
-export type SourceName = 'tls' | 'xfcc';
+export type SourceName = 'tls' | 'xfcc' | 'rfc9440' | 'traefik' | 'url-pem' | 'base64-der' | 'aws-alb' | 'custom';
 
 /** How the certificate's trust was established. */
 export type Verification =

@@ -1,6 +1,10 @@
 import type { X509Certificate } from 'node:crypto';
 import { invalidOption } from './errors.js';
-import type { SourceName } from './model.js';
+import {
+  compileHeaderSource, HEADER_SOURCE_NAMES, type CompiledHeaderSource, type CustomSourceOptions, type HeaderSourceName,
+  type HeaderSourceOptions,
+} from './header-sources.js';
+import { presetHeaderSource, resolvePreset, type ProxyName, type ProxyPreset } from './presets.js';
 import { compilePins, type CompiledPins, type PinsOption } from './pins.js';
 import { compileRevocation, type RevocationChecker, type RevocationOptions } from './revocation.js';
 import { compileRules, type CompiledRules, type RulesOption } from './rules.js';
@@ -13,7 +17,16 @@ import { compileTrustProxy, DEFAULT_TRUST_PROXY, type TrustProxyInput, type Trus
 export type Mode = 'require' | 'accept' | 'ignore';
 
 /** Where to look for the certificate. `auto`: the TLS connection when the connection is TLS, else XFCC from a trusted proxy. */
-export type SourceOption = SourceName | 'auto';
+export type SourceOption = 'auto' | 'tls' | 'xfcc' | HeaderSourceName;
+
+/** Any other proxy's header: its name and how to turn its value into DER. */
+export type CustomSource = Omit<CustomSourceOptions, 'source'>;
+
+/** Settings of one header format (header names, verify header, limits), without `source`. */
+type Settings<S extends HeaderSourceName> = Omit<Extract<HeaderSourceOptions, { source: S }>, 'source'>;
+
+/** A source after compilation: the TLS connection, XFCC, or a compiled header source. */
+export type CompiledSource = 'auto' | 'tls' | 'xfcc' | CompiledHeaderSource;
 
 export interface Logger {
   info(message: string): void;
@@ -23,8 +36,29 @@ export interface Logger {
 export interface ClientCertOptions {
   /** `require` (default): no valid certificate → 403. `accept`: none → `clientCert` null; one presented must pass. `ignore`: read nothing. */
   mode?: Mode;
-  /** One source or a list tried in order (default `'auto'`). */
-  source?: SourceOption | SourceOption[];
+  /**
+   * One source or a list tried in order (default `'auto'`): `tls`, `xfcc`, `rfc9440`, `traefik`,
+   * `url-pem`, `base64-der`, `aws-alb`, a custom `{ header, decode }`, or `auto` (the TLS
+   * connection when the connection is TLS, else the forwarded header of `proxy`, else XFCC).
+   */
+  source?: SourceOption | CustomSource | Array<SourceOption | CustomSource>;
+  /**
+   * The proxy in front of the app, by name: sets the header source, header names, XFCC element and
+   * whether the proxy's own verification counts (`azure-container-apps`, `envoy`, `istio`, `nginx`,
+   * `ingress-nginx`, `traefik`, `haproxy`, `caddy`, `aws-alb`, `aws-alb-passthrough`, `cloudflare`,
+   * `azure-app-service`). Explicit options win over the preset.
+   */
+  proxy?: ProxyName;
+  /** Settings of the RFC 9440 source (`Client-Cert`, `Client-Cert-Chain`). */
+  rfc9440?: Settings<'rfc9440'>;
+  /** Settings of the Traefik source (`X-Forwarded-Tls-Client-Cert`). */
+  traefik?: Settings<'traefik'>;
+  /** Settings of the URL-encoded PEM source (nginx `$ssl_client_escaped_cert`, ingress-nginx). */
+  urlPem?: Settings<'url-pem'>;
+  /** Settings of the base64 DER source (Azure App Service, Cloudflare, Caddy, HAProxy). */
+  base64Der?: Settings<'base64-der'>;
+  /** Settings of the AWS ALB source (`X-Amzn-Mtls-Clientcert`, or `-Leaf` in verify mode). */
+  awsAlb?: Settings<'aws-alb'>;
   /**
    * Which immediate peers may send a forwarded-certificate header: addresses, CIDRs, proxy-addr
    * range names (`loopback`, `linklocal`, `uniquelocal`), a comma-separated string of those, or a
@@ -73,7 +107,10 @@ export interface ClientCertOptions {
 
 export interface CompiledOptions {
   mode: Mode;
-  sources: SourceOption[];
+  sources: CompiledSource[];
+  /** What `auto` reads on a connection that is not TLS. */
+  forwarded: 'xfcc' | CompiledHeaderSource;
+  preset: ProxyPreset | null;
   trustProxy: TrustProxyFn;
   trustProxyDescription: string;
   anchors: X509Certificate[] | null;
@@ -96,9 +133,13 @@ export interface CompiledOptions {
 }
 
 const MODES: readonly Mode[] = ['require', 'accept', 'ignore'];
-const SOURCES: readonly SourceOption[] = ['auto', 'tls', 'xfcc'];
+const SOURCES: readonly SourceOption[] = ['auto', 'tls', 'xfcc', ...HEADER_SOURCE_NAMES];
+const SETTINGS_KEYS: Record<HeaderSourceName, 'rfc9440' | 'traefik' | 'urlPem' | 'base64Der' | 'awsAlb'> = {
+  rfc9440: 'rfc9440', traefik: 'traefik', 'url-pem': 'urlPem', 'base64-der': 'base64Der', 'aws-alb': 'awsAlb',
+};
 const KNOWN_OPTIONS = new Set([
   'mode', 'source', 'trustProxy', 'ca', 'intermediates', 'verifyPolicy', 'proxyVerified', 'pins', 'rules', 'revocation', 'purpose', 'clock', 'clockTolerance', 'xfcc',
+  'proxy', 'rfc9440', 'traefik', 'urlPem', 'base64Der', 'awsAlb',
   'rejectStatus', 'problemTypeBase', 'logger',
 ]);
 
@@ -111,10 +152,24 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
   const mode = options.mode ?? 'require';
   if (!MODES.includes(mode)) throw invalidOption('mode', `must be one of ${MODES.join(', ')}`);
 
-  const sources = Array.isArray(options.source) ? options.source : [options.source ?? 'auto'];
+  const preset = options.proxy === undefined ? null : resolvePreset(options.proxy);
+  const compileHeader = (name: HeaderSourceName): CompiledHeaderSource => {
+    const key = SETTINGS_KEYS[name];
+    const fromPreset = preset?.source === name ? presetHeaderSource(preset) : undefined;
+    return compileHeaderSource({ ...fromPreset, ...options[key], source: name } as HeaderSourceOptions, key);
+  };
+  const compileSource = (source: SourceOption | CustomSource): CompiledSource => {
+    if (typeof source === 'object' && source !== null) {
+      return compileHeaderSource({ ...source, source: 'custom' } as HeaderSourceOptions, 'source');
+    }
+    if (!SOURCES.includes(source)) throw invalidOption('source', `must be one of ${SOURCES.join(', ')}, or { header, decode }`);
+    return source === 'auto' || source === 'tls' || source === 'xfcc' ? source : compileHeader(source);
+  };
+  const sources = (Array.isArray(options.source) ? options.source : [options.source ?? 'auto']).map(compileSource);
   if (sources.length === 0) throw invalidOption('source', 'must name at least one source');
-  for (const source of sources) {
-    if (!SOURCES.includes(source)) throw invalidOption('source', `must be one of ${SOURCES.join(', ')}`);
+  const forwarded = !preset || preset.source === 'xfcc' ? 'xfcc' : compileHeader(preset.source);
+  if (options.proxyVerified && preset?.verification === 'never') {
+    throw invalidOption('proxyVerified', `cannot be true: ${preset.proxy} forwards certificates without verifying them; configure \`ca\` or \`pins\``);
   }
 
   const trust = compileTrustProxy(options.trustProxy ?? DEFAULT_TRUST_PROXY);
@@ -151,9 +206,9 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
   if (options.clock !== undefined && typeof options.clock !== 'function') throw invalidOption('clock', 'must be a function returning a Date');
 
   const xfcc = options.xfcc ?? {};
-  const xfccElement = xfcc.element ?? 'last';
+  const xfccElement = xfcc.element ?? preset?.xfccElement ?? 'last';
   if (!['last', 'first', 'only'].includes(xfccElement)) throw invalidOption('xfcc.element', 'must be last, first or only');
-  const xfccHeader = (xfcc.header ?? 'x-forwarded-client-cert').toLowerCase();
+  const xfccHeader = (xfcc.header ?? (preset?.source === 'xfcc' ? preset.header : 'x-forwarded-client-cert')).toLowerCase();
   if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(xfccHeader)) throw invalidOption('xfcc.header', 'must be an HTTP header name');
 
   const pins = options.pins === undefined ? null : compilePins(options.pins);
@@ -178,12 +233,15 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
   return {
     mode,
     sources,
+    forwarded,
+    preset,
     trustProxy: trust.fn,
     trustProxyDescription: trust.description,
     anchors,
     intermediatePool,
     verifyPolicy,
-    proxyVerified: options.proxyVerified ?? false,
+    // A preset whose proxy verifies (always, or says so per request) is trusted for that unless told otherwise.
+    proxyVerified: options.proxyVerified ?? preset?.proxyVerifies ?? false,
     pins,
     rules,
     revocation,
