@@ -19,6 +19,8 @@ import { parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
 export interface RequestLike {
   readonly socket: Socket;
   readonly headers: IncomingHttpHeaders;
+  /** Header lines one by one (Node's `headersDistinct`): a forwarded header sent twice is refused. */
+  readonly headersDistinct?: Readonly<Record<string, readonly string[] | undefined>>;
 }
 
 export type AuthResult =
@@ -230,6 +232,9 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   function decideXfcc(value: string): Decided {
     try {
       const element = selectXfccElement(parseXfcc(value, options.xfccLimits), options.xfccElement);
+      if (element && options.xfccBy && !element.by.some((by) => options.xfccBy!.has(by))) {
+        return refused('client_certificate_untrusted', 'The forwarded element was not written by the expected proxy.', 'xfcc.by');
+      }
       if (!element?.cert) return { certificate: null, error: null, ...ALWAYS };
       const leaf = pemToDer(element.cert);
       if (!xfccHashMatches(element, leaf)) {
@@ -279,6 +284,10 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     if (raw === undefined) return undefined;
     const value = Array.isArray(raw) ? raw.join(', ') : raw;
     if (!fromTrustedProxy(socket, options.xfccHeader)) return undefined;
+    // A proxy writes one line (APPEND_FORWARD appends with a comma); a second line was added by someone else.
+    if ((request.headersDistinct?.[options.xfccHeader]?.length ?? 1) > 1) {
+      return refused('client_certificate_malformed', 'The forwarded client certificate header was sent more than once.', 'xfcc');
+    }
     return cached(value, (k) => perHeader.get(k), (k, d) => perHeader.set(k, d), () => decideXfcc(value));
   }
 

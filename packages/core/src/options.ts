@@ -95,6 +95,11 @@ export interface ClientCertOptions {
     header?: string;
     /** Which element describes the client: `last` (default, the proxy nearest the app), `first`, or `only`. */
     element?: 'last' | 'first' | 'only';
+    /**
+     * The forwarding proxy's own URI SAN(s): the chosen element must carry one of them in `By`,
+     * proof that your proxy wrote it (e.g. the Istio gateway's SPIFFE ID).
+     */
+    by?: string | string[];
     limits?: XfccLimits;
   };
   /** HTTP status of a rejection (default 403). */
@@ -126,6 +131,8 @@ export interface CompiledOptions {
   clockToleranceMs: number;
   xfccHeader: string;
   xfccElement: 'last' | 'first' | 'only';
+  /** Null: any `By` (or none) is accepted. */
+  xfccBy: ReadonlySet<string> | null;
   xfccLimits: Required<XfccLimits>;
   rejectStatus: number;
   problemTypeBase: string;
@@ -210,6 +217,10 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
   if (!['last', 'first', 'only'].includes(xfccElement)) throw invalidOption('xfcc.element', 'must be last, first or only');
   const xfccHeader = (xfcc.header ?? (preset?.source === 'xfcc' ? preset.header : 'x-forwarded-client-cert')).toLowerCase();
   if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(xfccHeader)) throw invalidOption('xfcc.header', 'must be an HTTP header name');
+  const byList = xfcc.by === undefined ? null : Array.isArray(xfcc.by) ? xfcc.by : [xfcc.by];
+  if (byList && (byList.length === 0 || byList.some((by) => typeof by !== 'string' || by.length === 0))) {
+    throw invalidOption('xfcc.by', 'must be a URI or a non-empty list of URIs');
+  }
 
   const pins = options.pins === undefined ? null : compilePins(options.pins);
   if (pins?.usesChain && !anchors) {
@@ -250,6 +261,7 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     clockToleranceMs: clockTolerance * 1000,
     xfccHeader,
     xfccElement,
+    xfccBy: byList ? new Set(byList) : null,
     xfccLimits: { ...DEFAULT_XFCC_LIMITS, ...xfcc.limits },
     rejectStatus,
     problemTypeBase: options.problemTypeBase ?? 'urn:clientcert:problem:',
