@@ -22,6 +22,8 @@ import {
 } from '../../packages/core/src/header-sources.js';
 import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
 import * as F from '../fixtures/header-formats.js';
+import { albEscape, apacheFold, b64, goQueryEscape, nginxEscape, traefikNginxEscape } from '../helpers/encodings.js';
+import { thrown } from '../helpers/errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -30,16 +32,6 @@ const sha256 = (der: Buffer): string => createHash('sha256').update(der).digest(
 
 /** Node's one-attribute-per-line subject, as the reference quotes it. */
 const subjectOf = (der: Buffer): string => new X509Certificate(der).subject;
-
-function thrown(fn: () => unknown): ClientCertError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ClientCertError);
-    return error as ClientCertError;
-  }
-  expect.fail('expected a ClientCertError');
-}
 
 /** Expects this module's typed error; optionally part of the message. */
 function expectHeaderError(fn: () => unknown, messagePart?: string): ClientCertError {
@@ -71,27 +63,6 @@ function at<T>(list: readonly T[], index: number): T {
   expect(list.length).to.be.greaterThan(index);
   return list[index]!;
 }
-
-/** Every byte except `keep` as upper-case %XX (written here, independently of the module). */
-function percentEncode(text: string, keep: RegExp): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    const c = String.fromCharCode(byte);
-    out += keep.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
-}
-/** nginx `$ssl_client_escaped_cert` (NGX_ESCAPE_URI_COMPONENT): all but `A-Z a-z 0-9 - . _ ~`. */
-const nginxEscape = (pem: string): string => percentEncode(pem, /[A-Za-z0-9\-._~]/);
-/** AWS ALB passthrough: URL-encoded with `+ = /` as safe characters. */
-const albEscape = (pem: string): string => percentEncode(pem, /[A-Za-z0-9\-._~+=/]/);
-/** Go `url.QueryEscape`: all but `A-Z a-z 0-9 - _ . ~`, and space as `+`. */
-const goQueryEscape = (text: string): string => percentEncode(text, /[A-Za-z0-9\-._~ ]/).replace(/ /g, '+');
-/** Traefik's ingress-nginx compatibility: QueryEscape, then `+` → `%20`. */
-const traefikNginxEscape = (pem: string): string => goQueryEscape(pem).replace(/\+/g, '%20');
-/** Apache mod_headers: line breaks become spaces; Node trims the trailing one. */
-const apacheFold = (pem: string): string => pem.replace(/\n/g, ' ').trim();
-const b64 = (der: Buffer): string => der.toString('base64');
 
 /** A value that must never appear in an error message (headers are attacker-controlled). */
 const SENTINEL = 'SeNtInEl';

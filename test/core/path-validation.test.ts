@@ -7,11 +7,13 @@ import { webcrypto } from 'node:crypto';
 import {
   createCA, generateKeyPair, type CAOptions, type KeyPair, type RawExtension, type TestCA, type TestCertificate,
 } from '../../packages/core/src/testkit.js';
+import { derOid as oid, derTlv as tlv } from '../../packages/core/src/testkit-shared.js';
 import {
   MAX_SIGNATURE_CHECKS, checkCertificate, compileIntermediatePool, compileVerifyPolicy, verifyChainSync,
   type VerifyChainInput, type VerifyChainResult,
 } from '../../packages/core/src/verify.js';
 import { expectClientCertError } from '../helpers/errors.js';
+import { expectFailure, expectOk } from '../helpers/verify.js';
 
 const SECOND = 1000;
 const HOUR = 3600 * SECOND;
@@ -37,40 +39,8 @@ function verify({ leaf, anchors, intermediates = [] }: Case, extra: Partial<Veri
   });
 }
 
-function expectOk(result: VerifyChainResult, path?: TestCertificate[]): void {
-  if (!result.ok) expect.fail(`expected success, got ${result.code}: ${result.message}`);
-  if (path) expect(result.chain.map((c) => c.fingerprint256)).to.deep.equal(path.map((c) => c.x509.fingerprint256));
-}
-
-function expectFailure(result: VerifyChainResult, code: string, message?: string | RegExp): void {
-  if (result.ok) expect.fail(`expected ${code}, got success`);
-  expect(result.code, result.message).to.equal(code);
-  if (typeof message === 'string') expect(result.message).to.equal(message);
-  else if (message) expect(result.message).to.match(message);
-}
-
 // ---------------------------------------------------------------------------------------------
-// DER for raw extensions
-
-function tlv(tag: number, ...contents: Uint8Array[]): Buffer {
-  const body = Buffer.concat(contents);
-  const length = body.length < 0x80 ? [body.length] : body.length < 0x100 ? [0x81, body.length] : [0x82, body.length >> 8, body.length & 0xff];
-  return Buffer.concat([Buffer.from([tag, ...length]), body]);
-}
-
-function oid(dotted: string): Buffer {
-  const arcs = dotted.split('.').map(Number);
-  const bytes = [40 * arcs[0]! + arcs[1]!];
-  for (const arc of arcs.slice(2)) {
-    const groups: number[] = [];
-    for (let n = arc; ; n = Math.floor(n / 128)) {
-      groups.unshift(groups.length === 0 ? n & 0x7f : (n & 0x7f) | 0x80);
-      if (n < 128) break;
-    }
-    bytes.push(...groups);
-  }
-  return tlv(0x06, Buffer.from(bytes));
-}
+// DER for raw extensions, written with the test kit's own DER writer
 
 const seq = (...items: Uint8Array[]): Buffer => tlv(0x30, ...items);
 const ext = (id: string, value: Uint8Array, critical = false): RawExtension => ({ oid: id, critical, value });

@@ -1,21 +1,16 @@
 import { expect } from 'chai';
 import { createHash, webcrypto, X509Certificate } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type * as X509Lib from '../../packages/core/node_modules/@peculiar/x509/build/index.js';
 import { parseCertificate } from '../../packages/core/src/certificate.js';
-import { isClientCertError } from '../../packages/core/src/errors.js';
 import type { ClientCertificate } from '../../packages/core/src/model.js';
 import { compilePins, matchPins, type PinsOption, type RuleContext } from '../../packages/core/src/pins.js';
 import { createCA, createSelfSigned, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
 import { verifyChainSync } from '../../packages/core/src/verify.js';
+import { colonHex } from '../helpers/encodings.js';
+import { optionError } from '../helpers/errors.js';
+import { x509 } from '../helpers/x509.js';
 
-// @peculiar/x509 is a dependency of packages/core only; it is used here for what the test kit
-// does not do: a second certificate for an existing key (renewal, a re-issued CA), and an
-// SPKI hash computed by a second implementation.
-const requireFromCore = createRequire(new URL('../../packages/core/package.json', import.meta.url));
-requireFromCore('reflect-metadata');
-const x509 = requireFromCore('@peculiar/x509') as typeof X509Lib;
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+// @peculiar/x509 is used here for what the test kit does not do: a second certificate for an
+// existing key (renewal, a re-issued CA), and an SPKI hash computed by a second implementation.
 
 const EC_IMPORT = { name: 'ECDSA', namedCurve: 'P-256' };
 const EC_SIGN = { name: 'ECDSA', hash: 'SHA-256' };
@@ -44,21 +39,6 @@ async function sameKey(original: TestCertificate, ca: boolean): Promise<TestCert
 /** SHA-256 of the SubjectPublicKeyInfo, computed by @peculiar/x509 rather than node:crypto. */
 async function spkiSha256(cert: TestCertificate): Promise<Buffer> {
   return Buffer.from(await new x509.X509Certificate(cert.der).publicKey.getThumbprint('SHA-256'));
-}
-
-function colonHex(hex: string): string {
-  return hex.toUpperCase().match(/../g)!.join(':');
-}
-
-/** The message of the `invalid_option` error `fn` throws. */
-function optionError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(isClientCertError(error) && error.code, String(error)).to.equal('invalid_option');
-    return (error as Error).message;
-  }
-  throw new Error('expected an invalid_option error');
 }
 
 describe('pins', () => {

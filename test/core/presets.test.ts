@@ -5,19 +5,7 @@ import { compileHeaderSource, readHeaderSource, type ForwardedCertificate } from
 import { presetHeaderSource, PRESETS, PROXY_NAMES, resolvePreset, type ProxyName, type ProxyPreset } from '../../packages/core/src/presets.js';
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
 import { parseXfcc, selectXfccElement } from '../../packages/core/src/xfcc.js';
-
-/** Every byte except `keep` as upper-case %XX (independent of the module under test). */
-function percentEncode(text: string, keep: RegExp): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    const c = String.fromCharCode(byte);
-    out += keep.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
-}
-const nginxEscape = (pem: string): string => percentEncode(pem, /[A-Za-z0-9\-._~]/);
-const albEscape = (pem: string): string => percentEncode(pem, /[A-Za-z0-9\-._~+=/]/);
-const b64 = (der: Buffer): string => der.toString('base64');
+import { albEscape, b64, nginxEscape } from '../helpers/encodings.js';
 
 const REQUIRED: readonly ProxyName[] = [
   'azure-container-apps', 'envoy', 'istio', 'nginx', 'ingress-nginx', 'traefik', 'haproxy', 'caddy', 'aws-alb', 'cloudflare',

@@ -1,25 +1,21 @@
 import { expect } from 'chai';
 import { createHash, webcrypto } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type * as X509Lib from '../../packages/core/node_modules/@peculiar/x509/build/index.js';
 import { parseCertificate } from '../../packages/core/src/certificate.js';
-import { isClientCertError } from '../../packages/core/src/errors.js';
 import type { ClientCertificate } from '../../packages/core/src/model.js';
 import {
   compileRules, evaluateRules, type RuleContext, type RuleResult, type RulesOption,
 } from '../../packages/core/src/rules.js';
-import { createCA, createSelfSigned, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, createSelfSigned, type JsonName, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
 import { verifyChainSync } from '../../packages/core/src/verify.js';
+import { colonHex } from '../helpers/encodings.js';
+import { optionError } from '../helpers/errors.js';
+import { x509 } from '../helpers/x509.js';
 
-// @peculiar/x509 (a dependency of packages/core only) builds what RFC 4514 strings given to the
-// test kit cannot spell: multi-valued RDNs. It also supplies keyUsage for odd X509-SVIDs.
-const requireFromCore = createRequire(new URL('../../packages/core/package.json', import.meta.url));
-requireFromCore('reflect-metadata');
-const x509 = requireFromCore('@peculiar/x509') as typeof X509Lib;
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+// @peculiar/x509 builds what RFC 4514 strings given to the test kit cannot spell: multi-valued
+// RDNs. It also supplies keyUsage for odd X509-SVIDs.
 
 /** A self-signed leaf whose subject is given in DER order as @peculiar/x509 JSON. */
-async function withName(name: X509Lib.JsonNameParams): Promise<ClientCertificate> {
+async function withName(name: JsonName): Promise<ClientCertificate> {
   const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const now = Math.floor(Date.now() / 1000) * 1000;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -48,21 +44,6 @@ function passes(rules: RulesOption, cert: ClientCertificate, context?: RuleConte
 function failedCheck(rules: RulesOption, cert: ClientCertificate, context?: RuleContext): string {
   const result = evaluate(rules, cert, context);
   return result.ok ? 'ok' : result.failed;
-}
-
-/** The message of the `invalid_option` error `fn` throws. */
-function optionError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(isClientCertError(error) && error.code, String(error)).to.equal('invalid_option');
-    return (error as Error).message;
-  }
-  throw new Error('expected an invalid_option error');
-}
-
-function colonHex(hex: string): string {
-  return hex.toUpperCase().match(/../g)!.join(':');
 }
 
 describe('rules', () => {

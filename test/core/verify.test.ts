@@ -6,6 +6,7 @@ import {
   compileTrustAnchors, resolvePurpose, verifyChain, verifyChainSync, type VerifyChainInput, type VerifyChainResult,
 } from '../../packages/core/src/verify.js';
 import { expectClientCertError as expectThrowsCode } from '../helpers/errors.js';
+import { expectFailure, expectOk } from '../helpers/verify.js';
 
 const SECOND = 1000;
 const HOUR = 3600 * SECOND;
@@ -26,17 +27,6 @@ function validity(notBefore = NOW - DAY, notAfter = NOW + DAY): { notBefore: Dat
 
 function verify(input: Partial<VerifyChainInput> & Pick<VerifyChainInput, 'leaf'>, anchors: TestCertificate[]): VerifyChainResult {
   return verifyChainSync({ at: new Date(NOW), trustAnchors: anchors.map((a) => a.cert), ...input });
-}
-
-function expectOk(result: VerifyChainResult, path: TestCertificate[]): void {
-  if (!result.ok) expect.fail(`expected success, got ${result.code}: ${result.message}`);
-  expect(result.chain.map((c) => c.fingerprint256)).to.deep.equal(path.map((c) => c.x509.fingerprint256));
-}
-
-function expectFailure(result: VerifyChainResult, code: string, message?: string): void {
-  if (result.ok) expect.fail(`expected ${code}, got success`);
-  expect(result.code, result.message).to.equal(code);
-  if (message !== undefined) expect(result.message).to.equal(message);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,19 +29,10 @@ import {
   ISTIO_DECODED,
   ISTIO_JSON_LINE,
 } from '../fixtures/xfcc-real.js';
+import { thrown } from '../helpers/errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-function thrown(fn: () => unknown): ClientCertError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ClientCertError);
-    return error as ClientCertError;
-  }
-  expect.fail('expected a ClientCertError');
-}
 
 function expectMalformed(value: string, messagePart?: string): ClientCertError {
   const error = thrown(() => parseXfcc(value));

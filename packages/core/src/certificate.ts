@@ -21,6 +21,7 @@ import { isClientCertError } from './errors.js';
 import type {
   Authorization, ClientCertificate, DistinguishedName, NameAttribute, SourceName, SubjectAltNames, Verification,
 } from './model.js';
+import { isBase64Char, isPemSpace, isPrintableAscii } from './text.js';
 
 /** A certificate as callers hand it over: PEM text, DER (or PEM) bytes, or Node's object. */
 export type CertificateInput = Buffer | string | X509Certificate;
@@ -39,24 +40,6 @@ interface PemBlock {
   readonly der: Buffer;
 }
 
-/** Base64 alphabet check without regexes: A-Z a-z 0-9 + / */
-function isBase64Char(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
-    c === 0x2b || c === 0x2f;
-}
-
-function isPrintableAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
-}
-
-function isPemWhitespace(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-}
-
 /**
  * Strict base64 for a PEM body: whitespace anywhere (line breaks), padding only at the end, and
  * a multiple of four characters. Needed because `Buffer.from(s, 'base64')` silently skips
@@ -67,7 +50,7 @@ function decodePemBody(body: string): Buffer {
   let padding = 0;
   for (let i = 0; i < body.length; i++) {
     const c = body.charCodeAt(i);
-    if (isPemWhitespace(c)) continue;
+    if (isPemSpace(c)) continue;
     if (c === 0x3d) padding++;
     else if (padding > 0 || !isBase64Char(c)) throw malformed('invalid base64 in PEM');
     count++;
@@ -128,7 +111,7 @@ export function derToPem(der: Uint8Array): string {
 /** True when the bytes are PEM text: `-----BEGIN` after optional leading whitespace. */
 function looksLikePem(bytes: Uint8Array): boolean {
   let i = 0;
-  while (i < bytes.length && isPemWhitespace(bytes[i]!)) i++;
+  while (i < bytes.length && isPemSpace(bytes[i]!)) i++;
   return Buffer.from(bytes.buffer, bytes.byteOffset + i, Math.min(10, bytes.length - i)).toString('latin1') ===
     '-----BEGIN';
 }
@@ -256,8 +239,11 @@ const RFC4514_TYPES: ReadonlySet<string> = new Set([
   '0.9.2342.19200300.100.1.25', '0.9.2342.19200300.100.1.1',
 ]);
 
-/** Names accepted by `get` / `getAll` (lower-case): the short names plus common long forms. */
-const NAME_ALIASES: ReadonlyMap<string, string> = (() => {
+/**
+ * Attribute type names (lower-case) → OID: the short names plus common long forms. Accepted by
+ * `get` / `getAll`, and (with .NET's one-letter names added) by the DN strings of rules.ts.
+ */
+export const NAME_ALIASES: ReadonlyMap<string, string> = (() => {
   const aliases = new Map<string, string>();
   for (const [oid, name] of SHORT_NAMES) aliases.set(name.toLowerCase(), oid);
   const long: [string, string][] = [
@@ -746,7 +732,7 @@ function chainDers(input: Buffer | string): Buffer[] {
 
 function isBlank(input: Buffer | string): boolean {
   if (typeof input === 'string') return input.trim() === '';
-  return input.every(isPemWhitespace);
+  return input.every(isPemSpace);
 }
 
 /**

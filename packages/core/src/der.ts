@@ -9,6 +9,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ClientCertError } from './errors.js';
+import { isVisibleAscii } from './text.js';
 
 /** Identifier octets of the universal types this package reads. */
 export const Tag = {
@@ -214,7 +215,6 @@ function codePointAt(buf: Buffer, i: number): number {
 
 const isAscii = (c: number): boolean => c < 0x80;
 const isNumeric = (c: number): boolean => c === 0x20 || (c >= 0x30 && c <= 0x39);
-const isVisible = (c: number): boolean => c >= 0x20 && c <= 0x7e;
 
 /**
  * Checks the contents of a string-typed TLV and returns true, or returns false when `tlv` is not
@@ -232,7 +232,7 @@ export function checkString(buf: Buffer, tlv: Tlv): boolean {
     case Tag.PRINTABLE_STRING:
     case Tag.IA5_STRING: checkBytes(buf, s, e, isAscii); return true;
     case Tag.NUMERIC_STRING: checkBytes(buf, s, e, isNumeric); return true;
-    case Tag.VISIBLE_STRING: checkBytes(buf, s, e, isVisible); return true;
+    case Tag.VISIBLE_STRING: checkBytes(buf, s, e, isVisibleAscii); return true;
     case Tag.TELETEX_STRING: return true; // read as latin1: every byte is a character
     case Tag.BMP_STRING: checkUtf16Be(buf, s, e); return true;
     case Tag.UNIVERSAL_STRING: checkUtf32Be(buf, s, e); return true;

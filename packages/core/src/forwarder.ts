@@ -45,7 +45,7 @@ import { DerCursor, Tag, decodeOid, readTlv, type Tlv } from './der.js';
 import { invalidOption } from './errors.js';
 import type { ClientCertificate } from './model.js';
 import { readPeer } from './tls-source.js';
-import { DEFAULT_XFCC_LIMITS } from './xfcc.js';
+import { DEFAULT_XFCC_LIMITS, urlEncode } from './xfcc.js';
 
 /** Envoy's `forward_client_cert_details` values. */
 export type XfccForwardMode = 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
@@ -336,18 +336,6 @@ function pairValue(value: string): string | null {
   if (!/^[\x20-\x7e]*$/.test(value)) return null;
   if (!/[,;"]|^ | $/.test(value)) return value;
   return `"${value.replace(/["\\]/g, '\\$&')}"`;
-}
-
-/** Envoy's `PercentEncoding::urlEncode`: every UTF-8 byte except `A-Z a-z 0-9 * - . _` as `%XX`. */
-const URL_ENCODED: readonly string[] = Array.from({ length: 256 }, (_, byte) => {
-  const c = String.fromCharCode(byte);
-  return /[A-Za-z0-9*\-._]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-});
-
-function urlEncode(text: string): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) out += URL_ENCODED[byte]!;
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
  * | `rfc9440`    | `client-cert` (+ `client-cert-chain`)        | RFC 8941 byte sequence `:base64(DER):`; chain an SF list | separate header, leaf excluded |
  * | `traefik`    | `x-forwarded-tls-client-cert` (+ `-info`)    | base64 DER per certificate, `,`-joined (≤ v2.9.1 also query-escaped) | same header, leaf first |
  * | `url-pem`    | `ssl-client-cert`                            | percent-encoded PEM (nginx `$ssl_client_escaped_cert`), or raw PEM with line breaks folded to spaces (Apache), `(null)` = none | none (leaf only) |
- * | `base64-der` | `x-client-cert`                              | strict base64 of the DER (App Service, ASP.NET, Cloudflare, Caddy, HAProxy) | optional header: base64 of concatenated DER (HAProxy `ssl_c_chain_der`) |
+ * | `base64-der` | `x-client-cert`                              | strict base64 of the DER (App Service, ASP.NET, Cloudflare, Caddy, HAProxy); Caddy's unresolved placeholder = none | optional header: base64 of concatenated DER (HAProxy `ssl_c_chain_der`) |
  * | `aws-alb`    | `x-amzn-mtls-clientcert` (passthrough) / `x-amzn-mtls-clientcert-leaf` (verify) | percent-encoded PEM, `+ = /` possibly left unencoded | passthrough: same header, leaf first |
  * | custom       | any                                          | `decode(value) => Buffer \| Buffer[] \| undefined`     | from `decode` |
  *
@@ -38,6 +38,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { readTlv } from './der.js';
 import { ClientCertError, invalidOption, isClientCertError, type ErrorCode } from './errors.js';
+import {
+  COLON, COMMA, DQUOTE, EQUALS, HTAB, PERCENT, PLUS, SEMICOLON, SP, isBase64Char, isDigit, isPemSpace, isTchar, skipOws,
+} from './text.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -218,24 +221,7 @@ export function isForwardedHeaderError(error: unknown): error is ClientCertError
 }
 
 // ---------------------------------------------------------------------------------------------
-// Character classes (single-character tests only)
-
-const HTAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const SP = 0x20;
-const DQUOTE = 0x22;
-const PERCENT = 0x25;
-const PLUS = 0x2b;
-const COMMA = 0x2c;
-const SLASH = 0x2f;
-const COLON = 0x3a;
-const SEMICOLON = 0x3b;
-const EQUALS = 0x3d;
-
-function isBase64Char(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === PLUS || c === SLASH;
-}
+// Character classes (single-character tests only; the shared ones are in text.ts)
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -244,22 +230,12 @@ function hexValue(c: number): number {
   return -1;
 }
 
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
-
-/** PEM and folded-PEM whitespace. */
-function isPemSpace(c: number): boolean {
-  return c === SP || c === HTAB || c === LF || c === CR;
-}
-
 /** RFC 9110 token, lower-case (header names are matched as Node delivers them). */
 function isHeaderName(name: string): boolean {
   if (name.length === 0 || name.length > 256) return false;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || "!#$%&'*+-.^_`|~".includes(name[i]!);
-    if (!ok) return false;
+    if (!isTchar(c) || (c >= 0x41 && c <= 0x5a)) return false;
   }
   return true;
 }
@@ -481,11 +457,6 @@ function rejectParameters(header: string, text: string, pos: number): void {
 
 function skipSp(text: string, pos: number): number {
   while (text.charCodeAt(pos) === SP) pos++;
-  return pos;
-}
-
-function skipOws(text: string, pos: number): number {
-  for (let c = text.charCodeAt(pos); c === SP || c === HTAB; c = text.charCodeAt(++pos));
   return pos;
 }
 
@@ -768,7 +739,8 @@ export function readProxyVerdict(source: CompiledHeaderSource, headers: Incoming
  * Reads one source from the request headers (Node's lower-cased `IncomingHttpHeaders`).
  *
  * Returns undefined when the certificate header is absent or empty (and, for `url-pem`, when it is
- * Apache's `(null)`; for a custom decoder, when it returns undefined/null). Traefik: only the
+ * Apache's `(null)`; for `base64-der`, when it is Caddy's unresolved placeholder; for a custom
+ * decoder, when it returns undefined/null). Traefik: only the
  * certificate header counts; a request with only `-Info` yields undefined here, and
  * readTraefikInfo returns that info (it describes a certificate this library cannot verify).
  *
@@ -805,6 +777,15 @@ export function readHeaderSource(source: CompiledHeaderSource, headers: Incoming
   });
 }
 
+/**
+ * What Caddy sends for `header_up X-Client-Cert {http.request.tls.client.certificate_der_base64}`
+ * when the client presented no certificate: Caddy leaves a placeholder it cannot resolve as
+ * literal text (seen from Caddy 2.6.2 in test/interop; caddyserver/caddy#7530, fixed by #7534 in
+ * 2026 to send an empty value). It means "no certificate", like an empty value; it can never be
+ * base64, so nothing else is read as none.
+ */
+const CADDY_NO_CERTIFICATE = '{http.request.tls.client.certificate_der_base64}';
+
 function decodeSource(
   source: CompiledHeaderSource,
   value: string,
@@ -826,6 +807,10 @@ function decodeSource(
       return leaf && { leaf, chain: [] };
     }
     case 'base64-der': {
+      if (value === CADDY_NO_CERTIFICATE) {
+        if (chainValue !== undefined) throw forwardedHeaderError(source.chainHeader!, `present without a certificate in "${header}"`);
+        return undefined;
+      }
       const leaf = checkDer(header, decodeBase64(header, value, 0, value.length, false), 0);
       const chain = chainValue === undefined
         ? []

@@ -23,10 +23,12 @@
 import { BlockList, isIP } from 'node:net';
 import { TextDecoder } from 'node:util';
 import type { X509Certificate } from 'node:crypto';
+import { NAME_ALIASES } from './certificate.js';
 import { DerCursor, decodeString, isDottedOid, readTlv, Tag } from './der.js';
 import { invalidOption } from './errors.js';
 import type { ClientCertificate, DistinguishedName } from './model.js';
 import { digestMatches, parseSpkiHash, parseThumbprint, verifiedPath, type Digest, type RuleContext } from './pins.js';
+import { isPrintableAscii } from './text.js';
 
 export type { RuleContext } from './pins.js';
 
@@ -202,27 +204,8 @@ function stringList(value: unknown, option: string): { value: string; option: st
 
 /** Attribute type names (lower-case) → OID: RFC 4514/4519 names, long forms, and .NET's letters. */
 const ATTRIBUTE_TYPES: ReadonlyMap<string, string> = new Map([
-  ['cn', '2.5.4.3'], ['commonname', '2.5.4.3'],
-  ['sn', '2.5.4.4'], ['surname', '2.5.4.4'],
-  ['serialnumber', '2.5.4.5'],
-  ['c', '2.5.4.6'], ['countryname', '2.5.4.6'],
-  ['l', '2.5.4.7'], ['localityname', '2.5.4.7'],
-  ['st', '2.5.4.8'], ['s', '2.5.4.8'], ['stateorprovincename', '2.5.4.8'],
-  ['street', '2.5.4.9'], ['streetaddress', '2.5.4.9'],
-  ['o', '2.5.4.10'], ['organizationname', '2.5.4.10'],
-  ['ou', '2.5.4.11'], ['organizationalunitname', '2.5.4.11'],
-  ['title', '2.5.4.12'], ['t', '2.5.4.12'],
-  ['businesscategory', '2.5.4.15'],
-  ['postalcode', '2.5.4.17'],
-  ['gn', '2.5.4.42'], ['g', '2.5.4.42'], ['givenname', '2.5.4.42'],
-  ['initials', '2.5.4.43'], ['i', '2.5.4.43'],
-  ['generationqualifier', '2.5.4.44'],
-  ['dnqualifier', '2.5.4.46'],
-  ['pseudonym', '2.5.4.65'],
-  ['organizationidentifier', '2.5.4.97'],
-  ['dc', '0.9.2342.19200300.100.1.25'], ['domaincomponent', '0.9.2342.19200300.100.1.25'],
-  ['uid', '0.9.2342.19200300.100.1.1'], ['userid', '0.9.2342.19200300.100.1.1'],
-  ['emailaddress', '1.2.840.113549.1.9.1'], ['email', '1.2.840.113549.1.9.1'], ['e', '1.2.840.113549.1.9.1'],
+  ...NAME_ALIASES,
+  ['s', '2.5.4.8'], ['t', '2.5.4.12'], ['g', '2.5.4.42'], ['i', '2.5.4.43'], ['e', '1.2.840.113549.1.9.1'],
 ]);
 
 function attributeOid(type: string, option: string): string {
@@ -809,12 +792,7 @@ const MAX_REASON = 200;
 
 /** A reason is used as the problem detail only when it looks like fixed text: short printable ASCII. */
 function isSafeReason(reason: unknown): reason is string {
-  if (typeof reason !== 'string' || reason.length === 0 || reason.length > MAX_REASON) return false;
-  for (let i = 0; i < reason.length; i++) {
-    const c = reason.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
+  return typeof reason === 'string' && reason.length > 0 && reason.length <= MAX_REASON && isPrintableAscii(reason);
 }
 
 function predicateFailure(message: string, cause: unknown): Failure {

@@ -25,8 +25,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyPair, RawExtension, TestCA, TestCertificate } from './testkit.js';
-
-type CryptoKey = webcrypto.CryptoKey;
+import { derOid, derTlv, pem, signingAlgorithm } from './testkit-shared.js';
 
 /** CRL entry reason codes by their RFC 5280 names. */
 export type CrlReasonName =
@@ -75,62 +74,32 @@ function wholeSeconds(ms: number): Date {
   return new Date(Math.floor(ms / 1000) * 1000);
 }
 
-function signingAlgorithm(key: CryptoKey): { name: string; hash: string } {
-  const algorithm = key.algorithm as webcrypto.KeyAlgorithm & { namedCurve?: string; hash?: { name: string } };
-  if (algorithm.name === 'ECDSA') {
-    const hash = algorithm.namedCurve === 'P-384' ? 'SHA-384' : algorithm.namedCurve === 'P-521' ? 'SHA-512' : 'SHA-256';
-    return { name: 'ECDSA', hash };
-  }
-  if (algorithm.name === 'RSASSA-PKCS1-v1_5') return { name: algorithm.name, hash: algorithm.hash?.name ?? 'SHA-256' };
-  throw new TypeError(`testkit: cannot sign with a ${algorithm.name} key`);
-}
-
 // ---------------------------------------------------------------------------------------------
 // A little DER, for extensions @peculiar/x509 has no class for
 
-function der(tag: number, ...parts: Uint8Array[]): Buffer {
-  const body = Buffer.concat(parts);
-  const length = body.length;
-  const header = length < 0x80 ? [tag, length]
-    : length < 0x100 ? [tag, 0x81, length]
-      : [tag, 0x82, length >> 8, length & 0xff];
-  return Buffer.concat([Buffer.from(header), body]);
-}
-
-function oid(dotted: string): Buffer {
-  const arcs = dotted.split('.').map(Number);
-  const bytes = [40 * arcs[0]! + arcs[1]!];
-  for (const arc of arcs.slice(2)) {
-    const groups = [arc & 0x7f];
-    for (let rest = Math.floor(arc / 128); rest > 0; rest = Math.floor(rest / 128)) groups.unshift((rest & 0x7f) | 0x80);
-    bytes.push(...groups);
-  }
-  return der(0x06, Buffer.from(bytes));
-}
-
 /** A uniformResourceIdentifier GeneralName. */
 function uriName(uri: string): Buffer {
-  return der(0x86, Buffer.from(uri, 'latin1'));
+  return derTlv(0x86, Buffer.from(uri, 'latin1'));
 }
 
 function integer(value: number): Buffer {
   let hex = value.toString(16);
   if (hex.length % 2 === 1) hex = `0${hex}`;
   if (Number.parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
-  return der(0x02, Buffer.from(hex, 'hex'));
+  return derTlv(0x02, Buffer.from(hex, 'hex'));
 }
 
 /** authorityInfoAccess naming an OCSP responder (and optionally a caIssuers URL). */
 export function ocspAiaExtension(responderUrl: string, caIssuersUrl?: string): RawExtension {
-  const descriptions = [der(0x30, oid('1.3.6.1.5.5.7.48.1'), uriName(responderUrl))];
-  if (caIssuersUrl !== undefined) descriptions.push(der(0x30, oid('1.3.6.1.5.5.7.48.2'), uriName(caIssuersUrl)));
-  return { oid: '1.3.6.1.5.5.7.1.1', critical: false, value: der(0x30, ...descriptions) };
+  const descriptions = [derTlv(0x30, derOid('1.3.6.1.5.5.7.48.1'), uriName(responderUrl))];
+  if (caIssuersUrl !== undefined) descriptions.push(derTlv(0x30, derOid('1.3.6.1.5.5.7.48.2'), uriName(caIssuersUrl)));
+  return { oid: '1.3.6.1.5.5.7.1.1', critical: false, value: derTlv(0x30, ...descriptions) };
 }
 
 /** cRLDistributionPoints with one distribution point per URI (fullName). */
 export function crlDistributionPointsExtension(uris: string[]): RawExtension {
-  const points = uris.map((uri) => der(0x30, der(0xa0, der(0xa0, uriName(uri)))));
-  return { oid: '2.5.29.31', critical: false, value: der(0x30, ...points) };
+  const points = uris.map((uri) => derTlv(0x30, derTlv(0xa0, derTlv(0xa0, uriName(uri)))));
+  return { oid: '2.5.29.31', critical: false, value: derTlv(0x30, ...points) };
 }
 
 export interface IssuingDistributionPointInput {
@@ -145,11 +114,11 @@ export interface IssuingDistributionPointInput {
 export function issuingDistributionPointExtension(input: IssuingDistributionPointInput): RawExtension {
   const parts: Buffer[] = [];
   const TRUE = Buffer.from([0xff]);
-  if (input.uri !== undefined) parts.push(der(0xa0, der(0xa0, uriName(input.uri))));
-  if (input.onlyContainsUserCerts) parts.push(der(0x81, TRUE));
-  if (input.onlyContainsCACerts) parts.push(der(0x82, TRUE));
-  if (input.indirectCRL) parts.push(der(0x84, TRUE));
-  return { oid: '2.5.29.28', critical: true, value: der(0x30, ...parts) };
+  if (input.uri !== undefined) parts.push(derTlv(0xa0, derTlv(0xa0, uriName(input.uri))));
+  if (input.onlyContainsUserCerts) parts.push(derTlv(0x81, TRUE));
+  if (input.onlyContainsCACerts) parts.push(derTlv(0x82, TRUE));
+  if (input.indirectCRL) parts.push(derTlv(0x84, TRUE));
+  return { oid: '2.5.29.28', critical: true, value: derTlv(0x30, ...parts) };
 }
 
 /** deltaCRLIndicator (critical), to make a delta CRL. */
@@ -186,11 +155,10 @@ export async function createCrl(ca: TestCertificate, options: CrlOptions = {}): 
     signingKey: keys.privateKey,
     signingAlgorithm: signingAlgorithm(keys.privateKey),
   }, webcrypto as unknown as Parameters<typeof x509.X509CrlGenerator.create>[1]);
-  const derBytes = Buffer.from(crl.rawData);
-  const lines = derBytes.toString('base64').match(/.{1,64}/g) ?? [];
+  const der = Buffer.from(crl.rawData);
   return {
-    der: derBytes,
-    pem: `-----BEGIN X509 CRL-----\n${lines.join('\n')}\n-----END X509 CRL-----\n`,
+    der,
+    pem: pem('X509 CRL', der),
     thisUpdate,
     nextUpdate,
   };

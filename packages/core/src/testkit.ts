@@ -18,6 +18,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { KeyObject, createHash, sign as nodeSign, webcrypto, X509Certificate } from 'node:crypto';
 import { DerCursor, Tag, readTlv } from './der.js';
+import { derOid, derTlv, pem, percentEncode, signingAlgorithm } from './testkit-shared.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -245,24 +246,8 @@ export async function generateKeyPair(options: KeyPairOptions = {}): Promise<Key
   return (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as KeyPair;
 }
 
-/**
- * The signature algorithm for a private key, read from the key itself rather than remembered
- * alongside it, so that a key passed in through `keyPair` signs correctly whatever made it.
- */
-function signingAlgorithm(key: CryptoKey): { name: string; hash: string } {
-  const algorithm = key.algorithm as webcrypto.KeyAlgorithm & { namedCurve?: string; hash?: { name: string } };
-  if (algorithm.name === 'ECDSA') {
-    const hash = algorithm.namedCurve === 'P-384' ? 'SHA-384' : algorithm.namedCurve === 'P-521' ? 'SHA-512' : 'SHA-256';
-    return { name: 'ECDSA', hash };
-  }
-  if (algorithm.name === 'RSASSA-PKCS1-v1_5') return { name: algorithm.name, hash: algorithm.hash?.name ?? 'SHA-256' };
-  throw new TypeError(`testkit: cannot sign with a ${algorithm.name} key`);
-}
-
 async function keyToPem(key: CryptoKey): Promise<string> {
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key as never));
-  const lines = pkcs8.toString('base64').match(/.{1,64}/g) ?? [];
-  return `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  return pem('PRIVATE KEY', Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key as never)));
 }
 
 function randomSerial(): string {
@@ -355,34 +340,8 @@ interface Profile {
 const CA_KEY_USAGE: KeyUsageInput[] = ['digitalSignature', 'keyCertSign', 'cRLSign'];
 
 // ---------------------------------------------------------------------------------------------
-// A little DER writing, for what @peculiar/x509 does not write: name constraints, version 1
-// certificates and signatures with other digests.
-
-function derLength(length: number): Buffer {
-  if (length < 0x80) return Buffer.from([length]);
-  const bytes: number[] = [];
-  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-function derTlv(tag: number, ...contents: Uint8Array[]): Buffer {
-  const body = Buffer.concat(contents);
-  return Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
-}
-
-function derOid(oid: string): Buffer {
-  const arcs = oid.split('.').map(Number);
-  const bytes = [40 * arcs[0]! + arcs[1]!];
-  for (const arc of arcs.slice(2)) {
-    const groups: number[] = [];
-    for (let n = arc; ; n = Math.floor(n / 128)) {
-      groups.unshift(groups.length === 0 ? n & 0x7f : (n & 0x7f) | 0x80);
-      if (n < 128) break;
-    }
-    bytes.push(...groups);
-  }
-  return derTlv(0x06, Buffer.from(bytes));
-}
+// Name constraints, version 1 certificates and signatures with other digests, which
+// @peculiar/x509 does not write.
 
 /** Address and mask bytes of a CIDR block, as an iPAddress subtree holds them. */
 function cidrBytes(cidr: string): Buffer {
@@ -548,12 +507,7 @@ export interface EnvoyXfccOptions {
 
 /** Envoy's URL encoding: every byte except `A-Z a-z 0-9 * - . _` becomes `%XX`. */
 export function envoyUrlEncode(text: string): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    const c = String.fromCharCode(byte);
-    out += /[A-Za-z0-9*\-._]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
+  return percentEncode(text, /[A-Za-z0-9*\-._]/);
 }
 
 /**

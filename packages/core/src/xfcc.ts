@@ -23,6 +23,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ClientCertError, invalidOption } from './errors.js';
 import { derToPem, pemToDer, splitCertificates } from './certificate.js';
+import { BACKSLASH, COMMA, DQUOTE, EQUALS, HTAB, SEMICOLON, isOws, isTchar, skipOws } from './text.js';
 
 /** One XFCC element: what one proxy hop wrote about the TLS client it saw. */
 export interface XfccElement {
@@ -79,38 +80,11 @@ function malformed(message: string): ClientCertError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Character classes (single-character tests only)
-
-const HTAB = 0x09;
-const SP = 0x20;
-const DQUOTE = 0x22;
-const COMMA = 0x2c;
-const SEMICOLON = 0x3b;
-const EQUALS = 0x3d;
-const BACKSLASH = 0x5c;
-
-function isOws(code: number): boolean {
-  return code === SP || code === HTAB;
-}
+// Character classes (single-character tests only; the shared ones are in text.ts)
 
 /** C0 controls except HTAB, and DEL: never legal in a field value (and CR/LF would split it). */
 function isForbiddenControl(code: number): boolean {
   return (code < 0x20 && code !== HTAB) || code === 0x7f;
-}
-
-/** RFC 9110 `tchar`: keys are tokens, so a key can never hide a quote, space or separator. */
-function isTchar(code: number): boolean {
-  return (
-    (code >= 0x30 && code <= 0x39) || // 0-9
-    (code >= 0x41 && code <= 0x5a) || // A-Z
-    (code >= 0x61 && code <= 0x7a) || // a-z
-    '!#$%&\'*+-.^_`|~'.includes(String.fromCharCode(code))
-  );
-}
-
-function skipOws(text: string, pos: number): number {
-  while (pos < text.length && isOws(text.charCodeAt(pos))) pos++;
-  return pos;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,15 +359,19 @@ export function parseXfcc(value: string, limits?: XfccLimits): XfccElement[] {
 // ---------------------------------------------------------------------------------------------
 // Public: format
 
-/** Envoy's `PercentEncoding::urlEncode`: every UTF-8 byte except `A-Z a-z 0-9 * - . _` as %XX. */
-function urlEncode(text: string): string {
+/** Each byte as Envoy's `PercentEncoding::urlEncode` writes it. */
+const URL_ENCODED: readonly string[] = Array.from({ length: 256 }, (_, byte) => {
+  const c = String.fromCharCode(byte);
+  return /[A-Za-z0-9*\-._]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+});
+
+/**
+ * Envoy's `PercentEncoding::urlEncode`: every UTF-8 byte except `A-Z a-z 0-9 * - . _` as `%XX`
+ * (also the forwarder's encoding).
+ */
+export function urlEncode(text: string): string {
   let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    const unreserved =
-      (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) ||
-      (byte >= 0x61 && byte <= 0x7a) || byte === 0x2a || byte === 0x2d || byte === 0x2e || byte === 0x5f;
-    out += unreserved ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
+  for (const byte of Buffer.from(text, 'utf8')) out += URL_ENCODED[byte]!;
   return out;
 }
 
