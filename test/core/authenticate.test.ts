@@ -59,6 +59,18 @@ describe('pipeline', () => {
       expect(other.certificate?.subject.rfc4514).to.equal('CN=bob,O=Acme');
     });
 
+    it('regression: a refusal for "not yet valid" is not cached past the moment the certificate becomes valid', async () => {
+      const soon = new Date(Math.floor(Date.now() / 1000) * 1000 + 3600_000);
+      const early = await root.issue({ subject: 'CN=early', notBefore: soon, notAfter: new Date(soon.getTime() + 86_400_000) });
+      let now = Date.now();
+      const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert, clock: () => new Date(now) });
+      const before = auth.authenticate(fromProxy(envoyXfcc(early))) as AuthResult;
+      expect(before.ok ? 'ok' : before.error.code).to.equal('client_certificate_not_yet_valid');
+      now = soon.getTime() + 1000;
+      const after = auth.authenticate(fromProxy(envoyXfcc(early))) as AuthResult;
+      expect(after.ok ? after.certificate?.subject.rfc4514 : after.error.code).to.equal('CN=early');
+    });
+
     it('a cached success is decided again once the clock leaves the validity window', () => {
       let now = Date.now();
       const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert, clock: () => new Date(now) });

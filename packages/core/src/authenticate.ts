@@ -57,6 +57,7 @@ const ALWAYS = { checkFrom: -Infinity, checkUntil: Infinity };
 const NEVER = { checkFrom: Infinity, checkUntil: -Infinity };
 const HEADER_CACHE_SIZE = 1000;
 const CHAIN_CACHE_SIZE = 1000;
+const VERIFY_FAILURE_TTL_MS = 60_000;
 const UNTRUSTED_HEADER_REPORT_INTERVAL_MS = 60_000;
 
 function reject(code: RejectionCode, message: string, check: string): ClientCertError & { code: RejectionCode } {
@@ -112,6 +113,14 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   }
 
   /**
+   * A refusal that time can undo (a certificate not valid yet, an intermediate renewed in the
+   * configured pool): kept for a minute at most, so a flood of the same chain stays cheap.
+   */
+  function refusedForNow(code: RejectionCode, message: string, check: string, now: Date): Decision {
+    return { certificate: null, error: reject(code, message, check), checkFrom: -Infinity, checkUntil: now.getTime() + VERIFY_FAILURE_TTL_MS };
+  }
+
+  /**
    * Establish trust in a presented certificate — configured anchors, else leaf pins, else the TLS
    * stack, else a declared verifying proxy — then narrow it with pins and rules.
    */
@@ -128,7 +137,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
         trustAnchors: options.anchors,
         policy: options.verifyPolicy,
       });
-      if (!result.ok) return refused(VERIFY_CODES[result.code], result.message, `chain.${result.code}`);
+      if (!result.ok) return refusedForNow(VERIFY_CODES[result.code], result.message, `chain.${result.code}`, checks.at);
       by = 'chain';
       path = result.chain;
     } else {
@@ -150,7 +159,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
         return refused('client_certificate_untrusted', 'No trust anchors are configured for forwarded client certificates.', 'trust');
       }
       const leaf = checkCertificate(certificate.x509, checks);
-      if (!leaf.ok) return refused(VERIFY_CODES[leaf.code], leaf.message, `certificate.${leaf.code}`);
+      if (!leaf.ok) return refusedForNow(VERIFY_CODES[leaf.code], leaf.message, `certificate.${leaf.code}`, checks.at);
       path = [certificate.x509, ...certificate.chain.map((c) => c.x509)];
     }
 
