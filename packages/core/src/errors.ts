@@ -19,7 +19,21 @@ export type ErrorCode =
   | 'xfcc_malformed'
   | 'forwarded_header_malformed'
   | 'certificate_malformed'
-  | 'invalid_option';
+  | 'invalid_option'
+  | CredentialErrorCode;
+
+/**
+ * Why an outbound client credential (@clientcert/agent) could not be loaded. Thrown at load time
+ * (and on a failed reload after rotation, reported as an `error` event), never at request time.
+ */
+export type CredentialErrorCode =
+  | 'credential_unreadable'
+  | 'credential_malformed'
+  | 'credential_passphrase'
+  | 'credential_key_mismatch'
+  | 'credential_expired'
+  | 'credential_not_yet_valid'
+  | 'credential_not_found';
 
 export class ClientCertError extends Error {
   override readonly name = 'ClientCertError';

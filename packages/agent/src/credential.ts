@@ -1,0 +1,276 @@
+import { createPrivateKey, createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
+import forge from 'node-forge';
+import { isClientCertError, parseCertificate, parseCertificateChain, type ClientCertificate } from '@clientcert/core';
+import { credentialError, optionError } from './errors.js';
+import { readInput, type ReadInput } from './input.js';
+
+/** Common options of both credential forms. */
+export interface CredentialCommonOptions {
+  /** A stable name for the credential (store look-ups by id); it survives rotation, a thumbprint does not. */
+  id?: string;
+  /** Load a certificate whose notAfter has passed (or whose notBefore is in the future). Default false. */
+  allowExpired?: boolean;
+  /** The clock for the validity check (default `() => new Date()`). */
+  now?: () => Date;
+}
+
+/** A PKCS#12 / PFX file (path) or its bytes, and its passphrase. */
+export interface PfxCredentialOptions extends CredentialCommonOptions {
+  pfx: string | Buffer;
+  /** The PFX passphrase; `''`/absent for a PFX without one. */
+  passphrase?: string;
+  cert?: never;
+  key?: never;
+}
+
+/** A PEM certificate and private key (paths or PEM text), an optional chain, an optional key passphrase. */
+export interface PemCredentialOptions extends CredentialCommonOptions {
+  /** The leaf certificate; a bundle (leaf first, then intermediates) is accepted too. */
+  cert: string | Buffer;
+  /** The private key: PKCS#8, PKCS#1 or SEC1 PEM, encrypted or not. */
+  key: string | Buffer;
+  /** The passphrase of an encrypted key. */
+  passphrase?: string;
+  /** Intermediate certificates to send after the leaf. */
+  chain?: string | Buffer;
+  pfx?: never;
+}
+
+export type CredentialOptions = PfxCredentialOptions | PemCredentialOptions;
+
+/** What to hand to `tls.connect` / `https.request` / undici `connect`. */
+export interface CredentialTlsOptions {
+  /** The leaf followed by the chain, PEM. */
+  cert: string;
+  /** The private key as unencrypted PKCS#8 PEM (held in memory only). */
+  key: string;
+  ca?: string | string[];
+}
+
+/** A loaded, validated client certificate with its key. */
+export interface ClientCredential {
+  /** The stable name, when one was given (or the file base name in a directory store). */
+  readonly id: string | undefined;
+  readonly certificate: ClientCertificate;
+  /** Intermediates sent after the leaf, nearest first. */
+  readonly chain: readonly ClientCertificate[];
+  /** RFC 4514 subject, e.g. `CN=alice,O=Acme`. */
+  readonly subject: string;
+  readonly issuer: string;
+  /**
+   * `sha1`: upper-case hex without separators, as Azure and Windows show a thumbprint;
+   * `sha256`: lower-case hex. Both change whenever the certificate is renewed.
+   */
+  readonly thumbprints: { readonly sha1: string; readonly sha256: string };
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** `rsa`, `ec`, `ed25519`, ... (node:crypto's asymmetricKeyType). */
+  readonly keyType: string;
+  /** The files it was read from (empty when given as content), for watching and messages. */
+  readonly files: readonly string[];
+  /** Where it came from, for messages: `file "/etc/certs/client.pfx"`. */
+  readonly origin: string;
+  /** TLS options that present this certificate. */
+  tlsOptions(): CredentialTlsOptions;
+}
+
+const DAY_MS = 86_400_000;
+
+function spki(key: KeyObject): Buffer {
+  return key.export({ type: 'spki', format: 'der' });
+}
+
+function certPublicKey(x509: X509Certificate): Buffer {
+  return spki(x509.publicKey);
+}
+
+function isPassphraseError(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  const text = `${e.code ?? ''} ${e.message ?? ''}`;
+  return /BAD_DECRYPT|MISSING_PASSPHRASE|bad decrypt|passphrase|password|mac verify|Invalid password|wrong password/i.test(text);
+}
+
+/** Read a private key, mapping failures to passphrase / malformed errors that name the source. */
+function readPrivateKey(input: ReadInput, passphrase: string | undefined): KeyObject {
+  try {
+    return createPrivateKey(passphrase === undefined ? { key: input.data } : { key: input.data, passphrase });
+  } catch (error) {
+    const text = input.data.toString('latin1');
+    const encrypted = /ENCRYPTED/.test(text);
+    if (isPassphraseError(error) || (encrypted && /PRIVATE KEY/.test(text))) {
+      throw credentialError('credential_passphrase', passphrase === undefined
+        ? `the private key in ${input.label} is encrypted and no passphrase was given`
+        : `wrong passphrase for the private key in ${input.label}`, error);
+    }
+    throw credentialError('credential_malformed', `${input.label} does not contain a readable private key`, error);
+  }
+}
+
+function readCertificates(input: ReadInput, what: string): ClientCertificate[] {
+  let certs: ClientCertificate[];
+  try {
+    certs = parseCertificateChain(input.data);
+  } catch (error) {
+    throw credentialError('credential_malformed', `${input.label} does not contain a readable ${what}`, error);
+  }
+  if (certs.length === 0) throw credentialError('credential_malformed', `${input.label} contains no ${what}`);
+  return certs;
+}
+
+/** Order the extra certificates from the leaf upwards; those not on the path follow in their order. */
+function orderChain(leaf: ClientCertificate, extras: ClientCertificate[]): ClientCertificate[] {
+  const rest = extras.filter((c) => c.fingerprints.sha256 !== leaf.fingerprints.sha256);
+  const ordered: ClientCertificate[] = [];
+  let current = leaf;
+  for (;;) {
+    const index = rest.findIndex((c) => current.x509.checkIssued(c.x509) && c.fingerprints.sha256 !== current.fingerprints.sha256);
+    if (index < 0) break;
+    const next = rest.splice(index, 1)[0]!;
+    ordered.push(next);
+    current = next;
+  }
+  return [...ordered, ...rest];
+}
+
+interface Parts {
+  leaf: ClientCertificate;
+  chain: ClientCertificate[];
+  key: KeyObject;
+  files: string[];
+  origin: string;
+}
+
+function loadPem(options: PemCredentialOptions): Parts {
+  const certInput = readInput('cert', options.cert, 'pem');
+  const keyInput = readInput('key', options.key, 'pem');
+  const chainInput = options.chain === undefined ? undefined : readInput('chain', options.chain, 'pem');
+  const certs = readCertificates(certInput, 'certificate');
+  const chain = chainInput ? readCertificates(chainInput, 'certificate chain') : [];
+  const key = readPrivateKey(keyInput, options.passphrase);
+  const leaf = certs[0]!;
+  if (!spki(createPublicKey(key)).equals(certPublicKey(leaf.x509))) {
+    throw credentialError('credential_key_mismatch',
+      `the private key in ${keyInput.label} does not match the certificate in ${certInput.label} (subject ${leaf.subject.rfc4514})`);
+  }
+  const files = [certInput.path, keyInput.path, chainInput?.path].filter((p): p is string => p !== undefined);
+  return { leaf, chain: orderChain(leaf, [...certs.slice(1), ...chain]), key, files, origin: certInput.label };
+}
+
+function forgeDer(value: forge.asn1.Asn1): Buffer {
+  return Buffer.from(forge.asn1.toDer(value).getBytes(), 'binary');
+}
+
+function loadPfx(options: PfxCredentialOptions): Parts {
+  const input = readInput('pfx', options.pfx, 'pfx');
+  const passphrase = options.passphrase ?? '';
+  let p12: forge.pkcs12.Pkcs12Pfx;
+  try {
+    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(input.data.toString('binary')));
+    p12 = forge.pkcs12.pkcs12FromAsn1(asn1, false, passphrase);
+  } catch (error) {
+    if (isPassphraseError(error)) {
+      throw credentialError('credential_passphrase', `wrong passphrase for ${input.label} (PKCS#12)`, error);
+    }
+    throw credentialError('credential_malformed', `${input.label} is not a readable PKCS#12 / PFX file (${(error as Error).message})`, error);
+  }
+  // node-forge decodes RSA keys and certificates itself; for other key types (EC, Ed25519) it
+  // leaves the decrypted ASN.1, which node:crypto reads.
+  const keys: KeyObject[] = [];
+  const certs: ClientCertificate[] = [];
+  try {
+    for (const safeContents of p12.safeContents) {
+      for (const bag of safeContents.safeBags) {
+        const raw = bag as forge.pkcs12.Bag & { asn1?: forge.asn1.Asn1 };
+        if (bag.type === forge.pki.oids.certBag) {
+          const der = bag.cert ? forgeDer(forge.pki.certificateToAsn1(bag.cert)) : raw.asn1 ? forgeDer(raw.asn1) : undefined;
+          if (der) certs.push(parseCertificate(der));
+        } else if (bag.type === forge.pki.oids.keyBag || bag.type === forge.pki.oids.pkcs8ShroudedKeyBag) {
+          const info = bag.key
+            ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key as forge.pki.rsa.PrivateKey))
+            : raw.asn1;
+          if (info) keys.push(createPrivateKey({ key: forgeDer(info), format: 'der', type: 'pkcs8' }));
+        }
+      }
+    }
+  } catch (error) {
+    if (isClientCertError(error)) throw credentialError('credential_malformed', `${input.label} holds a malformed certificate`, error);
+    throw credentialError('credential_malformed', `${input.label} holds an unreadable key or certificate`, error);
+  }
+  if (keys.length === 0) throw credentialError('credential_malformed', `${input.label} (PKCS#12) contains no private key`);
+  if (certs.length === 0) throw credentialError('credential_malformed', `${input.label} (PKCS#12) contains no certificate`);
+  for (const key of keys) {
+    const publicKey = spki(createPublicKey(key));
+    const leaf = certs.find((c) => certPublicKey(c.x509).equals(publicKey));
+    if (leaf) {
+      return { leaf, chain: orderChain(leaf, certs), key, files: input.path ? [input.path] : [], origin: input.label };
+    }
+  }
+  throw credentialError('credential_key_mismatch', `no certificate in ${input.label} (PKCS#12) matches its private key`);
+}
+
+function checkOptions(options: unknown): asserts options is CredentialOptions {
+  if (typeof options !== 'object' || options === null) throw optionError('credential', 'must be an object with pfx, or cert and key');
+  const o = options as Record<string, unknown>;
+  if (o.pfx !== undefined && (o.cert !== undefined || o.key !== undefined)) {
+    throw optionError('pfx', 'cannot be combined with cert/key');
+  }
+  if (o.pfx === undefined && (o.cert === undefined || o.key === undefined)) {
+    throw optionError('credential', 'needs pfx, or both cert and key');
+  }
+  if (o.passphrase !== undefined && typeof o.passphrase !== 'string') throw optionError('passphrase', 'must be a string');
+}
+
+/**
+ * Load and validate a client certificate and its private key, synchronously. Every problem is
+ * reported here, as a `ClientCertError` whose code is one of `credential_unreadable`,
+ * `credential_malformed`, `credential_passphrase`, `credential_key_mismatch`,
+ * `credential_expired`, `credential_not_yet_valid`, and whose message names the file.
+ */
+export function loadClientCredential(options: CredentialOptions): ClientCredential {
+  checkOptions(options);
+  const parts = options.pfx !== undefined ? loadPfx(options) : loadPem(options);
+  const { leaf, chain, key } = parts;
+  const now = (options.now ?? (() => new Date()))();
+  if (!options.allowExpired) {
+    if (leaf.notAfter.getTime() < now.getTime()) {
+      throw credentialError('credential_expired',
+        `the certificate in ${parts.origin} (${leaf.subject.rfc4514}) expired on ${leaf.notAfter.toISOString()}` +
+        ' (set allowExpired to load it anyway)');
+    }
+    if (leaf.notBefore.getTime() > now.getTime()) {
+      throw credentialError('credential_not_yet_valid',
+        `the certificate in ${parts.origin} (${leaf.subject.rfc4514}) is not valid before ${leaf.notBefore.toISOString()}`);
+    }
+  }
+  const tls: CredentialTlsOptions = {
+    cert: [leaf.pem, ...chain.map((c) => c.pem)].join(''),
+    key: key.export({ type: 'pkcs8', format: 'pem' }) as string,
+  };
+  // The TLS stack's own check, so that whatever OpenSSL refuses is refused now, not per request.
+  try {
+    createSecureContext({ cert: tls.cert, key: tls.key });
+  } catch (error) {
+    throw credentialError('credential_malformed', `the TLS stack refuses the credential from ${parts.origin}: ${(error as Error).message}`, error);
+  }
+  const credential: ClientCredential = {
+    id: options.id,
+    certificate: leaf,
+    chain,
+    subject: leaf.subject.rfc4514,
+    issuer: leaf.issuer.rfc4514,
+    thumbprints: { sha1: leaf.fingerprints.sha1.toUpperCase(), sha256: leaf.fingerprints.sha256.toLowerCase() },
+    notBefore: leaf.notBefore,
+    notAfter: leaf.notAfter,
+    keyType: key.asymmetricKeyType ?? 'unknown',
+    files: parts.files,
+    origin: parts.origin,
+    tlsOptions: () => ({ ...tls }),
+  };
+  return Object.freeze(credential);
+}
+
+/** Days until the credential expires (negative once expired). */
+export function daysUntilExpiry(credential: ClientCredential, now: Date = new Date()): number {
+  return (credential.notAfter.getTime() - now.getTime()) / DAY_MS;
+}
