@@ -27,6 +27,8 @@ describe('built packages (what npm users load)', function () {
     express: 'clientCert,default',
     koa: 'clientCert,default',
     fastify: 'clientCert,default',
+    agent: 'loadClientCredential,createDispatcher,createHttpsAgent,createCredentialStore',
+    cli: 'inspect,gen,check,buildHeaders',
   };
   for (const [pkg, names] of Object.entries(exportsOf)) {
     const check = names.split(',').map((n) => `typeof m[${JSON.stringify(n)}]`).join(' + "," + ');
@@ -36,6 +38,12 @@ describe('built packages (what npm users load)', function () {
       expect(run(pkg, 'module', `const m = await import('@clientcert/${pkg}'); console.log(${check})`)).to.equal(expected);
     });
   }
+
+  it('the clientcert binary runs from the built package', () => {
+    const result = spawnSync(process.execPath, ['packages/cli/dist/cli.js', '--help'], { cwd: root, encoding: 'utf8' });
+    expect(result.status).to.equal(0);
+    expect(result.stdout).to.match(/clientcert/);
+  });
 
   it('the test kit is its own entry point in both module systems', () => {
     const code = (load: string) => `${load}; m.createCA().then((ca) => console.log(ca.x509.ca))`;
