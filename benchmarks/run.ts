@@ -1,0 +1,202 @@
+/**
+ * `pnpm bench`: requests per second of express, koa and fastify with the clientcert middleware
+ * (xfcc with a warm cache; tls on keep-alive connections), each divided by the bare framework
+ * measured in the same run, the npm peers on the same express server, and the cold cost of
+ * parse + verify against node:crypto's floor. See benchmarks/README.md.
+ *
+ *   pnpm bench [-- --runs 3 --seconds 3 --connections 10 --only express]
+ *   pnpm bench -- --profile express:xfcc [--seconds 6]     # --cpu-prof on the server, hot functions
+ *
+ * Servers run in their own processes (one per framework), autocannon in another; this process
+ * only orchestrates. Configurations are interleaved round by round so that drift (thermal, noisy
+ * neighbours) hits every configuration alike; the table shows medians.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runCold } from './cold.js';
+import { FRAMEWORKS, VARIANTS, baselineOf, isHttps, type Framework, type Variant } from './config.js';
+import { createFixtures, type Fixtures } from './fixtures.js';
+import { runLoad, type LoadOptions } from './load.js';
+import { hotSpots, selfByFile } from './profile.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+const { values: args } = parseArgs({
+  args: process.argv.slice(2).filter((arg) => arg !== '--'), // `pnpm bench -- --x` passes the `--` on
+  options: {
+    runs: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '10' },
+    only: { type: 'string' },
+    profile: { type: 'string' },
+    'skip-cold': { type: 'boolean', default: false },
+  },
+});
+const RUNS = Number(args.runs);
+const SECONDS = Number(args.seconds);
+const CONNECTIONS = Number(args.connections);
+
+interface Server {
+  child: ChildProcess;
+  ports: Partial<Record<Variant, number>>;
+}
+
+function startServer(framework: Framework, fixturesFile: string, extraNodeArgs: string[] = []): Promise<Server> {
+  const child = spawn(process.execPath, [
+    ...extraNodeArgs, '--conditions=@clientcert/source', '--import', 'tsx', join(here, 'server.ts'), framework, fixturesFile,
+  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    // The middleware's start-up lines (describe()) go to stdout too: look for ours, drain the rest.
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk;
+      const match = /^PORTS (.*)$/m.exec(out);
+      if (match) resolve({ child, ports: JSON.parse(match[1]!) as Server['ports'] });
+    });
+    child.on('exit', (code) => reject(new Error(`${framework} server exited with ${code}`)));
+  });
+}
+
+function stopServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (server.child.exitCode !== null) return resolve();
+    server.child.once('exit', () => resolve());
+    server.child.kill('SIGTERM');
+  });
+}
+
+function loadFor(fixtures: Fixtures, port: number, variant: Variant, seconds: number): LoadOptions {
+  const secure = isHttps(variant);
+  return {
+    url: `${secure ? 'https' : 'http'}://127.0.0.1:${port}/`,
+    seconds,
+    connections: CONNECTIONS,
+    ...(variant === 'xfcc' || variant === 'bare-http' ? { headers: { 'x-forwarded-client-cert': fixtures.xfcc } } : {}),
+    ...(secure ? { tls: { cert: fixtures.clientCertFile, key: fixtures.clientKeyFile, ca: fixtures.caFile } } : {}),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The issue's targets, as a minimum ratio to the bare framework. */
+function targetRatio(framework: Framework, variant: Variant): number | null {
+  if (variant === 'xfcc') return framework === 'express' ? 0.97 : 0.95; // koa: none given; fastify's
+  if (variant === 'tls') return 0.98;
+  return null;
+}
+
+function machineLine(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, Node ${process.version}, ${os.platform()} ${os.release()}`;
+}
+
+async function profileOne(fixtures: Fixtures, fixturesFile: string, spec: string): Promise<void> {
+  const [framework, variant] = spec.split(':') as [Framework, Variant];
+  if (!FRAMEWORKS.includes(framework) || !VARIANTS[framework]?.includes(variant)) throw new Error(`--profile framework:variant, got ${spec}`);
+  const dir = mkdtempSync(join(os.tmpdir(), 'clientcert-prof-'));
+  const server = await startServer(framework, fixturesFile, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  const port = server.ports[variant]!;
+  await runLoad(loadFor(fixtures, port, variant, 1)); // warm-up
+  const result = await runLoad(loadFor(fixtures, port, variant, SECONDS));
+  await stopServer(server);
+  // tsx's loader thread writes a profile too: the main thread's is the largest.
+  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))
+    .sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0];
+  if (!file) throw new Error(`no profile written in ${dir}`);
+  console.log(`${framework} ${variant}: ${Math.round(result.rps)} req/s under --cpu-prof (non-2xx ${result.non2xx}); profile ${join(dir, file)}`);
+  console.log('\nSelf time by function (whole server process, warm-up included):');
+  for (const h of hotSpots(join(dir, file), 30)) console.log(`${h.selfPercent.toFixed(1).padStart(5)}%  ${h.name}  ${h.where}`);
+  console.log('\nSelf time by file:');
+  for (const h of selfByFile(join(dir, file), 20)) console.log(`${h.selfPercent.toFixed(1).padStart(5)}%  ${h.where}`);
+}
+
+async function main(): Promise<void> {
+  console.log(`machine: ${machineLine()}`);
+  const fixtures = await createFixtures();
+  const fixturesFile = join(fixtures.dir, 'fixtures.json');
+  writeFileSync(fixturesFile, JSON.stringify(fixtures));
+  if (args.profile) return profileOne(fixtures, fixturesFile, args.profile);
+
+  const frameworks = args.only ? (args.only.split(',') as Framework[]) : FRAMEWORKS;
+  const cold = args['skip-cold'] ? null : await runCold();
+  if (cold) {
+    console.log(`cold: parse+verify ${cold.oursMicros.toFixed(1)} µs vs node:crypto ${cold.floorMicros.toFixed(1)} µs (${cold.ratio.toFixed(2)}×)`);
+  }
+
+  const servers = new Map<Framework, Server>();
+  for (const framework of frameworks) servers.set(framework, await startServer(framework, fixturesFile));
+  const configs = frameworks.flatMap((framework) => VARIANTS[framework].map((variant) => ({ framework, variant })));
+  const samples = new Map<string, number[]>();
+  try {
+    // Warm-up (JIT, caches, TLS sessions) and a check that every configuration answers 200.
+    for (const { framework, variant } of configs) {
+      const result = await runLoad(loadFor(fixtures, servers.get(framework)!.ports[variant]!, variant, 1));
+      if (result.non2xx > 0 || result.errors > 0 || result.rps === 0) {
+        throw new Error(`${framework} ${variant}: ${result.non2xx} non-2xx, ${result.errors} errors in the warm-up`);
+      }
+    }
+    const started = Date.now();
+    for (let run = 0; run < RUNS; run++) {
+      for (const { framework, variant } of configs) {
+        const result = await runLoad(loadFor(fixtures, servers.get(framework)!.ports[variant]!, variant, SECONDS));
+        if (result.non2xx > 0 || result.errors > 0) throw new Error(`${framework} ${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+        const key = `${framework} ${variant}`;
+        samples.set(key, [...(samples.get(key) ?? []), result.rps]);
+      }
+      console.log(`run ${run + 1}/${RUNS} done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    }
+  } finally {
+    await Promise.all([...servers.values()].map(stopServer));
+  }
+
+  const rows: string[][] = [];
+  const medians = new Map([...samples].map(([key, values]) => [key, median(values)]));
+  for (const { framework, variant } of configs) {
+    const rps = medians.get(`${framework} ${variant}`)!;
+    const bare = medians.get(`${framework} ${baselineOf(variant)}`)!;
+    const ratio = rps / bare;
+    const minimum = targetRatio(framework, variant);
+    let target = '';
+    let ok = '';
+    if (minimum !== null) {
+      target = `≥ ${(minimum * 100).toFixed(0)}%`;
+      ok = ratio >= minimum ? 'ok' : 'NOT MET';
+    } else if (variant === 'cca' || variant === 'passport') {
+      const ours = medians.get(`${framework} tls`)!;
+      target = 'below clientcert tls';
+      ok = ours > rps ? 'ok' : 'NOT MET';
+    }
+    const spread = samples.get(`${framework} ${variant}`)!.map((v) => Math.round(v)).join('/');
+    rows.push([`${framework} ${variant}`, String(Math.round(rps)), `${(ratio * 100).toFixed(1)}%`, target, ok, spread]);
+  }
+  if (cold) {
+    rows.push([
+      'cold parse+verify (µs/cert)', `${cold.oursMicros.toFixed(1)} µs`, `${cold.ratio.toFixed(2)}× floor`, '≤ 1.5× node:crypto',
+      cold.ratio <= 1.5 ? 'ok' : 'NOT MET', `floor ${cold.floorMicros.toFixed(1)} µs`,
+    ]);
+  }
+  const header = ['configuration', 'req/s (median)', 'ratio to bare', 'target', 'ok?', 'runs'];
+  const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const report = [
+    `machine: ${machineLine()}`,
+    `${RUNS} runs × ${SECONDS} s per configuration, ${CONNECTIONS} keep-alive connections, autocannon in its own process`,
+    '',
+    table,
+    '',
+  ].join('\n');
+  console.log(`\n${report}`);
+  writeFileSync(join(here, 'last-run.md'), report);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
