@@ -71,6 +71,28 @@ describe('pipeline', () => {
       expect(after.ok ? after.certificate?.subject.rfc4514 : after.error.code).to.equal('CN=early');
     });
 
+    it('the per-connection memo of the last XFCC value never answers for another value', () => {
+      const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert });
+      const socket = { remoteAddress: '127.0.0.1', encrypted: false } as unknown as Socket;
+      const subjects = [alice, bob, alice, stranger].map((cert) => {
+        const result = auth.authenticate({ socket, headers: { 'x-forwarded-client-cert': envoyXfcc(cert) } }) as AuthResult;
+        return result.ok ? result.certificate?.subject.rfc4514 : result.error.code;
+      });
+      expect(subjects).to.deep.equal(['CN=alice,O=Acme', 'CN=bob,O=Acme', 'CN=alice,O=Acme', 'client_certificate_untrusted']);
+    });
+
+    it('a header sent as two lines (rawHeaders) is refused even on a connection that sent it once before', () => {
+      const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert });
+      const socket = { remoteAddress: '127.0.0.1', encrypted: false } as unknown as Socket;
+      const value = envoyXfcc(alice);
+      const once = auth.authenticate({ socket, headers: { 'x-forwarded-client-cert': value }, rawHeaders: ['X-Forwarded-Client-Cert', value] }) as AuthResult;
+      expect(once.ok).to.equal(true);
+      const twice = auth.authenticate({
+        socket, headers: { 'x-forwarded-client-cert': `${value}, ${value}` }, rawHeaders: ['X-Forwarded-Client-Cert', value, 'x-forwarded-client-cert', value],
+      }) as AuthResult;
+      expect(twice.ok ? 'ok' : twice.error.code).to.equal('client_certificate_malformed');
+    });
+
     it('a cached success is decided again once the clock leaves the validity window', () => {
       let now = Date.now();
       const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert, clock: () => new Date(now) });

@@ -19,8 +19,8 @@ import { parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
 export interface RequestLike {
   readonly socket: Socket;
   readonly headers: IncomingHttpHeaders;
-  /** Header lines one by one (Node's `headersDistinct`): a forwarded header sent twice is refused. */
-  readonly headersDistinct?: Readonly<Record<string, readonly string[] | undefined>>;
+  /** Header names and values as received (Node's `rawHeaders`): a forwarded header sent twice is refused. */
+  readonly rawHeaders?: readonly string[];
 }
 
 export type AuthResult =
@@ -106,6 +106,11 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   const perSocket = new WeakMap<Socket, Decision>();
   const perHeader = new LRUCache<string, Decision>({ max: HEADER_CACHE_SIZE });
   const perChain = new LRUCache<string, Decision>({ max: CHAIN_CACHE_SIZE });
+  // Per connection: whether the peer is a trusted proxy (its address never changes), and the last
+  // XFCC value with its decision — a proxy's keep-alive connection repeats it, and comparing two
+  // strings is far cheaper than hashing a 2-3 KB header for the LRU lookup.
+  const peerTrusted = new WeakMap<Socket, boolean>();
+  const lastXfcc = new WeakMap<Socket, { readonly value: string; readonly decision: Decision }>();
   let lastUntrustedReport = -Infinity;
 
   function refused(code: RejectionCode, message: string, check: string): Decision {
@@ -261,9 +266,8 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     set: (key: K, decision: Decision) => void,
     decide: () => Decided,
   ): Decided {
-    const now = options.clock().getTime();
     const hit = get(key);
-    if (hit && now >= hit.checkFrom && now <= hit.checkUntil) return hit;
+    if (hit && isFresh(hit)) return hit;
     const decision = decide();
     // Only settled decisions are cached; concurrent requests share the revocation fetch instead.
     if (decision instanceof Promise) {
@@ -280,6 +284,11 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     return decision;
   }
 
+  function isFresh(decision: Decision): boolean {
+    const now = options.now();
+    return now >= decision.checkFrom && now <= decision.checkUntil;
+  }
+
   function fromSource(source: CompiledSource, request: RequestLike): Decided | undefined {
     const socket = request.socket;
     const resolved = source === 'auto' ? ((socket as { encrypted?: boolean }).encrypted ? 'tls' : options.forwarded) : source;
@@ -294,18 +303,26 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     const value = Array.isArray(raw) ? raw.join(', ') : raw;
     if (!fromTrustedProxy(socket, options.xfccHeader)) return undefined;
     // A proxy writes one line (APPEND_FORWARD appends with a comma); a second line was added by someone else.
-    if ((request.headersDistinct?.[options.xfccHeader]?.length ?? 1) > 1) {
+    if (request.rawHeaders && countLines(request.rawHeaders, options.xfccHeader) > 1) {
       return refused('client_certificate_malformed', 'The forwarded client certificate header was sent more than once.', 'xfcc');
     }
-    return cached(value, (k) => perHeader.get(k), (k, d) => perHeader.set(k, d), () => decideXfcc(value));
+    const last = lastXfcc.get(socket);
+    if (last && last.value === value && isFresh(last.decision)) return last.decision;
+    const decided = cached(value, (k) => perHeader.get(k), (k, d) => perHeader.set(k, d), () => decideXfcc(value));
+    if (!(decided instanceof Promise)) lastXfcc.set(socket, { value, decision: decided });
+    return decided;
   }
 
   /** Headers are evidence only from a trusted proxy: from anyone else they are ignored (and reported). */
   function fromTrustedProxy(socket: Socket, headerNames: string): boolean {
-    const address = socket.remoteAddress;
-    if (address !== undefined && options.trustProxy(address, 0)) return true;
-    reportUntrustedHeader(headerNames);
-    return false;
+    let trusted = peerTrusted.get(socket);
+    if (trusted === undefined) {
+      const address = socket.remoteAddress;
+      trusted = address !== undefined && options.trustProxy(address, 0);
+      if (address !== undefined) peerTrusted.set(socket, trusted);
+    }
+    if (!trusted) reportUntrustedHeader(headerNames);
+    return trusted;
   }
 
   /** The other proxies' formats (RFC 9440, Traefik, URL-encoded PEM, base64 DER, AWS ALB, custom). */
@@ -403,6 +420,16 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   }
 
   return { options, authenticate, describe };
+}
+
+/** How many times a header (lower-case name) was sent, from Node's `rawHeaders` name/value pairs. */
+function countLines(rawHeaders: readonly string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const header = rawHeaders[i]!;
+    if (header.length === name.length && header.toLowerCase() === name) count += 1;
+  }
+  return count;
 }
 
 /** Digest of a presented chain (length-prefixed DERs), with the source and the TLS stack's verdict. */

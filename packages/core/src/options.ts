@@ -128,6 +128,8 @@ export interface CompiledOptions {
   revocation: RevocationChecker | null;
   purpose: string;
   clock: () => Date;
+  /** The clock in milliseconds: `Date.now` unless a clock was given (no Date per request). */
+  now: () => number;
   clockToleranceMs: number;
   xfccHeader: string;
   xfccElement: 'last' | 'first' | 'only';
@@ -258,6 +260,7 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     revocation,
     purpose: options.purpose ?? 'clientAuth',
     clock: options.clock ?? (() => new Date()),
+    now: options.clock ? () => options.clock!().getTime() : Date.now,
     clockToleranceMs: clockTolerance * 1000,
     xfccHeader,
     xfccElement,

@@ -161,9 +161,9 @@ export async function decide(loaded: LoadedCertificates, config: ClientCertOptio
       headers[header] = loaded.value!;
     }
   }
-  const headersDistinct = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]));
+  const rawHeaders = Object.entries(headers).flat();
   const socket = { remoteAddress: '127.0.0.1', encrypted: false } as unknown as Socket;
-  const result = await auth.authenticate({ socket, headers, headersDistinct });
+  const result = await auth.authenticate({ socket, headers, rawHeaders });
   let leaf: { subject: string; sha256: string } | null = null;
   try {
     const parsed = parseCertificate(loaded.leaf);
