@@ -81,6 +81,17 @@ describe('pipeline', () => {
       expect(subjects).to.deep.equal(['CN=alice,O=Acme', 'CN=bob,O=Acme', 'CN=alice,O=Acme', 'client_certificate_untrusted']);
     });
 
+    it('the per-connection memo for other header formats never answers for other values or another verdict', () => {
+      const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', proxy: 'nginx' });
+      const socket = { remoteAddress: '127.0.0.1', encrypted: false } as unknown as Socket;
+      const send = (cert: TestCertificate, verdict: string) => {
+        const result = auth.authenticate({ socket, headers: { 'ssl-client-cert': encodeURIComponent(cert.cert), 'ssl-client-verify': verdict } }) as AuthResult;
+        return result.ok ? result.certificate?.subject.rfc4514 : result.error.code;
+      };
+      expect([send(alice, 'SUCCESS'), send(alice, 'SUCCESS'), send(alice, 'FAILED:expired'), send(bob, 'SUCCESS'), send(alice, 'SUCCESS')])
+        .to.deep.equal(['CN=alice,O=Acme', 'CN=alice,O=Acme', 'client_certificate_untrusted', 'CN=bob,O=Acme', 'CN=alice,O=Acme']);
+    });
+
     it('a header sent as two lines (rawHeaders) is refused even on a connection that sent it once before', () => {
       const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert });
       const socket = { remoteAddress: '127.0.0.1', encrypted: false } as unknown as Socket;

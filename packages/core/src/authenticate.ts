@@ -111,6 +111,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   // strings is far cheaper than hashing a 2-3 KB header for the LRU lookup.
   const peerTrusted = new WeakMap<Socket, boolean>();
   const lastXfcc = new WeakMap<Socket, { readonly value: string; readonly decision: Decision }>();
+  const lastForwarded = new WeakMap<Socket, { readonly source: CompiledHeaderSource; readonly value: string; readonly decision: Decision }>();
   let lastUntrustedReport = -Infinity;
 
   function refused(code: RejectionCode, message: string, check: string): Decision {
@@ -330,11 +331,18 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     const headers = request.headers;
     if (!source.headers.some((name) => headers[name] !== undefined)) return undefined;
     if (!fromTrustedProxy(request.socket, source.headers.join(', '))) return undefined;
+    // Every header the source reads, as sent (NUL cannot occur in a header value): on a proxy's
+    // keep-alive connection the same values repeat, and the decision for them stands.
+    const value = source.headers.map((name) => String(headers[name] ?? '')).join('\0');
+    const last = lastForwarded.get(request.socket);
+    if (last && last.source === source && last.value === value && isFresh(last.decision)) return last.decision;
     try {
       const forwarded = readHeaderSource(source, headers);
       if (forwarded) {
         const verdict = source.hasVerdict ? forwarded.proxyVerdict : undefined;
-        return decidePresented(forwarded.source, forwarded.leaf, forwarded.chain, null, verdict);
+        const decided = decidePresented(forwarded.source, forwarded.leaf, forwarded.chain, null, verdict);
+        if (!(decided instanceof Promise)) lastForwarded.set(request.socket, { source, value, decision: decided });
+        return decided;
       }
       // No certificate, but the proxy says the client presented one that failed its verification.
       if (readProxyVerdict(source, headers) === 'failed') {
