@@ -29,7 +29,7 @@ export type AuthResult =
 
 export interface ClientCertAuth {
   readonly options: CompiledOptions;
-  /** Decide one request. Synchronous today; callers must also accept a Promise (later checks may be async). */
+  /** Decide one request: a result now, or a Promise when revocation data must be fetched or a predicate is async. */
   authenticate(request: RequestLike): AuthResult | Promise<AuthResult>;
   /** One line saying what this configuration trusts, as reported at start-up. */
   describe(): string;
@@ -85,19 +85,18 @@ const VERIFY_CODES: Record<VerifyFailureCode, RejectionCode> = {
 
 /** OpenSSL's reasons (socket.authorizationError) mapped to rejection codes. */
 function tlsRejection(reason: string | null): ClientCertError & { code: RejectionCode } {
-  const reject = (code: RejectionCode, message: string) => new ClientCertError(code, message, { check: 'tls' }) as ClientCertError & { code: RejectionCode };
   switch (reason) {
     case 'CERT_HAS_EXPIRED':
-      return reject('client_certificate_expired', 'The client certificate has expired.');
+      return reject('client_certificate_expired', 'The client certificate has expired.', 'tls');
     case 'CERT_NOT_YET_VALID':
-      return reject('client_certificate_not_yet_valid', 'The client certificate is not yet valid.');
+      return reject('client_certificate_not_yet_valid', 'The client certificate is not yet valid.', 'tls');
     case 'CERT_REVOKED':
-      return reject('client_certificate_revoked', 'The client certificate has been revoked.');
+      return reject('client_certificate_revoked', 'The client certificate has been revoked.', 'tls');
     case 'INVALID_PURPOSE':
     case 'UNSUPPORTED_CERTIFICATE_PURPOSE':
-      return reject('client_certificate_rejected', 'The client certificate is not valid for client authentication.');
+      return reject('client_certificate_rejected', 'The client certificate is not valid for client authentication.', 'tls');
     default:
-      return reject('client_certificate_untrusted', 'The client certificate was not issued by a trusted certificate authority.');
+      return reject('client_certificate_untrusted', 'The client certificate was not issued by a trusted certificate authority.', 'tls');
   }
 }
 
@@ -107,11 +106,10 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   const perHeader = new LRUCache<string, Decision>({ max: HEADER_CACHE_SIZE });
   const perChain = new LRUCache<string, Decision>({ max: CHAIN_CACHE_SIZE });
   // Per connection: whether the peer is a trusted proxy (its address never changes), and the last
-  // XFCC value with its decision — a proxy's keep-alive connection repeats it, and comparing two
-  // strings is far cheaper than hashing a 2-3 KB header for the LRU lookup.
+  // forwarded-header value with its decision — a proxy's keep-alive connection repeats it, and
+  // comparing two strings is far cheaper than hashing a 2-3 KB header for the LRU lookup.
   const peerTrusted = new WeakMap<Socket, boolean>();
-  const lastXfcc = new WeakMap<Socket, { readonly value: string; readonly decision: Decision }>();
-  const lastForwarded = new WeakMap<Socket, { readonly source: CompiledHeaderSource; readonly value: string; readonly decision: Decision }>();
+  const lastHeader = new WeakMap<Socket, { readonly source: 'xfcc' | CompiledHeaderSource; readonly value: string; readonly decision: Decision }>();
   let lastUntrustedReport = -Infinity;
 
   function refused(code: RejectionCode, message: string, check: string): Decision {
@@ -285,6 +283,17 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     return decision;
   }
 
+  /** The decision for this connection's last header value of `source`, while it still holds. */
+  function recall(socket: Socket, source: 'xfcc' | CompiledHeaderSource, value: string): Decision | undefined {
+    const last = lastHeader.get(socket);
+    return last && last.source === source && last.value === value && isFresh(last.decision) ? last.decision : undefined;
+  }
+
+  function remember(socket: Socket, source: 'xfcc' | CompiledHeaderSource, value: string, decided: Decided): Decided {
+    if (!(decided instanceof Promise)) lastHeader.set(socket, { source, value, decision: decided });
+    return decided;
+  }
+
   function isFresh(decision: Decision): boolean {
     const now = options.now();
     return now >= decision.checkFrom && now <= decision.checkUntil;
@@ -307,11 +316,8 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     if (request.rawHeaders && countLines(request.rawHeaders, options.xfccHeader) > 1) {
       return refused('client_certificate_malformed', 'The forwarded client certificate header was sent more than once.', 'xfcc');
     }
-    const last = lastXfcc.get(socket);
-    if (last && last.value === value && isFresh(last.decision)) return last.decision;
-    const decided = cached(value, (k) => perHeader.get(k), (k, d) => perHeader.set(k, d), () => decideXfcc(value));
-    if (!(decided instanceof Promise)) lastXfcc.set(socket, { value, decision: decided });
-    return decided;
+    return recall(socket, 'xfcc', value)
+      ?? remember(socket, 'xfcc', value, cached(value, (k) => perHeader.get(k), (k, d) => perHeader.set(k, d), () => decideXfcc(value)));
   }
 
   /** Headers are evidence only from a trusted proxy: from anyone else they are ignored (and reported). */
@@ -334,15 +340,13 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     // Every header the source reads, as sent (NUL cannot occur in a header value): on a proxy's
     // keep-alive connection the same values repeat, and the decision for them stands.
     const value = source.headers.map((name) => String(headers[name] ?? '')).join('\0');
-    const last = lastForwarded.get(request.socket);
-    if (last && last.source === source && last.value === value && isFresh(last.decision)) return last.decision;
+    const known = recall(request.socket, source, value);
+    if (known) return known;
     try {
       const forwarded = readHeaderSource(source, headers);
       if (forwarded) {
         const verdict = source.hasVerdict ? forwarded.proxyVerdict : undefined;
-        const decided = decidePresented(forwarded.source, forwarded.leaf, forwarded.chain, null, verdict);
-        if (!(decided instanceof Promise)) lastForwarded.set(request.socket, { source, value, decision: decided });
-        return decided;
+        return remember(request.socket, source, value, decidePresented(forwarded.source, forwarded.leaf, forwarded.chain, null, verdict));
       }
       // No certificate, but the proxy says the client presented one that failed its verification.
       if (readProxyVerdict(source, headers) === 'failed') {
