@@ -68,3 +68,12 @@ export function isClientCertError(value: unknown): value is ClientCertError {
 export function invalidOption(option: string, problem: string): ClientCertError {
   return new ClientCertError('invalid_option', `clientcert: option "${option}" ${problem}`, { status: 500 });
 }
+
+/** Refuses any key of `options` not in `known`, naming it under `path` (a typo must not be ignored). */
+export function rejectUnknownOptions(
+  options: object, known: ReadonlySet<string>, path = '', problem = 'is not a known option',
+): void {
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw invalidOption(path ? `${path}.${key}` : key, problem);
+  }
+}

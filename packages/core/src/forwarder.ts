@@ -42,7 +42,7 @@ import type { TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { derToPem, parseCertificate, splitCertificates } from './certificate.js';
 import { DerCursor, Tag, decodeOid, readTlv, type Tlv } from './der.js';
-import { invalidOption } from './errors.js';
+import { invalidOption, rejectUnknownOptions } from './errors.js';
 import type { ClientCertificate } from './model.js';
 import { readPeer } from './tls-source.js';
 import { DEFAULT_XFCC_LIMITS, urlEncode } from './xfcc.js';
@@ -125,9 +125,7 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 /** Validates the options once and returns the forwarder. Throws `invalid_option` naming the option. */
 export function createXfccForwarder(options: XfccForwarderOptions = {}): XfccForwarder {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'must be an object');
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw invalidOption(key, 'is not an option of createXfccForwarder');
-  }
+  rejectUnknownOptions(options, KNOWN_OPTIONS, '', 'is not an option of createXfccForwarder');
 
   const mode = options.mode ?? 'SANITIZE_SET';
   if (!MODES.includes(mode)) throw invalidOption('mode', `must be one of ${MODES.join(', ')}`);

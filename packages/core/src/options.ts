@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { invalidOption } from './errors.js';
+import { invalidOption, rejectUnknownOptions } from './errors.js';
 import {
   compileHeaderSource, HEADER_SOURCE_NAMES, type CompiledHeaderSource, type CustomSourceOptions, type HeaderSourceName,
   type HeaderSourceOptions,
@@ -155,9 +155,7 @@ const KNOWN_OPTIONS = new Set([
 /** Validate and normalise once, at construction: misuse fails at start-up naming the option. */
 export function compileOptions(options: ClientCertOptions = {}): CompiledOptions {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'must be an object');
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw invalidOption(key, 'is not a known option');
-  }
+  rejectUnknownOptions(options, KNOWN_OPTIONS);
   const mode = options.mode ?? 'require';
   if (!MODES.includes(mode)) throw invalidOption('mode', `must be one of ${MODES.join(', ')}`);
 

@@ -59,7 +59,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { certificateValidity } from './certificate.js';
 import { DerCursor, Tag, decodeOid, malformed, readTlv, type Tlv } from './der.js';
-import { ClientCertError, invalidOption, isClientCertError } from './errors.js';
+import { ClientCertError, invalidOption, isClientCertError, rejectUnknownOptions } from './errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -1161,9 +1161,7 @@ function compileCrlSource(input: unknown, path: string): CrlSource {
 export function compileRevocation(options: RevocationOptions | undefined, optionPath = 'revocation'): RevocationChecker {
   if (options === undefined || options === null) return new Checker(OFF);
   if (typeof options !== 'object' || Array.isArray(options)) throw invalidOption(optionPath, 'must be an object');
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw invalidOption(`${optionPath}.${key}`, 'is not a known option');
-  }
+  rejectUnknownOptions(options, KNOWN_OPTIONS, optionPath);
   if (options.policy !== undefined && !POLICIES.includes(options.policy)) {
     throw invalidOption(`${optionPath}.policy`, `must be one of ${POLICIES.join(', ')}`);
   }
@@ -1189,9 +1187,7 @@ export function compileRevocation(options: RevocationOptions | undefined, option
       throw invalidOption(`${optionPath}.ocsp`, 'must be a boolean or an object');
     }
     const settings: OcspOptions = ocspOption === true ? {} : ocspOption;
-    for (const key of Object.keys(settings)) {
-      if (!KNOWN_OCSP_OPTIONS.has(key)) throw invalidOption(`${optionPath}.ocsp.${key}`, 'is not a known option');
-    }
+    rejectUnknownOptions(settings, KNOWN_OCSP_OPTIONS, `${optionPath}.ocsp`);
     let responderUrl: string | null = null;
     if (settings.responderUrl !== undefined) {
       responderUrl = typeof settings.responderUrl === 'string' ? httpUrl(settings.responderUrl) : null;
