@@ -393,6 +393,23 @@ function assertFormattable(key: string, written: string): void {
   }
 }
 
+/**
+ * `Cert` / `Chain` are written as UTF-8 percent-escapes, and UTF-8 cannot carry a lone surrogate
+ * (Buffer.from would write U+FFFD): refuse rather than emit a value that parses back different.
+ */
+function urlEncodeExact(key: string, text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0xd800 || code > 0xdfff) continue;
+    const next = text.charCodeAt(i + 1); // NaN past the end
+    if (code > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) {
+      throw malformed(`cannot format a lone surrogate in the value of ${key}`);
+    }
+    i++;
+  }
+  return urlEncode(text);
+}
+
 const KNOWN_KEYS = new Set(['by', 'hash', 'cert', 'chain', 'subject', 'issuer', 'uri', 'dns']);
 
 function assertExtraKey(key: string): void {
@@ -412,9 +429,9 @@ function formatElement(element: Partial<XfccElement>): string {
   };
   for (const by of element.by ?? []) if (by !== '') add('By', quoteIfNeeded(by));
   if (element.hash !== undefined) add('Hash', quoteIfNeeded(element.hash));
-  if (element.cert !== undefined) add('Cert', `"${urlEncode(element.cert)}"`);
+  if (element.cert !== undefined) add('Cert', `"${urlEncodeExact('Cert', element.cert)}"`);
   if (element.chain !== undefined && element.chain.length > 0) {
-    add('Chain', `"${element.chain.map(urlEncode).join('')}"`);
+    add('Chain', `"${element.chain.map((pem) => urlEncodeExact('Chain', pem)).join('')}"`);
   }
   if (element.subject !== undefined) add('Subject', quote(element.subject));
   if (element.issuer !== undefined) add('Issuer', quote(element.issuer));
