@@ -104,6 +104,24 @@ describe('pipeline', () => {
       expect(twice.ok ? 'ok' : twice.error.code).to.equal('client_certificate_malformed');
     });
 
+    it('an intermediate sent with many leaves is parsed once and shared; different bytes never share it', async () => {
+      const issuing = await root.intermediate({ subject: 'CN=Shared Issuing CA' });
+      const otherIssuing = await root.intermediate({ subject: 'CN=Shared Issuing CA' }); // same name, other key
+      const [one, two, three] = await Promise.all([issuing.issue({ subject: 'CN=one' }), issuing.issue({ subject: 'CN=two' }),
+        otherIssuing.issue({ subject: 'CN=three' })]);
+      const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert });
+      const chainOf = (cert: TestCertificate) => {
+        const result = auth.authenticate(fromProxy(envoyXfcc(cert))) as AuthResult;
+        if (!result.ok || !result.certificate) throw new Error(`expected success, got ${result.ok ? 'none' : result.error.code}`);
+        return result.certificate.chain;
+      };
+      const [first, second, third] = [chainOf(one), chainOf(two), chainOf(three)];
+      expect(first[0]!.x509).to.equal(second[0]!.x509);
+      expect(third[0]!.x509).not.to.equal(first[0]!.x509);
+      expect(third[0]!.fingerprints.sha256).to.equal(otherIssuing.sha256);
+      expect(first[0]!.fingerprints.sha256).to.equal(issuing.sha256);
+    });
+
     it('a cached success is decided again once the clock leaves the validity window', () => {
       let now = Date.now();
       const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert, clock: () => new Date(now) });

@@ -55,8 +55,9 @@ function sanExtension(tag: number, bytes: Buffer): { oid: string; value: Uint8Ar
 }
 
 /** A socket as readPeer sees it, for cases a real handshake cannot produce. */
-function fakeTlsSocket(peer: () => unknown, extra: Record<string, unknown> = {}): Socket {
-  return { encrypted: true, authorized: false, authorizationError: null, getPeerCertificate: peer, ...extra } as unknown as Socket;
+/** A socket whose `getPeerX509Certificate()` returns `peer()`: an object with the DER as `raw` and no issuer. */
+function fakeTlsSocket(peer: () => { raw: Buffer } | undefined, extra: Record<string, unknown> = {}): Socket {
+  return { encrypted: true, authorized: false, authorizationError: null, getPeerX509Certificate: peer, ...extra } as unknown as Socket;
 }
 
 describe('XFCC forwarder (createXfccForwarder)', () => {
@@ -361,7 +362,7 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
       expect(results).to.deep.equal([null, null, null, SENT]);
     });
 
-    it('a socket whose peer certificate is garbage, or whose getPeerCertificate throws', () => {
+    it('a socket whose peer certificate is garbage, or whose getPeerX509Certificate throws', () => {
       const forwarder = createXfccForwarder({ mode: 'APPEND_FORWARD' });
       const garbage = fakeTlsSocket(() => ({ raw: Buffer.from('not a certificate') }));
       const throwing = fakeTlsSocket(() => {

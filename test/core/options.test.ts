@@ -60,7 +60,8 @@ describe('options', () => {
     expect(lines).to.deep.equal([
       'info clientcert: mode require; certificate from auto (TLS connection, else x-forwarded-client-cert); ' +
         'forwarded headers trusted from loopback, uniquelocal, 100.64.0.0/10; trust: the TLS stack only (no ca configured)',
-      'warn clientcert: forwarded client certificates will be rejected as untrusted: set `ca` (trust anchors), `pins`, or `proxyVerified: true`',
+      'warn clientcert: forwarded client certificates will be rejected as untrusted: set `ca` (trust anchors), `pins`, or `proxyVerified: true`' +
+        ' (warning forwarded_untrusted; see https://www.npmjs.com/package/@clientcert/core#forwarded_untrusted)',
     ]);
   });
 

@@ -52,14 +52,14 @@ describe('tls source', () => {
     }
   });
 
-  // nodejs/node#35317: a resumed session could report `authorized` while getPeerCertificate()
-  // returns an empty object. Current Node keeps the certificate in the session (see above), so
-  // the condition cannot be produced with a real handshake here; the socket below has exactly
-  // the shape that bug report describes.
+  // nodejs/node#35317: a resumed session could report `authorized` while the peer certificate
+  // is missing (getPeerCertificate() returned an empty object, getPeerX509Certificate()
+  // undefined). Current Node keeps the certificate in the session (see above), so the condition
+  // cannot be produced with a real handshake here; the socket below has exactly that shape.
   it('regression nodejs/node#35317: authorized with no peer certificate is "no certificate"', () => {
-    const resumed = { encrypted: true, authorized: true, authorizationError: null, getPeerCertificate: () => ({}) };
+    const resumed = { encrypted: true, authorized: true, authorizationError: null, getPeerX509Certificate: () => undefined };
     const peer = readPeer(resumed as unknown as Socket);
-    expect(peer).to.deep.equal({ leaf: null, chain: [], authorized: false, authorizationError: null });
+    expect(peer).to.deep.equal({ leaf: null, chain: [], certificates: [], authorized: false, authorizationError: null });
 
     const auth = createClientCertAuth({ logger: false });
     const result = auth.authenticate({ socket: resumed as unknown as Socket, headers: {} });
@@ -69,10 +69,42 @@ describe('tls source', () => {
 
   it('reads the peer once per connection and keeps it on the socket', () => {
     let calls = 0;
-    const socket = { encrypted: true, authorized: false, getPeerCertificate: () => { calls += 1; return {}; } };
+    const socket = { encrypted: true, authorized: false, getPeerX509Certificate: () => { calls += 1; return undefined; } };
     readPeer(socket as unknown as Socket);
     readPeer(socket as unknown as Socket);
     expect(calls).to.equal(1);
+  });
+
+  it('the chain is what the client sent, in its order, without the server\'s own trusted root', async () => {
+    const upper = await root.intermediate({ subject: 'CN=Upper CA' });
+    const lower = await upper.intermediate({ subject: 'CN=Lower CA' });
+    const bob = await lower.issue({ subject: 'CN=bob' });
+    const seen: Array<{ leaf: string; chain: string[] }> = [];
+    const names = new Map([[upper.der.toString('hex'), 'upper'], [lower.der.toString('hex'), 'lower'], [root.der.toString('hex'), 'root']]);
+    const tlsServer = tls.createServer({ key: server.key, cert: server.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false }, (socket) => {
+      const peer = readPeer(socket)!;
+      seen.push({ leaf: peer.leaf?.equals(bob.der) ? 'bob' : 'other', chain: peer.chain.map((der) => names.get(der.toString('hex')) ?? 'unknown') });
+      expect(peer.certificates.map((cert) => cert.raw.toString('hex'))).to.deep.equal([bob.der, ...peer.chain].map((der) => der.toString('hex')));
+      socket.end();
+    });
+    await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+    const { port } = tlsServer.address() as AddressInfo;
+    try {
+      for (const presented of [[lower.cert, upper.cert], [lower.cert], [lower.cert, upper.cert, root.cert]]) {
+        await new Promise<void>((resolve, reject) => {
+          const socket = tls.connect({ host: '127.0.0.1', port, ca: root.cert, cert: [bob.cert, ...presented].join(''), key: bob.key, servername: 'localhost' });
+          socket.on('error', reject).on('close', () => resolve()).resume();
+        });
+      }
+    } finally {
+      tlsServer.close();
+    }
+    // getPeerCertificate(true) used to append the server's trusted root (and fill in issuers from its ca).
+    expect(seen).to.deep.equal([
+      { leaf: 'bob', chain: ['lower', 'upper'] },
+      { leaf: 'bob', chain: ['lower'] },
+      { leaf: 'bob', chain: ['lower', 'upper', 'root'] },
+    ]);
   });
 
   it('a plain TCP connection has no TLS peer', () => {

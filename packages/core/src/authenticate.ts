@@ -14,6 +14,8 @@ import type { RevocationResult } from './revocation.js';
 import { evaluateRules, type RuleResult } from './rules.js';
 import { checkCertificate, verifyChainSync, type VerifyFailureCode } from './verify.js';
 import { parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
+import { debugLine, decisionChannel, decisionEvent, newTrace, type Trace } from './diagnostics.js';
+import { escapeForLog, startupWarnings } from './warnings.js';
 
 /** The little the core needs of a request: Node's IncomingMessage satisfies it. */
 export interface RequestLike {
@@ -44,6 +46,8 @@ interface Decision {
   readonly checkUntil: number;
   /** The verified path (leaf first), when rules with a predicate must still run for each request. */
   readonly pendingRules?: readonly X509Certificate[];
+  /** SHA-256 (hex) of the presented leaf's DER, on a refusal of a presented certificate: for decision events. */
+  readonly fingerprint?: string;
 }
 
 /** A header source's per-request verdict of the proxy (undefined: the source reports none). */
@@ -57,6 +61,8 @@ const ALWAYS = { checkFrom: -Infinity, checkUntil: Infinity };
 const NEVER = { checkFrom: Infinity, checkUntil: -Infinity };
 const HEADER_CACHE_SIZE = 1000;
 const CHAIN_CACHE_SIZE = 1000;
+/** Issuing certificates seen in presented chains: a deployment has a handful, each sent with every leaf. */
+const ISSUER_CACHE_SIZE = 100;
 const VERIFY_FAILURE_TTL_MS = 60_000;
 const UNTRUSTED_HEADER_REPORT_INTERVAL_MS = 60_000;
 
@@ -105,14 +111,27 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   const perSocket = new WeakMap<Socket, Decision>();
   const perHeader = new LRUCache<string, Decision>({ max: HEADER_CACHE_SIZE });
   const perChain = new LRUCache<string, Decision>({ max: CHAIN_CACHE_SIZE });
+  // Node's parsed object for each intermediate seen in a presented chain, keyed by its exact DER:
+  // a new leaf then costs one parse, not one per chain certificate, and the intermediate's own
+  // signature check (cached per object pair in verify.ts) is not repeated either.
+  const issuers = new LRUCache<string, X509Certificate>({ max: ISSUER_CACHE_SIZE });
   // Per connection: whether the peer is a trusted proxy (its address never changes), and the last
   // forwarded-header value with its decision — a proxy's keep-alive connection repeats it, and
   // comparing two strings is far cheaper than hashing a 2-3 KB header for the LRU lookup.
   const peerTrusted = new WeakMap<Socket, boolean>();
   const lastHeader = new WeakMap<Socket, { readonly source: 'xfcc' | CompiledHeaderSource; readonly value: string; readonly decision: Decision }>();
   let lastUntrustedReport = -Infinity;
+  // Observability: a request is traced only while a hook, a debug sink or a channel subscriber
+  // listens; otherwise `trace` stays null and the pipeline allocates nothing for it.
+  const hook = options.onDecision;
+  const explain = options.debug;
+  const alwaysObserved = hook !== null || explain !== null;
+  let trace: Trace | null = null;
+  let hookFailed = false;
+  const serversChecked = new WeakSet<object>();
 
   function refused(code: RejectionCode, message: string, check: string): Decision {
+    decidedNow();
     return { certificate: null, error: reject(code, message, check), ...ALWAYS };
   }
 
@@ -186,7 +205,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
         const window = decided.cacheUntil > 0 ? { checkFrom: -Infinity, checkUntil: decided.cacheUntil } : NEVER;
         return { certificate: null, error: reject(decided.code, decided.message, 'revocation'), ...window };
       }
-      if (decided.warning) options.logger?.warn(`clientcert: ${decided.warning}`);
+      if (decided.warning) options.warn('revocation_soft_fail', decided.warning);
       return authorize(certificate, path, decided.cacheUntil);
     };
     return status instanceof Promise ? status.then(settleRevocation) : settleRevocation(status);
@@ -225,24 +244,46 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   function decidePresented(source: SourceName, leaf: Buffer, chain: readonly Buffer[], peer: PeerInfo | null, verdict: Verdict): Decided {
     const key = presentedKey(source, leaf, chain, peer, verdict);
     return cached(key, (k) => perChain.get(k), (k, d) => perChain.set(k, d), () => {
+      decidedNow();
       try {
-        const certificate = parseCertificate(leaf);
+        // Over TLS, Node has parsed the certificates already: reuse its objects (~100 µs each).
+        const parsed = peer?.certificates;
+        const certificate = parseCertificate(parsed?.[0] ?? leaf);
         // Envoy's Chain includes the leaf; Azure Container Apps documents intermediates only. Accept both.
-        certificate.chain = chain.filter((der) => !der.equals(leaf)).map((der) => parseCertificate(der));
+        certificate.chain = chain.flatMap((der, i) => der.equals(leaf) ? [] : [parseCertificate(parsed?.[i + 1] ?? issuerObject(der))]);
         certificate.source = source;
-        return verify(certificate, source, peer, verdict);
+        return fingerprinted(leaf, verify(certificate, source, peer, verdict));
       } catch (error) {
-        return { certificate: null, error: asRejection(error), ...ALWAYS };
+        return { certificate: null, error: asRejection(error), fingerprint: sha256Hex(leaf), ...ALWAYS };
       }
     });
   }
 
-  function decideTls(peer: PeerInfo): Decided {
+  /** The parsed certificate for an intermediate's DER, shared by every chain that carries the same bytes. */
+  function issuerObject(der: Buffer): X509Certificate {
+    const key = der.toString('latin1');
+    const known = issuers.get(key);
+    if (known) return known;
+    const parsed = parseCertificate(der).x509; // throws certificate_malformed, uncached
+    issuers.set(key, parsed);
+    return parsed;
+  }
+
+  /** A refusal of a presented certificate keeps the leaf's fingerprint, for decision events (decided once, then cached). */
+  function fingerprinted(leaf: Buffer, decided: Decided): Decided {
+    if (decided instanceof Promise) return decided.then((settled) => fingerprinted(leaf, settled) as Decision);
+    return decided.error && !decided.fingerprint ? { ...decided, fingerprint: sha256Hex(leaf) } : decided;
+  }
+
+  function decideTls(peer: PeerInfo, socket: Socket): Decided {
+    decidedNow();
+    checkRequestCert(socket); // once per connection: its decision is cached
     if (!peer.leaf) return { certificate: null, error: null, ...ALWAYS };
     return decidePresented('tls', peer.leaf, peer.chain, peer, undefined);
   }
 
   function decideXfcc(value: string): Decided {
+    decidedNow();
     try {
       const element = selectXfccElement(parseXfcc(value, options.xfccLimits), options.xfccElement);
       if (element && options.xfccBy && !element.by.some((by) => options.xfccBy!.has(by))) {
@@ -305,7 +346,8 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     if (resolved === 'tls') {
       const peer = readPeer(socket);
       if (!peer) return undefined;
-      return cached(socket, (k) => perSocket.get(k), (k, d) => perSocket.set(k, d), () => decideTls(peer));
+      const connection = socket; // captured from this block, so other sources' calls carry no larger closure context
+      return cached(socket, (k) => perSocket.get(k), (k, d) => perSocket.set(k, d), () => decideTls(peer, connection));
     }
     if (resolved !== 'xfcc') return fromHeaderSource(resolved, request);
     const raw = request.headers[options.xfccHeader];
@@ -328,8 +370,22 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       trusted = address !== undefined && options.trustProxy(address, 0);
       if (address !== undefined) peerTrusted.set(socket, trusted);
     }
-    if (!trusted) reportUntrustedHeader(headerNames);
+    if (!trusted) {
+      reportUntrustedHeader(headerNames);
+      if (trace?.steps) trace.steps.push(`${headerNames}: ignored, peer ${socket.remoteAddress ?? 'unknown'} is outside trustProxy`);
+    }
     return trusted;
+  }
+
+  /** A TLS server that never asks for a client certificate cannot get one: warn once per server. */
+  function checkRequestCert(socket: Socket): void {
+    const server = (socket as { server?: { requestCert?: unknown } }).server;
+    if (typeof server !== 'object' || server === null || serversChecked.has(server)) return;
+    serversChecked.add(server);
+    if (server.requestCert !== true) {
+      options.warn('tls_request_cert_off', 'the TLS server does not ask for client certificates (requestCert is not true), so the TLS ' +
+        'source never gets one: set requestCert: true (and rejectUnauthorized: false to let this library answer)');
+    }
   }
 
   /** The other proxies' formats (RFC 9440, Traefik, URL-encoded PEM, base64 DER, AWS ALB, custom). */
@@ -354,34 +410,120 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       }
       return undefined;
     } catch (error) {
-      return { certificate: null, error: asRejection(error), ...ALWAYS };
+      return unreadable(error);
     }
+  }
+
+  /** A header that could not be read: refused now, never cached. */
+  function unreadable(error: unknown): Decision {
+    decidedNow();
+    return { certificate: null, error: asRejection(error), ...ALWAYS };
+  }
+
+  /**
+   * Observed requests only: the decision of the current source is being taken now, not served
+   * from a cache (marked on the deciding side, so the cache-hit path carries no extra code).
+   */
+  function decidedNow(): void {
+    if (trace !== null) trace.cached = false;
   }
 
   function reportUntrustedHeader(headerNames: string): void {
     const now = Date.now();
     if (!options.logger || now - lastUntrustedReport < UNTRUSTED_HEADER_REPORT_INTERVAL_MS) return;
     lastUntrustedReport = now;
-    options.logger.warn(
-      `clientcert: ignored a ${headerNames} header from a peer outside trustProxy (${options.trustProxyDescription}); reported at most once a minute`,
+    options.warn(
+      'untrusted_peer_header',
+      `ignored a ${headerNames} header from a peer outside trustProxy (${options.trustProxyDescription}); reported at most once a minute`,
     );
   }
 
   function authenticate(request: RequestLike): AuthResult | Promise<AuthResult> {
     if (options.mode === 'ignore') return { ok: true, certificate: null };
-    return fromSources(request, 0);
+    if (!alwaysObserved && !decisionChannel.hasSubscribers) return fromSources(request, 0);
+    return observed(request);
+  }
+
+  /** The same decision, traced and reported: only while a hook, a debug sink or a channel subscriber listens. */
+  function observed(request: RequestLike): AuthResult | Promise<AuthResult> {
+    const outer = trace;
+    const traced = (trace = newTrace(explain !== null));
+    let result: AuthResult | Promise<AuthResult>;
+    try {
+      result = fromSources(request, 0);
+    } finally {
+      trace = outer;
+    }
+    return result instanceof Promise ? result.then((settled) => report(settled, traced)) : report(result, traced);
+  }
+
+  function report(result: AuthResult, traced: Trace): AuthResult {
+    const event = decisionEvent(options.mode as 'require' | 'accept', result, traced);
+    if (decisionChannel.hasSubscribers) decisionChannel.publish(event);
+    try {
+      if (explain) explain(debugLine(event, result.ok ? null : result.error.message, traced.steps));
+      if (hook) hook(event);
+    } catch (error) {
+      // The request goes on as decided; the failure is reported once.
+      if (!hookFailed) {
+        hookFailed = true;
+        const reason = escapeForLog(String(error instanceof Error ? error.message : error).slice(0, 200));
+        options.warn('on_decision_error', `onDecision (or the debug logger) threw (${reason}); the decision stands; reported once`);
+      }
+    }
+    return result;
+  }
+
+  /** What an observed request records about the source that decided it. */
+  function note(traced: Trace, index: number, request: RequestLike, decision: Decision): void {
+    const source = options.sources[index]!;
+    const resolved = source === 'auto' ? ((request.socket as { encrypted?: boolean }).encrypted ? 'tls' : options.forwarded) : source;
+    traced.source = resolved === 'tls' || resolved === 'xfcc' ? resolved : resolved.source;
+    traced.hop = resolved === 'tls' ? null : request.socket.remoteAddress ?? null;
+    traced.fingerprint = decision.certificate?.fingerprints.sha256 ?? decision.fingerprint ?? null;
+  }
+
+  /** Debug: what one source yielded. */
+  function step(traced: Trace, index: number, request: RequestLike, decided: Decided | undefined): void {
+    const source = options.sources[index]!;
+    const resolved = source === 'auto' ? ((request.socket as { encrypted?: boolean }).encrypted ? 'tls' : options.forwarded) : source;
+    const name = resolved === 'tls' ? 'tls' : resolved === 'xfcc' ? options.xfccHeader : resolved.description;
+    const what = decided === undefined ? 'nothing presented'
+      : decided instanceof Promise ? 'pending (revocation data)'
+        : decided.error ? `${decided.error.code} at ${decided.error.check ?? '-'}`
+          : decided.certificate ? `certificate passed (verified by ${decided.certificate.verifiedBy ?? '-'})` : 'no certificate';
+    traced.steps!.push(`${name}: ${what}${traced.cached ? ' (cached)' : ''}`);
   }
 
   /** Sources in order; the first that presents a certificate (or fails) decides. */
   function fromSources(request: RequestLike, first: number): AuthResult | Promise<AuthResult> {
     for (let i = first; i < options.sources.length; i++) {
+      if (trace !== null) trace.cached = true; // until a source decides now (decidedNow)
       const decided = fromSource(options.sources[i]!, request);
-      if (decided instanceof Promise) {
-        return decided.then((d) => (d.certificate || d.error ? conclude(d) : fromSources(request, i + 1)));
+      if (trace?.steps) step(trace, i, request, decided);
+      if (decided instanceof Promise) return afterPending(decided, request, i);
+      if (decided && (decided.certificate || decided.error)) {
+        if (trace !== null) note(trace, i, request, decided);
+        return conclude(decided);
       }
-      if (decided && (decided.certificate || decided.error)) return conclude(decided);
     }
     return settle(undefined);
+  }
+
+  /** Source `index` is fetching revocation data: go on once it has decided (a function of its own, so the loop above allocates no closure context). */
+  function afterPending(pending: Promise<Decision>, request: RequestLike, index: number): Promise<AuthResult> {
+    const traced = trace;
+    return pending.then((d) => {
+      const outer = trace;
+      trace = traced;
+      try {
+        if (!(d.certificate || d.error)) return fromSources(request, index + 1);
+        if (traced !== null) note(traced, index, request, d);
+        return conclude(d);
+      } finally {
+        trace = outer;
+      }
+    });
   }
 
   /** Per-request rules (a predicate) on a trusted certificate, then the answer. */
@@ -423,12 +565,17 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
 
   if (options.logger) {
     options.logger.info(describe());
-    const readsHeaders = options.sources.some((s) => s !== 'tls');
-    if (readsHeaders && options.mode !== 'ignore' && !options.anchors && !options.pins && !options.proxyVerified) {
-      options.logger.warn(
-        'clientcert: forwarded client certificates will be rejected as untrusted: set `ca` (trust anchors), `pins`, or `proxyVerified: true`',
-      );
-    }
+    startupWarnings({
+      mode: options.mode,
+      readsHeaders: options.sources.some((s) => s !== 'tls'),
+      trustProxy: options.trustProxy,
+      trustProxyDescription: options.trustProxyDescription,
+      anchors: options.anchors,
+      hasPins: options.pins !== null,
+      proxyVerified: options.proxyVerified,
+      rules: userOptions.rules,
+      now: options.clock(),
+    }, options.warn);
   }
 
   return { options, authenticate, describe };
@@ -442,6 +589,10 @@ function countLines(rawHeaders: readonly string[], name: string): number {
     if (header.length === name.length && header.toLowerCase() === name) count += 1;
   }
   return count;
+}
+
+function sha256Hex(der: Buffer): string {
+  return createHash('sha256').update(der).digest('hex');
 }
 
 /** Digest of a presented chain (length-prefixed DERs), with the source and the TLS stack's verdict. */

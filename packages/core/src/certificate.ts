@@ -552,13 +552,21 @@ function parseOpenSslTime(text: string): Date {
 }
 
 /** A certificate's validity period, to the whole second. */
+/** Validity in ms per object: parsing, path validation and decision caching all ask for it. */
+const validityMillis = new WeakMap<X509Certificate, readonly [number, number]>();
+
 export function certificateValidity(x509: X509Certificate): { notBefore: Date; notAfter: Date } {
-  // Node 22.10+ has Date getters; Node 20 only the printed strings.
-  const dated = x509 as X509Certificate & { validFromDate?: unknown; validToDate?: unknown };
-  if (dated.validFromDate instanceof Date && dated.validToDate instanceof Date) {
-    return { notBefore: new Date(dated.validFromDate.getTime()), notAfter: new Date(dated.validToDate.getTime()) };
+  let millis = validityMillis.get(x509);
+  if (millis === undefined) {
+    // Node 22.10+ has Date getters; Node 20 only the printed strings.
+    const dated = x509 as X509Certificate & { validFromDate?: unknown; validToDate?: unknown };
+    millis = dated.validFromDate instanceof Date && dated.validToDate instanceof Date
+      ? [dated.validFromDate.getTime(), dated.validToDate.getTime()]
+      : [parseOpenSslTime(x509.validFrom).getTime(), parseOpenSslTime(x509.validTo).getTime()];
+    validityMillis.set(x509, millis);
   }
-  return { notBefore: parseOpenSslTime(x509.validFrom), notAfter: parseOpenSslTime(x509.validTo) };
+  // New Date objects every time: callers may hand them to application code, which may mutate them.
+  return { notBefore: new Date(millis[0]), notAfter: new Date(millis[1]) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -111,6 +111,77 @@ export interface PolicyFacts {
   readonly inhibitAnyPolicy: number | null;
 }
 
+/**
+ * What the key-strength policy needs of a public key, in the terms of Node's `KeyObject`
+ * (`asymmetricKeyType`, `modulusLength`, `namedCurve` with OpenSSL's curve names).
+ */
+export interface PublicKeyFacts {
+  readonly type: 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448';
+  readonly bits?: number;
+  readonly curve?: string;
+}
+
+const KEY_ALGORITHMS: ReadonlyMap<string, PublicKeyFacts['type']> = new Map([
+  ['1.2.840.113549.1.1.1', 'rsa'], ['1.2.840.113549.1.1.10', 'rsa-pss'], ['1.2.840.10045.2.1', 'ec'],
+  ['1.3.101.112', 'ed25519'], ['1.3.101.113', 'ed448'],
+] as const);
+const NAMED_CURVES: ReadonlyMap<string, string> = new Map([
+  ['1.2.840.10045.3.1.7', 'prime256v1'], ['1.3.132.0.34', 'secp384r1'], ['1.3.132.0.35', 'secp521r1'],
+  ['1.3.132.0.33', 'secp224r1'], ['1.3.132.0.10', 'secp256k1'], ['1.3.36.3.3.2.8.1.1.7', 'brainpoolP256r1'],
+  ['1.3.36.3.3.2.8.1.1.11', 'brainpoolP384r1'], ['1.3.36.3.3.2.8.1.1.13', 'brainpoolP512r1'],
+]);
+
+/**
+ * The key facts of a SubjectPublicKeyInfo, read from the DER: loading the key into OpenSSL
+ * (`X509Certificate.publicKey` + `asymmetricKeyDetails`) costs about as much as a signature
+ * check and is the largest part of a new certificate's cost after Node's own parse. Returns null
+ * for anything not recognised here (other algorithms, explicit EC parameters, a malformed key);
+ * the caller then asks Node, so this is only ever a faster route to the same answer.
+ */
+function readPublicKeyFacts(der: Buffer, spki: Tlv): PublicKeyFacts | null {
+  try {
+    const fields = DerCursor.inside(der, spki);
+    const algorithm = DerCursor.inside(der, fields.expect(Tag.SEQUENCE, 'algorithm'));
+    const oid = algorithm.expect(Tag.OID, 'algorithm');
+    const type = KEY_ALGORITHMS.get(decodeOid(der, oid.valueStart, oid.end));
+    const parameters = algorithm.done ? undefined : algorithm.next('parameters');
+    algorithm.finish('parameters');
+    const key = fields.expect(Tag.BIT_STRING, 'subjectPublicKey');
+    fields.finish('subjectPublicKey');
+    if (type === undefined || key.end <= key.valueStart || der[key.valueStart] !== 0) return null;
+    if (type === 'ec') {
+      if (parameters?.tag !== Tag.OID) return null;
+      const curve = NAMED_CURVES.get(decodeOid(der, parameters.valueStart, parameters.end));
+      return curve === undefined ? null : { type, curve };
+    }
+    if (type === 'rsa' || type === 'rsa-pss') {
+      // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }, inside the BIT STRING.
+      const rsaKey = readTlv(der, key.valueStart + 1, key.end);
+      if (rsaKey.tag !== Tag.SEQUENCE || rsaKey.end !== key.end) return null;
+      const modulus = DerCursor.inside(der, rsaKey).expect(Tag.INTEGER, 'modulus');
+      let start = modulus.valueStart;
+      while (start < modulus.end && der[start] === 0) start++;
+      if (start === modulus.end || (start === modulus.valueStart && der[start]! >= 0x80)) return null; // zero or negative
+      return { type, bits: (modulus.end - start - 1) * 8 + (32 - Math.clz32(der[start]!)) };
+    }
+    return { type };
+  } catch (error) {
+    if (!isClientCertError(error)) throw error;
+    return null;
+  }
+}
+
+/** `readPublicKeyFacts` over a DER SubjectPublicKeyInfo on its own (tests compare it with Node). */
+export function publicKeyFactsOfSpki(spki: Buffer): PublicKeyFacts | null {
+  try {
+    const tlv = readTlv(spki, 0, spki.length);
+    return tlv.tag === Tag.SEQUENCE && tlv.end === spki.length ? readPublicKeyFacts(spki, tlv) : null;
+  } catch (error) {
+    if (!isClientCertError(error)) throw error;
+    return null;
+  }
+}
+
 /** The digest a signature algorithm uses, as far as the weak-algorithm policy cares. */
 export type SignatureHash = 'md2' | 'md4' | 'md5' | 'sha1' | 'strong' | 'unknown';
 
@@ -123,6 +194,8 @@ export interface CertificateFacts {
   readonly selfIssued: boolean;
   /** The DER SubjectPublicKeyInfo as latin1 text: with the subject, identifies a CA key in a path. */
   readonly spki: string;
+  /** Key type and size as read from the SPKI; null when the algorithm or curve is not one listed here. */
+  readonly publicKey: PublicKeyFacts | null;
   readonly signatureHash: SignatureHash;
   /** Absent extension: null. */
   readonly basicConstraints: { readonly ca: boolean; readonly pathLength: number | null } | null;
@@ -695,6 +768,7 @@ export function readCertificateFacts(der: Buffer): CertificateFacts {
     issuer,
     selfIssued: subject.key === issuer.key,
     spki: der.toString('latin1', spki.start, spki.end),
+    publicKey: readPublicKeyFacts(der, spki),
     signatureHash,
     basicConstraints: draft.basicConstraints,
     keyUsage: draft.keyUsage,

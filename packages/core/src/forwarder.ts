@@ -298,15 +298,11 @@ function writeElement(by: readonly string[], leaf: ClientCertificate, chain: rea
 
 /**
  * The certificates after the leaf in `Chain`. Envoy writes the chain as the client sent it
- * (`SSL_get_peer_full_cert_chain`). Node has no API for that: `getPeerCertificate(true)` (read
- * once by `readPeer`) links the presented certificates by issuer and then appends issuers found in
- * the server's own trust store, root included, whether or not the client sent them. So:
- * - trailing self-issued certificates (roots) are left out: one Node appended from the store is
- *   indistinguishable from one the client sent, and an app verifies against its own roots anyway;
- * - intermediates come in issuer order, nearest first, and a presented certificate that is not on
- *   the leaf's issuer path is not reported by Node at all;
- * - an intermediate the client did not send but the server's `ca` contains is reported by Node
- *   and therefore included (harmless: it is one the gateway trusts);
+ * (`SSL_get_peer_full_cert_chain`); `readPeer` reads the same list (OpenSSL's peer chain, through
+ * `getPeerX509Certificate()`'s issuer links, in the order sent; the server's trust store is not
+ * mixed in). Differences that remain:
+ * - trailing self-issued certificates (roots) are left out: an app verifies against its own roots,
+ *   and a root in the header only makes it longer;
  * - at most `DEFAULT_XFCC_LIMITS.maxChainLength` certificates in all, so that `parseXfcc` with
  *   default limits always reads the value back.
  */

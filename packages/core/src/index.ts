@@ -4,10 +4,14 @@ export { derToPem, parseCertificate, parseCertificateChain, pemToDer } from './c
 export { ClientCertError, isClientCertError } from './errors.js';
 export type { ErrorCode, RejectionCode } from './errors.js';
 export type {
-  Authorization, ClientCertificate, DistinguishedName, NameAttribute, SourceName, SubjectAltNames, Verification,
+  Authorization, ClientCertIdentities, IdentityName, ClientCertificate, DistinguishedName, NameAttribute, SourceName, SubjectAltNames, Verification,
 } from './model.js';
 export type { ClientCertOptions, CustomSource, Logger, Mode, SourceOption } from './options.js';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS } from './problem.js';
+export { WARNING_CODES, WARNINGS_DOCS } from './warnings.js';
+export type { WarningCode, WarningsOption } from './warnings.js';
+export { DECISION_CHANNEL } from './diagnostics.js';
+export type { DecisionEvent, DecisionHook } from './diagnostics.js';
 export type { ProblemDetails } from './problem.js';
 export { DEFAULT_TRUST_PROXY } from './trust.js';
 export type { TrustProxyFn, TrustProxyInput } from './trust.js';

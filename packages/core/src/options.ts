@@ -13,6 +13,8 @@ import {
 } from './verify.js';
 import { DEFAULT_XFCC_LIMITS, type XfccLimits } from './xfcc.js';
 import { compileTrustProxy, DEFAULT_TRUST_PROXY, type TrustProxyInput, type TrustProxyFn } from './trust.js';
+import { compileDebug, type DecisionHook } from './diagnostics.js';
+import { compileWarnings, createWarn, type WarnFn, type WarningsOption } from './warnings.js';
 
 export type Mode = 'require' | 'accept' | 'ignore';
 
@@ -31,6 +33,8 @@ export type CompiledSource = 'auto' | 'tls' | 'xfcc' | CompiledHeaderSource;
 export interface Logger {
   info(message: string): void;
   warn(message: string): void;
+  /** Where `debug: true` writes its lines (falls back to `info`). */
+  debug?(message: string): void;
 }
 
 export interface ClientCertOptions {
@@ -63,8 +67,9 @@ export interface ClientCertOptions {
    * Which immediate peers may send a forwarded-certificate header: addresses, CIDRs, proxy-addr
    * range names (`loopback`, `linklocal`, `uniquelocal`), a comma-separated string of those, or a
    * function `(address, hop) => boolean`. Default: loopback, private networks and 100.64.0.0/10.
+   * `true` trusts every peer, as express's `trust proxy` does (and warns `trust_proxy_everywhere`).
    */
-  trustProxy?: TrustProxyInput;
+  trustProxy?: TrustProxyInput | true;
   /** Trust anchors (PEM string, PEM bundle, DER Buffer, or an array). */
   ca?: string | Buffer | Array<string | Buffer>;
   /** Intermediate CAs to build paths through when clients do not present them (PEM, DER, or a list). */
@@ -108,6 +113,15 @@ export interface ClientCertOptions {
   problemTypeBase?: string;
   /** Where start-up reports and warnings go (default: console); `false` silences them. */
   logger?: Logger | false;
+  /** Switch warnings off: `false` for all, or `{ <code>: false }` for one (default: all on). */
+  warnings?: WarningsOption;
+  /** Called with each decision (authenticated, anonymous, rejected); must not throw (a throw is caught and logged once). */
+  onDecision?: DecisionHook;
+  /**
+   * One line per decision explaining it, to `logger.debug` (else `logger.info`). Default: on when
+   * `NODE_DEBUG` or `DEBUG` names `clientcert`; `false` keeps it off whatever the environment says.
+   */
+  debug?: boolean;
 }
 
 export interface CompiledOptions {
@@ -139,6 +153,11 @@ export interface CompiledOptions {
   rejectStatus: number;
   problemTypeBase: string;
   logger: Logger | null;
+  /** Coded warnings to the logger, minus those switched off. */
+  warn: WarnFn;
+  onDecision: DecisionHook | null;
+  /** Null unless decisions are explained line by line. */
+  debug: ((line: string) => void) | null;
 }
 
 const MODES: readonly Mode[] = ['require', 'accept', 'ignore'];
@@ -149,7 +168,7 @@ const SETTINGS_KEYS: Record<HeaderSourceName, 'rfc9440' | 'traefik' | 'urlPem' |
 const KNOWN_OPTIONS = new Set([
   'mode', 'source', 'trustProxy', 'ca', 'intermediates', 'verifyPolicy', 'proxyVerified', 'pins', 'rules', 'revocation', 'purpose', 'clock', 'clockTolerance', 'xfcc',
   'proxy', 'rfc9440', 'traefik', 'urlPem', 'base64Der', 'awsAlb',
-  'rejectStatus', 'problemTypeBase', 'logger',
+  'rejectStatus', 'problemTypeBase', 'logger', 'warnings', 'onDecision', 'debug',
 ]);
 
 /** Validate and normalise once, at construction: misuse fails at start-up naming the option. */
@@ -179,7 +198,10 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     throw invalidOption('proxyVerified', `cannot be true: ${preset.proxy} forwards certificates without verifying them; configure \`ca\` or \`pins\``);
   }
 
-  const trust = compileTrustProxy(options.trustProxy ?? DEFAULT_TRUST_PROXY);
+  // `true` (express's "trust proxy") is every peer; the start-up warns about it (trust_proxy_everywhere).
+  const trust = options.trustProxy === true
+    ? { fn: () => true, description: 'every peer (trustProxy: true)' }
+    : compileTrustProxy(options.trustProxy ?? DEFAULT_TRUST_PROXY);
 
   let anchors: X509Certificate[] | null = null;
   if (options.ca !== undefined) {
@@ -241,6 +263,12 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
   }
 
   const logger = options.logger === false ? null : options.logger ?? console;
+  if (logger !== null && (typeof logger !== 'object' || typeof logger.info !== 'function' || typeof logger.warn !== 'function')) {
+    throw invalidOption('logger', 'must be false or an object with info(message) and warn(message)');
+  }
+  const offWarnings = compileWarnings(options.warnings);
+  if (options.onDecision !== undefined && typeof options.onDecision !== 'function') throw invalidOption('onDecision', 'must be a function (event) => void');
+  if (options.debug !== undefined && typeof options.debug !== 'boolean') throw invalidOption('debug', 'must be true or false');
   return {
     mode,
     sources,
@@ -267,5 +295,8 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     rejectStatus,
     problemTypeBase: options.problemTypeBase ?? 'urn:clientcert:problem:',
     logger,
+    warn: createWarn(logger, offWarnings),
+    onDecision: options.onDecision ?? null,
+    debug: compileDebug(options.debug, logger, process.env),
   };
 }

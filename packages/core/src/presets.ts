@@ -2,7 +2,7 @@
  * Presets by proxy name: which header a TLS-terminating proxy forwards the client certificate in,
  * how it is encoded, which XFCC element describes the client, whether and how the proxy itself
  * verified the chain, and what it does with a client-sent header of the same name (from
- * /work/shared/reference/header-formats.md §1–§14, in particular the anti-spoofing table §14.2).
+ * the header-formats reference (header-formats.md) §1–§14, in particular the anti-spoofing table §14.2).
  *
  * A preset is plain data to merge into the options. It never turns on `proxyVerified` by itself:
  * trusting a proxy's verification instead of `ca` stays an explicit decision of the configuration,

@@ -347,7 +347,7 @@ function compileCertificates(input: CertificateList, entry: string, whole: strin
         certificateFacts(cert); // names and structure: a certificate path building cannot read is a configuration error
         keyFactsOf(cert); // warm the caches: the first request should not pay for them
         validityOf(cert);
-        certs.set(cert.fingerprint256, cert);
+        certs.set(fingerprintOf(cert), cert);
       }
     } catch (error) {
       const where = items.length > 1 ? `${entry} entry ${index + 1}` : whole;
@@ -456,8 +456,8 @@ function structureProblem(facts: CertificateFacts, role: Role): Problem | null {
   return null;
 }
 
-function weakKey(cert: X509Certificate, policy: CompiledVerifyPolicy): string | null {
-  const key = keyFactsOf(cert);
+function weakKey(cert: X509Certificate, facts: CertificateFacts, policy: CompiledVerifyPolicy): string | null {
+  const key = facts.publicKey ?? keyFactsOf(cert);
   switch (key.type) {
     case 'rsa':
     case 'rsa-pss':
@@ -486,7 +486,7 @@ function algorithmProblem(
     // An allowlist: RIPEMD-160, GOST and the like may verify in OpenSSL, but are not vetted here.
     if (hash === 'unknown') return problem('weak_algorithm', 'is signed with an algorithm the policy does not know', Order.algorithm);
   }
-  const key = weakKey(cert, policy);
+  const key = weakKey(cert, facts, policy);
   return key === null ? null : problem('weak_algorithm', key, Order.algorithm);
 }
 
@@ -794,15 +794,24 @@ function compareRanks(a: readonly number[], b: readonly number[]): number {
 // ---------------------------------------------------------------------------------------------
 // Entry points
 
+const fingerprintCache = new WeakMap<X509Certificate, string>();
+
+/** `fingerprint256` hashes and formats afresh on every read (~2 µs); anchors are read on every verification. */
+function fingerprintOf(cert: X509Certificate): string {
+  let print = fingerprintCache.get(cert);
+  if (print === undefined) fingerprintCache.set(cert, print = cert.fingerprint256);
+  return print;
+}
+
 /** Leaf first, then distinct anchors and intermediates; a certificate that is both is an anchor. */
 function buildNodes(
   leaf: X509Certificate, others: readonly X509Certificate[], anchors: readonly X509Certificate[],
 ): PathNode[] {
-  const anchorPrints = new Set(anchors.map((anchor) => anchor.fingerprint256));
+  const anchorPrints = new Set(anchors.map(fingerprintOf));
   const seen = new Set<string>();
   const nodes: PathNode[] = [];
   for (const cert of [leaf, ...anchors, ...others]) {
-    const print = cert.fingerprint256;
+    const print = fingerprintOf(cert);
     if (seen.has(print)) continue;
     seen.add(print);
     const facts = certificateFacts(cert);

@@ -202,7 +202,7 @@ function xfccFor(loaded: LoadedCertificates, expectedBy: ReadonlySet<string> | n
   const top: Peer = { raw: loaded.leaf };
   let current = top;
   for (const der of loaded.chain) current = current.issuerCertificate = { raw: der };
-  const socket = { encrypted: true, authorized: true, getPeerCertificate: () => top } as unknown as Socket;
+  const socket = { encrypted: true, authorized: true, getPeerX509Certificate: () => top } as unknown as Socket;
   const value = forwarder.headerFor(socket, undefined);
   if (value === undefined) throw inputError('the certificate cannot be written into an XFCC header');
   return value;

@@ -82,7 +82,7 @@ function xfccValue(leaf: Buffer, chain: readonly Buffer[], options: XfccOptions)
   return value;
 }
 
-/** What a TLS socket reports for a client that presented `leaf` and `chain` (getPeerCertificate(true)). */
+/** What a TLS socket reports for a client that presented `leaf` and `chain` (getPeerX509Certificate() and its issuer links). */
 function presentingSocket(leaf: Buffer, chain: readonly Buffer[]): Socket {
   type Peer = { raw: Buffer; issuerCertificate?: Peer };
   const top: Peer = { raw: leaf };
@@ -92,7 +92,7 @@ function presentingSocket(leaf: Buffer, chain: readonly Buffer[]): Socket {
     current.issuerCertificate = next;
     current = next;
   }
-  return { encrypted: true, authorized: true, authorizationError: null, getPeerCertificate: () => top } as unknown as Socket;
+  return { encrypted: true, authorized: true, authorizationError: null, getPeerX509Certificate: () => top } as unknown as Socket;
 }
 
 /** nginx `$ssl_client_escaped_cert`: everything but `A-Z a-z 0-9 - . _ ~` as `%XX`. */
