@@ -8,13 +8,20 @@
  *   fastify uses the route's `config: { clientCert: {...} | false }`.
  *
  * Servers listen on 127.0.0.1, port 0, over HTTPS when TLS options are given, else plain HTTP.
+ *
+ * Each factory takes the framework module, so that the same table runs on every supported major
+ * (`FRAMEWORKS`): express 5 and 4, koa 3 and 2, fastify 5 and 4. The older majors are the
+ * workspace's `express4`, `koa2` and `fastify4` aliases, typed as the current ones (their runtime
+ * API, as used here, is the same).
  */
 import http from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
-import Fastify, { type FastifyInstance } from 'fastify';
-import Koa from 'koa';
+import type Express from 'express';
+import type FastifyFactory from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type KoaApplication from 'koa';
 import { clientCert as expressClientCert } from '../../packages/express/src/index.js';
 import { clientCert as fastifyClientCert } from '../../packages/fastify/src/index.js';
 import { clientCert as koaClientCert } from '../../packages/koa/src/index.js';
@@ -39,16 +46,16 @@ export type Whoami =
 export function whoami(cert: ClientCertificate | null | undefined): Whoami {
   if (!cert) return { cert: null };
   return {
-    subject: cert.subject.rfc4514,
-    issuer: cert.issuer.rfc4514,
-    sha256: cert.fingerprints.sha256,
-    serial: cert.serialNumber,
-    source: cert.source,
-    verifiedBy: cert.verifiedBy,
-    spiffeId: cert.spiffeId,
-    san: { dns: [...cert.san.dns], uri: [...cert.san.uri], email: [...cert.san.email], ip: [...cert.san.ip] },
-    chainLength: cert.chain.length,
-    authorization: cert.authorization,
+      subject: cert.subject.rfc4514,
+      issuer: cert.issuer.rfc4514,
+      sha256: cert.fingerprints.sha256,
+      serial: cert.serialNumber,
+      source: cert.source,
+      verifiedBy: cert.verifiedBy,
+      spiffeId: cert.spiffeId,
+      san: { dns: [...cert.san.dns], uri: [...cert.san.uri], email: [...cert.san.email], ip: [...cert.san.ip] },
+      chainLength: cert.chain.length,
+      authorization: cert.authorization,
   };
 }
 
@@ -82,6 +89,8 @@ export interface RunningApp {
 
 export interface Adapter {
   name: 'express' | 'koa' | 'fastify';
+  /** The framework version it runs on, e.g. `5.3.0`. */
+  version: string;
   start(spec: AppSpec): Promise<RunningApp>;
   /**
    * Construct an app with these options, app-wide or on one route, as far as the framework needs
@@ -108,12 +117,12 @@ async function listen(server: http.Server | https.Server): Promise<RunningApp> {
   const { port } = server.address() as AddressInfo;
   const scheme = server instanceof https.Server ? 'https' : 'http';
   return {
-    url: `${scheme}://${HOST}:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+      url: `${scheme}://${HOST}:${port}`,
+      close: () =>
+        new Promise<void>((resolve, reject) => {
+          server.close((error) => (error ? reject(error) : resolve()));
+          server.closeAllConnections();
+        }),
   };
 }
 
@@ -121,111 +130,146 @@ function nodeServer(spec: AppSpec, handler: http.RequestListener): http.Server |
   return spec.tls ? https.createServer(spec.tls, handler) : http.createServer(handler);
 }
 
-const expressAdapter: Adapter = {
-  name: 'express',
-  async start(spec) {
-    const app = express();
-    // Opting out in express: declare the route before the app-wide middleware.
-    for (const route of spec.routes ?? []) {
-      if (route.clientCert === false) app.get(route.path, (req, res) => void res.json(whoami(req.clientCert)));
-    }
-    app.use(expressClientCert(quiet(spec.options)));
-    app.get('/whoami', (req, res) => void res.json(whoami(req.clientCert)));
-    for (const route of spec.routes ?? []) {
-      if (route.clientCert !== false) {
-        app.get(route.path, expressClientCert(quiet(route.clientCert)), (req, res) => void res.json(whoami(req.clientCert)));
-      }
-    }
-    return listen(nodeServer(spec, app));
-  },
-  async construct(options, where) {
-    const app = express();
-    if (where === 'app') app.use(expressClientCert(options as ClientCertOptions));
-    else app.get('/route', expressClientCert(options as ClientCertOptions), (_req, res) => void res.end());
-  },
-};
-
-const koaAdapter: Adapter = {
-  name: 'koa',
-  async start(spec) {
-    const app = new Koa();
-    const answer = (ctx: Koa.Context): void => {
-      // The koa contract: the same certificate (or null) on ctx and on ctx.state.
-      if (ctx.clientCert !== ctx.state.clientCert) {
-        ctx.status = 500;
-        ctx.body = { error: 'ctx.clientCert and ctx.state.clientCert differ' };
-        return;
-      }
-      ctx.body = whoami(ctx.clientCert);
-    };
-    // Koa has no router: routes are path checks. Opting out: answer before the app-wide middleware.
-    const optedOut = new Set((spec.routes ?? []).filter((r) => r.clientCert === false).map((r) => r.path));
-    app.use(async (ctx, next) => {
-      if (ctx.method === 'GET' && optedOut.has(ctx.path)) return answer(ctx);
-      await next();
-    });
-    app.use(koaClientCert(quiet(spec.options)));
-    const perRoute = new Map<string, Koa.Middleware>();
-    for (const route of spec.routes ?? []) {
-      if (route.clientCert !== false) perRoute.set(route.path, koaClientCert(quiet(route.clientCert)));
-    }
-    app.use(async (ctx, next) => {
-      if (ctx.method !== 'GET') return next();
-      if (ctx.path === '/whoami') return answer(ctx);
-      const middleware = perRoute.get(ctx.path);
-      if (middleware) return middleware(ctx, async () => answer(ctx));
-      await next();
-    });
-    return listen(nodeServer(spec, app.callback()));
-  },
-  async construct(options, where) {
-    const app = new Koa();
-    const middleware = koaClientCert(options as ClientCertOptions);
-    if (where === 'app') app.use(middleware);
-    else app.use(async (ctx, next) => (ctx.path === '/route' ? middleware(ctx, next) : next()));
-  },
-};
-
-const fastifyAdapter: Adapter = {
-  name: 'fastify',
-  async start(spec) {
-    // One type for both: the routes and hooks do not depend on the server flavour.
-    const app = (spec.tls ? Fastify({ https: spec.tls }) : Fastify()) as unknown as FastifyInstance;
-    try {
-      await app.register(fastifyClientCert, quiet(spec.options));
-      app.get('/whoami', async (request) => whoami(request.clientCert));
+function expressAdapter(express: typeof Express, version: string): Adapter {
+  return {
+    name: 'express',
+    version,
+    async start(spec) {
+      const app = express();
+      // Opting out in express: declare the route before the app-wide middleware.
       for (const route of spec.routes ?? []) {
-        const config = { clientCert: route.clientCert === false ? (false as const) : quiet(route.clientCert) };
-        app.get(route.path, { config }, async (request) => whoami(request.clientCert));
+        if (route.clientCert === false) app.get(route.path, (req, res) => void res.json(whoami(req.clientCert)));
       }
-      await app.listen({ port: 0, host: HOST });
-    } catch (error) {
-      await app.close().catch(() => undefined);
-      throw error;
-    }
-    const { port } = app.server.address() as AddressInfo;
-    return {
-      url: `${spec.tls ? 'https' : 'http'}://${HOST}:${port}`,
-      close: async () => {
-        await app.close();
-      },
-    };
-  },
-  async construct(options, where) {
-    const app = Fastify();
-    try {
-      if (where === 'app') {
-        app.register(fastifyClientCert, options as ClientCertOptions);
-      } else {
-        // Route settings are validated when the route is declared after the plugin has loaded.
-        await app.register(fastifyClientCert, { logger: false });
-        app.get('/route', { config: { clientCert: options as ClientCertOptions } }, async () => ({}));
+      app.use(expressClientCert(quiet(spec.options)));
+      app.get('/whoami', (req, res) => void res.json(whoami(req.clientCert)));
+      for (const route of spec.routes ?? []) {
+        if (route.clientCert !== false) {
+          app.get(route.path, expressClientCert(quiet(route.clientCert)), (req, res) => void res.json(whoami(req.clientCert)));
+        }
       }
-      await app.ready();
-    } finally {
-      await app.close().catch(() => undefined);
-    }
-  },
-};
+      return listen(nodeServer(spec, app));
+    },
+    async construct(options, where) {
+      const app = express();
+      if (where === 'app') app.use(expressClientCert(options as ClientCertOptions));
+      else app.get('/route', expressClientCert(options as ClientCertOptions), (_req, res) => void res.end());
+    },
+  };
+}
 
-export const adapters: readonly Adapter[] = [expressAdapter, koaAdapter, fastifyAdapter];
+function koaAdapter(Koa: typeof KoaApplication, version: string): Adapter {
+  return {
+    name: 'koa',
+    version,
+    async start(spec) {
+      const app = new Koa();
+      const answer = (ctx: KoaApplication.Context): void => {
+        // The koa contract: the same certificate (or null) on ctx and on ctx.state.
+        if (ctx.clientCert !== ctx.state.clientCert) {
+          ctx.status = 500;
+          ctx.body = { error: 'ctx.clientCert and ctx.state.clientCert differ' };
+          return;
+        }
+        ctx.body = whoami(ctx.clientCert);
+      };
+      // Koa has no router: routes are path checks. Opting out: answer before the app-wide middleware.
+      const optedOut = new Set((spec.routes ?? []).filter((r) => r.clientCert === false).map((r) => r.path));
+      app.use(async (ctx, next) => {
+        if (ctx.method === 'GET' && optedOut.has(ctx.path)) return answer(ctx);
+        await next();
+      });
+      app.use(koaClientCert(quiet(spec.options)));
+      const perRoute = new Map<string, KoaApplication.Middleware>();
+      for (const route of spec.routes ?? []) {
+        if (route.clientCert !== false) perRoute.set(route.path, koaClientCert(quiet(route.clientCert)));
+      }
+      app.use(async (ctx, next) => {
+        if (ctx.method !== 'GET') return next();
+        if (ctx.path === '/whoami') return answer(ctx);
+        const middleware = perRoute.get(ctx.path);
+        if (middleware) return middleware(ctx, async () => answer(ctx));
+        await next();
+      });
+      return listen(nodeServer(spec, app.callback()));
+    },
+    async construct(options, where) {
+      const app = new Koa();
+      const middleware = koaClientCert(options as ClientCertOptions);
+      if (where === 'app') app.use(middleware);
+      else app.use(async (ctx, next) => (ctx.path === '/route' ? middleware(ctx, next) : next()));
+    },
+  };
+}
+
+function fastifyAdapter(Fastify: typeof FastifyFactory, version: string): Adapter {
+  return {
+    name: 'fastify',
+    version,
+    async start(spec) {
+      // One type for both: the routes and hooks do not depend on the server flavour.
+      const app = (spec.tls ? Fastify({ https: spec.tls }) : Fastify()) as unknown as FastifyInstance;
+      try {
+        await app.register(fastifyClientCert, quiet(spec.options));
+        app.get('/whoami', async (request) => whoami(request.clientCert));
+        for (const route of spec.routes ?? []) {
+          const config = { clientCert: route.clientCert === false ? (false as const) : quiet(route.clientCert) };
+          app.get(route.path, { config }, async (request) => whoami(request.clientCert));
+        }
+        await app.listen({ port: 0, host: HOST });
+      } catch (error) {
+        await app.close().catch(() => undefined);
+        throw error;
+      }
+      const { port } = app.server.address() as AddressInfo;
+      return {
+        url: `${spec.tls ? 'https' : 'http'}://${HOST}:${port}`,
+        close: async () => {
+          await app.close();
+        },
+      };
+    },
+    async construct(options, where) {
+      const app = Fastify();
+      try {
+        if (where === 'app') {
+          app.register(fastifyClientCert, options as ClientCertOptions);
+        } else {
+          // Route settings are validated when the route is declared after the plugin has loaded.
+          await app.register(fastifyClientCert, { logger: false });
+          app.get('/route', { config: { clientCert: options as ClientCertOptions } }, async () => ({}));
+        }
+        await app.ready();
+      } finally {
+        await app.close().catch(() => undefined);
+      }
+    },
+  };
+}
+
+const require = createRequire(import.meta.url);
+const versionOf = (name: string): string => (require(`${name}/package.json`) as { version: string }).version;
+
+/** One set of framework majors and its three adapters. */
+export interface Frameworks {
+  /** e.g. `express 5.3.0, koa 3.3.0, fastify 5.12.8` */
+  label: string;
+  adapters: readonly Adapter[];
+}
+
+function frameworks(names: { express: string; koa: string; fastify: string }): Frameworks {
+  const list = [
+    expressAdapter(require(names.express) as typeof Express, versionOf(names.express)),
+    koaAdapter(require(names.koa) as typeof KoaApplication, versionOf(names.koa)),
+    fastifyAdapter(require(names.fastify) as typeof FastifyFactory, versionOf(names.fastify)),
+  ];
+  return { label: list.map((a) => `${a.name} ${a.version}`).join(', '), adapters: list };
+}
+
+/** The current majors (the frameworks' own names), then the previous ones (the workspace aliases). */
+export const FRAMEWORKS: readonly Frameworks[] = [
+  frameworks({ express: 'express', koa: 'koa', fastify: 'fastify' }),
+  frameworks({ express: 'express4', koa: 'koa2', fastify: 'fastify4' }),
+];
+
+/** The adapters on the current majors. */
+export const adapters: readonly Adapter[] = FRAMEWORKS[0]!.adapters;

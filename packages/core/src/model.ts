@@ -46,12 +46,28 @@ export type Verification =
   /** It matched a pinned leaf (`pins`) and no `ca` is configured. */
   | 'pin';
 
+/**
+ * Your identity names, for TypeScript: empty here, augment it by declaration merging and
+ * `clientCert.authorization.identity` and `rules.identities[].name` are typed as those names:
+ *
+ *     declare module '@clientcert/core' {
+ *       interface ClientCertIdentities { admin: true; reader: true }
+ *     }
+ *
+ * Name every identity then: an unnamed one reports `identities[<index>]`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ClientCertIdentities {}
+
+/** `string` until `ClientCertIdentities` is augmented, then the union of its keys. */
+export type IdentityName = [keyof ClientCertIdentities] extends [never] ? string : Extract<keyof ClientCertIdentities, string>;
+
 /** Which pin and which identity admitted the certificate (names from the configuration). */
 export interface Authorization {
   /** The pin that matched, or null when no pins are configured. */
   readonly pin: string | null;
   /** The identity (`rules.identities[].name`, or its index) that matched, or null without identities. */
-  readonly identity: string | null;
+  readonly identity: IdentityName | null;
 }
 
 /** The normalized client certificate exposed as `req.clientCert`. */

@@ -26,7 +26,7 @@ import type { X509Certificate } from 'node:crypto';
 import { NAME_ALIASES } from './certificate.js';
 import { DerCursor, decodeString, isDottedOid, readTlv, Tag } from './der.js';
 import { invalidOption } from './errors.js';
-import type { ClientCertificate, DistinguishedName } from './model.js';
+import type { ClientCertificate, DistinguishedName, IdentityName } from './model.js';
 import { digestMatches, parseSpkiHash, parseThumbprint, verifiedPath, type Digest, type RuleContext } from './pins.js';
 import { isPrintableAscii } from './text.js';
 
@@ -61,8 +61,8 @@ export type SpiffeRule =
 
 /** An identity: every claim given must hold (all-of). Claims follow Azure's `<identity>` attributes. */
 export interface Identity {
-  /** Reported as `matched`; default `identities[<index>]`. */
-  readonly name?: string;
+  /** Reported as `matched`; default `identities[<index>]`. Typed by `ClientCertIdentities` when augmented. */
+  readonly name?: IdentityName;
   /** SHA-1 (40 hex, Azure's Thumbprint) or SHA-256 (64 hex) of the leaf's DER, in any notation. */
   readonly thumbprint?: string;
   /** Hex serial; case, colons and leading zeros are ignored. */

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createClientCertAuth, PROBLEM_HEADERS, type AuthResult, type ClientCertificate, type ClientCertOptions } from '@clientcert/core';
 
-export type { ClientCertificate, ClientCertOptions, ProblemDetails, RejectionCode } from '@clientcert/core';
+export type { ClientCertificate, ClientCertIdentities, ClientCertOptions, ProblemDetails, RejectionCode } from '@clientcert/core';
 export { ClientCertError, isClientCertError } from '@clientcert/core';
 
 declare global {

@@ -4,7 +4,7 @@ import {
   createClientCertAuth, PROBLEM_HEADERS, type AuthResult, type ClientCertAuth, type ClientCertificate, type ClientCertOptions,
 } from '@clientcert/core';
 
-export type { ClientCertificate, ClientCertOptions, ProblemDetails, RejectionCode } from '@clientcert/core';
+export type { ClientCertificate, ClientCertIdentities, ClientCertOptions, ProblemDetails, RejectionCode } from '@clientcert/core';
 export { ClientCertError, isClientCertError } from '@clientcert/core';
 
 declare module 'fastify' {
@@ -64,5 +64,6 @@ const plugin: FastifyPluginCallback<ClientCertOptions> = (fastify, options, done
 };
 
 /** Fastify plugin (fastify 4 and 5): `fastify.register(clientCert, options)`; sets `request.clientCert`. */
-export const clientCert = fp(plugin, { fastify: '4.x || 5.x', name: '@clientcert/fastify' });
+// Not before 4.23: older 4.x has no request.routeOptions.config, so route settings would be ignored.
+export const clientCert = fp(plugin, { fastify: '^4.23.0 || ^5.0.0', name: '@clientcert/fastify' });
 export default clientCert;
