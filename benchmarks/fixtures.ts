@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCA, envoyXfcc } from '../packages/core/src/testkit.js';
+import { createCA, envoyXfcc, generateKeyPair } from '../packages/core/src/testkit.js';
 
 export interface Fixtures {
   dir: string;
@@ -19,11 +19,15 @@ export interface Fixtures {
   clientKeyFile: string;
   /** One XFCC header as Envoy writes it for the client certificate (Cert, Chain, Subject, URI, DNS). */
   xfcc: string;
+  /** A JSON array of XFCC headers, each for a different client certificate (same CN, same key). */
+  distinctXfccFile: string;
   /** The client's CN, for the peers' authorization callbacks. */
   clientCN: string;
 }
 
 export const CLIENT_CN = 'bench client';
+/** More than the middleware's caches hold (1000 header values, 1000 chains): every request misses. */
+export const DISTINCT_CERTIFICATES = 1500;
 
 export async function createFixtures(): Promise<Fixtures> {
   const dir = mkdtempSync(join(tmpdir(), 'clientcert-bench-'));
@@ -36,6 +40,13 @@ export async function createFixtures(): Promise<Fixtures> {
     writeFileSync(path, text);
     return path;
   };
+  // One key for all of them: the certificates differ (serial numbers), which is all a cache sees.
+  const keyPair = await generateKeyPair();
+  const distinct: string[] = [];
+  for (let i = 0; i < DISTINCT_CERTIFICATES; i++) {
+    const leaf = await intermediate.issue({ subject: `CN=${CLIENT_CN},O=Bench`, keyPair });
+    distinct.push(envoyXfcc(leaf, { by: ['spiffe://bench/server'] }));
+  }
   return {
     dir,
     caFile: file('ca.pem', root.cert),
@@ -44,6 +55,7 @@ export async function createFixtures(): Promise<Fixtures> {
     clientCertFile: file('client.pem', client.fullChain),
     clientKeyFile: file('client-key.pem', client.key),
     xfcc: envoyXfcc(client, { by: ['spiffe://bench/server'] }),
+    distinctXfccFile: file('distinct-xfcc.json', JSON.stringify(distinct)),
     clientCN: CLIENT_CN,
   };
 }

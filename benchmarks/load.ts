@@ -1,11 +1,12 @@
 /**
- * One load run: autocannon in its own process (never the server's event loop), keep-alive
- * connections, results read from its --json output.
+ * One load run: autocannon in its own process (never the server's event loop), results read from
+ * the worker's JSON line. Keep-alive connections unless `newConnectionPerRequest` is set.
  */
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'load-worker.ts');
 
 export interface LoadOptions {
   url: string;
@@ -14,34 +15,37 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   /** Client certificate (with chain), key and CA files for HTTPS. */
   tls?: { cert: string; key: string; ca: string };
+  /** One request per connection, each with a full TLS handshake (no session resumption). */
+  newConnectionPerRequest?: boolean;
+  /** Send header `name` with the next value of the JSON array in `file` on every request. */
+  rotateHeader?: { name: string; file: string };
 }
 
 export interface LoadResult {
   /** Mean requests per second over the run. */
   rps: number;
+  /** Requests completed in the run. */
+  requests: number;
   non2xx: number;
   errors: number;
 }
 
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const args = [AUTOCANNON, '--json', '-c', String(options.connections), '-d', String(options.seconds)];
-  for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}:${value}`);
-  if (options.tls) args.push('--cert', options.tls.cert, '--key', options.tls.key, '--ca', options.tls.ca);
-  args.push(options.url);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(options)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));
     child.stderr.on('data', (chunk: Buffer) => (err += chunk));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited with ${code}: ${err}`));
+      if (code !== 0) return reject(new Error(`load generator exited with ${code}: ${err}`));
       try {
-        const json = JSON.parse(out) as { requests: { average: number }; non2xx: number; errors: number; timeouts: number };
-        resolve({ rps: json.requests.average, non2xx: json.non2xx, errors: json.errors + json.timeouts });
+        resolve(JSON.parse(out) as LoadResult);
       } catch (error) {
-        reject(new Error(`unreadable autocannon output: ${(error as Error).message}\n${out.slice(0, 500)}\n${err}`));
+        reject(new Error(`unreadable load generator output: ${(error as Error).message}\n${out.slice(0, 500)}\n${err}`));
       }
     });
   });

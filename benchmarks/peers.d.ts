@@ -1,4 +1,4 @@
-// Minimal declarations for the npm peers measured against (they ship no types of their own).
+// Minimal declarations for the npm peers measured against and the load generator (they ship no types).
 declare module 'client-certificate-auth' {
   import type { RequestHandler } from 'express';
   import type { PeerCertificate } from 'node:tls';
@@ -15,4 +15,31 @@ declare module 'passport' {
   }
   const passport: Passport;
   export default passport;
+}
+
+// The load generator's programmatic API, as far as load-worker.ts uses it.
+declare module 'autocannon' {
+  namespace autocannon {
+    interface Request {
+      headers?: Record<string, string>;
+      [key: string]: unknown;
+    }
+    interface Options {
+      url: string;
+      connections?: number;
+      duration?: number;
+      headers?: Record<string, string>;
+      reconnectRate?: number;
+      tlsOptions?: { cert?: Buffer; key?: Buffer; ca?: Buffer[] };
+      requests?: Array<{ setupRequest?: (request: Request) => Request }>;
+    }
+    interface Result {
+      requests: { average: number; total: number };
+      non2xx: number;
+      errors: number;
+      timeouts: number;
+    }
+  }
+  function autocannon(options: autocannon.Options): Promise<autocannon.Result>;
+  export default autocannon;
 }

@@ -1,8 +1,9 @@
 /**
- * `pnpm bench`: requests per second of express, koa and fastify with the clientcert middleware
- * (xfcc with a warm cache; tls on keep-alive connections), each divided by the bare framework
- * measured in the same run, the npm peers on the same express server, and the cold cost of
- * parse + verify against node:crypto's floor. See benchmarks/README.md.
+ * `pnpm bench`: requests per second and server CPU time per request of express, koa and fastify
+ * with the clientcert middleware (xfcc with a warm cache and with a new certificate on every
+ * request; tls on keep-alive connections and with a new connection per request), each divided by
+ * the bare framework measured in the same run, the npm peers on the same express server, and the
+ * cold cost of parse + verify against node:crypto's floor. See benchmarks/README.md.
  *
  *   pnpm bench [-- --runs 3 --seconds 3 --connections 10 --only express]
  *   pnpm bench -- --profile express:xfcc [--seconds 6]     # --cpu-prof on the server, hot functions
@@ -18,7 +19,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runCold } from './cold.js';
-import { FRAMEWORKS, VARIANTS, baselineOf, isHttps, type Framework, type Variant } from './config.js';
+import { describeMemory, type MemoryResult } from './memory.js';
+import { FRAMEWORKS, VARIANTS, configsOf, isHttps, type Config, type Framework, type Load, type Variant } from './config.js';
 import { createFixtures, type Fixtures } from './fixtures.js';
 import { runLoad, type LoadOptions } from './load.js';
 import { hotSpots, selfByFile } from './profile.js';
@@ -48,7 +50,7 @@ interface Server {
 function startServer(framework: Framework, fixturesFile: string, extraNodeArgs: string[] = []): Promise<Server> {
   const child = spawn(process.execPath, [
     ...extraNodeArgs, '--conditions=@clientcert/source', '--import', 'tsx', join(here, 'server.ts'), framework, fixturesFile,
-  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  ], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     // The middleware's start-up lines (describe()) go to stdout too: look for ours, drain the rest.
     let out = '';
@@ -61,6 +63,21 @@ function startServer(framework: Framework, fixturesFile: string, extraNodeArgs: 
   });
 }
 
+/** memory.ts in its own process: it needs --expose-gc, and a clean heap. */
+function runMemoryProcess(): Promise<MemoryResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [
+      '--expose-gc', '--conditions=@clientcert/source', '--import', 'tsx', join(here, 'memory.ts'), '--json',
+    ], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`memory.ts exited with ${code}`));
+      resolve(JSON.parse(out) as MemoryResult);
+    });
+  });
+}
+
 function stopServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     if (server.child.exitCode !== null) return resolve();
@@ -69,28 +86,48 @@ function stopServer(server: Server): Promise<void> {
   });
 }
 
-function loadFor(fixtures: Fixtures, port: number, variant: Variant, seconds: number): LoadOptions {
+/** The server process's CPU time so far (user + system), in µs, asked over IPC. */
+function serverCpuMicros(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.child.once('message', (usage: NodeJS.CpuUsage) => resolve(usage.user + usage.system));
+    server.child.send('cpu');
+  });
+}
+
+function loadFor(fixtures: Fixtures, port: number, variant: Variant, load: Load, seconds: number): LoadOptions {
   const secure = isHttps(variant);
   return {
     url: `${secure ? 'https' : 'http'}://127.0.0.1:${port}/`,
     seconds,
     connections: CONNECTIONS,
-    ...(variant === 'xfcc' || variant === 'bare-http' ? { headers: { 'x-forwarded-client-cert': fixtures.xfcc } } : {}),
+    ...(secure ? {} : { headers: { 'x-forwarded-client-cert': fixtures.xfcc } }),
     ...(secure ? { tls: { cert: fixtures.clientCertFile, key: fixtures.clientKeyFile, ca: fixtures.caFile } } : {}),
+    ...(load === 'new-connection' ? { newConnectionPerRequest: true } : {}),
+    ...(load === 'distinct-certs' ? { rotateHeader: { name: 'x-forwarded-client-cert', file: fixtures.distinctXfccFile } } : {}),
   };
+}
+
+interface Sample {
+  rps: number;
+  /** Server CPU time per request, µs. */
+  cpu: number;
+}
+
+/** One load run against one configuration, with the server's CPU time over exactly that run. */
+async function measure(fixtures: Fixtures, server: Server, config: Config, seconds: number): Promise<Sample> {
+  const before = await serverCpuMicros(server);
+  const result = await runLoad(loadFor(fixtures, server.ports[config.variant]!, config.variant, config.load, seconds));
+  const cpu = (await serverCpuMicros(server)) - before;
+  if (result.non2xx > 0 || result.errors > 0 || result.requests === 0) {
+    throw new Error(`${config.framework} ${config.name}: ${result.non2xx} non-2xx, ${result.errors} errors of ${result.requests}`);
+  }
+  return { rps: result.rps, cpu: cpu / result.requests };
 }
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** The issue's targets, as a minimum ratio to the bare framework. */
-function targetRatio(framework: Framework, variant: Variant): number | null {
-  if (variant === 'xfcc') return framework === 'express' ? 0.97 : 0.95; // koa: none given; fastify's
-  if (variant === 'tls') return 0.98;
-  return null;
 }
 
 function machineLine(): string {
@@ -104,8 +141,8 @@ async function profileOne(fixtures: Fixtures, fixturesFile: string, spec: string
   const dir = mkdtempSync(join(os.tmpdir(), 'clientcert-prof-'));
   const server = await startServer(framework, fixturesFile, ['--cpu-prof', '--cpu-prof-dir', dir]);
   const port = server.ports[variant]!;
-  await runLoad(loadFor(fixtures, port, variant, 1)); // warm-up
-  const result = await runLoad(loadFor(fixtures, port, variant, SECONDS));
+  await runLoad(loadFor(fixtures, port, variant, 'keep-alive', 1)); // warm-up
+  const result = await runLoad(loadFor(fixtures, port, variant, 'keep-alive', SECONDS));
   await stopServer(server);
   // tsx's loader thread writes a profile too: the main thread's is the largest.
   const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))
@@ -127,29 +164,26 @@ async function main(): Promise<void> {
 
   const frameworks = args.only ? (args.only.split(',') as Framework[]) : FRAMEWORKS;
   const cold = args['skip-cold'] ? null : await runCold();
+  const memory = args['skip-cold'] ? null : await runMemoryProcess();
   if (cold) {
     console.log(`cold: parse+verify ${cold.oursMicros.toFixed(1)} µs vs node:crypto ${cold.floorMicros.toFixed(1)} µs (${cold.ratio.toFixed(2)}×)`);
   }
+  if (memory) console.log(describeMemory(memory));
 
   const servers = new Map<Framework, Server>();
   for (const framework of frameworks) servers.set(framework, await startServer(framework, fixturesFile));
-  const configs = frameworks.flatMap((framework) => VARIANTS[framework].map((variant) => ({ framework, variant })));
-  const samples = new Map<string, number[]>();
+  const configs = frameworks.flatMap(configsOf);
+  const samples = new Map<string, Sample[]>();
+  const keyOf = (framework: Framework, name: string): string => `${framework} ${name}`;
   try {
-    // Warm-up (JIT, caches, TLS sessions) and a check that every configuration answers 200.
-    for (const { framework, variant } of configs) {
-      const result = await runLoad(loadFor(fixtures, servers.get(framework)!.ports[variant]!, variant, 1));
-      if (result.non2xx > 0 || result.errors > 0 || result.rps === 0) {
-        throw new Error(`${framework} ${variant}: ${result.non2xx} non-2xx, ${result.errors} errors in the warm-up`);
-      }
-    }
+    // Warm-up (JIT, caches, TLS sessions); measure() also checks that every answer is a 200.
+    for (const config of configs) await measure(fixtures, servers.get(config.framework)!, config, 1);
     const started = Date.now();
     for (let run = 0; run < RUNS; run++) {
-      for (const { framework, variant } of configs) {
-        const result = await runLoad(loadFor(fixtures, servers.get(framework)!.ports[variant]!, variant, SECONDS));
-        if (result.non2xx > 0 || result.errors > 0) throw new Error(`${framework} ${variant}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-        const key = `${framework} ${variant}`;
-        samples.set(key, [...(samples.get(key) ?? []), result.rps]);
+      for (const config of configs) {
+        const sample = await measure(fixtures, servers.get(config.framework)!, config, SECONDS);
+        const key = keyOf(config.framework, config.name);
+        samples.set(key, [...(samples.get(key) ?? []), sample]);
       }
       console.log(`run ${run + 1}/${RUNS} done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     }
@@ -158,39 +192,47 @@ async function main(): Promise<void> {
   }
 
   const rows: string[][] = [];
-  const medians = new Map([...samples].map(([key, values]) => [key, median(values)]));
-  for (const { framework, variant } of configs) {
-    const rps = medians.get(`${framework} ${variant}`)!;
-    const bare = medians.get(`${framework} ${baselineOf(variant)}`)!;
-    const ratio = rps / bare;
-    const minimum = targetRatio(framework, variant);
+  const rpsOf = (key: string): number => median(samples.get(key)!.map((sample) => sample.rps));
+  const cpuOf = (key: string): number => median(samples.get(key)!.map((sample) => sample.cpu));
+  for (const config of configs) {
+    const key = keyOf(config.framework, config.name);
+    const baseline = keyOf(config.framework, config.baseline);
+    const ratio = rpsOf(key) / rpsOf(baseline);
+    // CPU ratio: the share of the bare framework's capacity left when the server's CPU is the limit.
+    const cpuRatio = cpuOf(baseline) / cpuOf(key);
     let target = '';
     let ok = '';
-    if (minimum !== null) {
-      target = `≥ ${(minimum * 100).toFixed(0)}%`;
-      ok = ratio >= minimum ? 'ok' : 'NOT MET';
-    } else if (variant === 'cca' || variant === 'passport') {
-      const ours = medians.get(`${framework} tls`)!;
+    if (typeof config.target === 'number') {
+      target = `≥ ${(config.target * 100).toFixed(0)}%`;
+      ok = `${ratio >= config.target ? 'ok' : 'NOT MET'} / ${cpuRatio >= config.target ? 'ok' : 'NOT MET'}`;
+    } else if (config.target === 'peer') {
+      const ours = keyOf(config.framework, 'tls');
       target = 'below clientcert tls';
-      ok = ours > rps ? 'ok' : 'NOT MET';
+      ok = `${rpsOf(ours) > rpsOf(key) ? 'ok' : 'NOT MET'} / ${cpuOf(ours) < cpuOf(key) ? 'ok' : 'NOT MET'}`;
     }
-    const spread = samples.get(`${framework} ${variant}`)!.map((v) => Math.round(v)).join('/');
-    rows.push([`${framework} ${variant}`, String(Math.round(rps)), `${(ratio * 100).toFixed(1)}%`, target, ok, spread]);
+    const spread = samples.get(key)!.map((sample) => Math.round(sample.rps)).join('/');
+    rows.push([
+      key, String(Math.round(rpsOf(key))), `${(ratio * 100).toFixed(1)}%`, cpuOf(key).toFixed(1),
+      `${(cpuRatio * 100).toFixed(1)}%`, target, ok, spread,
+    ]);
   }
   if (cold) {
     rows.push([
-      'cold parse+verify (µs/cert)', `${cold.oursMicros.toFixed(1)} µs`, `${cold.ratio.toFixed(2)}× floor`, '≤ 1.5× node:crypto',
-      cold.ratio <= 1.5 ? 'ok' : 'NOT MET', `floor ${cold.floorMicros.toFixed(1)} µs`,
+      'cold parse+verify (µs/cert)', `${cold.oursMicros.toFixed(1)} µs`, `${cold.ratio.toFixed(2)}× floor`, '', '',
+      '≤ 1.5× node:crypto', cold.ratio <= 1.5 ? 'ok' : 'NOT MET', `floor ${cold.floorMicros.toFixed(1)} µs`,
     ]);
   }
-  const header = ['configuration', 'req/s (median)', 'ratio to bare', 'target', 'ok?', 'runs'];
+  const header = [
+    'configuration', 'req/s (median)', 'ratio to bare', 'server CPU µs/req', 'CPU ratio', 'target', 'ok? (req/s / CPU)', 'runs (req/s)',
+  ];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   const report = [
     `machine: ${machineLine()}`,
-    `${RUNS} runs × ${SECONDS} s per configuration, ${CONNECTIONS} keep-alive connections, autocannon in its own process`,
+    `${RUNS} runs × ${SECONDS} s per configuration, ${CONNECTIONS} connections, autocannon in its own process`,
     '',
     table,
     '',
+    ...(memory ? [describeMemory(memory), ''] : []),
   ].join('\n');
   console.log(`\n${report}`);
   writeFileSync(join(here, 'last-run.md'), report);

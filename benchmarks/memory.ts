@@ -1,0 +1,80 @@
+/**
+ * Memory held per cached decision: one middleware instance decides N distinct client certificates
+ * (Envoy-style XFCC with leaf + intermediate, as a proxy sends them), then the growth of the heap,
+ * of the memory outside it (Buffers) and of the resident set is divided by N. The caches are
+ * bounded (1000 header values, 1000 chains, 100 intermediates), so past that the growth stops.
+ *
+ *   node --expose-gc --conditions=@clientcert/source --import tsx benchmarks/memory.ts
+ */
+import type { Socket } from 'node:net';
+import { createClientCertAuth } from '../packages/core/src/index.js';
+import { createCA, envoyXfcc, generateKeyPair } from '../packages/core/src/testkit.js';
+
+export interface MemoryResult {
+  certificates: number;
+  /** Bytes per cached decision. */
+  heapPerEntry: number;
+  externalPerEntry: number;
+  rssPerEntry: number;
+  /** Header length sent per request (the key the per-header cache keeps). */
+  headerBytes: number;
+  /** Growth per entry after twice the cache size: ~0 when the caches are bounded. */
+  beyondBoundPerEntry: number;
+}
+
+function collect(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with node --expose-gc');
+  gc();
+  gc();
+}
+
+function usage(): { heap: number; external: number; rss: number } {
+  collect();
+  const memory = process.memoryUsage();
+  return { heap: memory.heapUsed, external: memory.external, rss: memory.rss };
+}
+
+export async function runMemory(count = 1000): Promise<MemoryResult> {
+  const root = await createCA({ subject: 'CN=Memory Root' });
+  const intermediate = await root.intermediate({ subject: 'CN=Memory Issuing CA' });
+  const keyPair = await generateKeyPair();
+  const headers: string[] = [];
+  for (let i = 0; i < count * 2; i++) {
+    const leaf = await intermediate.issue({ subject: `CN=memory client ${i},O=Bench`, keyPair, san: { uri: [`spiffe://bench/client/${i}`] } });
+    headers.push(envoyXfcc(leaf, { by: ['spiffe://bench/server'] }));
+  }
+  const auth = createClientCertAuth({ logger: false, source: 'xfcc', ca: root.cert, trustProxy: '127.0.0.1' });
+  const request = (xfcc: string) => {
+    // A new socket object per request: the per-connection memo must not be what keeps entries alive.
+    const socket = { remoteAddress: '127.0.0.1', encrypted: false } as unknown as Socket;
+    const result = auth.authenticate({ socket, headers: { 'x-forwarded-client-cert': xfcc } });
+    if (result instanceof Promise || !result.ok) throw new Error('memory benchmark: expected a synchronous success');
+  };
+  request(headers[0]!); // first use: compiled paths, lazily loaded modules
+  const before = usage();
+  for (const header of headers.slice(1, count + 1)) request(header);
+  const filled = usage();
+  for (const header of headers.slice(count + 1)) request(header);
+  const beyond = usage();
+  return {
+    certificates: count,
+    heapPerEntry: (filled.heap - before.heap) / count,
+    externalPerEntry: (filled.external - before.external) / count,
+    rssPerEntry: (filled.rss - before.rss) / count,
+    headerBytes: headers[0]!.length,
+    beyondBoundPerEntry: (beyond.heap + beyond.external - filled.heap - filled.external) / (headers.length - count - 1),
+  };
+}
+
+export function describeMemory(result: MemoryResult): string {
+  const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
+  return `memory per cached decision (${result.certificates} distinct certificates, ${result.headerBytes}-byte XFCC headers): ` +
+    `heap ${kb(result.heapPerEntry)}, outside the heap ${kb(result.externalPerEntry)}, resident set ${kb(result.rssPerEntry)}; ` +
+    `${kb(result.beyondBoundPerEntry)} per further certificate once the caches are full`;
+}
+
+if (process.argv[1]?.endsWith('memory.ts')) {
+  const result = await runMemory();
+  console.log(process.argv.includes('--json') ? JSON.stringify(result) : describeMemory(result));
+}
