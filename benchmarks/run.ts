@@ -5,7 +5,7 @@
  * the bare framework measured in the same run, the npm peers on the same express server, and the
  * cold cost of parse + verify against node:crypto's floor. See benchmarks/README.md.
  *
- *   pnpm bench [-- --runs 3 --seconds 3 --connections 10 --only express]
+ *   pnpm bench [-- --runs 3 --seconds 3 --connections 10 --only express --configs bare-https,tls]
  *   pnpm bench -- --profile express:xfcc [--seconds 6]     # --cpu-prof on the server, hot functions
  *
  * Servers run in their own processes (one per framework), autocannon in another; this process
@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
     only: { type: 'string' },
+    configs: { type: 'string' },
     profile: { type: 'string' },
     'skip-cold': { type: 'boolean', default: false },
   },
@@ -172,7 +173,8 @@ async function main(): Promise<void> {
 
   const servers = new Map<Framework, Server>();
   for (const framework of frameworks) servers.set(framework, await startServer(framework, fixturesFile));
-  const configs = frameworks.flatMap(configsOf);
+  const wanted = args.configs ? new Set(args.configs.split(',')) : null;
+  const configs = frameworks.flatMap(configsOf).filter((config) => !wanted || wanted.has(config.name));
   const samples = new Map<string, Sample[]>();
   const keyOf = (framework: Framework, name: string): string => `${framework} ${name}`;
   try {

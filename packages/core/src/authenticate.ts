@@ -346,6 +346,9 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     if (resolved === 'tls') {
       const peer = readPeer(socket);
       if (!peer) return undefined;
+      // Every request on a kept-alive connection lands here: answer a fresh hit without allocating.
+      const known = perSocket.get(socket);
+      if (known && isFresh(known)) return known;
       const connection = socket; // captured from this block, so other sources' calls carry no larger closure context
       return cached(socket, (k) => perSocket.get(k), (k, d) => perSocket.set(k, d), () => decideTls(peer, connection));
     }

@@ -22,19 +22,20 @@ declare global {
 export function clientCert(options?: ClientCertOptions): RequestHandler {
   const auth = createClientCertAuth(options);
   return function clientCertMiddleware(req: Request, res: Response, next: NextFunction): void {
-    const settle = (result: AuthResult): void => {
-      if (result.ok) {
-        req.clientCert = result.certificate;
-        next();
-        return;
-      }
-      // A Buffer, not a string: res.send(string) would append "; charset=utf-8" to the content-type.
-      res.status(result.problem.status).set(PROBLEM_HEADERS).send(Buffer.from(JSON.stringify(result.problem)));
-    };
     const result = auth.authenticate(req);
-    if (result instanceof Promise) result.then(settle, next);
-    else settle(result);
+    if (result instanceof Promise) result.then((settled) => settle(settled, req, res, next), next);
+    else settle(result, req, res, next); // no closure per request on the synchronous (cached) path
   };
+}
+
+function settle(result: AuthResult, req: Request, res: Response, next: NextFunction): void {
+  if (result.ok) {
+    req.clientCert = result.certificate;
+    next();
+    return;
+  }
+  // A Buffer, not a string: res.send(string) would append "; charset=utf-8" to the content-type.
+  res.status(result.problem.status).set(PROBLEM_HEADERS).send(Buffer.from(JSON.stringify(result.problem)));
 }
 
 export default clientCert;

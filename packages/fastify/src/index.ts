@@ -47,21 +47,22 @@ const plugin: FastifyPluginCallback<ClientCertOptions> = (fastify, options, done
     const setting = request.routeOptions.config?.clientCert;
     if (setting === false) return next();
     const auth = setting ? compileRoute(setting) : appWide;
-    const settle = (result: AuthResult): void => {
-      if (result.ok) {
-        request.clientCert = result.certificate;
-        next();
-        return;
-      }
-      // A Buffer, not an object: fastify would append "; charset=utf-8" to a JSON content-type.
-      reply.code(result.problem.status).headers(PROBLEM_HEADERS).send(Buffer.from(JSON.stringify(result.problem)));
-    };
     const result = auth.authenticate(request.raw);
-    if (result instanceof Promise) result.then(settle, next);
-    else settle(result);
+    if (result instanceof Promise) result.then((settled) => settle(settled, request, reply, next), next);
+    else settle(result, request, reply, next); // no closure per request on the synchronous (cached) path
   });
   done();
 };
+
+function settle(result: AuthResult, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
+  if (result.ok) {
+    request.clientCert = result.certificate;
+    next();
+    return;
+  }
+  // A Buffer, not an object: fastify would append "; charset=utf-8" to a JSON content-type.
+  reply.code(result.problem.status).headers(PROBLEM_HEADERS).send(Buffer.from(JSON.stringify(result.problem)));
+}
 
 /** Fastify plugin (fastify 4 and 5): `fastify.register(clientCert, options)`; sets `request.clientCert`. */
 // Not before 4.23: older 4.x has no request.routeOptions.config, so route settings would be ignored.
