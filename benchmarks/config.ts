@@ -1,7 +1,7 @@
 /** What is measured: frameworks, their server variants, the configurations, and the targets. */
 export type Framework = 'express' | 'koa' | 'fastify';
 /** One endpoint of a framework's server process (its own port). */
-export type Variant = 'bare-http' | 'bare-https' | 'xfcc' | 'tls' | 'cca' | 'passport';
+export type Variant = 'bare-http' | 'bare-https' | 'noop-https' | 'xfcc' | 'tls' | 'cca' | 'passport';
 /**
  * How the load generator drives an endpoint: 10 keep-alive connections; a new connection (full
  * TLS handshake, no session resumption) for every request; or keep-alive with a different client
@@ -24,9 +24,9 @@ export interface Config {
 export const FRAMEWORKS: Framework[] = ['express', 'koa', 'fastify'];
 
 export const VARIANTS: Record<Framework, Variant[]> = {
-  express: ['bare-http', 'xfcc', 'bare-https', 'tls', 'cca', 'passport'],
-  koa: ['bare-http', 'xfcc', 'bare-https', 'tls'],
-  fastify: ['bare-http', 'xfcc', 'bare-https', 'tls'],
+  express: ['bare-http', 'xfcc', 'bare-https', 'noop-https', 'tls', 'cca', 'passport'],
+  koa: ['bare-http', 'xfcc', 'bare-https', 'noop-https', 'tls'],
+  fastify: ['bare-http', 'xfcc', 'bare-https', 'noop-https', 'tls'],
 };
 
 export function isHttps(variant: Variant): boolean {
@@ -42,6 +42,8 @@ export function configsOf(framework: Framework): Config[] {
     config('xfcc', 'xfcc', 'keep-alive', 'bare-http', xfccTarget),
     config('xfcc distinct certs', 'xfcc', 'distinct-certs', 'bare-http'),
     config('bare-https', 'bare-https', 'keep-alive', 'bare-https'),
+    // The framework's own cost of one more middleware (hook): the floor for any adapter.
+    config('noop middleware https', 'noop-https', 'keep-alive', 'bare-https'),
     config('tls', 'tls', 'keep-alive', 'bare-https', 0.98),
     config('bare-https new conn', 'bare-https', 'new-connection', 'bare-https new conn'),
     config('tls new conn', 'tls', 'new-connection', 'bare-https new conn'),

@@ -8,6 +8,7 @@
  * - bare-http / bare-https: the framework alone (HTTPS: requestCert, the test CA as `ca`);
  * - xfcc: HTTP, `source: 'xfcc'`, `ca`, `trustProxy: '127.0.0.1'`;
  * - tls: HTTPS, `source: 'tls'`, `ca` (decided once per connection);
+ * - noop-https: HTTPS with one middleware (hook) that does nothing: what any middleware costs;
  * - express only: cca (client-certificate-auth) and passport (passport-client-cert), on HTTPS.
  * SIGTERM exits normally, so that `--cpu-prof` writes its profile.
  */
@@ -50,6 +51,8 @@ async function expressApp(variant: Variant): Promise<number> {
   if (variant === 'xfcc' || variant === 'tls') {
     const { clientCert } = await import('../packages/express/src/index.js');
     app.use(clientCert(variant === 'xfcc' ? xfccOptions : tlsSourceOptions));
+  } else if (variant === 'noop-https') {
+    app.use((_req, _res, next) => next());
   } else if (variant === 'cca') {
     const { default: clientCertificateAuth } = await import('client-certificate-auth');
     app.use(clientCertificateAuth((cert) => cert.subject?.CN === fixtures.clientCN));
@@ -75,6 +78,8 @@ async function koaApp(variant: Variant): Promise<number> {
   if (variant === 'xfcc' || variant === 'tls') {
     const { clientCert } = await import('../packages/koa/src/index.js');
     app.use(clientCert(variant === 'xfcc' ? xfccOptions : tlsSourceOptions));
+  } else if (variant === 'noop-https') {
+    app.use((_ctx, next) => next());
   }
   app.use((ctx) => {
     ctx.body = 'ok';
@@ -89,6 +94,8 @@ async function fastifyApp(variant: Variant): Promise<number> {
   if (variant === 'xfcc' || variant === 'tls') {
     const { clientCert } = await import('../packages/fastify/src/index.js');
     await app.register(clientCert, variant === 'xfcc' ? xfccOptions : tlsSourceOptions);
+  } else if (variant === 'noop-https') {
+    app.addHook('onRequest', (_request, _reply, done) => done());
   }
   app.get('/', async () => 'ok');
   await app.listen({ port: 0, host: '127.0.0.1' });
