@@ -576,7 +576,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       anchors: options.anchors,
       hasPins: options.pins !== null,
       proxyVerified: options.proxyVerified,
-      rules: userOptions.rules,
+      rules: options.rules,
       now: options.clock(),
     }, options.warn);
   }

@@ -131,6 +131,8 @@ type Claim = (cert: ClientCertificate, context: RuleContext) => boolean;
 interface CompiledIdentity {
   readonly claims: readonly Claim[];
   readonly result: RuleResult;
+  /** Every claim compares the subject's CN and nothing else. */
+  readonly onlyCommonName: boolean;
 }
 
 /** Compiled `rules`; opaque apart from what an integrator needs to know. */
@@ -145,6 +147,10 @@ export interface CompiledRules {
   readonly identities: readonly CompiledIdentity[] | null;
   /** @internal */
   readonly predicate: RulePredicate | null;
+  /** @internal For the cn_only_rules warning: a certificate can pass on its CN alone. */
+  readonly onlyCommonName: boolean;
+  /** @internal For the sha1_thumbprint warning: the options that give a SHA-1 thumbprint. */
+  readonly sha1Thumbprints: readonly string[];
 }
 
 // Results are constants, so the synchronous path allocates nothing.
@@ -352,6 +358,15 @@ function compileDnEntry(value: unknown, option: string): CompiledDn {
   if (typeof value === 'string') return { exact: true, rdns: parseDnString(value, option) };
   if (isPlainObject(value)) return compileDnAttributes(value, option);
   throw invalidOption(option, 'must be an RFC 4514 string, an object of attributes, or a list of those');
+}
+
+const COMMON_NAME = '2.5.4.3';
+
+/** True when a compiled DN rule compares the CN and no other attribute. */
+function onlyCommonName(rule: readonly CompiledDn[]): boolean {
+  return rule.every((dn) => dn.exact
+    ? dn.rdns.every((rdn) => rdn.every((attribute) => attribute.oid === COMMON_NAME))
+    : dn.attributes.every((attribute) => attribute.oid === COMMON_NAME));
 }
 
 /** Compiles a `DnRule` into an any-of list. */
@@ -702,13 +717,11 @@ function nonEmptyString(value: unknown, option: string): string {
   return value;
 }
 
-function thumbprintClaim(value: unknown, option: string): Claim {
-  const digest: Digest = parseThumbprint(value, option, true);
+function thumbprintClaim(digest: Digest): Claim {
   return (cert) => digestMatches(digest, cert.x509);
 }
 
-function issuerThumbprintClaim(value: unknown, option: string): Claim {
-  const digest = parseThumbprint(value, option, true);
+function issuerThumbprintClaim(digest: Digest): Claim {
   return (cert, context) => {
     const issuer = verifiedPath(cert, context)[1];
     return issuer !== undefined && digestMatches(digest, issuer);
@@ -734,13 +747,20 @@ function sanClaim(value: unknown, option: string): Claim {
 }
 
 /** Claims in a fixed order, cheapest first, so a non-matching identity is dropped early. */
-function compileIdentity(value: unknown, option: string, index: number): { name: string; identity: CompiledIdentity } {
+function compileIdentity(
+  value: unknown, option: string, index: number, sha1Thumbprints: string[],
+): { name: string; identity: CompiledIdentity } {
   if (!isPlainObject(value)) throw invalidOption(option, 'must be an object of claims');
   checkKeys(value, IDENTITY_CLAIMS, option);
   const name = value.name === undefined ? `identities[${index}]` : nonEmptyString(value.name, `${option}.name`);
   const claims: Claim[] = [];
   const at = (key: string): string => `${option}.${key}`;
-  if (value.thumbprint !== undefined) claims.push(thumbprintClaim(value.thumbprint, at('thumbprint')));
+  const thumbprint = (key: 'thumbprint' | 'issuerThumbprint'): Digest => {
+    const digest = parseThumbprint(value[key], at(key), true);
+    if (digest.algorithm === 'sha1') sha1Thumbprints.push(at(key));
+    return digest;
+  };
+  if (value.thumbprint !== undefined) claims.push(thumbprintClaim(thumbprint('thumbprint')));
   if (value.spki !== undefined) {
     const digest = parseSpkiHash(value.spki, at('spki'));
     claims.push((cert) => digestMatches(digest, cert.x509));
@@ -750,8 +770,10 @@ function compileIdentity(value: unknown, option: string, index: number): { name:
     const cn = compileDnAttributes({ CN: nonEmptyString(value.commonName, at('commonName')) }, at('commonName'));
     claims.push((cert) => dnMatches(cn, cert.subject));
   }
+  let subjectOnlyCommonName = false;
   if (value.subject !== undefined) {
     const subject = compileDnRule(value.subject, at('subject'));
+    subjectOnlyCommonName = onlyCommonName(subject);
     claims.push((cert) => dnRuleMatches(subject, cert.subject));
   }
   if (value.dnsName !== undefined) claims.push(dnsNameClaim(value.dnsName, at('dnsName')));
@@ -760,17 +782,19 @@ function compileIdentity(value: unknown, option: string, index: number): { name:
     const issuer = compileDnRule(value.issuerSubject, at('issuerSubject'));
     claims.push((cert) => dnRuleMatches(issuer, cert.issuer));
   }
-  if (value.issuerThumbprint !== undefined) claims.push(issuerThumbprintClaim(value.issuerThumbprint, at('issuerThumbprint')));
+  if (value.issuerThumbprint !== undefined) claims.push(issuerThumbprintClaim(thumbprint('issuerThumbprint')));
   if (claims.length === 0) throw invalidOption(option, 'must have at least one claim (an identity without claims would match every certificate)');
-  return { name, identity: { claims, result: Object.freeze({ ok: true, matched: name }) } };
+  const claimed = IDENTITY_CLAIMS.filter((key) => key !== 'name' && value[key] !== undefined);
+  const cnOnly = claimed.every((key) => key === 'commonName' || (key === 'subject' && subjectOnlyCommonName));
+  return { name, identity: { claims, result: Object.freeze({ ok: true, matched: name }), onlyCommonName: cnOnly } };
 }
 
-function compileIdentities(value: unknown, option: string): CompiledIdentity[] {
+function compileIdentities(value: unknown, option: string, sha1Thumbprints: string[]): CompiledIdentity[] {
   if (!Array.isArray(value)) throw invalidOption(option, 'must be a list of identities');
   if (value.length === 0) throw invalidOption(option, 'must list at least one identity (omit it to require none)');
   const names = new Set<string>();
   return value.map((entry: unknown, index) => {
-    const { name, identity } = compileIdentity(entry, `${option}[${index}]`, index);
+    const { name, identity } = compileIdentity(entry, `${option}[${index}]`, index, sha1Thumbprints);
     if (names.has(name)) throw invalidOption(`${option}[${index}].name`, 'must be unique');
     names.add(name);
     return identity;
@@ -846,8 +870,10 @@ export function compileRules(input: RulesOption, option = 'rules'): CompiledRule
   if (!isPlainObject(value)) throw invalidOption(option, 'must be an object');
   checkKeys(value, RULE_KEYS, option);
   const checks: Check[] = [];
+  let subjectOnlyCommonName: boolean | null = null; // null: no subject rule
   if (value.subject !== undefined) {
     const subject = compileDnRule(value.subject, `${option}.subject`);
+    subjectOnlyCommonName = onlyCommonName(subject);
     checks.push((cert) => dnRuleMatches(subject, cert.subject) ? null : FAILURES.subject);
   }
   if (value.issuer !== undefined) {
@@ -861,7 +887,8 @@ export function compileRules(input: RulesOption, option = 'rules'): CompiledRule
     }
   }
   if (value.spiffe !== undefined) checks.push(compileSpiffe(value.spiffe, `${option}.spiffe`));
-  const identities = value.identities === undefined ? null : compileIdentities(value.identities, `${option}.identities`);
+  const sha1Thumbprints: string[] = [];
+  const identities = value.identities === undefined ? null : compileIdentities(value.identities, `${option}.identities`, sha1Thumbprints);
   if (value.predicate !== undefined && typeof value.predicate !== 'function') {
     throw invalidOption(`${option}.predicate`, 'must be a function (cert, context) => boolean | { ok, reason } or a Promise of one');
   }
@@ -872,6 +899,10 @@ export function compileRules(input: RulesOption, option = 'rules'): CompiledRule
     checks,
     identities,
     predicate: (value.predicate as RulePredicate | undefined) ?? null,
+    onlyCommonName: value.predicate === undefined && value.issuer === undefined && value.san === undefined &&
+      value.spiffe === undefined && subjectOnlyCommonName !== false &&
+      (identities === null ? subjectOnlyCommonName === true : identities.some((identity) => identity.onlyCommonName)),
+    sha1Thumbprints,
   });
 }
 

@@ -6,8 +6,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { certificateValidity } from './certificate.js';
 import { invalidOption } from './errors.js';
-import { parseThumbprint } from './pins.js';
-import type { Identity, RulesOption } from './rules.js';
+import type { CompiledRules } from './rules.js';
 import type { TrustProxyFn } from './trust.js';
 
 export const WARNING_CODES = [
@@ -103,7 +102,7 @@ export interface StartupFacts {
   readonly anchors: readonly X509Certificate[] | null;
   readonly hasPins: boolean;
   readonly proxyVerified: boolean;
-  readonly rules: RulesOption | undefined;
+  readonly rules: CompiledRules | null;
   readonly now: Date;
 }
 
@@ -133,12 +132,12 @@ export function startupWarnings(facts: StartupFacts, warn: WarnFn): void {
     warn('accept_mode', 'mode accept lets requests without a certificate through with clientCert null: ' +
       'every route that needs a caller must check for it (or use mode require there)');
   }
-  const sha1 = sha1Thumbprints(facts.rules);
+  const sha1 = facts.rules?.sha1Thumbprints ?? [];
   if (sha1.length > 0) {
     warn('sha1_thumbprint', `${sha1.join(', ')} ${sha1.length === 1 ? 'is a SHA-1 thumbprint' : 'are SHA-1 thumbprints'}; ` +
       'SHA-1 is not collision resistant: use the SHA-256 fingerprint, or spki');
   }
-  if (!facts.anchors && !facts.hasPins && facts.rules && rulesOnlyOnCommonName(facts.rules)) {
+  if (!facts.anchors && !facts.hasPins && facts.rules?.onlyCommonName) {
     warn('cn_only_rules', 'rules check only the common name (CN) and neither `ca` nor `pins` is set: any certificate that the TLS stack ' +
       'or the proxy accepts with that CN gets in; set `ca` or `pins`, or check the issuer');
   }
@@ -154,57 +153,3 @@ export function startupWarnings(facts: StartupFacts, warn: WarnFn): void {
   }
 }
 
-function sha1Thumbprints(rules: RulesOption | undefined): string[] {
-  const found: string[] = [];
-  (rules?.identities ?? []).forEach((identity, index) => {
-    for (const claim of ['thumbprint', 'issuerThumbprint'] as const) {
-      const value = identity[claim];
-      if (value === undefined) continue;
-      const option = `rules.identities[${index}].${claim}`;
-      if (parseThumbprint(value, option, true).algorithm === 'sha1') found.push(option);
-    }
-  });
-  return found;
-}
-
-const CN_TYPES = new Set(['cn', 'commonname', '2.5.4.3']);
-
-function isCommonNameType(type: string): boolean {
-  return CN_TYPES.has(type.trim().toLowerCase());
-}
-
-/** One RFC 4514 RDN of one attribute, the CN (`CN=alice`, escapes allowed): nothing else is compared. */
-function isCommonNameString(dn: string): boolean {
-  const eq = dn.indexOf('=');
-  if (eq < 0 || !isCommonNameType(dn.slice(0, eq))) return false;
-  for (let i = eq + 1; i < dn.length; i++) {
-    const c = dn[i];
-    if (c === '\\') i++;
-    else if (c === ',' || c === '+' || c === ';') return false;
-  }
-  return true;
-}
-
-function isCommonNameOnly(rule: unknown): boolean {
-  const list: unknown[] = Array.isArray(rule) ? rule : [rule];
-  return list.length > 0 && list.every((entry) => typeof entry === 'string'
-    ? isCommonNameString(entry)
-    : typeof entry === 'object' && entry !== null && Object.keys(entry).length > 0 && Object.keys(entry).every(isCommonNameType));
-}
-
-function identityOnlyOnCommonName(identity: Identity): boolean {
-  const claims = Object.keys(identity).filter((key) => key !== 'name' && (identity as Record<string, unknown>)[key] !== undefined);
-  return claims.length > 0 && claims.every((key) =>
-    key === 'commonName' || (key === 'subject' && isCommonNameOnly(identity.subject)));
-}
-
-/**
- * True when a certificate can pass the rules on its CN alone: no predicate, no top-level check
- * other than a CN-only `subject`, and either no identities or one that claims only the CN.
- */
-export function rulesOnlyOnCommonName(rules: RulesOption): boolean {
-  if (rules.predicate !== undefined || rules.issuer !== undefined || rules.san !== undefined || rules.spiffe !== undefined) return false;
-  if (rules.subject !== undefined && !isCommonNameOnly(rules.subject)) return false;
-  if (rules.identities === undefined) return rules.subject !== undefined;
-  return rules.identities.some(identityOnlyOnCommonName);
-}
