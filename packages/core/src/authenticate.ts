@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { createHash, type X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { LRUCache } from 'lru-cache';
-import { certificateValidity, parseCertificate, pemToDer } from './certificate.js';
+import { parseCertificate, pemToDer, validityWindow } from './certificate.js';
 import { ClientCertError, isClientCertError, type RejectionCode } from './errors.js';
 import type { ClientCertificate, SourceName, Verification } from './model.js';
 import { readHeaderSource, readProxyVerdict, type CompiledHeaderSource, type ProxyVerdict } from './header-sources.js';
@@ -111,10 +111,10 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   const perSocket = new WeakMap<Socket, Decision>();
   const perHeader = new LRUCache<string, Decision>({ max: HEADER_CACHE_SIZE });
   const perChain = new LRUCache<string, Decision>({ max: CHAIN_CACHE_SIZE });
-  // Node's parsed object for each intermediate seen in a presented chain, keyed by its exact DER:
-  // a new leaf then costs one parse, not one per chain certificate, and the intermediate's own
-  // signature check (cached per object pair in verify.ts) is not repeated either.
-  const issuers = new LRUCache<string, X509Certificate>({ max: ISSUER_CACHE_SIZE });
+  // Each intermediate seen in a presented chain, parsed once and keyed by its exact DER: a new leaf
+  // then costs one parse, not one per chain certificate, and the intermediate's own signature
+  // check (cached per object pair in verify.ts) is not repeated either.
+  const issuers = new LRUCache<string, ClientCertificate>({ max: ISSUER_CACHE_SIZE });
   // Per connection: whether the peer is a trusted proxy (its address never changes), and the last
   // forwarded-header value with its decision — a proxy's keep-alive connection repeats it, and
   // comparing two strings is far cheaper than hashing a 2-3 KB header for the LRU lookup.
@@ -217,10 +217,10 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
    * 0 = do not reuse).
    */
   function authorize(certificate: ClientCertificate, path: readonly X509Certificate[], revocationUntil: number): Decision {
-    const validity = path.map(certificateValidity);
+    const validity = path.map(validityWindow);
     const window = revocationUntil === 0 ? NEVER : {
-      checkFrom: Math.max(...validity.map((v) => v.notBefore.getTime())) - options.clockToleranceMs,
-      checkUntil: Math.min(revocationUntil, ...validity.map((v) => v.notAfter.getTime() + options.clockToleranceMs)),
+      checkFrom: Math.max(...validity.map((v) => v.from)) - options.clockToleranceMs,
+      checkUntil: Math.min(revocationUntil, ...validity.map((v) => v.until + options.clockToleranceMs)),
     };
     if (!options.rules) return { certificate, error: null, ...window };
     // A predicate may depend on time or state, so its verdict is never cached: it runs per request.
@@ -250,7 +250,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
         const parsed = peer?.certificates;
         const certificate = parseCertificate(parsed?.[0] ?? leaf);
         // Envoy's Chain includes the leaf; Azure Container Apps documents intermediates only. Accept both.
-        certificate.chain = chain.flatMap((der, i) => der.equals(leaf) ? [] : [parseCertificate(parsed?.[i + 1] ?? issuerObject(der))]);
+        certificate.chain = chain.flatMap((der, i) => der.equals(leaf) ? [] : [chainCertificate(der, parsed?.[i + 1])]);
         certificate.source = source;
         return fingerprinted(leaf, verify(certificate, source, peer, verdict));
       } catch (error) {
@@ -259,14 +259,12 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     });
   }
 
-  /** The parsed certificate for an intermediate's DER, shared by every chain that carries the same bytes. */
-  function issuerObject(der: Buffer): X509Certificate {
+  /** An intermediate, shared by every chain that carries the same bytes (from Node's object when the TLS stack parsed it). */
+  function chainCertificate(der: Buffer, parsed: X509Certificate | undefined): ClientCertificate {
     const key = der.toString('latin1');
-    const known = issuers.get(key);
-    if (known) return known;
-    const parsed = parseCertificate(der).x509; // throws certificate_malformed, uncached
-    issuers.set(key, parsed);
-    return parsed;
+    let known = issuers.get(key);
+    if (known === undefined) issuers.set(key, known = parseCertificate(parsed ?? der)); // throws certificate_malformed, uncached
+    return known;
   }
 
   /** A refusal of a presented certificate keeps the leaf's fingerprint, for decision events (decided once, then cached). */

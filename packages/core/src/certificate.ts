@@ -552,21 +552,32 @@ function parseOpenSslTime(text: string): Date {
 }
 
 /** A certificate's validity period, to the whole second. */
-/** Validity in ms per object: parsing, path validation and decision caching all ask for it. */
-const validityMillis = new WeakMap<X509Certificate, readonly [number, number]>();
+/** notBefore and notAfter in ms since the epoch. */
+export interface ValidityWindow {
+  readonly from: number;
+  readonly until: number;
+}
 
-export function certificateValidity(x509: X509Certificate): { notBefore: Date; notAfter: Date } {
-  let millis = validityMillis.get(x509);
-  if (millis === undefined) {
+/** Per object: parsing, path validation and decision caching all ask for it. */
+const validityWindows = new WeakMap<X509Certificate, ValidityWindow>();
+
+export function validityWindow(x509: X509Certificate): ValidityWindow {
+  let window = validityWindows.get(x509);
+  if (window === undefined) {
     // Node 22.10+ has Date getters; Node 20 only the printed strings.
     const dated = x509 as X509Certificate & { validFromDate?: unknown; validToDate?: unknown };
-    millis = dated.validFromDate instanceof Date && dated.validToDate instanceof Date
-      ? [dated.validFromDate.getTime(), dated.validToDate.getTime()]
-      : [parseOpenSslTime(x509.validFrom).getTime(), parseOpenSslTime(x509.validTo).getTime()];
-    validityMillis.set(x509, millis);
+    window = dated.validFromDate instanceof Date && dated.validToDate instanceof Date
+      ? { from: dated.validFromDate.getTime(), until: dated.validToDate.getTime() }
+      : { from: parseOpenSslTime(x509.validFrom).getTime(), until: parseOpenSslTime(x509.validTo).getTime() };
+    validityWindows.set(x509, window);
   }
+  return window;
+}
+
+export function certificateValidity(x509: X509Certificate): { notBefore: Date; notAfter: Date } {
+  const { from, until } = validityWindow(x509);
   // New Date objects every time: callers may hand them to application code, which may mutate them.
-  return { notBefore: new Date(millis[0]), notAfter: new Date(millis[1]) };
+  return { notBefore: new Date(from), notAfter: new Date(until) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -30,8 +30,8 @@ const MAX_CHAIN = 10;
 
 
 /**
- * Read the peer certificate and chain of a TLS connection, once, and keep the result on the
- * socket. `getPeerX509Certificate()` (~1 µs) and its `issuerCertificate` links give exactly the
+ * Read the peer certificate and chain of a TLS connection, once, and keep the result for the
+ * connection. `getPeerX509Certificate()` (~1 µs) and its `issuerCertificate` links give exactly the
  * certificates the client sent (OpenSSL's peer chain; the server's own trust store is not mixed
  * in), where `getPeerCertificate(true)` costs ~50 µs per certificate and appends issuers from the
  * server's `ca`. On Node 20 the first `getPeerX509Certificate()` call also takes the chain off the
@@ -46,10 +46,11 @@ export function readPeer(socket: Socket): PeerInfo | null {
   // A resumed TLS session can report `authorized` with no certificate at all (nodejs/node#35317):
   // there is then no peer certificate. That is "no certificate", never "verified".
   const peer = tls.getPeerX509Certificate();
-  const leaf = peer ? peer.raw : null;
+  const raw = peer?.raw; // a getter that copies: read once
+  const leaf = raw !== undefined && raw.length > 0 ? raw : null;
   const certificates: X509Certificate[] = [];
   const chain: Buffer[] = [];
-  if (peer && leaf && leaf.length > 0) {
+  if (peer && leaf) {
     certificates.push(peer);
     let current = peer;
     let currentDer = leaf;
@@ -64,13 +65,12 @@ export function readPeer(socket: Socket): PeerInfo | null {
       currentDer = der;
     }
   }
-  const presented = leaf !== null && leaf.length > 0 ? leaf : null;
   const info: PeerInfo = {
-    leaf: presented,
+    leaf,
     chain,
     certificates,
-    authorized: presented !== null && tls.authorized === true,
-    authorizationError: presented && tls.authorizationError ? String(tls.authorizationError) : null,
+    authorized: leaf !== null && tls.authorized === true,
+    authorizationError: leaf && tls.authorizationError ? String(tls.authorizationError) : null,
   };
   peers.set(socket, info);
   return info;

@@ -59,7 +59,7 @@
  * is reported.
  */
 import { X509Certificate, getCurves, type KeyObject } from 'node:crypto';
-import { certificateValidity, splitCertificates, toX509Certificate, type CertificateInput } from './certificate.js';
+import { splitCertificates, toX509Certificate, validityWindow, type CertificateInput } from './certificate.js';
 import { isDottedOid } from './der.js';
 import { ClientCertError, isClientCertError } from './errors.js';
 import { KeyUsageBit, Oid, certificateFacts, type CertificateFacts } from './extensions.js';
@@ -247,11 +247,6 @@ const DEFAULT_POLICY = compileVerifyPolicy();
 // ---------------------------------------------------------------------------------------------
 // Per-certificate facts Node provides, cached across calls
 
-interface Validity {
-  readonly from: number;
-  readonly until: number;
-}
-
 interface KeyFacts {
   /** `KeyObject.asymmetricKeyType`, or undefined when Node cannot load the key. */
   readonly type: string | undefined;
@@ -259,21 +254,10 @@ interface KeyFacts {
   readonly curve?: string;
 }
 
-const validityCache = new WeakMap<X509Certificate, Validity>();
 const publicKeyCache = new WeakMap<X509Certificate, KeyObject>();
 const keyFactsCache = new WeakMap<X509Certificate, KeyFacts>();
 /** child → issuer → whether the issuer's key verifies the child's signature. */
 const signatureCache = new WeakMap<X509Certificate, WeakMap<X509Certificate, boolean>>();
-
-function validityOf(cert: X509Certificate): Validity {
-  let validity = validityCache.get(cert);
-  if (validity === undefined) {
-    const { notBefore, notAfter } = certificateValidity(cert);
-    validity = { from: notBefore.getTime(), until: notAfter.getTime() };
-    validityCache.set(cert, validity);
-  }
-  return validity;
-}
 
 /** `X509Certificate.publicKey` builds a new KeyObject on every read. */
 function publicKeyOf(cert: X509Certificate): KeyObject {
@@ -344,9 +328,13 @@ function compileCertificates(input: CertificateList, entry: string, whole: strin
   items.forEach((item, index) => {
     try {
       for (const cert of toCertificates(item)) {
-        certificateFacts(cert); // names and structure: a certificate path building cannot read is a configuration error
-        keyFactsOf(cert); // warm the caches: the first request should not pay for them
-        validityOf(cert);
+        // Names and structure: a certificate path building cannot read is a configuration error.
+        const facts = certificateFacts(cert);
+        // Warm the caches, so the first request does not pay: the key that checks what this
+        // certificate issued, and its strength when the DER alone does not tell.
+        publicKeyOf(cert);
+        if (facts.publicKey === null) keyFactsOf(cert);
+        validityWindow(cert);
         certs.set(fingerprintOf(cert), cert);
       }
     } catch (error) {
@@ -491,7 +479,7 @@ function algorithmProblem(
 }
 
 function validityProblem(cert: X509Certificate, checks: Checks): Problem | null {
-  const { from, until } = validityOf(cert);
+  const { from, until } = validityWindow(cert);
   if (checks.at < from - checks.toleranceMs) return problem('not_yet_valid', 'is not yet valid', Order.validity);
   if (checks.at > until + checks.toleranceMs) return problem('expired', 'has expired', Order.validity);
   return null;
