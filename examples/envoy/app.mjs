@@ -1,13 +1,13 @@
 // The app behind envoy.yaml: Envoy terminates mTLS and sends one X-Forwarded-Client-Cert element
 // (SANITIZE_SET). proxy: 'envoy' reads XFCC and accepts exactly one element, and only from
-// trustProxy peers (by default loopback and private networks: Envoy as a sidecar on loopback).
+// trustProxy peers (by default loopback: Envoy as a sidecar).
 import express from 'express';
 import { clientCert } from '@clientcert/express';
 
 export function buildApp({ ca, mode = 'require' }) {
   const app = express();
-  // With `ca` the app verifies the chain again; `proxyVerified: true` instead would trust
-  // Envoy's validation_context alone.
+  // With `ca` the app verifies the chain again; `proxyVerified: true` instead would take
+  // Envoy's word that its validation_context verified the client (Envoy says nothing per request).
   app.use(clientCert({ mode, proxy: 'envoy', ca }));
   app.get('/whoami', (req, res) => {
     const cert = req.clientCert;

@@ -180,12 +180,12 @@ describe('conformance', function () {
           expect(logger.warns[0]).to.include('x-forwarded-client-cert').and.not.include('log-injection');
         });
 
-        it('warns at start-up when forwarded certificates could never be trusted (no ca, no proxyVerified)', async () => {
+        it('warns at start-up when forwarded certificates could never be trusted (no ca, no pins), never suggesting proxyVerified', async () => {
           const logger = recordingLogger();
-          app = await adapter.start({ options: { logger } });
+          app = await adapter.start({ options: { logger, source: 'xfcc' } });
           expect(logger.infos).to.have.length(1);
           expect(logger.warns).to.have.length(1);
-          expect(logger.warns[0]).to.include('ca').and.include('proxyVerified');
+          expect(logger.warns[0]).to.include('`ca`').and.include('`pins`').and.not.include('proxyVerified');
         });
 
         it('logger: false reports nothing', async () => {

@@ -5,6 +5,7 @@
  *
  * Peers: the trusted proxy is 127.0.0.1; a stranger connects from 127.0.0.2. Rows that send a
  * forwarded header configure `trustProxy: '127.0.0.1'` (the default would trust all of loopback).
+ * Rows for peers on private networks are in test/deployments (they need addresses of their own).
  */
 import type { ClientCertOptions, RejectionCode, SourceName, Verification } from '../../packages/core/src/index.js';
 import {
@@ -162,6 +163,17 @@ const GATEWAY = 'spiffe://example.org/ns/default/sa/gateway';
 /** The header Envoy (SANITIZE_SET) sends for this client. */
 const xfccOf = (name: ClientName) => (f: Fixtures): string => envoyXfcc(f.clients[name], { by: [GATEWAY] });
 
+/**
+ * What an ALB in verify mode says of the certificate it verified, besides forwarding it. The issuer
+ * DN (`CN=Conformance Root CA,O=clientcert`) is written with OIDs and a hex value, as RFC 4514
+ * allows: the same name, and no text the problem body could be suspected of echoing.
+ */
+const albDescription = (c: TestCertificate): Record<string, string> => ({
+  'x-amzn-mtls-clientcert-serial-number': c.x509.serialNumber,
+  'x-amzn-mtls-clientcert-issuer': `2.5.4.3=#${derUtf8('Conformance Root CA')},2.5.4.10=#${derUtf8('clientcert')}`,
+});
+const derUtf8 = (text: string): string => Buffer.concat([Buffer.from([0x0c, text.length]), Buffer.from(text)]).toString('hex');
+
 /** Per-route rows: the app accepts anonymous clients, `/strict` requires a certificate and answers 401. */
 const strictRoute: RouteSpec[] = [{ path: '/strict', clientCert: { mode: 'require', rejectStatus: 401 } }];
 /** Per-route rows: the app requires a certificate, `/health` opts out. */
@@ -186,7 +198,8 @@ export const scenarios: Scenario[] = [
   { name: 'TLS: expired, no ca → expired', server: 'https', options: {}, send: { cert: 'expired' }, expect: rejected('client_certificate_expired') },
   { name: 'TLS: expired, ca → expired', server: 'https', options: withCa(), send: { cert: 'expired' }, expect: rejected('client_certificate_expired') },
   { name: 'TLS: serverAuth-only EKU, ca → rejected', server: 'https', options: withCa(), send: { cert: 'serverOnly' }, expect: rejected('client_certificate_rejected') },
-  { name: 'TLS: a forwarded header is not read on a TLS connection (source auto)', server: 'https', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_required') },
+  { name: 'TLS: a forwarded header is not read on a TLS connection (source auto)', server: 'https', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('alice'), from: STRANGER }, expect: rejected('client_certificate_required') },
+  { name: 'TLS: a trusted peer forwarding XFCC over TLS with no proxy named is a proxy nobody named → untrusted', server: 'https', options: withCa({ trustProxy: PROXY }), send: { cert: 'bob', xfcc: xfccOf('alice') }, expect: rejected('client_certificate_untrusted') },
 
   // Modes
   { name: 'accept: no certificate → null', server: 'https', options: { mode: 'accept' }, send: {}, expect: anonymous },
@@ -201,12 +214,12 @@ export const scenarios: Scenario[] = [
   { name: 'XFCC: valid, ca → verified by chain', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('alice') }, expect: identified('alice', 'xfcc', 'chain', 0) },
   { name: 'XFCC: valid, default trustProxy (loopback), ca', server: 'http', options: withCa(), send: { xfcc: xfccOf('alice') }, expect: identified('alice', 'xfcc', 'chain', 0) },
   { name: 'XFCC: valid RSA, ca → verified by chain', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('bob') }, expect: identified('bob', 'xfcc', 'chain', 0) },
-  { name: 'XFCC: valid, proxyVerified, no ca → verified by proxy', server: 'http', options: { trustProxy: PROXY, proxyVerified: true }, send: { xfcc: xfccOf('alice') }, expect: identified('alice', 'xfcc', 'proxy', 0) },
+  { name: 'XFCC: valid, proxyVerified, no ca → verified by proxy', server: 'http', options: { proxy: 'envoy', trustProxy: PROXY, proxyVerified: true }, send: { xfcc: xfccOf('alice') }, expect: identified('alice', 'xfcc', 'proxy', 0) },
   { name: 'XFCC: issued by an intermediate with Chain, ca', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('carol') }, expect: identified('carol', 'xfcc', 'chain', 1) },
   { name: 'XFCC: no ca and no proxyVerified → untrusted', server: 'http', options: { trustProxy: PROXY }, send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_untrusted') },
   { name: 'XFCC: wrong CA, ca → untrusted', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('mallory') }, expect: rejected('client_certificate_untrusted') },
   { name: 'XFCC: expired, ca → expired', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('expired') }, expect: rejected('client_certificate_expired') },
-  { name: 'XFCC: expired, proxyVerified → expired', server: 'http', options: { trustProxy: PROXY, proxyVerified: true }, send: { xfcc: xfccOf('expired') }, expect: rejected('client_certificate_expired') },
+  { name: 'XFCC: expired, proxyVerified → expired', server: 'http', options: { proxy: 'envoy', trustProxy: PROXY, proxyVerified: true }, send: { xfcc: xfccOf('expired') }, expect: rejected('client_certificate_expired') },
   { name: 'XFCC: serverAuth-only EKU, ca → rejected', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('serverOnly') }, expect: rejected('client_certificate_rejected') },
   { name: 'XFCC: no header over plain HTTP → required', server: 'http', options: withCa({ trustProxy: PROXY }), send: {}, expect: rejected('client_certificate_required') },
   { name: 'XFCC: source tls only → header not read → required', server: 'http', options: withCa({ trustProxy: PROXY, source: 'tls' }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_required') },
@@ -214,7 +227,7 @@ export const scenarios: Scenario[] = [
 
   // XFCC from a peer outside trustProxy: the header is ignored, never honored
   { name: 'XFCC from an untrusted peer, require → required', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: xfccOf('alice'), from: STRANGER }, expect: rejected('client_certificate_required') },
-  { name: 'XFCC from an untrusted peer, proxyVerified → required', server: 'http', options: { trustProxy: PROXY, proxyVerified: true }, send: { xfcc: xfccOf('alice'), from: STRANGER }, expect: rejected('client_certificate_required') },
+  { name: 'XFCC from an untrusted peer, proxyVerified → required', server: 'http', options: { proxy: 'envoy', trustProxy: PROXY, proxyVerified: true }, send: { xfcc: xfccOf('alice'), from: STRANGER }, expect: rejected('client_certificate_required') },
   { name: 'XFCC from an untrusted peer, accept → null', server: 'http', options: withCa({ trustProxy: PROXY, mode: 'accept' }), send: { xfcc: xfccOf('alice'), from: STRANGER }, expect: anonymous },
   { name: 'XFCC from an untrusted peer, malformed, accept → null (not even parsed)', server: 'http', options: withCa({ trustProxy: PROXY, mode: 'accept' }), send: { xfcc: 'Cert="%ZZ', from: STRANGER }, expect: anonymous },
 
@@ -260,6 +273,17 @@ export const scenarios: Scenario[] = [
   { name: 'revocation soft: no CRL covers the intermediate → admitted', server: 'http', options: (f) => ({ ca: f.root.cert, trustProxy: PROXY, revocation: { crls: f.crl.der, policy: 'soft' } }), send: { xfcc: xfccOf('carol') }, expect: identified('carol', 'xfcc', 'chain', 1) },
 
   // Other proxies' headers and presets (issue 4)
+  // The trust model: who a connection's peer is decides what is read (issue 12).
+  { name: 'proxy nginx over TLS: the proxy\'s own TLS certificate is never the client\'s identity', server: 'https', options: withCa({ trustProxy: PROXY, proxy: 'nginx' }), send: { cert: 'alice' }, expect: rejected('client_certificate_required') },
+  { name: 'proxy nginx over TLS: the identity comes from the proxy\'s header, not its TLS certificate', server: 'https', options: withCa({ trustProxy: PROXY, proxy: 'nginx' }), send: { cert: 'alice', headers: (f) => ({ 'ssl-client-cert': encodeURIComponent(f.clients.bob.cert), 'ssl-client-verify': 'SUCCESS' }) }, expect: identified('bob', 'url-pem', 'chain', 0) },
+  { name: 'proxy cloudflare over TLS from a peer outside trustProxy: its TLS certificate is not read either', server: 'https', options: withCa({ trustProxy: PROXY, proxy: 'cloudflare' }), send: { cert: 'alice', from: STRANGER }, expect: rejected('client_certificate_required') },
+  { name: 'source [xfcc, tls]: a trusted peer is a proxy, its TLS certificate is never read', server: 'https', options: withCa({ trustProxy: PROXY, source: ['xfcc', 'tls'] }), send: { cert: 'alice' }, expect: rejected('client_certificate_required') },
+  { name: 'source [xfcc, tls]: a trusted peer\'s header decides, not its TLS certificate', server: 'https', options: withCa({ trustProxy: PROXY, source: ['xfcc', 'tls'] }), send: { cert: 'alice', xfcc: xfccOf('bob') }, expect: identified('bob', 'xfcc', 'chain', 0) },
+  { name: 'source [xfcc, tls]: a peer outside trustProxy is the client, its TLS certificate is read', server: 'https', options: withCa({ trustProxy: PROXY, source: ['xfcc', 'tls'] }), send: { cert: 'alice', from: STRANGER, xfcc: xfccOf('bob') }, expect: identified('alice', 'tls', 'chain', TLS_ROOT_ISSUED) },
+  { name: 'proxy azure-container-apps without ca or pins admits nobody', server: 'http', options: { trustProxy: PROXY, proxy: 'azure-container-apps' }, send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_untrusted') },
+  { name: 'proxy azure-container-apps, ca: a self-made certificate is refused', server: 'http', options: withCa({ trustProxy: PROXY, proxy: 'azure-container-apps' }), send: { xfcc: xfccOf('mallory') }, expect: rejected('client_certificate_untrusted') },
+  { name: 'dangerouslyTrustAnyForwardedCertificate: admitted, verified by nobody', server: 'http', options: { trustProxy: PROXY, proxy: 'azure-container-apps', dangerouslyTrustAnyForwardedCertificate: true }, send: { xfcc: xfccOf('mallory') }, expect: identified('mallory', 'xfcc', 'none', 0) },
+  { name: 'dangerouslyTrustAnyForwardedCertificate: an expired certificate is still refused', server: 'http', options: { trustProxy: PROXY, source: 'xfcc', dangerouslyTrustAnyForwardedCertificate: true }, send: { xfcc: xfccOf('expired') }, expect: rejected('client_certificate_expired') },
   { name: 'RFC 9440 Client-Cert from a trusted proxy, ca', server: 'http', options: withCa({ trustProxy: PROXY, source: 'rfc9440' }), send: { headers: (f) => ({ 'client-cert': `:${f.clients.alice.der.toString('base64')}:` }) }, expect: identified('alice', 'rfc9440', 'chain', 0) },
   { name: 'RFC 9440 with Client-Cert-Chain, intermediate-issued client, ca', server: 'http', options: withCa({ trustProxy: PROXY, source: 'rfc9440' }), send: { headers: (f) => ({ 'client-cert': `:${f.clients.carol.der.toString('base64')}:`, 'client-cert-chain': `:${f.intermediate.der.toString('base64')}:` }) }, expect: identified('carol', 'rfc9440', 'chain', 1) },
   { name: 'RFC 9440 malformed byte sequence → malformed', server: 'http', options: withCa({ trustProxy: PROXY, source: 'rfc9440' }), send: { headers: { 'client-cert': ':not base64!:' } }, expect: rejected('client_certificate_malformed') },
@@ -270,7 +294,9 @@ export const scenarios: Scenario[] = [
   { name: 'proxy nginx: certificate without ssl-client-verify → untrusted', server: 'http', options: { trustProxy: PROXY, proxy: 'nginx' }, send: { headers: (f) => ({ 'ssl-client-cert': encodeURIComponent(f.clients.alice.cert) }) }, expect: rejected('client_certificate_untrusted') },
   { name: 'proxy nginx with ca: the app verifies, whatever nginx said', server: 'http', options: withCa({ trustProxy: PROXY, proxy: 'nginx' }), send: { headers: (f) => ({ 'ssl-client-cert': encodeURIComponent(f.clients.alice.cert), 'ssl-client-verify': 'FAILED:unable to get issuer certificate' }) }, expect: identified('alice', 'url-pem', 'chain', 0) },
   { name: 'proxy traefik: X-Forwarded-Tls-Client-Cert, ca', server: 'http', options: withCa({ trustProxy: PROXY, proxy: 'traefik' }), send: { headers: (f) => ({ 'x-forwarded-tls-client-cert': [f.clients.carol.der, f.intermediate.der].map((d) => d.toString('base64')).join(',') }) }, expect: identified('carol', 'traefik', 'chain', 1) },
-  { name: 'proxy aws-alb (verify mode): -Leaf header → verified by the proxy', server: 'http', options: { trustProxy: PROXY, proxy: 'aws-alb' }, send: { headers: (f) => ({ 'x-amzn-mtls-clientcert-leaf': encodeURIComponent(f.clients.alice.cert).replace(/%2B/g, '+').replace(/%3D/g, '=').replace(/%2F/g, '/') }) }, expect: identified('alice', 'aws-alb', 'proxy', 0) },
+  { name: 'proxy aws-alb (verify mode): -Leaf header → verified by the proxy', server: 'http', options: { trustProxy: PROXY, proxy: 'aws-alb' }, send: { headers: (f) => ({ ...albDescription(f.clients.alice), 'x-amzn-mtls-clientcert-leaf': encodeURIComponent(f.clients.alice.cert).replace(/%2B/g, '+').replace(/%3D/g, '=').replace(/%2F/g, '/') }) }, expect: identified('alice', 'aws-alb', 'proxy', 0) },
+  { name: 'proxy aws-alb (verify mode): a -Leaf header without the ALB\'s description of it → untrusted', server: 'http', options: { trustProxy: PROXY, proxy: 'aws-alb' }, send: { headers: (f) => ({ 'x-amzn-mtls-clientcert-leaf': encodeURIComponent(f.clients.alice.cert) }) }, expect: rejected('client_certificate_untrusted') },
+  { name: 'proxy aws-alb (verify mode): a -Leaf header that is not the certificate the ALB described → untrusted', server: 'http', options: { trustProxy: PROXY, proxy: 'aws-alb' }, send: { headers: (f) => ({ ...albDescription(f.clients.bob), 'x-amzn-mtls-clientcert-leaf': encodeURIComponent(f.clients.alice.cert) }) }, expect: rejected('client_certificate_untrusted') },
   { name: 'custom source { header, decode }: hex DER, ca', server: 'http', options: withCa({ trustProxy: PROXY, source: { header: 'x-cert-hex', decode: (value: string) => Buffer.from(value, 'hex') } }), send: { headers: (f) => ({ 'x-cert-hex': f.clients.alice.der.toString('hex') }) }, expect: identified('alice', 'custom', 'chain', 0) },
 
   // Per route: a second route with a different configuration
@@ -292,6 +318,13 @@ export const invalidOptions: Array<{ option: string; options: unknown }> = [
   { option: 'xfcc.element', options: { xfcc: { element: 'middle' } } },
   { option: 'requireCert', options: { requireCert: true } },
   { option: 'proxyVerified', options: { proxy: 'azure-app-service', proxyVerified: true } },
+  { option: 'proxyVerified', options: { proxy: 'azure-container-apps', proxyVerified: true } },
+  { option: 'proxyVerified', options: { proxyVerified: true } },
+  { option: 'dangerouslyTrustAnyForwardedCertificate', options: { proxy: 'envoy', proxyVerified: true, dangerouslyTrustAnyForwardedCertificate: true } },
+  { option: 'dangerouslyTrustAnyForwardedCertificate', options: { source: 'tls', dangerouslyTrustAnyForwardedCertificate: true } },
+  { option: 'xfcc.limits.maxLength', options: { xfcc: { limits: { maxLength: 0 } } } },
+  { option: 'xfcc.limits.maxHops', options: { xfcc: { limits: { maxHops: 3 } } } },
+  { option: 'xfcc.headr', options: { xfcc: { headr: 'x' } } },
   { option: 'proxy', options: { proxy: 'apache-mod-ssl' } },
   { option: 'verifyPolicy', options: { verifyPolicy: { minRsaBits: 512 } } },
   { option: 'intermediates', options: { intermediates: 'not a pem' } },

@@ -12,6 +12,7 @@ import {
   HEADER_SOURCE_NAMES,
   isForwardedHeaderError,
   parseTraefikInfo,
+  PROXY_DESCRIPTION_CHECK,
   readHeaderSource,
   readProxyVerdict,
   readTraefikInfo,
@@ -20,6 +21,8 @@ import {
   type HeaderSourceOptions,
   type TraefikCertInfo,
 } from '../../packages/core/src/header-sources.js';
+import { parseCertificate } from '../../packages/core/src/certificate.js';
+import { descriptionMismatch } from '../../packages/core/src/proxy-description.js';
 import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
 import * as F from '../fixtures/header-formats.js';
 import { albEscape, apacheFold, b64, goQueryEscape, nginxEscape, traefikNginxEscape } from '../helpers/encodings.js';
@@ -677,6 +680,142 @@ describe('header sources', () => {
       expect(error.expose).to.equal(true);
       expect(error.message).to.equal('forwarded certificate header "x-client-cert": something');
       expect(isForwardedHeaderError(new ClientCertError('certificate_malformed', 'x'))).to.equal(false);
+    });
+  });
+
+  describe('header sources: describedBy (the proxy\'s description of the certificate)', () => {
+    const INGRESS = { subjectDn: 'ssl-client-subject-dn', issuerDn: 'ssl-client-issuer-dn', required: true };
+    const NGINX_ALL = {
+      subjectDn: 'ssl-client-subject-dn', issuerDn: 'ssl-client-issuer-dn', serial: 'ssl-client-serial', sha1: 'ssl-client-fingerprint',
+    };
+    const ingress = (): CompiledHeaderSource => compileHeaderSource({ source: 'url-pem', verifyHeader: 'ssl-client-verify', describedBy: INGRESS });
+    /** What nginx writes for `cert`: $ssl_client_escaped_cert, SUCCESS, $ssl_client_s_dn / _i_dn (RFC 2253). */
+    const nginxHeaders = (cert: TestCertificate, subjectDn: string): IncomingHttpHeaders => ({
+      'ssl-client-cert': nginxEscape(cert.cert),
+      'ssl-client-verify': 'SUCCESS',
+      'ssl-client-subject-dn': subjectDn,
+      'ssl-client-issuer-dn': 'CN=Header Sources Intermediate',
+    });
+
+    it('compiles the header names lower-case and lists them among the headers the source reads', () => {
+      const source = compileHeaderSource({
+        source: 'url-pem', verifyHeader: 'ssl-client-verify',
+        describedBy: { subjectDn: 'SSL-Client-Subject-DN', issuerDn: 'ssl-client-issuer-dn', serial: 'X-Serial', sha256: 'x-sha256', sha1: 'x-sha1' },
+      });
+      expect(source.describedBy).to.deep.equal({
+        subjectDn: 'ssl-client-subject-dn', issuerDn: 'ssl-client-issuer-dn', serial: 'x-serial', sha256: 'x-sha256', sha1: 'x-sha1', required: false,
+      });
+      expect(source.headers).to.deep.equal([
+        'ssl-client-cert', 'ssl-client-verify', 'ssl-client-subject-dn', 'ssl-client-issuer-dn', 'x-serial', 'x-sha256', 'x-sha1',
+      ]);
+      expect(source.description).to.equal('url-pem (ssl-client-cert, ssl-client-verify, ssl-client-subject-dn, ssl-client-issuer-dn, x-serial, x-sha256, x-sha1)');
+      expect(Object.isFrozen(source.describedBy)).to.equal(true);
+      expect(compileHeaderSource({ source: 'url-pem' }).describedBy).to.equal(null);
+      expect(compileHeaderSource({ source: 'url-pem', describedBy: false }).describedBy).to.equal(null);
+      expect(ingress().describedBy).to.include({ subjectDn: 'ssl-client-subject-dn', serial: null, required: true });
+    });
+
+    it('every source kind (custom too) lists its description headers in `headers`, which keys the per-connection memo of decisions', () => {
+      // authenticate.ts keys the decision it remembers for a connection by the values of every name
+      // in `source.headers`: a description header missing there would let a changed DN reuse an old decision.
+      const kinds: HeaderSourceOptions[] = [
+        { source: 'rfc9440' }, { source: 'traefik' }, { source: 'url-pem' }, { source: 'base64-der' }, { source: 'aws-alb', mode: 'verify' },
+        { header: 'x-my-cert', decode: () => undefined },
+      ];
+      for (const options of kinds) {
+        const source = compileHeaderSource({ ...options, describedBy: NGINX_ALL } as HeaderSourceOptions);
+        expect(source.headers, source.source).to.include.members(Object.values(NGINX_ALL));
+        const memoKey = (headers: IncomingHttpHeaders): string => source.headers.map((name) => String(headers[name] ?? '')).join('\0');
+        const base = { [source.header]: 'x', 'ssl-client-subject-dn': 'CN=alice' };
+        expect(memoKey(base)).to.not.equal(memoKey({ ...base, 'ssl-client-subject-dn': 'CN=mallory' }));
+        expect(memoKey(base)).to.not.equal(memoKey({ ...base, 'ssl-client-fingerprint': 'ab' }));
+      }
+    });
+
+    it('names the option in every configuration error', () => {
+      const describedBy = (value: unknown): HeaderSourceOptions => ({ source: 'url-pem', describedBy: value } as HeaderSourceOptions);
+      expectInvalidOption(() => compileHeaderSource(describedBy('ssl-client-subject-dn')), 'source.describedBy');
+      expectInvalidOption(() => compileHeaderSource(describedBy(true)), 'source.describedBy');
+      expectInvalidOption(() => compileHeaderSource(describedBy(null)), 'source.describedBy');
+      expectInvalidOption(() => compileHeaderSource(describedBy([])), 'source.describedBy');
+      expectInvalidOption(() => compileHeaderSource(describedBy({})), 'source.describedBy');
+      expectInvalidOption(() => compileHeaderSource(describedBy({ required: true })), 'source.describedBy');
+      expectInvalidOption(() => compileHeaderSource(describedBy({ subject: 'x-dn' })), 'source.describedBy.subject');
+      expectInvalidOption(() => compileHeaderSource(describedBy({ subjectDn: 'bad header' })), 'source.describedBy.subjectDn');
+      expectInvalidOption(() => compileHeaderSource(describedBy({ sha256: 42 })), 'source.describedBy.sha256');
+      expectInvalidOption(() => compileHeaderSource(describedBy({ serial: 'x-serial', required: 'yes' })), 'source.describedBy.required');
+      // One header name for two purposes.
+      expectInvalidOption(() => compileHeaderSource(describedBy({ subjectDn: 'ssl-client-cert' })), 'source');
+      expectInvalidOption(() => compileHeaderSource(describedBy({ subjectDn: 'x-dn', issuerDn: 'X-DN' })), 'source');
+      expectInvalidOption(() => compileHeaderSource({ source: 'url-pem', verifyHeader: 'x-v', describedBy: { serial: 'x-v' } }), 'source');
+    });
+
+    it('returns the raw values the proxy sent, and no description when it sent none', () => {
+      const source = compileHeaderSource({ source: 'url-pem', describedBy: NGINX_ALL });
+      const cert = { 'ssl-client-cert': nginxEscape(ecLeaf.cert) };
+      const forwarded = must(readHeaderSource(source, {
+        ...cert, 'ssl-client-subject-dn': 'CN=alice,O=Acme', 'ssl-client-serial': '0A1B', 'ssl-client-fingerprint': ['ab12'],
+      }));
+      expect(forwarded.description).to.deep.equal({ subjectDn: 'CN=alice,O=Acme', serial: '0A1B', sha1: 'ab12' });
+      expect(Object.isFrozen(forwarded.description)).to.equal(true);
+      expect(must(readHeaderSource(source, cert))).to.not.have.property('description');
+      expect(must(readHeaderSource(source, { ...cert, 'ssl-client-serial': '' }))).to.not.have.property('description');
+      expect(must(read({ source: 'url-pem' }, { ...cert, 'ssl-client-subject-dn': 'CN=x' }))).to.not.have.property('description');
+      // No certificate header: nothing to describe.
+      expect(readHeaderSource(source, { 'ssl-client-subject-dn': 'CN=alice,O=Acme' })).to.equal(undefined);
+    });
+
+    it('rejects a description header sent more than once, with control characters, too long, or (hex fields) non-ASCII', () => {
+      const source = compileHeaderSource({ source: 'url-pem', describedBy: NGINX_ALL, limits: { maxLength: 4096 } });
+      const cert = { 'ssl-client-cert': nginxEscape(ecLeaf.cert) };
+      expectHeaderError(() => readHeaderSource(source, { ...cert, 'ssl-client-subject-dn': ['CN=alice', 'CN=mallory'] }), '"ssl-client-subject-dn": sent more than once');
+      expectHeaderError(() => readHeaderSource(source, { ...cert, 'ssl-client-subject-dn': `CN=${SENTINEL}\r\nX: y` }), 'control character at position');
+      expectHeaderError(() => readHeaderSource(source, { ...cert, 'ssl-client-issuer-dn': 'CN=a\x7f' }), 'control character at position 4');
+      expectHeaderError(() => readHeaderSource(source, { ...cert, 'ssl-client-subject-dn': `CN=${'a'.repeat(4096)}` }), 'maxLength (4096 characters)');
+      expectHeaderError(() => readHeaderSource(source, { ...cert, 'ssl-client-serial': '0A\xe9' }), 'control or non-ASCII character at position 2');
+      // A DN header may carry UTF-8 bytes (Latin-1 characters as Node hands them over): compared later.
+      const utf8Dn = Buffer.from('CN=José', 'utf8').toString('latin1');
+      expect(must(readHeaderSource(source, { ...cert, 'ssl-client-subject-dn': utf8Dn })).description).to.deep.equal({ subjectDn: utf8Dn });
+      const error = expectHeaderError(() => readHeaderSource(source, { ...cert, 'ssl-client-subject-dn': `${SENTINEL}\0` }));
+      expect(error.message).to.not.include(SENTINEL);
+    });
+
+    it('required: a certificate header without the proxy\'s description did not come from the proxy, and is refused', () => {
+      const source = ingress();
+      const cert = { 'ssl-client-cert': nginxEscape(ecLeaf.cert), 'ssl-client-verify': 'SUCCESS' };
+      for (const headers of [cert, { ...cert, 'ssl-client-subject-dn': 'CN=alice,O=Acme' }, { ...cert, 'ssl-client-issuer-dn': '' }]) {
+        const error = thrown(() => readHeaderSource(source, headers));
+        expect(error.code).to.equal('client_certificate_untrusted');
+        expect(error.check).to.equal(PROXY_DESCRIPTION_CHECK);
+        expect(error.check).to.equal('proxy.description');
+        expect(error.status).to.equal(403);
+        expect(error.message).to.equal('The forwarded certificate came without the proxy\'s description of it (its subject, issuer, ' +
+          'serial or fingerprint headers), so the proxy did not write it.');
+      }
+      // Without `required` the same request is read, with whatever description there is.
+      const lenient = compileHeaderSource({ source: 'url-pem', describedBy: { ...INGRESS, required: false } });
+      expect(must(readHeaderSource(lenient, cert))).to.not.have.property('description');
+    });
+
+    it('required: a missing subject header alone is an empty subject (nginx sends no empty header)', () => {
+      const forwarded = must(readHeaderSource(ingress(), {
+        'ssl-client-cert': nginxEscape(ecLeaf.cert), 'ssl-client-verify': 'SUCCESS', 'ssl-client-issuer-dn': 'CN=Header Sources Intermediate',
+      }));
+      expect(forwarded.description).to.deep.equal({ issuerDn: 'CN=Header Sources Intermediate', subjectDn: '' });
+      // …which the comparison then holds against the certificate's subject.
+      expect(descriptionMismatch(parseCertificate(forwarded.leaf), forwarded.description!)).to.equal('The proxy\'s subject DN does not match the forwarded certificate.');
+    });
+
+    it('attack: ingress-nginx without pass-certificate-to-upstream — Mallory sends Alice\'s certificate, nginx describes Mallory\'s', () => {
+      // Alice = ecLeaf (CN=alice,O=Acme), Mallory = rsaLeaf (CN=bob): both valid certificates of the same CA.
+      const forged = must(readHeaderSource(ingress(), nginxHeaders(ecLeaf, 'CN=bob')));
+      expect(forged.leaf.equals(ecLeaf.der)).to.equal(true);
+      expect(descriptionMismatch(parseCertificate(forged.leaf), forged.description!)).to.equal('The proxy\'s subject DN does not match the forwarded certificate.');
+      // Alice herself, through the same proxy: the description agrees.
+      const honest = must(readHeaderSource(ingress(), nginxHeaders(ecLeaf, 'CN=alice,O=Acme')));
+      expect(descriptionMismatch(parseCertificate(honest.leaf), honest.description!)).to.equal(null);
+      // Mallory's header without any description (a host without auth-tls-secret): refused before any comparison.
+      expect(thrown(() => readHeaderSource(ingress(), { 'ssl-client-cert': nginxEscape(ecLeaf.cert) })).code).to.equal('client_certificate_untrusted');
     });
   });
 

@@ -37,12 +37,13 @@ describe('options', () => {
   }
 
   it('the default trustProxy is loopback, private networks and the shared address space, never public addresses', () => {
-    expect(DEFAULT_TRUST_PROXY).to.deep.equal(['loopback', 'uniquelocal', '100.64.0.0/10']);
+    // Loopback only: a private network holds every other pod, VPN node and peered host.
+    expect(DEFAULT_TRUST_PROXY).to.deep.equal(['loopback']);
     const trust = compileTrustProxy(DEFAULT_TRUST_PROXY).fn;
-    for (const address of ['127.0.0.1', '::1', '::ffff:127.0.0.1', '10.1.2.3', '172.16.0.9', '192.168.1.1', 'fd00::5', '100.100.0.7']) {
+    for (const address of ['127.0.0.1', '127.0.0.6', '::1', '::ffff:127.0.0.1']) {
       expect(trust(address, 0), address).to.equal(true);
     }
-    for (const address of ['8.8.8.8', '203.0.113.9', '172.32.0.1', '100.128.0.1', '2001:db8::1', '::ffff:8.8.8.8']) {
+    for (const address of ['10.1.2.3', '172.16.0.9', '192.168.1.1', 'fd00::2', '100.100.0.7', '8.8.8.8', '203.0.113.9', '172.32.0.1', '100.128.0.1', '2001:db8::1', '::ffff:8.8.8.8', '::ffff:10.0.0.1']) {
       expect(trust(address, 0), address).to.equal(false);
     }
   });
@@ -53,15 +54,23 @@ describe('options', () => {
     expect([list('10.0.0.1', 0), list('192.168.0.77', 0), list('10.0.0.2', 0)]).to.deep.equal([true, true, false]);
   });
 
-  it('reports the decision at start-up in one line, and warns when forwarded certificates cannot be trusted', () => {
+  it('reports the trust model at start-up in one line; with auto, warns about untrustable forwarded certificates at the first plain-HTTP request only', () => {
     const lines: string[] = [];
     const logger: Logger = { info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`) };
-    createClientCertAuth({ logger });
+    const auth = createClientCertAuth({ logger });
     expect(lines).to.deep.equal([
-      'info clientcert: mode require; certificate from auto (TLS connection, else x-forwarded-client-cert); ' +
-        'forwarded headers trusted from loopback, uniquelocal, 100.64.0.0/10; trust: the TLS stack only (no ca configured)',
-      'warn clientcert: forwarded client certificates will be rejected as untrusted: set `ca` (trust anchors), `pins`, or `proxyVerified: true`' +
-        ' (warning forwarded_untrusted; see https://www.npmjs.com/package/@clientcert/core#forwarded_untrusted)',
+      'info clientcert: mode require; certificate from the TLS connection on TLS connections (its peer is the client), else ' +
+        'x-forwarded-client-cert; forwarded headers trusted from loopback (default: a proxy on this host); trust: the TLS stack ' +
+        'for TLS connections (for its server name only: with several names, a resumed session or a request for another host is ' +
+        'refused); none for forwarded certificates (no ca, pins or proxy verification: they are refused); who can ' +
+        'mint an identity: a TLS client holding the private key of a certificate that the TLS stack verified',
+    ]);
+    // A direct-mTLS server never reads the header: nothing to warn about. A plain-HTTP request is where it would.
+    auth.authenticate({ socket: { remoteAddress: '127.0.0.1', encrypted: false } as never, headers: {} });
+    auth.authenticate({ socket: { remoteAddress: '127.0.0.1', encrypted: false } as never, headers: {} });
+    expect(lines.slice(1)).to.deep.equal([
+      'warn clientcert: forwarded client certificates will be rejected as untrusted: set `ca` (the CA that issues your clients\' ' +
+        'certificates) or `pins` (warning forwarded_untrusted; see https://www.npmjs.com/package/@clientcert/core#forwarded_untrusted)',
     ]);
   });
 

@@ -127,12 +127,17 @@ describe('presets', () => {
       expect(result!.proxyVerdict).to.equal(verdict);
     }
 
-    it('nginx / ingress-nginx: $ssl_client_escaped_cert with $ssl_client_verify', () => {
+    it('nginx / ingress-nginx: $ssl_client_escaped_cert with $ssl_client_verify (and the DN headers ingress-nginx always sets)', () => {
+      const dns = { 'ssl-client-subject-dn': rfc2253(client.x509.subject), 'ssl-client-issuer-dn': rfc2253(client.x509.issuer) };
       for (const proxy of ['nginx', 'ingress-nginx'] as const) {
-        expectClient(decode(proxy, { 'ssl-client-cert': nginxEscape(client.cert), 'ssl-client-verify': 'SUCCESS' }), 'verified');
-        expectClient(decode(proxy, { 'ssl-client-cert': nginxEscape(client.cert), 'ssl-client-verify': 'FAILED:certificate has expired' }), 'failed');
-        expectClient(decode(proxy, { 'ssl-client-cert': nginxEscape(client.cert) }), null);
+        expectClient(decode(proxy, { ...dns, 'ssl-client-cert': nginxEscape(client.cert), 'ssl-client-verify': 'SUCCESS' }), 'verified');
+        expectClient(decode(proxy, { ...dns, 'ssl-client-cert': nginxEscape(client.cert), 'ssl-client-verify': 'FAILED:certificate has expired' }), 'failed');
+        expectClient(decode(proxy, { ...dns, 'ssl-client-cert': nginxEscape(client.cert) }), null);
       }
+      // nginx sends the DN headers only if configured to; ingress-nginx always does, so without them the certificate is not its.
+      expectClient(decode('nginx', { 'ssl-client-cert': nginxEscape(client.cert), 'ssl-client-verify': 'SUCCESS' }), 'verified');
+      expect(() => decode('ingress-nginx', { 'ssl-client-cert': nginxEscape(client.cert), 'ssl-client-verify': 'SUCCESS' }))
+        .to.throw().with.property('code', 'client_certificate_untrusted');
     });
 
     it('traefik: the presented chain, comma-joined base64 DER', () => {
@@ -152,12 +157,16 @@ describe('presets', () => {
     it('caddy, azure-app-service, cloudflare: base64 DER of the leaf', () => {
       expectClient(decode('caddy', { 'x-client-cert': b64(client.der) }), null);
       expectClient(decode('azure-app-service', { 'x-arr-clientcert': b64(client.der) }), null);
-      expectClient(decode('cloudflare', { 'cf-client-cert-der-base64': b64(client.der), 'cf-cert-verified': 'true' }), 'verified');
-      expectClient(decode('cloudflare', { 'cf-client-cert-der-base64': b64(client.der), 'cf-cert-verified': 'false' }), 'failed');
+      const sha256 = { 'cf-client-cert-sha256': client.sha256 };
+      expectClient(decode('cloudflare', { ...sha256, 'cf-client-cert-der-base64': b64(client.der), 'cf-cert-verified': 'true' }), 'verified');
+      expectClient(decode('cloudflare', { ...sha256, 'cf-client-cert-der-base64': b64(client.der), 'cf-cert-verified': 'false' }), 'failed');
+      expect(() => decode('cloudflare', { 'cf-client-cert-der-base64': b64(client.der), 'cf-cert-verified': 'true' }))
+        .to.throw().with.property('code', 'client_certificate_untrusted');
     });
 
     it('aws-alb (verify mode): the -Leaf header, verified by the ALB; aws-alb-passthrough: the whole chain, unverified', () => {
-      expectClient(decode('aws-alb', { 'x-amzn-mtls-clientcert-leaf': nginxEscape(client.cert) }), 'verified');
+      const described = { 'x-amzn-mtls-clientcert-serial-number': client.x509.serialNumber, 'x-amzn-mtls-clientcert-issuer': rfc2253(client.x509.issuer) };
+      expectClient(decode('aws-alb', { ...described, 'x-amzn-mtls-clientcert-leaf': nginxEscape(client.cert) }), 'verified');
       expectClient(decode('aws-alb-passthrough', { 'x-amzn-mtls-clientcert': albEscape(client.fullChain) }), null, [intermediate.der]);
       // A passthrough listener never sends -Leaf: the verify preset must not read the passthrough header.
       expect(decode('aws-alb', { 'x-amzn-mtls-clientcert': albEscape(client.fullChain) })).to.equal(undefined);
@@ -197,3 +206,8 @@ describe('presets', () => {
     });
   });
 });
+
+/** Node's one-attribute-per-line name (DER order) as the RFC 2253 string proxies send (simple names only). */
+function rfc2253(nodeName: string): string {
+  return nodeName.split('\n').reverse().join(',');
+}

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { createClientCertAuth } from '../../packages/core/src/index.js';
-import { readPeer } from '../../packages/core/src/tls-source.js';
+import { RESUMED_SESSION, readPeer, servesSeveralNames, type PeerInfo } from '../../packages/core/src/tls-source.js';
 import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
 
 describe('tls source', () => {
@@ -59,7 +60,7 @@ describe('tls source', () => {
   it('regression nodejs/node#35317: authorized with no peer certificate is "no certificate"', () => {
     const resumed = { encrypted: true, authorized: true, authorizationError: null, getPeerX509Certificate: () => undefined };
     const peer = readPeer(resumed as unknown as Socket);
-    expect(peer).to.deep.equal({ leaf: null, chain: [], certificates: [], authorized: false, authorizationError: null });
+    expect(peer).to.deep.equal({ leaf: null, chain: [], certificates: [], authorized: false, authorizationError: null, resumed: false });
 
     const auth = createClientCertAuth({ logger: false });
     const result = auth.authenticate({ socket: resumed as unknown as Socket, headers: {} });
@@ -128,6 +129,183 @@ describe('tls source', () => {
     }
     expect(keys).to.have.length(1);
     expect(keys[0]![1]).to.equal(keys[0]![0]);
+  });
+
+  describe('resumed sessions on a server with several names', () => {
+    let caA: TestCA;
+    let caB: TestCA;
+    let named: TestCertificate;
+    let aliceA: TestCertificate; // CN=alice, trusted by CA-A
+    let bob: TestCertificate;
+    before(async () => {
+      [caA, caB] = await Promise.all([createCA({ subject: 'CN=Client CA A' }), createCA({ subject: 'CN=Client CA B' })]);
+      named = await root.issue({ subject: 'CN=a.test', eku: ['serverAuth'], san: { dns: ['a.test', 'b.test', 'c.test'] } });
+      [aliceA, bob] = await Promise.all([caA.issue({ subject: 'CN=alice' }), caB.issue({ subject: 'CN=bob' })]);
+    });
+
+    interface Seen { servername: string | false; reused: boolean; peer: Pick<PeerInfo, 'authorized' | 'authorizationError' | 'resumed'> & { subject: string | null } }
+
+    interface Serve {
+      /** Several names through an SNICallback, or one context. */
+      sni: boolean;
+      /** Runs before readPeer, e.g. to put something in the peers map. */
+      before?: (socket: tls.TLSSocket) => void;
+      /** Who `a.test` trusts (default CA-A). */
+      aTrusts?: TestCA;
+      ticketKeys?: Buffer;
+    }
+
+    /**
+     * A TLS server whose `a.test` trusts CA-A, `b.test` CA-B and `c.test` both (a client without
+     * SNI, or any name with no SNICallback, gets the default context: CA-A), and a client for it.
+     */
+    async function serve(maxVersion: 'TLSv1.2' | 'TLSv1.3', { sni, before, aTrusts = caA, ticketKeys }: Serve) {
+      const context = (...cas: TestCA[]) => tls.createSecureContext({ cert: named.cert, key: named.key, ca: cas.map((ca) => ca.cert) });
+      const contexts = new Map([['a.test', context(aTrusts)], ['b.test', context(caB)], ['c.test', context(caA, caB)]]);
+      const seen: Seen[] = [];
+      const tlsServer = tls.createServer({
+        cert: named.cert, key: named.key, ca: caA.cert, requestCert: true, rejectUnauthorized: false, maxVersion, ...(ticketKeys ? { ticketKeys } : {}),
+        ...(sni ? { SNICallback: (name: string, done: (e: null, c?: tls.SecureContext) => void) => done(null, contexts.get(name)) } : {}),
+      }, (socket) => {
+        before?.(socket);
+        const peer = readPeer(socket)!;
+        seen.push({
+          servername: socket.servername as string | false,
+          reused: socket.isSessionReused(),
+          peer: { authorized: peer.authorized, authorizationError: peer.authorizationError, resumed: peer.resumed, subject: peer.certificates[0]?.subject ?? null },
+        });
+        socket.end('bye'); // data after the handshake: TLS 1.3 tickets reach the client before it
+      });
+      await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+      const { port } = tlsServer.address() as AddressInfo;
+      const connect = (client: TestCertificate, servername: string | undefined, session?: Buffer): Promise<{ session: Buffer; seen: Seen }> =>
+        new Promise((resolve, reject) => {
+          let saved: Buffer | undefined;
+          const socket = tls.connect({
+            host: '127.0.0.1', port, ca: root.cert, cert: client.cert, key: client.key, maxVersion,
+            ...(servername ? { servername } : { checkServerIdentity: () => undefined }), ...(session ? { session } : {}),
+          });
+          socket.on('session', (s: Buffer) => (saved = s));
+          socket.on('error', reject).on('close', () => resolve({ session: saved ?? socket.getSession()!, seen: seen.at(-1)! })).resume();
+        });
+      return { connect, close: () => tlsServer.close() };
+    }
+
+    const granted = (subject: string) => ({ authorized: true, authorizationError: null, subject });
+    const refused = (subject: string, authorizationError: string) => ({ authorized: false, authorizationError, subject });
+
+    it('TLS 1.3: a resumed session keeps the stack\'s verdict only where its certificate was verified for that name', async () => {
+      const server = await serve('TLSv1.3', { sni: true });
+      try {
+        const onA = await server.connect(aliceA, 'a.test');
+        expect(onA.seen).to.deep.equal({ servername: 'a.test', reused: false, peer: { ...granted('CN=alice'), resumed: false } });
+
+        // Resumed for b.test (CA-B only) and for c.test (trusts CA-A too, but no full handshake yet).
+        for (const name of ['b.test', 'c.test']) {
+          const crossed = await server.connect(aliceA, name, onA.session);
+          expect(crossed.seen, name).to.deep.equal({
+            servername: name, reused: true, peer: { ...refused('CN=alice', RESUMED_SESSION.notVerifiedForServerName), resumed: true },
+          });
+        }
+        // The same name resumes.
+        expect((await server.connect(aliceA, 'a.test', onA.session)).seen.peer).to.deep.equal({ ...granted('CN=alice'), resumed: true });
+
+        // A full handshake for c.test verifies alice there: that is evidence for c.test, and then
+        // her a.test session may resume on c.test. b.test's own full handshake refuses her, and
+        // records nothing.
+        expect((await server.connect(aliceA, 'c.test')).seen.peer).to.deep.equal({ ...granted('CN=alice'), resumed: false });
+        expect((await server.connect(aliceA, 'c.test', onA.session)).seen.peer).to.deep.equal({ ...granted('CN=alice'), resumed: true });
+        const onB = await server.connect(aliceA, 'b.test');
+        expect(onB.seen.peer.authorized).to.equal(false);
+        expect(onB.seen.peer.authorizationError).to.not.match(/^RESUMED_/);
+        expect((await server.connect(aliceA, 'b.test', onA.session)).seen.peer)
+          .to.deep.equal({ ...refused('CN=alice', RESUMED_SESSION.notVerifiedForServerName), resumed: true });
+
+        // No SNI is a name of its own (the default context): evidence for it is not evidence for a.test.
+        const bare = await server.connect(aliceA, undefined);
+        expect(bare.seen).to.deep.equal({ servername: false, reused: false, peer: { ...granted('CN=alice'), resumed: false } });
+        expect((await server.connect(aliceA, undefined, bare.session)).seen.peer).to.deep.equal({ ...granted('CN=alice'), resumed: true });
+        const carol = await caA.issue({ subject: 'CN=carol' });
+        const carolBare = await server.connect(carol, undefined);
+        expect(carolBare.seen.peer).to.deep.equal({ ...granted('CN=carol'), resumed: false });
+        expect((await server.connect(carol, 'a.test', carolBare.session)).seen.peer)
+          .to.deep.equal({ ...refused('CN=carol', RESUMED_SESSION.notVerifiedForServerName), resumed: true });
+      } finally {
+        server.close();
+      }
+    });
+
+    it('TLS 1.2: a resumed session has no server name to check, so the stack\'s verdict is refused', async () => {
+      const server = await serve('TLSv1.2', { sni: true });
+      try {
+        const onA = await server.connect(aliceA, 'a.test');
+        expect(onA.seen.peer).to.deep.equal({ ...granted('CN=alice'), resumed: false });
+        for (const name of ['a.test', 'b.test']) {
+          const resumed = await server.connect(aliceA, name, onA.session);
+          // OpenSSL reports the session's name on a TLS 1.2 resumption, and Node's sessions keep none.
+          expect(resumed.seen, name).to.deep.equal({
+            servername: false, reused: true, peer: { ...refused('CN=alice', RESUMED_SESSION.serverNameUnknown), resumed: true },
+          });
+        }
+      } finally {
+        server.close();
+      }
+    });
+
+    it('a server with one context (one `ca`) keeps the stack\'s verdict on resumption, whatever name is asked', async () => {
+      for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+        const detected: boolean[] = [];
+        const server = await serve(maxVersion, { sni: false, before: (socket) => detected.push(servesSeveralNames(socket)) });
+        try {
+          const first = await server.connect(aliceA, 'a.test');
+          const resumed = await server.connect(aliceA, 'b.test', first.session);
+          expect(resumed.seen.reused, maxVersion).to.equal(true);
+          expect(resumed.seen.peer, maxVersion).to.deep.equal({ ...granted('CN=alice'), resumed: true });
+          expect(detected, maxVersion).to.deep.equal([false, false]);
+        } finally {
+          server.close();
+        }
+      }
+    });
+
+    it('evidence is per server: two servers sharing ticket keys do not vouch for each other\'s names', async () => {
+      const ticketKeys = randomBytes(48);
+      const first = await serve('TLSv1.3', { sni: true, ticketKeys });
+      const second = await serve('TLSv1.3', { sni: true, ticketKeys, aTrusts: caB }); // its a.test trusts CA-B only
+      try {
+        const onA = await first.connect(aliceA, 'a.test');
+        expect(onA.seen.peer).to.deep.equal({ ...granted('CN=alice'), resumed: false });
+        const elsewhere = await second.connect(aliceA, 'a.test', onA.session);
+        expect(elsewhere.seen.reused, 'the first server\'s ticket was not resumed on the second').to.equal(true);
+        expect(elsewhere.seen.peer).to.deep.equal({ ...refused('CN=alice', RESUMED_SESSION.notVerifiedForServerName), resumed: true });
+      } finally {
+        first.close();
+        second.close();
+      }
+    });
+
+    it('a verdict kept by an older copy of the library (no `resumed`) gets the rule too', async () => {
+      // The peers map is shared by every copy in the process; one that predates the rule would
+      // have kept `authorized: true` for a crossed resumption.
+      const shared = (globalThis as Record<symbol, WeakMap<Socket, unknown>>)[Symbol.for('clientcert.peers')]!;
+      let stale = false;
+      const server = await serve('TLSv1.3', {
+        sni: true,
+        before: (socket) => {
+          if (!stale) return;
+          const peer = socket.getPeerX509Certificate()!;
+          shared.set(socket, { leaf: peer.raw, chain: [], certificates: [peer], authorized: true, authorizationError: null });
+        },
+      });
+      try {
+        const onA = await server.connect(aliceA, 'a.test');
+        stale = true;
+        const crossed = await server.connect(aliceA, 'b.test', onA.session);
+        expect(crossed.seen.peer).to.deep.equal({ ...refused('CN=alice', RESUMED_SESSION.notVerifiedForServerName), resumed: true });
+      } finally {
+        server.close();
+      }
+    });
   });
 
   it('a plain TCP connection has no TLS peer', () => {

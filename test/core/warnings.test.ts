@@ -122,7 +122,7 @@ describe('warnings', () => {
     ];
     for (const rules of cnOnly) {
       it(`warns for ${JSON.stringify(rules)} without ca or pins`, () => {
-        expect(warningsOf({ ...safe, proxyVerified: true, rules })).to.deep.equal(['cn_only_rules']);
+        expect(warningsOf({ ...safe, proxy: 'envoy', proxyVerified: true, rules })).to.deep.equal(['cn_only_rules']);
         expect(warningsOf({ source: 'tls', rules })).to.deep.equal(['cn_only_rules']);
       });
     }
@@ -200,8 +200,8 @@ describe('warnings', () => {
 
   describe('warnings that existed before, now coded', () => {
     it('forwarded_untrusted: a header source with nothing to trust it by', () => {
-      expect(warningsOf({})).to.deep.equal(['forwarded_untrusted']);
-      expect(warningsOf({ warnings: { forwarded_untrusted: false } })).to.deep.equal([]);
+      expect(warningsOf({ source: 'xfcc' })).to.deep.equal(['forwarded_untrusted']);
+      expect(warningsOf({ source: 'xfcc', warnings: { forwarded_untrusted: false } })).to.deep.equal([]);
     });
 
     it('untrusted_peer_header: a header from a peer outside trustProxy', () => {
@@ -221,7 +221,7 @@ describe('warnings', () => {
     });
 
     it('switching one code off leaves the others on', () => {
-      expect(warningsOf({ mode: 'accept', trustProxy: true, warnings: { accept_mode: false } })).to.deep.equal(['trust_proxy_everywhere', 'forwarded_untrusted']);
+      expect(warningsOf({ mode: 'accept', source: 'xfcc', trustProxy: true, warnings: { accept_mode: false } })).to.deep.equal(['trust_proxy_everywhere', 'forwarded_untrusted']);
     });
 
     for (const [warnings, option] of [

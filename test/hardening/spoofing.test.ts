@@ -34,6 +34,11 @@ interface Case {
   headers: () => Record<string, string>;
 }
 
+/** Node's one-attribute-per-line name (DER order) as the RFC 2253 string proxies send (simple names only). */
+function rfc2253(nodeName: string): string {
+  return nodeName.split('\n').reverse().join(',');
+}
+
 /** What each preset's proxy sends for a verified client (verdict headers say "verified"). */
 function presetHeaders(proxy: ProxyName): Record<string, string> {
   const pem = alice.cert;
@@ -41,7 +46,8 @@ function presetHeaders(proxy: ProxyName): Record<string, string> {
     case 'azure-container-apps': case 'envoy': case 'istio':
       return { 'x-forwarded-client-cert': envoyXfcc(alice) };
     case 'nginx': case 'ingress-nginx':
-      return { 'ssl-client-cert': nginxEscape(pem), 'ssl-client-verify': 'SUCCESS' };
+      // ingress-nginx also describes the certificate it verified (and the app compares).
+      return { 'ssl-client-cert': nginxEscape(pem), 'ssl-client-verify': 'SUCCESS', 'ssl-client-subject-dn': rfc2253(alice.x509.subject), 'ssl-client-issuer-dn': rfc2253(alice.x509.issuer) };
     case 'traefik':
       return { 'x-forwarded-tls-client-cert': b64(alice.der) };
     case 'haproxy':
@@ -49,11 +55,11 @@ function presetHeaders(proxy: ProxyName): Record<string, string> {
     case 'caddy':
       return { 'x-client-cert': b64(alice.der) };
     case 'aws-alb':
-      return { 'x-amzn-mtls-clientcert-leaf': albEscape(pem) };
+      return { 'x-amzn-mtls-clientcert-leaf': albEscape(pem), 'x-amzn-mtls-clientcert-serial-number': alice.x509.serialNumber, 'x-amzn-mtls-clientcert-issuer': rfc2253(alice.x509.issuer) };
     case 'aws-alb-passthrough':
       return { 'x-amzn-mtls-clientcert': albEscape(pem) };
     case 'cloudflare':
-      return { 'cf-client-cert-der-base64': b64(alice.der), 'cf-cert-verified': 'true' };
+      return { 'cf-client-cert-der-base64': b64(alice.der), 'cf-client-cert-sha256': alice.sha256, 'cf-cert-verified': 'true' };
     case 'azure-app-service':
       return { 'x-arr-clientcert': b64(alice.der) };
   }

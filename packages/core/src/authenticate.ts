@@ -2,20 +2,24 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { createHash, type X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { LRUCache } from 'lru-cache';
-import { parseCertificate, pemToDer, validityWindow } from './certificate.js';
+import { parseCertificate, pemToDer, sealCertificate, validityWindow } from './certificate.js';
 import { ClientCertError, isClientCertError, type RejectionCode } from './errors.js';
 import type { ClientCertificate, SourceName, Verification } from './model.js';
-import { readHeaderSource, readProxyVerdict, type CompiledHeaderSource, type ProxyVerdict } from './header-sources.js';
+import {
+  PROXY_DESCRIPTION_CHECK, readHeaderSource, readProxyVerdict, type CompiledHeaderSource, type ForwardedDescription, type ProxyVerdict,
+} from './header-sources.js';
+import { descriptionMismatch } from './proxy-description.js';
 import { compileOptions, type ClientCertOptions, type CompiledOptions, type CompiledSource } from './options.js';
 import { toProblem, type ProblemDetails } from './problem.js';
-import { readPeer, type PeerInfo } from './tls-source.js';
+import { readPeer, RESUMED_SESSION, servesSeveralNames, type PeerInfo } from './tls-source.js';
 import { matchPins } from './pins.js';
 import type { RevocationResult } from './revocation.js';
 import { evaluateRules, type RuleResult } from './rules.js';
-import { checkCertificate, verifyChainSync, type VerifyFailureCode } from './verify.js';
+import { checkCertificate, checkKeyPolicy, verifyChainSync, type VerifyFailureCode } from './verify.js';
 import { parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
 import { debugLine, decisionChannel, decisionEvent, newTrace, type Trace } from './diagnostics.js';
-import { escapeForLog, startupWarnings } from './warnings.js';
+import { escapeForLog, startupWarnings, warnForwardedUntrusted } from './warnings.js';
+import { describeTrust, trustModelFacts } from './trust-model.js';
 
 /** The little the core needs of a request: Node's IncomingMessage satisfies it. */
 export interface RequestLike {
@@ -66,8 +70,8 @@ const ISSUER_CACHE_SIZE = 100;
 const VERIFY_FAILURE_TTL_MS = 60_000;
 const UNTRUSTED_HEADER_REPORT_INTERVAL_MS = 60_000;
 
-function reject(code: RejectionCode, message: string, check: string): ClientCertError & { code: RejectionCode } {
-  return new ClientCertError(code, message, { check }) as ClientCertError & { code: RejectionCode };
+function reject(code: RejectionCode, message: string, check: string, reason?: string): ClientCertError & { code: RejectionCode } {
+  return new ClientCertError(code, message, reason === undefined ? { check } : { check, reason }) as ClientCertError & { code: RejectionCode };
 }
 
 /**
@@ -101,6 +105,9 @@ function tlsRejection(reason: string | null): ClientCertError & { code: Rejectio
     case 'INVALID_PURPOSE':
     case 'UNSUPPORTED_CERTIFICATE_PURPOSE':
       return reject('client_certificate_rejected', 'The client certificate is not valid for client authentication.', 'tls');
+    case RESUMED_SESSION.notVerifiedForServerName:
+    case RESUMED_SESSION.serverNameUnknown:
+      return reject('client_certificate_untrusted', 'A resumed TLS session is not evidence for this server name: connect again without resuming.', 'tls.resumed');
     default:
       return reject('client_certificate_untrusted', 'The client certificate was not issued by a trusted certificate authority.', 'tls');
   }
@@ -121,6 +128,11 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   const peerTrusted = new WeakMap<Socket, boolean>();
   const lastHeader = new WeakMap<Socket, { readonly source: 'xfcc' | CompiledHeaderSource; readonly value: string; readonly decision: Decision }>();
   let lastUntrustedReport = -Infinity;
+  let forwardedTrustChecked = false;
+  // TLS certificates are trusted on the TLS stack's word (no ca, no pins): its verdict is per server name.
+  const trustsTlsStack = !options.anchors && !options.pins;
+  let reencryptionReported = false;
+  const trustFacts = trustModelFacts(options);
   // Observability: a request is traced only while a hook, a debug sink or a channel subscriber
   // listens; otherwise `trace` stays null and the pipeline allocates nothing for it.
   const hook = options.onDecision;
@@ -139,8 +151,8 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
    * A refusal that time can undo (a certificate not valid yet, an intermediate renewed in the
    * configured pool): kept for a minute at most, so a flood of the same chain stays cheap.
    */
-  function refusedForNow(code: RejectionCode, message: string, check: string, now: Date): Decision {
-    return { certificate: null, error: reject(code, message, check), checkFrom: -Infinity, checkUntil: now.getTime() + VERIFY_FAILURE_TTL_MS };
+  function refusedForNow(code: RejectionCode, message: string, check: string, now: Date, reason?: string): Decision {
+    return { certificate: null, error: reject(code, message, check, reason), checkFrom: -Infinity, checkUntil: now.getTime() + VERIFY_FAILURE_TTL_MS };
   }
 
   /**
@@ -160,7 +172,9 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
         trustAnchors: options.anchors,
         policy: options.verifyPolicy,
       });
-      if (!result.ok) return refusedForNow(VERIFY_CODES[result.code], result.message, `chain.${result.code}`, checks.at);
+      // `message` is the same for every path that reaches no anchor (it becomes the problem detail,
+      // and must not tell a prober which names are anchors); `reason` says why, for logs only.
+      if (!result.ok) return refusedForNow(VERIFY_CODES[result.code], result.message, `chain.${result.code}`, checks.at, result.reason);
       by = 'chain';
       path = result.chain;
     } else {
@@ -170,20 +184,28 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
         if (peer && !peer.authorized) return { certificate: null, error: tlsRejection(peer.authorizationError), ...ALWAYS };
         by = 'tls';
       } else if (options.proxyVerified) {
-        // A proxy that reports its verification per request is believed only when it says "verified".
-        if (verdict !== undefined && verdict !== 'verified') {
+        // A proxy that reports its verification per request is believed only when it says
+        // "verified"; a proxy known to report it (nginx, HAProxy, Cloudflare, ALB verify mode) is
+        // not believed on a source that carries no verdict (`{ proxy: 'nginx', source: 'xfcc' }`).
+        if (verdict !== 'verified' && (verdict !== undefined || options.preset?.proxyVerifies === true)) {
           const message = verdict === 'failed'
             ? 'The proxy reported that the client certificate failed verification.'
             : 'The proxy did not report verifying the client certificate.';
           return refused('client_certificate_untrusted', message, 'proxy');
         }
         by = 'proxy';
+      } else if (options.unverifiedForwarded) {
+        by = 'none'; // dangerouslyTrustAnyForwardedCertificate: the configuration's explicit, logged choice
       } else {
         return refused('client_certificate_untrusted', 'No trust anchors are configured for forwarded client certificates.', 'trust');
       }
       const leaf = checkCertificate(certificate.x509, checks);
       if (!leaf.ok) return refusedForNow(VERIFY_CODES[leaf.code], leaf.message, `certificate.${leaf.code}`, checks.at);
       path = [certificate.x509, ...certificate.chain.map((c) => c.x509)];
+      // Trusted on the TLS stack's, a pin's or a proxy's word: the key policy (bounded RSA, named
+      // curves) still holds, as it does on paths this library verifies itself.
+      const keys = checkKeyPolicy(path, options.verifyPolicy);
+      if (!keys.ok) return refused(VERIFY_CODES[keys.code], keys.message, `certificate.${keys.code}`);
     }
 
     let pin: string | null = null;
@@ -192,10 +214,10 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       if (!matched.ok) return refused('client_certificate_untrusted', matched.message, 'pins');
       pin = matched.matched;
     }
-    certificate.verifiedBy = by;
-    certificate.authorization = { pin, identity: null };
+    // Immutable from here on: the decision is cached and handed to every request with this chain.
+    const trusted = sealCertificate(certificate, { verifiedBy: by, authorization: { pin, identity: null } });
 
-    if (!options.revocation) return authorize(certificate, path, Infinity);
+    if (!options.revocation) return authorize(trusted, path, Infinity);
     const revocation = options.revocation;
     const status = revocation.check(path, checks.at);
     const settleRevocation = (result: RevocationResult): Decision => {
@@ -206,7 +228,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
         return { certificate: null, error: reject(decided.code, decided.message, 'revocation'), ...window };
       }
       if (decided.warning) options.warn('revocation_soft_fail', decided.warning);
-      return authorize(certificate, path, decided.cacheUntil);
+      return authorize(trusted, path, decided.cacheUntil);
     };
     return status instanceof Promise ? status.then(settleRevocation) : settleRevocation(status);
   }
@@ -232,8 +254,10 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   /** The certificate admitted by the rules (naming the identity), or the rule that refused it. */
   function ruled(certificate: ClientCertificate, verdict: RuleResult): Pick<Decision, 'certificate' | 'error'> {
     if (!verdict.ok) return { certificate: null, error: reject('client_certificate_rejected', verdict.message, `rules.${verdict.failed}`) };
-    certificate.authorization = { pin: certificate.authorization?.pin ?? null, identity: verdict.matched };
-    return { certificate, error: null };
+    // A view of its own (parsed state shared): with a predicate this runs per request, and one
+    // request's identity must never show in another's certificate.
+    const authorization = { pin: certificate.authorization?.pin ?? null, identity: verdict.matched };
+    return { certificate: sealCertificate(certificate, { authorization }), error: null };
   }
 
   /**
@@ -248,10 +272,9 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       try {
         // Over TLS, Node has parsed the certificates already: reuse its objects (~100 µs each).
         const parsed = peer?.certificates;
-        const certificate = parseCertificate(parsed?.[0] ?? leaf);
         // Envoy's Chain includes the leaf; Azure Container Apps documents intermediates only. Accept both.
-        certificate.chain = chain.flatMap((der, i) => der.equals(leaf) ? [] : [chainCertificate(der, parsed?.[i + 1])]);
-        certificate.source = source;
+        const presented = chain.flatMap((der, i) => der.equals(leaf) ? [] : [chainCertificate(der, parsed?.[i + 1])]);
+        const certificate = sealCertificate(parseCertificate(parsed?.[0] ?? leaf), { source, chain: presented, verifiedBy: null, authorization: null });
         return fingerprinted(leaf, verify(certificate, source, peer, verdict));
       } catch (error) {
         return { certificate: null, error: asRejection(error), fingerprint: sha256Hex(leaf), ...ALWAYS };
@@ -342,14 +365,32 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     const socket = request.socket;
     const resolved = source === 'auto' ? ((socket as { encrypted?: boolean }).encrypted ? 'tls' : options.forwarded) : source;
     if (resolved === 'tls') {
+      // Beside header sources, a trusted peer is a proxy: its TLS certificate is its own, not a client's.
+      if (options.tlsFromClientsOnly && source === 'tls' && peerIsTrusted(socket)) {
+        if (trace?.steps) trace.steps.push(`tls: not read, peer ${escapeForLog(socket.remoteAddress ?? 'unknown')} is a trusted proxy (its certificate is its own)`);
+        return undefined;
+      }
+      // `auto` without a proxy: the peer of a TLS connection is the client. A trusted peer that
+      // forwards XFCC over TLS is a proxy nobody named, and the certificate of its connection its
+      // own: refused rather than taken for the client's (proxy_not_named says how to fix it).
+      if (source === 'auto' && request.headers[options.xfccHeader] !== undefined && peerIsTrusted(socket)) {
+        if (!reencryptionReported) reportReencryption(socket);
+        return refused('client_certificate_untrusted', 'A proxy forwarded a client certificate over TLS, but the configuration names no proxy.', 'tls.proxy');
+      }
       const peer = readPeer(socket);
       if (!peer) return undefined;
+      // A server with a client CA per name: the stack verified the certificate for the TLS server
+      // name, so a request for another host is not covered by that verdict (nginx answers 421).
+      if (trustsTlsStack && peer.leaf && servesSeveralNames(socket) && !hostIsServerName(request, socket)) {
+        return refused('client_certificate_untrusted', 'The request is for another host than the TLS server name the certificate was verified for.', 'tls.host');
+      }
       // Every request on a kept-alive connection lands here: answer a fresh hit without allocating.
       const known = perSocket.get(socket);
       if (known && isFresh(known)) return known;
       const connection = socket; // captured from this block, so other sources' calls carry no larger closure context
       return cached(socket, (k) => perSocket.get(k), (k, d) => perSocket.set(k, d), () => decideTls(peer, connection));
     }
+    if (source === 'auto' && !forwardedTrustChecked) checkForwardedTrust();
     if (resolved !== 'xfcc') return fromHeaderSource(resolved, request);
     const raw = request.headers[options.xfccHeader];
     if (raw === undefined) return undefined;
@@ -365,17 +406,45 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
 
   /** Headers are evidence only from a trusted proxy: from anyone else they are ignored (and reported). */
   function fromTrustedProxy(socket: Socket, headerNames: string): boolean {
+    const trusted = peerIsTrusted(socket);
+    if (!trusted) {
+      const address = escapeForLog(socket.remoteAddress ?? 'unknown');
+      reportUntrustedHeader(headerNames, address);
+      if (trace?.steps) trace.steps.push(`${headerNames}: ignored, peer ${address} is outside trustProxy`);
+    }
+    return trusted;
+  }
+
+  /** Whether the immediate peer is a proxy named by `trustProxy` (its address never changes: decided once per connection). */
+  function peerIsTrusted(socket: Socket): boolean {
     let trusted = peerTrusted.get(socket);
     if (trusted === undefined) {
       const address = socket.remoteAddress;
       trusted = address !== undefined && options.trustProxy(address, 0);
       if (address !== undefined) peerTrusted.set(socket, trusted);
     }
-    if (!trusted) {
-      reportUntrustedHeader(headerNames);
-      if (trace?.steps) trace.steps.push(`${headerNames}: ignored, peer ${socket.remoteAddress ?? 'unknown'} is outside trustProxy`);
-    }
     return trusted;
+  }
+
+  /**
+   * `auto` without a proxy takes a TLS connection's peer for the client. A TLS connection that
+   * forwards XFCC is a proxy re-encrypting to the app, whose own certificate would be read as the
+   * client's: the configuration must name it. Said once.
+   */
+  function reportReencryption(socket: Socket): void {
+    reencryptionReported = true;
+    options.warn('proxy_not_named', `a TLS connection from ${escapeForLog(socket.remoteAddress ?? 'unknown')}, a peer in ` +
+      `trustProxy, sent ${options.xfccHeader}: a proxy re-encrypts to this app, and the certificate of its connection is its ` +
+      'own, not the client\'s; such requests are refused until the proxy is named with `proxy` (then only its header is read)');
+  }
+
+  /**
+   * `auto` without a proxy reads XFCC on plain-HTTP connections only; whether the app ever gets
+   * one is known at the first such request, and only then is "nothing can trust it" worth saying.
+   */
+  function checkForwardedTrust(): void {
+    forwardedTrustChecked = true;
+    warnForwardedUntrusted(trustFacts, options.warn);
   }
 
   /** A TLS server that never asks for a client certificate cannot get one: warn once per server. */
@@ -403,7 +472,8 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       const forwarded = readHeaderSource(source, headers);
       if (forwarded) {
         const verdict = source.hasVerdict ? forwarded.proxyVerdict : undefined;
-        return remember(request.socket, source, value, decidePresented(forwarded.source, forwarded.leaf, forwarded.chain, null, verdict));
+        const decided = decidePresented(forwarded.source, forwarded.leaf, forwarded.chain, null, verdict);
+        return remember(request.socket, source, value, forwarded.description ? described(decided, forwarded.description) : decided);
       }
       // No certificate, but the proxy says the client presented one that failed its verification.
       if (readProxyVerdict(source, headers) === 'failed') {
@@ -413,6 +483,19 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     } catch (error) {
       return unreadable(error);
     }
+  }
+
+  /**
+   * Where the proxy also described the certificate (DN, serial, fingerprint), the forwarded
+   * certificate must be the one described: a client-sent certificate header that the proxy left in
+   * place (ingress-nginx without pass-certificate-to-upstream) disagrees with the proxy's own words.
+   * Checked per header value, outside the per-chain cache: the description belongs to the request.
+   */
+  function described(decided: Decided, description: ForwardedDescription): Decided {
+    if (decided instanceof Promise) return decided.then((settled) => described(settled, description) as Decision);
+    if (decided.certificate === null) return decided;
+    const mismatch = descriptionMismatch(decided.certificate, description);
+    return mismatch === null ? decided : refused('client_certificate_untrusted', mismatch, PROXY_DESCRIPTION_CHECK);
   }
 
   /** A header that could not be read: refused now, never cached. */
@@ -429,13 +512,14 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     if (trace !== null) trace.cached = false;
   }
 
-  function reportUntrustedHeader(headerNames: string): void {
+  function reportUntrustedHeader(headerNames: string, address: string): void {
     const now = Date.now();
     if (!options.logger || now - lastUntrustedReport < UNTRUSTED_HEADER_REPORT_INTERVAL_MS) return;
     lastUntrustedReport = now;
     options.warn(
       'untrusted_peer_header',
-      `ignored a ${headerNames} header from a peer outside trustProxy (${options.trustProxyDescription}); reported at most once a minute`,
+      `ignored a ${headerNames} header from ${address}, a peer outside trustProxy (${escapeForLog(options.trustProxyDescription)}): ` +
+        `if ${address} is your proxy, add it to trustProxy; reported at most once a minute`,
     );
   }
 
@@ -462,17 +546,22 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     const event = decisionEvent(options.mode as 'require' | 'accept', result, traced);
     if (decisionChannel.hasSubscribers) decisionChannel.publish(event);
     try {
-      if (explain) explain(debugLine(event, result.ok ? null : result.error.message, traced.steps));
-      if (hook) hook(event);
+      if (explain) explain(debugLine(event, result.ok ? null : result.error.reason ?? result.error.message, traced.steps));
+      // An async hook's rejection would otherwise be unhandled, and end the process.
+      const returned: unknown = hook ? hook(event) : undefined;
+      if (returned instanceof Promise) returned.catch(hookThrew);
     } catch (error) {
-      // The request goes on as decided; the failure is reported once.
-      if (!hookFailed) {
-        hookFailed = true;
-        const reason = escapeForLog(String(error instanceof Error ? error.message : error).slice(0, 200));
-        options.warn('on_decision_error', `onDecision (or the debug logger) threw (${reason}); the decision stands; reported once`);
-      }
+      hookThrew(error);
     }
     return result;
+  }
+
+  /** The request goes on as decided; the failure is reported once. */
+  function hookThrew(error: unknown): void {
+    if (hookFailed) return;
+    hookFailed = true;
+    const reason = escapeForLog(String(error instanceof Error ? error.message : error).slice(0, 200));
+    options.warn('on_decision_error', `onDecision (or the debug logger) threw (${reason}); the decision stands; reported once`);
   }
 
   /** What an observed request records about the source that decided it. */
@@ -548,38 +637,31 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     return { ok: false, error, problem: toProblem(error, options.rejectStatus, options.problemTypeBase) };
   }
 
+  // The trust model is fixed at start-up: said once, the same words in describe() and the log.
+  const description = describeTrust(options);
   function describe(): string {
-    const forwarded = options.forwarded === 'xfcc' ? options.xfccHeader : options.forwarded.description;
-    const sources = options.sources
-      .map((s) => (s === 'auto' ? `auto (TLS connection, else ${forwarded})` : s === 'xfcc' ? options.xfccHeader : s === 'tls' ? 'TLS connection' : s.description))
-      .join(', then ');
-    const pins = options.pins ? `${options.pins.size} pin(s)` : '';
-    const trust = options.anchors
-      ? `${options.anchors.length} trust anchor(s)${pins ? `, narrowed by ${pins}` : ''}`
-      : pins ? `pinned certificates (${pins})`
-        : options.proxyVerified ? 'the proxy\'s verification (proxyVerified)' : 'the TLS stack only (no ca configured)';
-    const rules = options.rules ? '; rules configured' : '';
-    const revocation = options.revocation ? `; revocation: ${options.revocation.description}` : '';
-    const proxy = options.preset ? `; proxy ${options.preset.proxy}` : '';
-    return `clientcert: mode ${options.mode}${proxy}; certificate from ${sources}; forwarded headers trusted from ${options.trustProxyDescription}; trust: ${trust}${rules}${revocation}`;
+    return description;
   }
 
   if (options.logger) {
     options.logger.info(describe());
-    startupWarnings({
-      mode: options.mode,
-      readsHeaders: options.sources.some((s) => s !== 'tls'),
-      trustProxy: options.trustProxy,
-      trustProxyDescription: options.trustProxyDescription,
-      anchors: options.anchors,
-      hasPins: options.pins !== null,
-      proxyVerified: options.proxyVerified,
-      rules: options.rules,
-      now: options.clock(),
-    }, options.warn);
+    startupWarnings(trustFacts, options.warn);
   }
 
   return { options, authenticate, describe };
+}
+
+/**
+ * The request's host (HTTP/1.1 `Host`, HTTP/2 `:authority`) is the TLS server name, or no name was
+ * sent (the default context verified the certificate). Ports and IPv6 brackets are not names.
+ */
+function hostIsServerName(request: RequestLike, socket: Socket): boolean {
+  const servername = (socket as { servername?: unknown }).servername;
+  if (typeof servername !== 'string' || servername === '') return true;
+  const host = request.headers[':authority'] ?? request.headers.host;
+  if (typeof host !== 'string') return false;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '');
+  return name.length === servername.length && name.toLowerCase() === servername.toLowerCase();
 }
 
 /** How many times a header (lower-case name) was sent, from Node's `rawHeaders` name/value pairs. */

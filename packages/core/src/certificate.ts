@@ -346,27 +346,56 @@ function decodeName(der: Buffer, name: Tlv): DecodedName {
   return decoded;
 }
 
-/** A decoded Name. `rdns`/`attributes` are in DER order; the RFC 4514 string is reversed. */
+/**
+ * A decoded Name. `rdns`/`attributes` are in DER order; the RFC 4514 string is reversed.
+ * Frozen through and through (names are shared by every request that sees the certificate).
+ */
 class Name implements DistinguishedName {
   readonly rdns: readonly (readonly NameAttribute[])[];
   readonly attributes: readonly NameAttribute[];
   readonly rfc4514: string;
+  /**
+   * Not `attributes.find`: V8 runs find/filter/some on frozen arrays on a slow path (~10x
+   * slower on Node 20), and names are looked up per request. A private field can still be
+   * written on the frozen object.
+   */
+  #byOid: Map<string, string[]> | undefined;
 
   constructor(decoded: DecodedName) {
-    this.rdns = decoded.rdns;
-    this.attributes = decoded.rdns.flat();
+    for (const rdn of decoded.rdns) {
+      for (const attribute of rdn) Object.freeze(attribute);
+      Object.freeze(rdn);
+    }
+    this.rdns = Object.freeze(decoded.rdns);
+    this.attributes = Object.freeze(decoded.rdns.flat());
     this.rfc4514 = decoded.rfc4514.map((rdn) => rdn.join('+')).reverse().join(',');
+    Object.freeze(this);
   }
 
   get(type: string): string | undefined {
     const oid = resolveAttributeType(type);
-    return oid === undefined ? undefined : this.attributes.find((attribute) => attribute.oid === oid)?.value;
+    return oid === undefined ? undefined : this.#values(oid)?.[0];
   }
 
   getAll(type: string): string[] {
     const oid = resolveAttributeType(type);
-    if (oid === undefined) return [];
-    return this.attributes.filter((attribute) => attribute.oid === oid).map((attribute) => attribute.value);
+    const values = oid === undefined ? undefined : this.#values(oid);
+    return values === undefined ? [] : [...values]; // the caller's own array
+  }
+
+  /** Values by OID, in DER order, indexed on first lookup (see `#values`). */
+  #values(oid: string): readonly string[] | undefined {
+    let index = this.#byOid;
+    if (index === undefined) {
+      index = new Map();
+      for (const attribute of this.attributes) {
+        const values = index.get(attribute.oid);
+        if (values === undefined) index.set(attribute.oid, [attribute.value]);
+        else values.push(attribute.value);
+      }
+      this.#byOid = index;
+    }
+    return index.get(oid);
   }
 
   toString(): string {
@@ -377,6 +406,7 @@ class Name implements DistinguishedName {
     return this.rfc4514;
   }
 }
+Object.freeze(Name.prototype);
 
 /** Parses a DER-encoded Name (for example from a CRL or a configured issuer) on its own. */
 export function parseDistinguishedName(der: Buffer): DistinguishedName {
@@ -456,7 +486,11 @@ function decodeSubjectAltNames(der: Buffer, extensionValue: Tlv | undefined): Su
       default: break;
     }
   });
-  return sans;
+  Object.freeze(sans.dns);
+  Object.freeze(sans.uri);
+  Object.freeze(sans.email);
+  Object.freeze(sans.ip);
+  return Object.freeze(sans);
 }
 
 function spiffeIdOf(uris: readonly string[]): string | null {
@@ -551,8 +585,7 @@ function parseOpenSslTime(text: string): Date {
   return date;
 }
 
-/** A certificate's validity period, to the whole second. */
-/** notBefore and notAfter in ms since the epoch. */
+/** A certificate's validity period (notBefore and notAfter) in ms since the epoch, to the whole second. */
 export interface ValidityWindow {
   readonly from: number;
   readonly until: number;
@@ -582,78 +615,161 @@ export function certificateValidity(x509: X509Certificate): { notBefore: Date; n
 
 // ---------------------------------------------------------------------------------------------
 // The certificate
+//
+// A certificate is handed to request handlers and cached across requests (per TLS socket, per
+// header value, per presented chain, and intermediates across chains), so what a handler can reach
+// must not be writable: one request must never change what another sees. Everything reachable is
+// frozen once, when first computed; what cannot be frozen (a Buffer, a Date) is returned as a new
+// copy on each read.
 
 type Fingerprints = { readonly sha1: string; readonly sha256: string };
 
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+const NO_CERTIFICATES: readonly ClientCertificate[] = Object.freeze([]);
+
 /**
- * The model. Names, SANs, fingerprints and PEM are computed on first read and memoized, so a
- * request that only looks at the fingerprint never decodes a name. `readLayout` validated all
- * they read, so the getters do not throw.
+ * A copy of `bytes` in memory of its own. `Buffer.from` may slice a shared pool, whose other
+ * slices anyone holding one can reach through `.buffer`; the bytes a certificate is derived from
+ * must not be reachable that way.
+ */
+function privateCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
+
+/**
+ * What one certificate's bytes say, shared by every view of it (the parsed certificate and each
+ * sealed copy with other pipeline fields): parsed once, and each derived value computed on first
+ * read, frozen, and kept here, so a request that only looks at the fingerprint never decodes a
+ * name, and a second view never decodes or hashes again. Internal, never handed out, so it can
+ * stay writable while the views are frozen. `readLayout` validated all the getters read, so
+ * they do not throw.
+ */
+class CertificateFacts {
+  subject: DistinguishedName | undefined;
+  issuer: DistinguishedName | undefined;
+  san: SubjectAltNames | undefined;
+  spiffeId: string | null | undefined;
+  fingerprints: Fingerprints | undefined;
+  serialNumber: string | undefined;
+  extKeyUsage: readonly string[] | undefined;
+  pem: string | undefined;
+  /** Whether `x509` has been locked (see `lockX509`). */
+  locked = false;
+
+  constructor(
+    readonly x509: X509Certificate,
+    /** A private copy of the DER: no caller holds it, so no caller can change what is derived from it. */
+    readonly der: Buffer,
+    readonly layout: CertificateLayout,
+    readonly validity: ValidityWindow,
+  ) {}
+}
+
+/** The pipeline's fields of a certificate: where it came from and what admitted it. */
+export interface CertificateContext {
+  readonly source: SourceName | null;
+  readonly chain: readonly ClientCertificate[];
+  readonly verifiedBy: Verification | null;
+  readonly authorization: Authorization | null;
+}
+
+const UNKNOWN_CONTEXT: CertificateContext = Object.freeze({
+  source: null, chain: NO_CERTIFICATES, verifiedBy: null, authorization: null,
+});
+
+/**
+ * The model: a view of shared `CertificateFacts` plus the pipeline's four fields. Those fields
+ * are writable only until `sealCertificate` freezes the object; a sealed certificate is never
+ * changed again, and a certificate with other fields is a new view of the same facts.
  */
 class ParsedCertificate implements ClientCertificate {
-  readonly x509: X509Certificate;
-  readonly raw: Buffer;
-  readonly notBefore: Date;
-  readonly notAfter: Date;
-  chain: readonly ClientCertificate[] = [];
-  source: SourceName | null = null;
-  verifiedBy: Verification | null = null;
-  authorization: Authorization | null = null;
+  chain: readonly ClientCertificate[];
+  source: SourceName | null;
+  verifiedBy: Verification | null;
+  authorization: Authorization | null;
+  readonly #facts: CertificateFacts;
 
-  readonly #layout: CertificateLayout;
-  #subject: DistinguishedName | undefined;
-  #issuer: DistinguishedName | undefined;
-  #san: SubjectAltNames | undefined;
-  #fingerprints: Fingerprints | undefined;
-  #serialNumber: string | undefined;
-  #pem: string | undefined;
+  constructor(facts: CertificateFacts, context: CertificateContext) {
+    this.#facts = facts;
+    this.chain = context.chain;
+    this.source = context.source;
+    this.verifiedBy = context.verifiedBy;
+    this.authorization = context.authorization;
+  }
 
-  constructor(x509: X509Certificate, raw: Buffer, layout: CertificateLayout, validity: { notBefore: Date; notAfter: Date }) {
-    this.x509 = x509;
-    this.raw = raw;
-    this.notBefore = validity.notBefore;
-    this.notAfter = validity.notAfter;
-    this.#layout = layout;
+  /** The facts behind a certificate made here, or undefined for any other object. */
+  static factsOf(value: unknown): CertificateFacts | undefined {
+    return typeof value === 'object' && value !== null && #facts in value ? (value as ParsedCertificate).#facts : undefined;
+  }
+
+  get x509(): X509Certificate {
+    return this.#facts.x509;
+  }
+
+  /** A copy per read: a Buffer cannot be frozen, and the bytes are shared by every request. */
+  get raw(): Buffer {
+    return Buffer.from(this.#facts.der);
+  }
+
+  /** A new Date per read: a frozen Date still changes with `setTime`. */
+  get notBefore(): Date {
+    return new Date(this.#facts.validity.from);
+  }
+
+  get notAfter(): Date {
+    return new Date(this.#facts.validity.until);
   }
 
   get subject(): DistinguishedName {
-    return this.#subject ??= new Name(decodeName(this.raw, this.#layout.subject));
+    const facts = this.#facts;
+    return facts.subject ??= new Name(decodeName(facts.der, facts.layout.subject));
   }
 
   get issuer(): DistinguishedName {
-    return this.#issuer ??= new Name(decodeName(this.raw, this.#layout.issuer));
+    const facts = this.#facts;
+    return facts.issuer ??= new Name(decodeName(facts.der, facts.layout.issuer));
   }
 
   get san(): SubjectAltNames {
-    return this.#san ??= decodeSubjectAltNames(this.raw, this.#layout.subjectAltName);
+    const facts = this.#facts;
+    return facts.san ??= decodeSubjectAltNames(facts.der, facts.layout.subjectAltName);
   }
 
   get spiffeId(): string | null {
-    return spiffeIdOf(this.san.uri);
+    const facts = this.#facts;
+    if (facts.spiffeId === undefined) facts.spiffeId = spiffeIdOf(this.san.uri);
+    return facts.spiffeId;
   }
 
   get serialNumber(): string {
-    return this.#serialNumber ??= this.x509.serialNumber.toUpperCase();
+    return this.#facts.serialNumber ??= this.#facts.x509.serialNumber.toUpperCase();
   }
 
   get fingerprints(): Fingerprints {
-    return this.#fingerprints ??= {
-      sha1: createHash('sha1').update(this.raw).digest('hex'),
-      sha256: createHash('sha256').update(this.raw).digest('hex'),
-    };
+    const facts = this.#facts;
+    return facts.fingerprints ??= Object.freeze({
+      sha1: createHash('sha1').update(facts.der).digest('hex'),
+      sha256: createHash('sha256').update(facts.der).digest('hex'),
+    });
   }
 
-  /** Node names the extended key usage list `keyUsage`; undefined when the extension is absent. */
+  /**
+   * Node names the extended key usage list `keyUsage` (undefined when the extension is absent)
+   * and returns one cached array: frozen here, so it stays what the certificate says.
+   */
   get extKeyUsage(): readonly string[] {
-    return this.x509.keyUsage ?? [];
+    const facts = this.#facts;
+    return facts.extKeyUsage ??= Object.freeze(facts.x509.keyUsage ?? NO_STRINGS);
   }
 
   get isCA(): boolean {
-    return this.x509.ca;
+    return this.#facts.x509.ca;
   }
 
   get pem(): string {
-    return this.#pem ??= derToPem(this.raw);
+    return this.#facts.pem ??= derToPem(this.#facts.der);
   }
 
   /** Getters live on the prototype, so JSON and `inspect` need an explicit plain view. */
@@ -679,6 +795,110 @@ class ParsedCertificate implements ClientCertificate {
   [inspect.custom](): string {
     return `ClientCertificate ${inspect(this.toJSON(), { depth: 4 })}`;
   }
+}
+// No handler can redefine a getter for every certificate at once.
+Object.freeze(ParsedCertificate.prototype);
+Object.freeze(ParsedCertificate);
+
+/**
+ * Returns `certificate` immutable, carrying the pipeline's fields (an omitted field keeps the
+ * certificate's current value). A certificate not sealed yet is sealed in place: the fields are
+ * set, then it is frozen. A sealed one is never changed: the result is a new sealed view of the same
+ * parsed state (nothing is parsed, decoded or hashed again; a few fields are copied), for example
+ * when a predicate admits the same cached certificate under another identity per request.
+ *
+ * Sealing also seals the chain's certificates (in place, with their own fields, unless sealed
+ * already), freezes `authorization` (a copy), and locks `x509` (see `lockX509`). Throws
+ * TypeError for an object that `parseCertificate` did not make.
+ */
+export function sealCertificate(certificate: ClientCertificate, fields: Partial<CertificateContext>): ClientCertificate {
+  const facts = ParsedCertificate.factsOf(certificate);
+  if (facts === undefined) throw new TypeError('clientcert: sealCertificate takes a certificate made by parseCertificate');
+  const sealed = Object.isFrozen(certificate);
+  const context: CertificateContext = {
+    source: fields.source === undefined ? certificate.source : fields.source,
+    // A sealed certificate's chain is sealed already: kept as it is (the per-request path).
+    chain: fields.chain === undefined && sealed ? certificate.chain : sealedChain(fields.chain ?? certificate.chain),
+    verifiedBy: fields.verifiedBy === undefined ? certificate.verifiedBy : fields.verifiedBy,
+    authorization: frozenAuthorization(
+      fields.authorization === undefined ? certificate.authorization : fields.authorization,
+      sealed ? certificate.authorization : null,
+    ),
+  };
+  if (!facts.locked) {
+    lockX509(facts.x509, facts.der);
+    facts.locked = true;
+  }
+  if (sealed) {
+    const same = context.source === certificate.source && context.chain === certificate.chain &&
+      context.verifiedBy === certificate.verifiedBy && context.authorization === certificate.authorization;
+    return same ? certificate : Object.freeze(new ParsedCertificate(facts, context));
+  }
+  const writable = certificate as ParsedCertificate;
+  writable.chain = context.chain;
+  writable.source = context.source;
+  writable.verifiedBy = context.verifiedBy;
+  writable.authorization = context.authorization;
+  return Object.freeze(writable);
+}
+
+/** True for a certificate that `sealCertificate` returned. */
+export function isSealedCertificate(value: unknown): value is ClientCertificate {
+  return ParsedCertificate.factsOf(value) !== undefined && Object.isFrozen(value);
+}
+
+/** A frozen array of sealed certificates: `chain` itself when it is one already (no copy per view). */
+function sealedChain(chain: readonly ClientCertificate[]): readonly ClientCertificate[] {
+  if (chain.length === 0) return NO_CERTIFICATES;
+  if (Object.isFrozen(chain) && chain.every(isSealedCertificate)) return chain;
+  return Object.freeze(chain.map((link) => isSealedCertificate(link) ? link : sealCertificate(link, {})));
+}
+
+/** `authorization` frozen: the one a sealed certificate already carries as it is, anything else as a frozen copy. */
+function frozenAuthorization(authorization: Authorization | null, current: Authorization | null): Authorization | null {
+  if (authorization === null || authorization === current) return authorization;
+  return Object.freeze({ pin: authorization.pin, identity: authorization.identity });
+}
+
+/** Getters that Node's X509Certificate has on some versions only (22.10+). */
+const DATE_GETTERS = (['validFromDate', 'validToDate'] as const)
+  .filter((name) => Object.getOwnPropertyDescriptor(X509Certificate.prototype, name)?.get !== undefined);
+const issuerCertificateGetter = Object.getOwnPropertyDescriptor(X509Certificate.prototype, 'issuerCertificate')?.get;
+const lockedX509s = new WeakSet<X509Certificate>();
+
+/**
+ * Makes Node's certificate object safe to share between requests. Node caches what its getters
+ * return and hands out the same object each time: `raw` is one Buffer, `keyUsage` one array,
+ * `validFromDate`/`validToDate` (Node 22.10+) one Date each, `issuerCertificate` one more
+ * X509Certificate — all writable, and the library's own checks read some of them. So the object
+ * is frozen (no getter can be shadowed, nothing added), `raw` and the dates become own getters
+ * that return copies, the key usage list is frozen, and the issuer certificate (a TLS peer's
+ * chain) is locked the same way when it is first read. Node's getters keep working on a frozen
+ * object: they cache in an internal Map, not in properties. `publicKey` (a KeyObject) is left
+ * as Node made it: freezing it would break the lazy caches Node keeps on it.
+ */
+function lockX509(x509: X509Certificate, der: Buffer): void {
+  if (lockedX509s.has(x509) || Object.isFrozen(x509)) return;
+  lockedX509s.add(x509);
+  const usage = x509.keyUsage;
+  if (usage) Object.freeze(usage);
+  const own = (name: string, get: () => unknown): void => {
+    Object.defineProperty(x509, name, { get, enumerable: false, configurable: false });
+  };
+  own('raw', () => Buffer.from(der));
+  if (DATE_GETTERS.length > 0) {
+    const { from, until } = validityWindow(x509); // computed before the date getters are replaced
+    own('validFromDate', () => new Date(from));
+    own('validToDate', () => new Date(until));
+  }
+  if (issuerCertificateGetter) {
+    own('issuerCertificate', () => {
+      const issuer = issuerCertificateGetter.call(x509) as X509Certificate | undefined;
+      if (issuer && !lockedX509s.has(issuer)) lockX509(issuer, privateCopy(issuer.raw));
+      return issuer;
+    });
+  }
+  Object.freeze(x509);
 }
 
 /** `new X509Certificate` with OpenSSL's error reported as `certificate_malformed`. */
@@ -713,6 +933,8 @@ export function toX509Certificate(input: CertificateInput): X509Certificate {
 /**
  * Parses one certificate: PEM text (exactly one CERTIFICATE block), DER bytes, PEM bytes, or an
  * `X509Certificate`. Throws `ClientCertError` with code `certificate_malformed` on bad input.
+ * The result has no pipeline fields yet (`source`, `verifiedBy`, `authorization` null, `chain`
+ * empty); `sealCertificate` gives them and makes it immutable.
  */
 export function parseCertificate(input: CertificateInput): ClientCertificate {
   let x509: X509Certificate;
@@ -727,7 +949,9 @@ export function parseCertificate(input: CertificateInput): ClientCertificate {
   }
   try {
     // Both are read eagerly so structural damage surfaces here, not in a getter later.
-    return new ParsedCertificate(x509, der, readLayout(der), certificateValidity(x509));
+    const layout = readLayout(der);
+    const facts = new CertificateFacts(x509, privateCopy(der), layout, validityWindow(x509));
+    return new ParsedCertificate(facts, UNKNOWN_CONTEXT);
   } catch (error) {
     throw isClientCertError(error) ? error : malformed('unreadable certificate', error);
   }

@@ -45,7 +45,7 @@ export interface DecisionEvent {
   readonly cached: boolean;
 }
 
-export type DecisionHook = (event: DecisionEvent) => void;
+export type DecisionHook = (event: DecisionEvent) => void | Promise<void>;
 
 /** What the pipeline records about a request that is observed (allocated only then). */
 export interface Trace {

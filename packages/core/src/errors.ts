@@ -49,11 +49,17 @@ export class ClientCertError extends Error {
    * `xfcc`, `certificate`). Never sent in the problem body.
    */
   readonly check: string | undefined;
+  /**
+   * For rejections whose `message` is kept general on purpose (it becomes the problem `detail`):
+   * the full account, which may name what the configuration trusts. Logs and hooks only.
+   */
+  readonly reason: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number; check?: string }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number; check?: string; reason?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.check = options?.check;
+    this.reason = options?.reason;
     this.status = this.statusCode = options?.status ?? (code === 'invalid_option' ? 500 : 403);
     this.expose = this.status < 500;
   }

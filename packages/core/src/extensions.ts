@@ -113,12 +113,22 @@ export interface PolicyFacts {
 
 /**
  * What the key-strength policy needs of a public key, in the terms of Node's `KeyObject`
- * (`asymmetricKeyType`, `modulusLength`, `namedCurve` with OpenSSL's curve names).
+ * (`asymmetricKeyType`, `modulusLength`, `publicExponent`, `namedCurve` with OpenSSL's curve
+ * names), read from the DER so that a key is judged before OpenSSL ever loads or uses it.
  */
 export interface PublicKeyFacts {
   readonly type: 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448';
+  /** RSA: the modulus length in bits. */
   readonly bits?: number;
+  /** RSA: the public exponent. */
+  readonly publicExponent?: bigint;
+  /** EC: the OpenSSL name of a named curve in this module's table. */
   readonly curve?: string;
+  /**
+   * EC: the OID of a named curve outside that table (the policy learns the OIDs of the curves it
+   * is given). An EC key with neither `curve` nor `curveOid` has explicit (or implicit) parameters.
+   */
+  readonly curveOid?: string;
 }
 
 const KEY_ALGORITHMS: ReadonlyMap<string, PublicKeyFacts['type']> = new Map([
@@ -131,12 +141,21 @@ const NAMED_CURVES: ReadonlyMap<string, string> = new Map([
   ['1.3.36.3.3.2.8.1.1.11', 'brainpoolP384r1'], ['1.3.36.3.3.2.8.1.1.13', 'brainpoolP512r1'],
 ]);
 
+/** Where the significant octets of a positive INTEGER are, or null for zero or a negative one (leading zeros tolerated). */
+function positiveInteger(der: Buffer, integer: Tlv): { start: number; end: number; bits: number } | null {
+  let start = integer.valueStart;
+  if (start === integer.end || der[start]! >= 0x80) return null; // empty or negative
+  while (start < integer.end && der[start] === 0) start++;
+  if (start === integer.end) return null; // zero
+  return { start, end: integer.end, bits: (integer.end - start - 1) * 8 + (32 - Math.clz32(der[start]!)) };
+}
+
 /**
  * The key facts of a SubjectPublicKeyInfo, read from the DER: loading the key into OpenSSL
  * (`X509Certificate.publicKey` + `asymmetricKeyDetails`) costs about as much as a signature
- * check and is the largest part of a new certificate's cost after Node's own parse. Returns null
- * for anything not recognised here (other algorithms, explicit EC parameters, a malformed key);
- * the caller then asks Node, so this is only ever a faster route to the same answer.
+ * check, and a key must be judged before it is used at all. Returns null for anything not
+ * recognised here (other algorithms such as DSA or X25519, a malformed key, an RSA key with an
+ * even modulus, which no RSA key has); the policy refuses those.
  */
 function readPublicKeyFacts(der: Buffer, spki: Tlv): PublicKeyFacts | null {
   try {
@@ -150,19 +169,22 @@ function readPublicKeyFacts(der: Buffer, spki: Tlv): PublicKeyFacts | null {
     fields.finish('subjectPublicKey');
     if (type === undefined || key.end <= key.valueStart || der[key.valueStart] !== 0) return null;
     if (type === 'ec') {
-      if (parameters?.tag !== Tag.OID) return null;
-      const curve = NAMED_CURVES.get(decodeOid(der, parameters.valueStart, parameters.end));
-      return curve === undefined ? null : { type, curve };
+      // ECParameters: a named curve (an OID); explicit parameters (a SEQUENCE) or implicitCA (NULL) name none.
+      if (parameters?.tag !== Tag.OID) return { type };
+      const curveOid = decodeOid(der, parameters.valueStart, parameters.end);
+      const curve = NAMED_CURVES.get(curveOid);
+      return curve === undefined ? { type, curveOid } : { type, curve };
     }
     if (type === 'rsa' || type === 'rsa-pss') {
       // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }, inside the BIT STRING.
       const rsaKey = readTlv(der, key.valueStart + 1, key.end);
       if (rsaKey.tag !== Tag.SEQUENCE || rsaKey.end !== key.end) return null;
-      const modulus = DerCursor.inside(der, rsaKey).expect(Tag.INTEGER, 'modulus');
-      let start = modulus.valueStart;
-      while (start < modulus.end && der[start] === 0) start++;
-      if (start === modulus.end || (start === modulus.valueStart && der[start]! >= 0x80)) return null; // zero or negative
-      return { type, bits: (modulus.end - start - 1) * 8 + (32 - Math.clz32(der[start]!)) };
+      const integers = DerCursor.inside(der, rsaKey);
+      const modulus = positiveInteger(der, integers.expect(Tag.INTEGER, 'modulus'));
+      const exponent = positiveInteger(der, integers.expect(Tag.INTEGER, 'publicExponent'));
+      integers.finish('publicExponent');
+      if (modulus === null || exponent === null || (der[modulus.end - 1]! & 1) === 0) return null;
+      return { type, bits: modulus.bits, publicExponent: BigInt(`0x${hex(der, exponent.start, exponent.end)}`) };
     }
     return { type };
   } catch (error) {
@@ -194,7 +216,7 @@ export interface CertificateFacts {
   readonly selfIssued: boolean;
   /** The DER SubjectPublicKeyInfo as latin1 text: with the subject, identifies a CA key in a path. */
   readonly spki: string;
-  /** Key type and size as read from the SPKI; null when the algorithm or curve is not one listed here. */
+  /** Key type, size, exponent and curve as read from the SPKI; null for an algorithm not listed here or a broken key. */
   readonly publicKey: PublicKeyFacts | null;
   readonly signatureHash: SignatureHash;
   /** Absent extension: null. */

@@ -31,6 +31,11 @@
  * - Errors are `ClientCertError`s created by {@link forwardedHeaderError}: today code
  *   `forwarded_header_malformed` with `check: 'forwarded_header'` (see FORWARDED_HEADER_ERROR_CODE);
  *   messages name the header (configuration text) and a position, never header content.
+ * - `describedBy`: headers in which the proxy also describes the certificate it forwarded (subject
+ *   and issuer DN, serial, fingerprints). They are read here, raw (see ForwardedDescription), and
+ *   compared with the parsed certificate by proxy-description.ts: a certificate header the proxy
+ *   did not write (ingress-nginx without `auth-tls-pass-certificate-to-upstream` keeps a client's
+ *   `ssl-client-cert`) then disagrees with what the proxy says about the client's real certificate.
  *
  * Scanners are single left-to-right passes (`indexOf` and character tests, no regular expressions
  * on header text), so work is linear in the capped header length.
@@ -60,6 +65,50 @@ export const HEADER_SOURCE_NAMES: readonly HeaderSourceName[] = Object.freeze([
  */
 export type ProxyVerdict = 'verified' | 'failed' | 'none';
 
+/** The fields a proxy can describe a forwarded certificate with, besides the certificate itself. */
+export type DescriptionField = 'subjectDn' | 'issuerDn' | 'serial' | 'sha256' | 'sha1';
+
+export const DESCRIPTION_FIELDS: readonly DescriptionField[] = Object.freeze(['subjectDn', 'issuerDn', 'serial', 'sha256', 'sha1']);
+
+/**
+ * Headers in which the proxy describes the certificate it forwards (`describedBy`). Names are
+ * matched lower-case, as Node delivers them. Conventions:
+ * - ingress-nginx: `ssl-client-subject-dn`, `ssl-client-issuer-dn` (nginx `$ssl_client_s_dn` /
+ *   `$ssl_client_i_dn`, RFC 2253 with non-ASCII bytes as `\XX`); always sent with client auth on.
+ * - nginx: any names for `$ssl_client_s_dn`, `$ssl_client_i_dn`, `$ssl_client_serial`,
+ *   `$ssl_client_fingerprint` (SHA-1).
+ * - AWS ALB verify mode: `x-amzn-mtls-clientcert-subject`, `-issuer`, `-serial-number`.
+ * - Cloudflare managed transform: `cf-cert-sha256`, `cf-cert-sha1`, `cf-cert-serial`,
+ *   `cf-cert-subject-dn-rfc2253`, `cf-cert-issuer-dn-rfc2253`.
+ * - HAProxy: `%[ssl_c_s_dn(,0,rfc2253)]`, `%[ssl_c_i_dn(,0,rfc2253)]`, `%[ssl_c_serial,hex]`,
+ *   `%[ssl_c_sha1,hex]` (the default one-line `/C=../CN=..` DN form cannot be compared).
+ */
+export interface DescriptionHeaders {
+  /** The subject DN as an RFC 4514 / RFC 2253 string. */
+  subjectDn?: string;
+  /** The issuer DN as an RFC 4514 / RFC 2253 string. */
+  issuerDn?: string;
+  /** The serial number in hex (any case; leading zeros and `:` separators allowed). */
+  serial?: string;
+  /** Hex SHA-256 of the certificate's DER (any case, `:` separators allowed). */
+  sha256?: string;
+  /** Hex SHA-1 of the certificate's DER (nginx `$ssl_client_fingerprint`). */
+  sha1?: string;
+  /**
+   * The proxy always sends these with a certificate it forwarded: a certificate header without
+   * them did not come from the proxy and is refused. An absent subject header alone means an
+   * empty subject (nginx and the others leave out a header whose value is empty).
+   */
+  required?: boolean;
+}
+
+/**
+ * What the proxy said about the forwarded certificate: the raw values of the `describedBy`
+ * headers that were present (attacker-proof only as far as the proxy overwrites them; never
+ * echoed). Compare it with the parsed certificate with `descriptionMismatch` (proxy-description.ts).
+ */
+export type ForwardedDescription = { readonly [K in DescriptionField]?: string };
+
 /** A certificate (and the chain presented with it) decoded from forwarded headers. */
 export interface ForwardedCertificate {
   /** The source that decoded it (`custom` for a custom decoder). */
@@ -75,6 +124,11 @@ export interface ForwardedCertificate {
    * with a `none` verdict is never returned: that combination throws (see readHeaderSource).
    */
   readonly proxyVerdict: ProxyVerdict | null;
+  /**
+   * The proxy's description of the certificate, when the source has `describedBy` and at least
+   * one of its headers was sent: it must agree with the certificate (`descriptionMismatch`).
+   */
+  readonly description?: ForwardedDescription;
 }
 
 /** A custom decoder: the header value (already length/character-checked) to DER. */
@@ -113,6 +167,8 @@ interface CommonOptions {
   header?: string;
   /** The proxy's verification header, if it sends one; see VerifyHeaderOption. */
   verifyHeader?: string | VerifyHeaderOption;
+  /** Headers in which the proxy also describes the certificate; `false` for none. See DescriptionHeaders. */
+  describedBy?: DescriptionHeaders | false;
   limits?: HeaderSourceLimits;
 }
 
@@ -170,6 +226,9 @@ interface CompiledVerifyHeader {
   readonly none: readonly string[];
 }
 
+/** `describedBy`, validated: lower-case header names (null where not configured). */
+export type CompiledDescriptionHeaders = { readonly [K in DescriptionField]: string | null } & { readonly required: boolean };
+
 /** A validated, frozen header source; build it once with {@link compileHeaderSource}. */
 export interface CompiledHeaderSource {
   readonly source: HeaderSourceName | 'custom';
@@ -186,7 +245,12 @@ export interface CompiledHeaderSource {
    * mode): then a missing or non-`verified` verdict must not count as proxy verification.
    */
   readonly hasVerdict: boolean;
-  /** Every header this source reads, lower-case: for the trusted-proxy check and its reports. */
+  /** The proxy's description headers, or null. */
+  readonly describedBy: CompiledDescriptionHeaders | null;
+  /**
+   * Every header this source reads, lower-case (description headers included): for the
+   * trusted-proxy check, its reports, and the memo of decisions keyed by these headers' values.
+   */
   readonly headers: readonly string[];
   readonly limits: Readonly<Required<HeaderSourceLimits>>;
   /** E.g. `rfc9440 (client-cert, client-cert-chain)`, for start-up reports. */
@@ -214,6 +278,13 @@ export function forwardedHeaderError(header: string, message: string, cause?: un
     ...(cause === undefined ? {} : { cause }),
   });
 }
+
+/** `check` of the refusal of a certificate header that came without the proxy's required description. */
+export const PROXY_DESCRIPTION_CHECK = 'proxy.description';
+
+const DESCRIPTION_MISSING_MESSAGE =
+  'The forwarded certificate came without the proxy\'s description of it (its subject, issuer, serial or fingerprint ' +
+  'headers), so the proxy did not write it.';
 
 /** True for errors thrown by this module (by code and check, so it survives duplicate copies). */
 export function isForwardedHeaderError(error: unknown): error is ClientCertError {
@@ -582,7 +653,7 @@ const DEFAULT_HEADERS: Readonly<Record<HeaderSourceName, string>> = {
 };
 const AWS_ALB_LEAF_HEADER = 'x-amzn-mtls-clientcert-leaf';
 
-const COMMON_KEYS = ['source', 'header', 'verifyHeader', 'limits'];
+const COMMON_KEYS = ['source', 'header', 'verifyHeader', 'describedBy', 'limits'];
 const KEYS: Readonly<Record<HeaderSourceName | 'custom', readonly string[]>> = {
   rfc9440: [...COMMON_KEYS, 'chainHeader'],
   traefik: [...COMMON_KEYS, 'infoHeader'],
@@ -630,6 +701,29 @@ function compileVerifyHeader(option: string, value: unknown): CompiledVerifyHead
   const none = stringList(`${option}.none`, input.none, false);
   if (none.some((v) => success.includes(v))) throw invalidOption(option, 'has a value in both success and none');
   return Object.freeze({ name: headerName(`${option}.name`, input.name), success, none });
+}
+
+function compileDescribedBy(option: string, value: unknown): CompiledDescriptionHeaders | null {
+  if (value === undefined || value === false) return null;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidOption(option, 'must be false or { subjectDn?, issuerDn?, serial?, sha256?, sha1?, required? } with header names');
+  }
+  const input = value as Record<string, unknown>;
+  for (const key of Object.keys(input)) {
+    if (key !== 'required' && !DESCRIPTION_FIELDS.includes(key as DescriptionField)) {
+      throw invalidOption(`${option}.${key}`, `is not a known option (use ${DESCRIPTION_FIELDS.join(', ')}, required)`);
+    }
+  }
+  const names = {} as Record<DescriptionField, string | null>;
+  for (const field of DESCRIPTION_FIELDS) {
+    names[field] = input[field] === undefined ? null : headerName(`${option}.${field}`, input[field]);
+  }
+  if (DESCRIPTION_FIELDS.every((field) => names[field] === null)) {
+    throw invalidOption(option, `must name at least one header (${DESCRIPTION_FIELDS.join(', ')}); use false for none`);
+  }
+  const required = input['required'] ?? false;
+  if (typeof required !== 'boolean') throw invalidOption(`${option}.required`, 'must be true or false');
+  return Object.freeze({ ...names, required });
 }
 
 function compileLimits(option: string, value: unknown): Readonly<Required<HeaderSourceLimits>> {
@@ -696,7 +790,10 @@ export function compileHeaderSource(input: HeaderSourceOptions, optionName = 'so
   if (verifyHeader && mode === 'verify') {
     throw invalidOption(`${optionName}.verifyHeader`, 'does not apply to aws-alb verify mode: the ALB only forwards certificates it verified');
   }
-  const headers = [header, chainHeader, infoHeader, verifyHeader?.name].filter((h): h is string => typeof h === 'string');
+  const describedBy = compileDescribedBy(`${optionName}.describedBy`, raw['describedBy']);
+  const descriptionHeaders = describedBy === null ? [] : DESCRIPTION_FIELDS.map((field) => describedBy[field]);
+  const headers = [header, chainHeader, infoHeader, verifyHeader?.name, ...descriptionHeaders]
+    .filter((h): h is string => typeof h === 'string');
   if (new Set(headers).size !== headers.length) throw invalidOption(optionName, 'uses one header name for two purposes');
 
   const described = name === 'aws-alb' ? `aws-alb ${mode}` : name;
@@ -708,6 +805,7 @@ export function compileHeaderSource(input: HeaderSourceOptions, optionName = 'so
     verifyHeader,
     mode,
     hasVerdict: verifyHeader !== null || mode === 'verify',
+    describedBy,
     headers: Object.freeze(headers),
     limits,
     description: `${described} (${headers.join(', ')})`,
@@ -749,6 +847,9 @@ export function readProxyVerdict(source: CompiledHeaderSource, headers: Incoming
  * present"), and on a certificate whose verify header says `none`: the proxy says no certificate
  * was presented, so the certificate header did not come from it (e.g. ingress-nginx without
  * `auth-tls-pass-certificate-to-upstream`, which leaves a client-sent `ssl-client-cert` in place).
+ * A description header sent more than once (as a list) is malformed too. With `describedBy.required`,
+ * a certificate without the description throws `client_certificate_untrusted` (check
+ * PROXY_DESCRIPTION_CHECK); otherwise the description comes back in `description`, unchecked.
  *
  * This function does not decide trust: the caller checks the peer against `trustProxy` before
  * calling it, then verifies the certificate or honours the verdict (see ForwardedCertificate).
@@ -769,12 +870,71 @@ export function readHeaderSource(source: CompiledHeaderSource, headers: Incoming
   if (proxyVerdict === 'none') {
     throw forwardedHeaderError(source.header, `present although "${source.verifyHeader!.name}" says no certificate was presented`);
   }
+  const description = readDescription(source, headers);
   return Object.freeze({
     source: source.source,
     leaf: decoded.leaf,
     chain: Object.freeze(withoutLeaf(decoded.leaf, decoded.chain)),
     proxyVerdict,
+    ...(description === undefined ? {} : { description }),
   });
+}
+
+/**
+ * One description header: a single value (a list of several, from `headersDistinct` or a
+ * framework, is malformed; Node's own `", "`-joined repeat is left to the comparison, which it
+ * fails), at most `maxLength` characters, no control characters. DN headers may carry bytes
+ * above 0x7e (a proxy that writes UTF-8 instead of `\XX` escapes); the others are hex, ASCII only.
+ */
+function readDescriptionValue(source: CompiledHeaderSource, headers: IncomingHttpHeaders, name: string, dn: boolean): string | undefined {
+  const raw: unknown = headers[name];
+  let value: string;
+  if (typeof raw === 'string') value = raw;
+  else if (Array.isArray(raw) && raw.every((item) => typeof item === 'string')) {
+    if (raw.length > 1) throw forwardedHeaderError(name, 'sent more than once (the proxy sends one value)');
+    value = raw.length === 0 ? '' : raw[0] as string;
+  } else return undefined;
+  if (value === '') return undefined;
+  if (!dn) {
+    checkValue(name, value, source.limits);
+    return value;
+  }
+  if (value.length > source.limits.maxLength) {
+    throw forwardedHeaderError(name, `value exceeds maxLength (${source.limits.maxLength} characters)`);
+  }
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < SP && c !== HTAB) || c === 0x7f) throw forwardedHeaderError(name, `control character at position ${i}`);
+  }
+  return value;
+}
+
+function readDescription(source: CompiledHeaderSource, headers: IncomingHttpHeaders): ForwardedDescription | undefined {
+  const described = source.describedBy;
+  if (described === null) return undefined;
+  const description: { -readonly [K in DescriptionField]?: string } = {};
+  let present = 0;
+  let missingOtherThanSubject = false;
+  for (const field of DESCRIPTION_FIELDS) {
+    const name = described[field];
+    if (name === null) continue;
+    const value = readDescriptionValue(source, headers, name, field === 'subjectDn' || field === 'issuerDn');
+    if (value !== undefined) {
+      description[field] = value;
+      present++;
+    } else if (field !== 'subjectDn') {
+      missingOtherThanSubject = true;
+    }
+  }
+  if (described.required) {
+    if (present === 0 || missingOtherThanSubject) {
+      throw new ClientCertError('client_certificate_untrusted', DESCRIPTION_MISSING_MESSAGE, { check: PROXY_DESCRIPTION_CHECK });
+    }
+    // Every other header is there, so the proxy wrote them: its subject header is missing
+    // because the subject is empty (nginx sends no header for an empty value).
+    if (described.subjectDn !== null && description.subjectDn === undefined) description.subjectDn = '';
+  }
+  return present === 0 ? undefined : Object.freeze(description);
 }
 
 /**

@@ -32,8 +32,9 @@ export {
   compileHeaderSource, HEADER_SOURCE_NAMES, parseTraefikInfo, readHeaderSource, readProxyVerdict, readTraefikInfo,
 } from './header-sources.js';
 export type {
-  CompiledHeaderSource, CustomHeaderDecoder, ForwardedCertificate, HeaderSourceName, HeaderSourceOptions, ProxyVerdict,
-  TraefikCertInfo,
+  CompiledHeaderSource, CustomHeaderDecoder, DescriptionHeaders, ForwardedCertificate, ForwardedDescription, HeaderSourceName,
+  HeaderSourceOptions, ProxyVerdict, TraefikCertInfo,
 } from './header-sources.js';
+export { descriptionMismatch } from './proxy-description.js';
 export { PRESETS, PROXY_NAMES, resolvePreset } from './presets.js';
 export type { ProxyName, ProxyPreset, ProxyVerification } from './presets.js';

@@ -44,7 +44,9 @@ export type Verification =
   /** The configuration declares that the forwarding proxy verified it (`proxyVerified`). */
   | 'proxy'
   /** It matched a pinned leaf (`pins`) and no `ca` is configured. */
-  | 'pin';
+  | 'pin'
+  /** Nobody verified it: a forwarded certificate under `dangerouslyTrustAnyForwardedCertificate`. */
+  | 'none';
 
 /**
  * Your identity names, for TypeScript: empty here, augment it by declaration merging and
@@ -70,13 +72,23 @@ export interface Authorization {
   readonly identity: IdentityName | null;
 }
 
-/** The normalized client certificate exposed as `req.clientCert`. */
+/**
+ * The normalized client certificate exposed as `req.clientCert`.
+ *
+ * Immutable: writing throws in strict mode (a TypeError), in sloppy mode it is ignored. The same
+ * certificate is shared by every request that presents it, so nothing reachable from it can be
+ * changed (names, SANs, fingerprints, `chain`, `authorization` and the lists in them are frozen;
+ * `x509` is frozen too). `raw`, `notBefore` and `notAfter` cannot be frozen, so each read returns
+ * a new copy: change yours as you like, no other request sees it.
+ */
 export interface ClientCertificate {
   readonly subject: DistinguishedName;
   readonly issuer: DistinguishedName;
   /** Upper-case hex of the DER integer's content, as node:crypto reports it, e.g. `0A1B`. */
   readonly serialNumber: string;
+  /** A new Date on each read. */
   readonly notBefore: Date;
+  /** A new Date on each read. */
   readonly notAfter: Date;
   /** Lower-case hex digests of the DER. */
   readonly fingerprints: { readonly sha1: string; readonly sha256: string };
@@ -87,14 +99,18 @@ export interface ClientCertificate {
   readonly extKeyUsage: readonly string[];
   readonly isCA: boolean;
   readonly pem: string;
+  /** The DER bytes: a new copy on each read (a Buffer cannot be frozen); read it once where speed matters. */
   readonly raw: Buffer;
-  /** Node's parsed certificate, for anything not normalized here. */
+  /**
+   * Node's parsed certificate, for anything not normalized here. Frozen; its `raw` (and on Node
+   * 22.10+ `validFromDate` / `validToDate`) return copies, its `keyUsage` list is frozen.
+   */
   readonly x509: X509Certificate;
   /** The other certificates the client presented (leaf excluded), in the order presented. */
-  chain: readonly ClientCertificate[];
-  /** Filled in by the pipeline; `null` until known. */
-  source: SourceName | null;
-  verifiedBy: Verification | null;
+  readonly chain: readonly ClientCertificate[];
+  /** Set by the pipeline; `null` until known. */
+  readonly source: SourceName | null;
+  readonly verifiedBy: Verification | null;
   /** What admitted it under this configuration; null until known. */
-  authorization: Authorization | null;
+  readonly authorization: Authorization | null;
 }

@@ -11,7 +11,7 @@ import { compileRules, type CompiledRules, type RulesOption } from './rules.js';
 import {
   compileIntermediatePool, compileTrustAnchors, compileVerifyPolicy, resolvePurpose, type CompiledVerifyPolicy, type VerifyPolicy,
 } from './verify.js';
-import { DEFAULT_XFCC_LIMITS, type XfccLimits } from './xfcc.js';
+import { resolveLimits as resolveXfccLimits, type XfccLimits } from './xfcc.js';
 import { compileTrustProxy, DEFAULT_TRUST_PROXY, type TrustProxyInput, type TrustProxyFn } from './trust.js';
 import { compileDebug, type DecisionHook } from './diagnostics.js';
 import { compileWarnings, createWarn, type WarnFn, type WarningsOption } from './warnings.js';
@@ -42,8 +42,10 @@ export interface ClientCertOptions {
   mode?: Mode;
   /**
    * One source or a list tried in order (default `'auto'`): `tls`, `xfcc`, `rfc9440`, `traefik`,
-   * `url-pem`, `base64-der`, `aws-alb`, a custom `{ header, decode }`, or `auto` (the TLS
-   * connection when the connection is TLS, else the forwarded header of `proxy`, else XFCC).
+   * `url-pem`, `base64-der`, `aws-alb`, a custom `{ header, decode }`, or `auto`: with `proxy`,
+   * that proxy's header only; without, the TLS connection when the connection is TLS (its peer is
+   * the client), else XFCC from a trusted proxy. In a list with header sources, `tls` is read only
+   * from peers outside `trustProxy`: a trusted proxy's own certificate is never a client's identity.
    */
   source?: SourceOption | CustomSource | Array<SourceOption | CustomSource>;
   /**
@@ -66,18 +68,32 @@ export interface ClientCertOptions {
   /**
    * Which immediate peers may send a forwarded-certificate header: addresses, CIDRs, proxy-addr
    * range names (`loopback`, `linklocal`, `uniquelocal`), a comma-separated string of those, or a
-   * function `(address, hop) => boolean`. Default: loopback, private networks and 100.64.0.0/10.
-   * `true` trusts every peer, as express's `trust proxy` does (and warns `trust_proxy_everywhere`).
+   * function `(address, hop) => boolean`. Default: `loopback` (a proxy on this host, such as an
+   * Envoy or Istio sidecar); with `proxy: 'azure-container-apps'` (or ACA detected from its
+   * environment) the private networks ACA's ingress connects from. Every peer trusted here can
+   * present any certificate it has seen: list only your proxies. `true` trusts every peer (and
+   * warns `trust_proxy_everywhere`).
    */
   trustProxy?: TrustProxyInput | true;
   /** Trust anchors (PEM string, PEM bundle, DER Buffer, or an array). */
   ca?: string | Buffer | Array<string | Buffer>;
   /** Intermediate CAs to build paths through when clients do not present them (PEM, DER, or a list). */
   intermediates?: string | Buffer | Array<string | Buffer>;
-  /** Strength rules for chains: `{ allowSha1Signatures: false, minRsaBits: 2048, ecCurves: ['P-256', 'P-384', 'P-521'] }`. */
+  /** Strength rules for chains, checked before any signature: `{ allowSha1Signatures: false, minRsaBits: 2048, maxRsaBits: 8192, ecCurves: ['P-256', 'P-384', 'P-521'] }` (RSA exponents odd, 3 to 2^32-1). */
   verifyPolicy?: VerifyPolicy;
-  /** Declare that the forwarding proxy verified the chain: accept header certificates without `ca`. */
+  /**
+   * Count the named `proxy`'s own verification of the chain instead of `ca`. Needs `proxy`, and a
+   * proxy that verifies: nginx, ingress-nginx, HAProxy and Cloudflare must also say so per request
+   * (their verify header); Azure Container Apps, App Service and ALB passthrough never verify and
+   * refuse it. Default: true for proxies that report a verdict per request or always verify.
+   */
   proxyVerified?: boolean;
+  /**
+   * Accept any certificate a trusted proxy forwards, verified by nobody: `verifiedBy: 'none'`.
+   * Anyone who can reach the proxy can present a certificate they made themselves; only for apps
+   * that authorize every request themselves (by thumbprint, say). Warns at every start-up.
+   */
+  dangerouslyTrustAnyForwardedCertificate?: boolean;
   /**
    * Pinned certificates, any of which must match: a certificate (PEM/DER), `sha256:<hex>` of the
    * leaf, `spki-sha256:<base64|hex>` of its public key, or `{ issuer }` for a CA the verified chain
@@ -130,8 +146,19 @@ export interface CompiledOptions {
   /** What `auto` reads on a connection that is not TLS. */
   forwarded: 'xfcc' | CompiledHeaderSource;
   preset: ProxyPreset | null;
+  /** Whether the preset was named in the options or detected from the environment (Azure Container Apps). */
+  presetOrigin: 'option' | 'environment' | null;
   trustProxy: TrustProxyFn;
   trustProxyDescription: string;
+  /** True when `trustProxy` was not given and the default applies. */
+  trustProxyIsDefault: boolean;
+  /**
+   * `tls` listed beside header sources: read only from peers outside `trustProxy`. A trusted peer
+   * is a proxy, and the certificate of its own TLS connection is the proxy's, not the client's.
+   */
+  tlsFromClientsOnly: boolean;
+  /** `dangerouslyTrustAnyForwardedCertificate`: forwarded certificates are accepted unverified. */
+  unverifiedForwarded: boolean;
   anchors: X509Certificate[] | null;
   intermediatePool: X509Certificate[];
   verifyPolicy: CompiledVerifyPolicy;
@@ -160,13 +187,14 @@ export interface CompiledOptions {
   debug: ((line: string) => void) | null;
 }
 
+const XFCC_OPTIONS: ReadonlySet<string> = new Set(['header', 'element', 'by', 'limits']);
 const MODES: readonly Mode[] = ['require', 'accept', 'ignore'];
 const SOURCES: readonly SourceOption[] = ['auto', 'tls', 'xfcc', ...HEADER_SOURCE_NAMES];
 const SETTINGS_KEYS: Record<HeaderSourceName, 'rfc9440' | 'traefik' | 'urlPem' | 'base64Der' | 'awsAlb'> = {
   rfc9440: 'rfc9440', traefik: 'traefik', 'url-pem': 'urlPem', 'base64-der': 'base64Der', 'aws-alb': 'awsAlb',
 };
 const KNOWN_OPTIONS = new Set([
-  'mode', 'source', 'trustProxy', 'ca', 'intermediates', 'verifyPolicy', 'proxyVerified', 'pins', 'rules', 'revocation', 'purpose', 'clock', 'clockTolerance', 'xfcc',
+  'mode', 'source', 'trustProxy', 'ca', 'intermediates', 'verifyPolicy', 'proxyVerified', 'dangerouslyTrustAnyForwardedCertificate', 'pins', 'rules', 'revocation', 'purpose', 'clock', 'clockTolerance', 'xfcc',
   'proxy', 'rfc9440', 'traefik', 'urlPem', 'base64Der', 'awsAlb',
   'rejectStatus', 'problemTypeBase', 'logger', 'warnings', 'onDecision', 'debug',
 ]);
@@ -178,7 +206,8 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
   const mode = options.mode ?? 'require';
   if (!MODES.includes(mode)) throw invalidOption('mode', `must be one of ${MODES.join(', ')}`);
 
-  const preset = options.proxy === undefined ? null : resolvePreset(options.proxy);
+  const detected = options.proxy === undefined ? detectPlatform(process.env) : null;
+  const preset = options.proxy !== undefined ? resolvePreset(options.proxy) : detected;
   const compileHeader = (name: HeaderSourceName): CompiledHeaderSource => {
     const key = SETTINGS_KEYS[name];
     const fromPreset = preset?.source === name ? presetHeaderSource(preset) : undefined;
@@ -191,17 +220,38 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     if (!SOURCES.includes(source)) throw invalidOption('source', `must be one of ${SOURCES.join(', ')}, or { header, decode }`);
     return source === 'auto' || source === 'tls' || source === 'xfcc' ? source : compileHeader(source);
   };
-  const sources = (Array.isArray(options.source) ? options.source : [options.source ?? 'auto']).map(compileSource);
-  if (sources.length === 0) throw invalidOption('source', 'must name at least one source');
   const forwarded = !preset || preset.source === 'xfcc' ? 'xfcc' : compileHeader(preset.source);
+  // With a proxy in front, `auto` is that proxy's header only: the certificate of a TLS connection
+  // from the proxy (re-encryption, Cloudflare's origin pulls) is the proxy's own, never a client's.
+  const listed = Array.isArray(options.source) ? options.source : [options.source ?? 'auto'];
+  const sources = listed.map((source) => (source === 'auto' && preset ? forwarded : compileSource(source)));
+  if (sources.length === 0) throw invalidOption('source', 'must name at least one source');
+  const readsHeaders = sources.some((source) => source !== 'tls');
+  const tlsFromClientsOnly = sources.includes('tls') && sources.some((source) => source !== 'tls' && source !== 'auto');
+
+  if (options.proxyVerified !== undefined && typeof options.proxyVerified !== 'boolean') throw invalidOption('proxyVerified', 'must be true or false');
   if (options.proxyVerified && preset?.verification === 'never') {
-    throw invalidOption('proxyVerified', `cannot be true: ${preset.proxy} forwards certificates without verifying them; configure \`ca\` or \`pins\``);
+    throw invalidOption('proxyVerified', `cannot be true: ${preset.proxy}${detected ? ' (detected from the environment)' : ''} forwards ` +
+      'certificates without verifying them, so anyone could present a certificate they made; configure `ca` (your clients\' CA) or `pins`');
+  }
+  if (options.proxyVerified && !preset) {
+    throw invalidOption('proxyVerified', 'needs `proxy`: name the proxy that verifies client certificates (envoy, istio, nginx, ' +
+      'ingress-nginx, traefik, haproxy, caddy, aws-alb, cloudflare), so that its own verdict is read where it sends one; or configure `ca`');
+  }
+  const unverifiedForwarded = options.dangerouslyTrustAnyForwardedCertificate ?? false;
+  if (typeof unverifiedForwarded !== 'boolean') throw invalidOption('dangerouslyTrustAnyForwardedCertificate', 'must be true or false');
+  if (unverifiedForwarded && options.proxyVerified) {
+    throw invalidOption('dangerouslyTrustAnyForwardedCertificate', 'contradicts proxyVerified: either the proxy verifies, or nobody does');
+  }
+  if (unverifiedForwarded && !readsHeaders) {
+    throw invalidOption('dangerouslyTrustAnyForwardedCertificate', 'applies to forwarded certificates, and no source reads a forwarded header');
   }
 
   // `true` (express's "trust proxy") is every peer; the start-up warns about it (trust_proxy_everywhere).
+  const trustProxyIsDefault = options.trustProxy === undefined;
   const trust = options.trustProxy === true
     ? { fn: () => true, description: 'every peer (trustProxy: true)' }
-    : compileTrustProxy(options.trustProxy ?? DEFAULT_TRUST_PROXY);
+    : compileTrustProxy(options.trustProxy ?? preset?.defaultTrustProxy ?? DEFAULT_TRUST_PROXY);
 
   let anchors: X509Certificate[] | null = null;
   if (options.ca !== undefined) {
@@ -235,6 +285,10 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
   if (options.clock !== undefined && typeof options.clock !== 'function') throw invalidOption('clock', 'must be a function returning a Date');
 
   const xfcc = options.xfcc ?? {};
+  if (typeof xfcc !== 'object' || xfcc === null) throw invalidOption('xfcc', 'must be an object such as { header, element, by, limits }');
+  rejectUnknownOptions(xfcc, XFCC_OPTIONS, 'xfcc');
+  // Validated here, at start-up: a bad limit would otherwise surface on the first request.
+  const xfccLimits = resolveXfccLimits(xfcc.limits);
   const xfccElement = xfcc.element ?? preset?.xfccElement ?? 'last';
   if (!['last', 'first', 'only'].includes(xfccElement)) throw invalidOption('xfcc.element', 'must be last, first or only');
   const xfccHeader = (xfcc.header ?? (preset?.source === 'xfcc' ? preset.header : 'x-forwarded-client-cert')).toLowerCase();
@@ -274,13 +328,17 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     sources,
     forwarded,
     preset,
+    presetOrigin: options.proxy !== undefined ? 'option' : detected ? 'environment' : null,
     trustProxy: trust.fn,
     trustProxyDescription: trust.description,
+    trustProxyIsDefault,
+    tlsFromClientsOnly,
+    unverifiedForwarded,
     anchors,
     intermediatePool,
     verifyPolicy,
     // A preset whose proxy verifies (always, or says so per request) is trusted for that unless told otherwise.
-    proxyVerified: options.proxyVerified ?? preset?.proxyVerifies ?? false,
+    proxyVerified: !unverifiedForwarded && (options.proxyVerified ?? preset?.proxyVerifies ?? false),
     pins,
     rules,
     revocation,
@@ -291,7 +349,7 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     xfccHeader,
     xfccElement,
     xfccBy: byList ? new Set(byList) : null,
-    xfccLimits: { ...DEFAULT_XFCC_LIMITS, ...xfcc.limits },
+    xfccLimits,
     rejectStatus,
     problemTypeBase: options.problemTypeBase ?? 'urn:clientcert:problem:',
     logger,
@@ -299,4 +357,12 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     onDecision: options.onDecision ?? null,
     debug: compileDebug(options.debug, logger, process.env),
   };
+}
+
+/**
+ * Azure Container Apps sets these variables in every container: there the ingress is known to be
+ * ACA's Envoy, which forwards whatever certificate a client presented without verifying it.
+ */
+export function detectPlatform(env: NodeJS.ProcessEnv): ProxyPreset | null {
+  return env['CONTAINER_APP_NAME'] && env['CONTAINER_APP_ENV_DNS_SUFFIX'] ? resolvePreset('azure-container-apps') : null;
 }

@@ -214,14 +214,14 @@ const ATTRIBUTE_TYPES: ReadonlyMap<string, string> = new Map([
   ['s', '2.5.4.8'], ['t', '2.5.4.12'], ['g', '2.5.4.42'], ['i', '2.5.4.43'], ['e', '1.2.840.113549.1.9.1'],
 ]);
 
-function attributeOid(type: string, option: string): string {
+function attributeOid(type: string, option: string, extraTypes?: ReadonlyMap<string, string>): string {
   const bare = type.length > 4 && type.slice(0, 4).toLowerCase() === 'oid.' ? type.slice(4) : type; // RFC 1779 / .NET "OID.x.y"
-  const oid = isDottedOid(bare) ? bare : ATTRIBUTE_TYPES.get(type.toLowerCase());
+  const oid = isDottedOid(bare) ? bare : ATTRIBUTE_TYPES.get(type.toLowerCase()) ?? extraTypes?.get(type.toLowerCase());
   if (oid === undefined) throw invalidOption(option, `has an unknown attribute type "${type}" (use a dotted OID)`);
   return oid;
 }
 
-interface DnAttribute {
+export interface DnAttribute {
   readonly oid: string;
   readonly value: string;
 }
@@ -315,8 +315,12 @@ function skipSpaces(text: string, pos: number): number {
   return pos;
 }
 
-/** Parses an RFC 4514 DN string into RDNs in DER order (the string lists the most specific first). */
-function parseDnString(text: string, option: string): DnAttribute[][] {
+/**
+ * Parses an RFC 4514 DN string into RDNs in DER order (the string lists the most specific first).
+ * Also reads the DN headers of proxies (proxy-description.ts), with `extraTypes` (lower-case
+ * name → OID) for the attribute names OpenSSL writes beyond ATTRIBUTE_TYPES.
+ */
+export function parseDnString(text: string, option: string, extraTypes?: ReadonlyMap<string, string>): DnAttribute[][] {
   if (text.trim() === '') throw invalidOption(option, 'must not be empty');
   const rdns: DnAttribute[][] = [];
   let rdn: DnAttribute[] = [];
@@ -328,7 +332,7 @@ function parseDnString(text: string, option: string): DnAttribute[][] {
     if (equals < 0 || type === '' || type.includes(',') || type.includes('+')) {
       throw invalidOption(option, 'is not an RFC 4514 name such as "CN=alice,O=Contoso,C=US"');
     }
-    const oid = attributeOid(type, option);
+    const oid = attributeOid(type, option, extraTypes);
     const { value, end } = readValue(text, skipSpaces(text, equals + 1), option);
     rdn.push({ oid, value });
     pos = skipSpaces(text, end);

@@ -7,12 +7,13 @@ export type TrustProxyFn = (address: string, hop: number) => boolean;
 export type TrustProxyInput = string | readonly string[] | TrustProxyFn | false;
 
 /**
- * Peers trusted to forward a client-certificate header when `trustProxy` is not set: a sidecar on
- * loopback (Envoy, Istio) and an ingress on a private network (Azure Container Apps' Envoy sits in
- * the environment's private network; 100.64.0.0/10 is the shared address space such platforms
- * use). None of these addresses can be a peer that comes straight from the public internet.
+ * Peers trusted to forward a client-certificate header when `trustProxy` is not set: a proxy on
+ * this host (an Envoy or Istio sidecar, nginx beside the app). Not the private networks: every
+ * other pod of a cluster, every host of a VPN or a peered network is there, and a forwarded
+ * certificate proves no key possession (certificates are public). A preset whose platform fixes
+ * who can connect (Azure Container Apps) brings its own default (presets.ts defaultTrustProxy).
  */
-export const DEFAULT_TRUST_PROXY: readonly string[] = ['loopback', 'uniquelocal', '100.64.0.0/10'];
+export const DEFAULT_TRUST_PROXY: readonly string[] = ['loopback'];
 
 export interface CompiledTrust {
   fn: TrustProxyFn;

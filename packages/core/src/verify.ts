@@ -10,8 +10,13 @@
  *   certificate below the anchor (the anchor's self-signature is not relied on, §6.1), MD2/MD4/MD5
  *   signatures always, SHA-1 signatures unless allowed, and algorithms outside a known-strong list;
  *   anywhere on the path, anchors included (an anchor's key signs everything under it), RSA keys
- *   below `minRsaBits`, EC keys on curves outside `ecCurves` or with explicit parameters, and DSA
- *   or other key types.
+ *   outside `minRsaBits`..`maxRsaBits` or with a public exponent that is not odd and from 3 to
+ *   2^32-1, EC keys on curves outside `ecCurves` or with explicit parameters, and DSA or other key
+ *   types.
+ * - Key policy before any signature: the leaf's key, and every issuer candidate's key before that
+ *   key verifies anything, are judged from the DER alone (extensions.ts), never loaded into
+ *   OpenSSL first. A chain can choose its keys, and one RSA verification with a 2048-bit exponent
+ *   costs as much as a hundred ordinary ones: a key the policy refuses is never used.
  * - Validity of every certificate, the anchor included, at `at` with a tolerance, in whole
  *   seconds: notBefore and notAfter themselves are inside the period (§4.1.2.5).
  * - basicConstraints: every issuer is a v3 certificate with cA=TRUE; pathLenConstraint counts the
@@ -57,12 +62,23 @@
  * MAX_PATH_STEPS path extensions per call, and a cap on name-constraint comparisons. A failing
  * path does not end the search; when every path fails, the failure of the path that got furthest
  * is reported.
+ *
+ * What a failure tells the client: the result's `message` becomes the problem `detail`, so it
+ * must not tell an attacker anything about the configuration. Which certificates the search
+ * looks at depends on the configured names alone (a presented certificate "issued by" a guessed
+ * DN is examined only when that DN is an anchor's or leads to one), so a failure is reported
+ * only for a certificate proven, by verified signatures, to be issued under a trust anchor (or
+ * for the leaf once its whole path verified). Anything else — unknown issuer, bad signature, a
+ * refused key, the search limit, a broken certificate whose own issuer did not verify — is
+ * `untrusted` with one fixed message; `reason` keeps the detail for logs.
  */
-import { X509Certificate, getCurves, type KeyObject } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync, getCurves, type KeyObject } from 'node:crypto';
 import { splitCertificates, toX509Certificate, validityWindow, type CertificateInput } from './certificate.js';
 import { isDottedOid } from './der.js';
 import { ClientCertError, isClientCertError } from './errors.js';
-import { KeyUsageBit, Oid, certificateFacts, type CertificateFacts } from './extensions.js';
+import {
+  KeyUsageBit, Oid, certificateFacts, publicKeyFactsOfSpki, type CertificateFacts, type PublicKeyFacts,
+} from './extensions.js';
 import { BUDGET_EXHAUSTED, ComparisonBudget, checkNameConstraints, nameConstraintsProblem } from './name-constraints.js';
 import { processPolicies } from './policies.js';
 
@@ -101,6 +117,12 @@ export interface VerifyPolicy {
   /** Smallest RSA modulus, in bits, for any key on the path, anchors included (default 2048; 1024–16384). */
   minRsaBits?: number;
   /**
+   * Largest RSA modulus, in bits (default 8192, or `minRsaBits` when that is larger; up to 16384,
+   * OpenSSL's own limit). Verification cost grows with the square of the size: an 8192-bit key
+   * costs about 8 times a 2048-bit one, a 16384-bit one about 40 times, and a chain can bring any.
+   */
+  maxRsaBits?: number;
+  /**
    * Curves accepted for EC keys anywhere on the path (default P-256, P-384, P-521), by NIST name
    * (`P-256`) or OpenSSL name (`prime256v1`, `secp256k1`, `brainpoolP256r1`, ...).
    */
@@ -111,8 +133,11 @@ export interface VerifyPolicy {
 export interface CompiledVerifyPolicy {
   readonly allowSha1Signatures: boolean;
   readonly minRsaBits: number;
+  readonly maxRsaBits: number;
   /** OpenSSL curve names. */
   readonly ecCurves: ReadonlySet<string>;
+  /** OIDs of the curves of `ecCurves` that the key reader knows by OID only (see `PublicKeyFacts`). */
+  readonly ecCurveOids: ReadonlySet<string>;
 }
 
 /** Certificates as PEM text (a bundle is allowed where several are expected), DER or Node's object. */
@@ -138,9 +163,14 @@ export interface VerifyChainInput {
   policy?: VerifyPolicy | CompiledVerifyPolicy;
 }
 
+/**
+ * On failure, `message` is fixed text safe to send to the client (it never depends on which
+ * anchors are configured, see above); `reason` is the detailed account for logs and debugging,
+ * which may tell what the configuration trusts. They are equal except for `untrusted`.
+ */
 export type VerifyChainResult =
   | { ok: true; chain: X509Certificate[] }
-  | { ok: false; code: VerifyFailureCode; message: string };
+  | { ok: false; code: VerifyFailureCode; message: string; reason: string };
 
 /** Most certificates above the leaf in one path (the anchor included). */
 export const MAX_DEPTH = 8;
@@ -148,6 +178,16 @@ export const MAX_DEPTH = 8;
 export const MAX_SIGNATURE_CHECKS = 100;
 /** Most path extensions tried in one call. */
 export const MAX_PATH_STEPS = 1000;
+/**
+ * Largest RSA public exponent accepted (2^32-1), on any key: about what Go (2^31-1) and BoringSSL
+ * (33 bits) accept, so no key in use is refused, and one verification costs at most about twice
+ * one with the usual 65537, against a hundred times for a 2048-bit exponent.
+ */
+export const MAX_RSA_PUBLIC_EXPONENT = 0xffff_ffffn;
+/** Largest `maxRsaBits`: OpenSSL does not verify with larger RSA keys at all. */
+const RSA_BITS_LIMIT = 16384;
+/** The `untrusted` message: one text whatever the configuration, so it tells a client nothing of it. */
+export const UNTRUSTED_MESSAGE = 'no path to a trust anchor';
 
 // ---------------------------------------------------------------------------------------------
 // Purposes
@@ -199,7 +239,7 @@ const CURVE_ALIASES: ReadonlyMap<string, string> = new Map([
   ['p-256', 'prime256v1'], ['secp256r1', 'prime256v1'], ['p-384', 'secp384r1'], ['p-521', 'secp521r1'],
 ]);
 const DEFAULT_CURVES: readonly string[] = ['prime256v1', 'secp384r1', 'secp521r1'];
-const POLICY_KEYS: ReadonlySet<string> = new Set(['allowSha1Signatures', 'minRsaBits', 'ecCurves']);
+const POLICY_KEYS: ReadonlySet<string> = new Set(['allowSha1Signatures', 'minRsaBits', 'maxRsaBits', 'ecCurves']);
 const compiledPolicies = new WeakSet<CompiledVerifyPolicy>();
 const policyCache = new WeakMap<object, CompiledVerifyPolicy>();
 
@@ -207,16 +247,42 @@ function policyError(problem: string): ClientCertError {
   return new ClientCertError('invalid_option', `policy: ${problem}`);
 }
 
-function compileCurves(curves: unknown): ReadonlySet<string> {
-  if (curves === undefined) return new Set(DEFAULT_CURVES);
+/** How a curve appears in a SubjectPublicKeyInfo, learnt once per name from a key Node makes on it. */
+const curveIdentities = new Map<string, PublicKeyFacts>();
+
+function curveIdentity(name: string): PublicKeyFacts {
+  let facts = curveIdentities.get(name);
+  if (facts === undefined) {
+    try {
+      const spki = generateKeyPairSync('ec', { namedCurve: name }).publicKey.export({ type: 'spki', format: 'der' });
+      facts = publicKeyFactsOfSpki(spki) ?? { type: 'ec' };
+    } catch {
+      facts = { type: 'ec' };
+    }
+    curveIdentities.set(name, facts);
+  }
+  return facts;
+}
+
+function compileCurves(curves: unknown): { ecCurves: ReadonlySet<string>; ecCurveOids: ReadonlySet<string> } {
+  if (curves === undefined) return { ecCurves: new Set(DEFAULT_CURVES), ecCurveOids: new Set() };
   if (!Array.isArray(curves)) throw policyError('ecCurves must be an array of curve names');
   const known = new Set(getCurves());
-  return new Set(curves.map((curve: unknown) => {
+  const ecCurves = new Set<string>();
+  const ecCurveOids = new Set<string>();
+  for (const curve of curves as unknown[]) {
     if (typeof curve !== 'string') throw policyError('ecCurves must be an array of curve names');
     const name = CURVE_ALIASES.get(curve.toLowerCase()) ?? curve;
     if (!known.has(name)) throw policyError('ecCurves has a curve this Node.js does not know');
-    return name;
-  }));
+    ecCurves.add(name);
+    if (DEFAULT_CURVES.includes(name)) continue;
+    // Keys are judged from their DER, where a curve is an OID: learn it from a key on the curve.
+    const identity = curveIdentity(name);
+    if (identity.curve !== undefined) ecCurves.add(identity.curve);
+    else if (identity.curveOid !== undefined) ecCurveOids.add(identity.curveOid);
+    else throw policyError(`ecCurves: Node.js cannot make keys on "${name}", so certificates cannot use it; use a named curve such as P-256`);
+  }
+  return { ecCurves, ecCurveOids };
 }
 
 /**
@@ -231,11 +297,15 @@ export function compileVerifyPolicy(policy: VerifyPolicy | CompiledVerifyPolicy 
   for (const key of Object.keys(policy)) if (!POLICY_KEYS.has(key)) throw policyError(`unknown option "${key}"`);
   const { allowSha1Signatures = false, minRsaBits = 2048, ecCurves } = policy as VerifyPolicy;
   if (typeof allowSha1Signatures !== 'boolean') throw policyError('allowSha1Signatures must be a boolean');
-  if (!Number.isInteger(minRsaBits) || minRsaBits < 1024 || minRsaBits > 16384) {
-    throw policyError('minRsaBits must be an integer from 1024 to 16384');
+  if (!Number.isInteger(minRsaBits) || minRsaBits < 1024 || minRsaBits > RSA_BITS_LIMIT) {
+    throw policyError(`minRsaBits must be an integer from 1024 to ${RSA_BITS_LIMIT}`);
+  }
+  const { maxRsaBits = Math.max(8192, minRsaBits) } = policy as VerifyPolicy;
+  if (!Number.isInteger(maxRsaBits) || maxRsaBits < minRsaBits || maxRsaBits > RSA_BITS_LIMIT) {
+    throw policyError(`maxRsaBits must be an integer from minRsaBits (${minRsaBits}) to ${RSA_BITS_LIMIT}`);
   }
   const compiled: CompiledVerifyPolicy = Object.freeze({
-    allowSha1Signatures, minRsaBits, ecCurves: compileCurves(ecCurves),
+    allowSha1Signatures, minRsaBits, maxRsaBits, ...compileCurves(ecCurves),
   });
   compiledPolicies.add(compiled);
   policyCache.set(policy, compiled);
@@ -245,21 +315,16 @@ export function compileVerifyPolicy(policy: VerifyPolicy | CompiledVerifyPolicy 
 const DEFAULT_POLICY = compileVerifyPolicy();
 
 // ---------------------------------------------------------------------------------------------
-// Per-certificate facts Node provides, cached across calls
-
-interface KeyFacts {
-  /** `KeyObject.asymmetricKeyType`, or undefined when Node cannot load the key. */
-  readonly type: string | undefined;
-  readonly bits?: number;
-  readonly curve?: string;
-}
+// Keys and signatures, cached across calls
 
 const publicKeyCache = new WeakMap<X509Certificate, KeyObject>();
-const keyFactsCache = new WeakMap<X509Certificate, KeyFacts>();
 /** child → issuer → whether the issuer's key verifies the child's signature. */
 const signatureCache = new WeakMap<X509Certificate, WeakMap<X509Certificate, boolean>>();
 
-/** `X509Certificate.publicKey` builds a new KeyObject on every read. */
+/**
+ * `X509Certificate.publicKey` builds a new KeyObject on every read. Only for keys the policy
+ * accepted (`keyProblem`): loading is the first thing OpenSSL does with a key.
+ */
 function publicKeyOf(cert: X509Certificate): KeyObject {
   let key = publicKeyCache.get(cert);
   if (key === undefined) {
@@ -267,21 +332,6 @@ function publicKeyOf(cert: X509Certificate): KeyObject {
     publicKeyCache.set(cert, key);
   }
   return key;
-}
-
-function keyFactsOf(cert: X509Certificate): KeyFacts {
-  let facts = keyFactsCache.get(cert);
-  if (facts === undefined) {
-    try {
-      const key = publicKeyOf(cert);
-      const details = key.asymmetricKeyDetails ?? {};
-      facts = { type: key.asymmetricKeyType, bits: details.modulusLength, curve: details.namedCurve };
-    } catch {
-      facts = { type: undefined }; // a key OpenSSL cannot load is no key we accept
-    }
-    keyFactsCache.set(cert, facts);
-  }
-  return facts;
 }
 
 /** Whether `issuer`'s key verifies `child`'s signature; cached, since both are immutable. */
@@ -331,9 +381,9 @@ function compileCertificates(input: CertificateList, entry: string, whole: strin
         // Names and structure: a certificate path building cannot read is a configuration error.
         const facts = certificateFacts(cert);
         // Warm the caches, so the first request does not pay: the key that checks what this
-        // certificate issued, and its strength when the DER alone does not tell.
-        publicKeyOf(cert);
-        if (facts.publicKey === null) keyFactsOf(cert);
+        // certificate issued, when the default policy accepts it (no key is loaded before a
+        // policy judged it; one only a laxer policy accepts is loaded on first use).
+        if (weakKey(facts, DEFAULT_POLICY) === null) publicKeyOf(cert);
         validityWindow(cert);
         certs.set(fingerprintOf(cert), cert);
       }
@@ -444,27 +494,40 @@ function structureProblem(facts: CertificateFacts, role: Role): Problem | null {
   return null;
 }
 
-function weakKey(cert: X509Certificate, facts: CertificateFacts, policy: CompiledVerifyPolicy): string | null {
-  const key = facts.publicKey ?? keyFactsOf(cert);
+/**
+ * Why the policy refuses a certificate's public key, or null. From the DER facts alone: this runs
+ * before the key is loaded into OpenSSL or verifies any signature.
+ */
+function weakKey(facts: CertificateFacts, policy: CompiledVerifyPolicy): string | null {
+  const key = facts.publicKey;
+  if (key === null) return 'has a public key of a type the policy does not allow, or a malformed one';
   switch (key.type) {
     case 'rsa':
-    case 'rsa-pss':
-      return (key.bits ?? 0) >= policy.minRsaBits ? null : `has an RSA key shorter than ${policy.minRsaBits} bits`;
+    case 'rsa-pss': {
+      const bits = key.bits!;
+      const exponent = key.publicExponent!;
+      if (bits < policy.minRsaBits) return `has an RSA key shorter than ${policy.minRsaBits} bits`;
+      if (bits > policy.maxRsaBits) return `has an RSA key longer than ${policy.maxRsaBits} bits`;
+      return exponent >= 3n && exponent <= MAX_RSA_PUBLIC_EXPONENT && (exponent & 1n) === 1n ? null
+        : 'has an RSA key whose public exponent is not an odd number from 3 to 2^32-1';
+    }
     case 'ec':
-      return key.curve !== undefined && policy.ecCurves.has(key.curve) ? null
+      if (key.curve === undefined && key.curveOid === undefined) return 'has an EC key with explicit curve parameters';
+      return (key.curve !== undefined ? policy.ecCurves.has(key.curve) : policy.ecCurveOids.has(key.curveOid!)) ? null
         : 'has an EC key on a curve the policy does not allow';
-    case 'ed25519':
-    case 'ed448':
-      return null;
     default:
-      return 'has a public key of a type the policy does not allow';
+      return null; // Ed25519, Ed448
   }
 }
 
+/** `weakKey` as a check result. */
+function keyProblem(facts: CertificateFacts, policy: CompiledVerifyPolicy): Problem | null {
+  const key = weakKey(facts, policy);
+  return key === null ? null : problem('weak_algorithm', key, Order.algorithm);
+}
+
 /** Signature digest (certificates below the anchor) and key strength (all). */
-function algorithmProblem(
-  cert: X509Certificate, facts: CertificateFacts, role: Role, policy: CompiledVerifyPolicy,
-): Problem | null {
+function algorithmProblem(facts: CertificateFacts, role: Role, policy: CompiledVerifyPolicy): Problem | null {
   if (role === 'leaf' || role === 'intermediate') {
     const hash = facts.signatureHash;
     if (hash === 'md2' || hash === 'md4' || hash === 'md5') {
@@ -474,8 +537,7 @@ function algorithmProblem(
     // An allowlist: RIPEMD-160, GOST and the like may verify in OpenSSL, but are not vetted here.
     if (hash === 'unknown') return problem('weak_algorithm', 'is signed with an algorithm the policy does not know', Order.algorithm);
   }
-  const key = weakKey(cert, facts, policy);
-  return key === null ? null : problem('weak_algorithm', key, Order.algorithm);
+  return keyProblem(facts, policy);
 }
 
 function validityProblem(cert: X509Certificate, checks: Checks): Problem | null {
@@ -507,7 +569,7 @@ function purposeProblem(facts: CertificateFacts, role: Role, purpose: string | n
 
 /** Everything about one certificate that does not depend on the rest of the path. */
 function certificateProblem(cert: X509Certificate, facts: CertificateFacts, role: Role, checks: Checks): Problem | null {
-  return structureProblem(facts, role) ?? algorithmProblem(cert, facts, role, checks.policy) ??
+  return structureProblem(facts, role) ?? algorithmProblem(facts, role, checks.policy) ??
     validityProblem(cert, checks) ?? purposeProblem(facts, role, checks.purpose);
 }
 
@@ -582,8 +644,13 @@ function distancesToAnchors(nodes: readonly PathNode[]): number[] {
  * the leaf's own checks when an anchor completes the path.
  */
 class PathBuilder {
+  /** The failure to report: the furthest-reaching one about a certificate proven to be under an anchor. */
   best: Failure | null = null;
+  /** The furthest-reaching failure about a certificate not so proven: for `reason` only. */
+  unproven: Failure | null = null;
   exhausted = false;
+  /** Issuer candidates (by name) whose key did not verify the signature. */
+  badSignatures = 0;
   private readonly path: number[] = [0];
   private readonly onPath: Uint8Array;
   private readonly identities = new Set<string>();
@@ -591,6 +658,9 @@ class PathBuilder {
   private readonly distance: number[];
   private readonly candidateLists = new Map<number, number[]>();
   private readonly problems = new Map<number, Problem | null>();
+  private readonly keyProblems = new Map<number, Problem | null>();
+  /** Nodes proven, by verified signatures, to be issued under an anchor. */
+  private readonly proven = new Set<number>();
   private readonly constraintResults = new Map<number, string | null>();
   private readonly budget = new ComparisonBudget();
   private leafProblem: Problem | null | undefined;
@@ -606,13 +676,23 @@ class PathBuilder {
     this.distance = distancesToAnchors(nodes);
   }
 
-  /** A passing path as node indexes (leaf first), or null. */
-  run(): number[] | null {
-    return this.distance[0] === Infinity ? null : this.extend();
+  /** Whether any sequence of names leads from the leaf to an anchor. */
+  get named(): boolean {
+    return this.distance[0] !== Infinity;
   }
 
+  /** A passing path as node indexes (leaf first), or null. */
+  run(): number[] | null {
+    return this.named ? this.extend() : null;
+  }
+
+  /** A failure about a certificate proven to be under an anchor (or an anchor whose key verified). */
   private record(found: Failure): void {
     if (this.best === null || found.rank > this.best.rank) this.best = found;
+  }
+
+  private recordUnproven(found: Failure): void {
+    if (this.unproven === null || found.rank > this.unproven.rank) this.unproven = found;
   }
 
   private extend(): number[] | null {
@@ -626,13 +706,22 @@ class PathBuilder {
         this.exhausted = true;
         return null;
       }
+      const refusedKey = this.keyProblemOf(candidate);
+      if (refusedKey !== null) {
+        // Its key is never used, so nothing proves it issued the child: the failure is only a reason.
+        this.recordUnproven(failure(refusedKey, depth, refusedKey.order));
+        continue;
+      }
       if (!this.issued(child, candidate)) {
         if (this.exhausted) return null;
         continue;
       }
       const rejected = this.admit(candidate, depth);
       if (rejected !== null) {
-        this.record(rejected);
+        // Told to the client only when the candidate is really under an anchor: otherwise the
+        // search reached it because its issuer's name is configured, and saying so would tell.
+        if (this.underAnchor(candidate, depth)) this.record(rejected);
+        else this.recordUnproven(rejected);
         if (this.exhausted) return null;
         continue;
       }
@@ -680,17 +769,57 @@ class PathBuilder {
     return list;
   }
 
-  /** Whether `issuer` signed `child`, verifying at most MAX_SIGNATURE_CHECKS signatures per call. */
+  /**
+   * Whether `issuer` signed `child`, verifying at most MAX_SIGNATURE_CHECKS signatures per call.
+   * Only for an issuer whose key passed `keyProblemOf`.
+   */
   private issued(child: number, issuer: number): boolean {
     const childCert = this.nodes[child]!.cert;
     const issuerCert = this.nodes[issuer]!.cert;
-    const cached = cachedSignature(childCert, issuerCert);
-    if (cached !== undefined) return cached;
-    if (++this.signatureChecks > MAX_SIGNATURE_CHECKS) {
-      this.exhausted = true;
-      return false;
+    let valid = cachedSignature(childCert, issuerCert);
+    if (valid === undefined) {
+      if (++this.signatureChecks > MAX_SIGNATURE_CHECKS) {
+        this.exhausted = true;
+        return false;
+      }
+      valid = verifySignature(childCert, issuerCert);
     }
-    return verifySignature(childCert, issuerCert);
+    if (!valid) this.badSignatures++;
+    return valid;
+  }
+
+  /** Why the policy refuses a node's key (checked before the key is used for anything), or null. */
+  private keyProblemOf(index: number): Problem | null {
+    let found = this.keyProblems.get(index);
+    if (found === undefined) {
+      found = keyProblem(this.nodes[index]!.facts, this.checks.policy);
+      this.keyProblems.set(index, found);
+    }
+    return found;
+  }
+
+  /**
+   * Whether the node at `depth` is an anchor or is issued under one through verified signatures
+   * (by keys the policy accepts): a search upwards that checks signatures only, within the
+   * call's limits. Decides whether a failure about the node may be reported.
+   */
+  private underAnchor(index: number, depth: number, visited = new Set<number>()): boolean {
+    if (this.nodes[index]!.anchor || this.proven.has(index)) return true;
+    visited.add(index);
+    for (const parent of this.candidatesOf(index)) {
+      if (visited.has(parent) || depth + 1 + this.distance[parent]! > MAX_DEPTH) continue;
+      if (++this.steps > MAX_PATH_STEPS) {
+        this.exhausted = true;
+        return false;
+      }
+      if (this.keyProblemOf(parent) !== null) continue;
+      if (this.issued(index, parent) && this.underAnchor(parent, depth + 1, visited)) {
+        this.proven.add(index);
+        return true;
+      }
+      if (this.exhausted) return false;
+    }
+    return false;
   }
 
   /** The checks a CA must pass to join the path at `depth`, or null when it may. */
@@ -826,8 +955,21 @@ function readChecks(input: Pick<VerifyChainInput, 'at' | 'purpose' | 'clockToler
   };
 }
 
-function fail(code: VerifyFailureCode, message: string): VerifyChainResult {
-  return { ok: false, code, message };
+function fail(code: VerifyFailureCode, message: string, reason = message): VerifyChainResult {
+  return { ok: false, code, message, reason };
+}
+
+/** The `untrusted` result: the fixed message, and what the search saw as the reason. */
+function untrusted(builder: PathBuilder): VerifyChainResult {
+  if (!builder.named) {
+    return fail('untrusted', UNTRUSTED_MESSAGE,
+      `${UNTRUSTED_MESSAGE}: no trust anchor or intermediate leads by name from the leaf's issuer to a trust anchor`);
+  }
+  const details: string[] = [];
+  if (builder.unproven !== null) details.push(`${builder.unproven.message}, and is not verified to be issued under a trust anchor`);
+  if (builder.badSignatures > 0) details.push(`${builder.badSignatures} certificate(s) named as an issuer did not sign`);
+  const limit = builder.exhausted ? ' found within the path building limit' : '';
+  return fail('untrusted', UNTRUSTED_MESSAGE, `${UNTRUSTED_MESSAGE}${limit}${details.length > 0 ? `: ${details.join('; ')}` : ''}`);
 }
 
 /** The certificates of the call, or the `malformed` result when one cannot be read. */
@@ -862,14 +1004,15 @@ export function verifyChainSync(input: VerifyChainInput): VerifyChainResult {
     const found = certificateProblem(leaf.cert, leaf.facts, 'pinned', checks);
     return found === null ? { ok: true, chain: [leaf.cert] } : fail(found.code, `certificate at depth 0 ${found.text}`);
   }
+  // The leaf's key is the client's choice too: judged first, it costs no signature work to refuse.
+  const leafKey = keyProblem(leaf.facts, checks.policy);
+  if (leafKey !== null) return fail(leafKey.code, `certificate at depth 0 ${leafKey.text}`);
 
   const builder = new PathBuilder(nodes, checks);
   const path = builder.run();
   if (path !== null) return { ok: true, chain: path.map((index) => nodes[index]!.cert) };
   if (builder.best !== null) return fail(builder.best.code, builder.best.message);
-  return fail('untrusted', builder.exhausted
-    ? 'no path to a trust anchor found within the path building limit'
-    : 'no path to a trust anchor');
+  return untrusted(builder);
 }
 
 /**
@@ -894,6 +1037,30 @@ export function checkCertificate(
     ? problem('malformed', `is malformed: ${facts.malformed}`, Order.structure)
     : validityProblem(cert, checks) ?? purposeProblem(facts, 'leaf', checks.purpose);
   return found === null ? { ok: true } : { ok: false, code: found.code, message: `certificate at depth 0 ${found.text}` };
+}
+
+/**
+ * The key policy alone, over a path someone else verified (the TLS stack, or a proxy declared as
+ * verifying): OpenSSL accepts keys the policy refuses (an RSA exponent of thousands of bits,
+ * explicit EC parameters). Read from the DER, with no key work; the first refused key is reported
+ * as `certificate at depth N ...`, N counted from the leaf.
+ */
+export function checkKeyPolicy(
+  path: readonly X509Certificate[], policy: VerifyPolicy | CompiledVerifyPolicy = DEFAULT_POLICY,
+): { ok: true } | { ok: false; code: VerifyFailureCode; message: string } {
+  const compiled = compileVerifyPolicy(policy);
+  for (const [depth, cert] of path.entries()) {
+    let facts: CertificateFacts;
+    try {
+      facts = certificateFacts(cert);
+    } catch (error) {
+      if (isClientCertError(error)) return { ok: false, code: 'malformed', message: error.message };
+      throw error;
+    }
+    const found = keyProblem(facts, compiled);
+    if (found !== null) return { ok: false, code: found.code, message: `certificate at depth ${depth} ${found.text}` };
+  }
+  return { ok: true };
 }
 
 /** Promise form of `verifyChainSync`, matching the public contract. */

@@ -6,11 +6,14 @@
 import type { X509Certificate } from 'node:crypto';
 import { certificateValidity } from './certificate.js';
 import { invalidOption } from './errors.js';
+import type { ProxyPreset } from './presets.js';
 import type { CompiledRules } from './rules.js';
 import type { TrustProxyFn } from './trust.js';
 
 export const WARNING_CODES = [
   'trust_proxy_everywhere',
+  'trust_proxy_default',
+  'unverified_forwarded',
   'accept_mode',
   'sha1_thumbprint',
   'cn_only_rules',
@@ -18,6 +21,7 @@ export const WARNING_CODES = [
   'tls_request_cert_off',
   'forwarded_untrusted',
   'untrusted_peer_header',
+  'proxy_not_named',
   'revocation_soft_fail',
   'on_decision_error',
 ] as const;
@@ -95,13 +99,18 @@ function needsEscape(c: number): boolean {
 /** What the start-up checks need to know of the compiled configuration. */
 export interface StartupFacts {
   readonly mode: 'require' | 'accept' | 'ignore';
-  /** Some source reads a forwarded header (anything but `tls` alone). */
+  /** Some source reads a forwarded header on every connection. */
   readonly readsHeaders: boolean;
+  /** Some source may read one (`auto` without a proxy reads XFCC on plain-HTTP connections). */
+  readonly mayReadHeaders: boolean;
   readonly trustProxy: TrustProxyFn;
   readonly trustProxyDescription: string;
+  readonly trustProxyIsDefault: boolean;
+  readonly preset: ProxyPreset | null;
   readonly anchors: readonly X509Certificate[] | null;
   readonly hasPins: boolean;
   readonly proxyVerified: boolean;
+  readonly unverifiedForwarded: boolean;
   readonly rules: CompiledRules | null;
   readonly now: Date;
 }
@@ -118,15 +127,38 @@ function trustsAll(fn: TrustProxyFn, addresses: readonly string[]): boolean {
   }
 }
 
+/**
+ * Forwarded certificates that nothing can trust are refused: said at start-up, or (for `auto`
+ * without a proxy, which reads a header only on plain-HTTP connections) at the first such request.
+ * `proxyVerified` is suggested only for a named proxy that verifies.
+ */
+export function warnForwardedUntrusted(facts: StartupFacts, warn: WarnFn): void {
+  if (facts.mode === 'ignore' || facts.anchors || facts.hasPins || facts.proxyVerified || facts.unverifiedForwarded) return;
+  const preset = facts.preset;
+  const alternative = preset && preset.verification !== 'never'
+    ? `, or, if ${preset.proxy} verifies client certificates against your CA, \`proxyVerified: true\``
+    : preset ? ` (${preset.proxy} forwards certificates without verifying them)` : '';
+  warn('forwarded_untrusted', 'forwarded client certificates will be rejected as untrusted: set `ca` (the CA that issues your ' +
+    `clients' certificates) or \`pins\`${alternative}`);
+}
+
 /** Every start-up warning that applies, in a fixed order. */
 export function startupWarnings(facts: StartupFacts, warn: WarnFn): void {
   if (facts.mode === 'ignore') return;
-  if (facts.readsHeaders && (trustsAll(facts.trustProxy, PUBLIC_V4) || trustsAll(facts.trustProxy, PUBLIC_V6))) {
+  if (facts.mayReadHeaders && (trustsAll(facts.trustProxy, PUBLIC_V4) || trustsAll(facts.trustProxy, PUBLIC_V6))) {
     warn('trust_proxy_everywhere', `trustProxy (${escapeForLog(facts.trustProxyDescription)}) trusts every peer, so any client can ` +
       'send a forwarded certificate header that will be believed; list only your proxies\' addresses');
   }
-  if (facts.readsHeaders && !facts.anchors && !facts.hasPins && !facts.proxyVerified) {
-    warn('forwarded_untrusted', 'forwarded client certificates will be rejected as untrusted: set `ca` (trust anchors), `pins`, or `proxyVerified: true`');
+  const preset = facts.preset;
+  if (facts.readsHeaders && preset?.remote && facts.trustProxyIsDefault && !preset.defaultTrustProxy) {
+    warn('trust_proxy_default', `${preset.proxy} connects from ${preset.connectsFrom}, but trustProxy is the default ` +
+      `(${escapeForLog(facts.trustProxyDescription)}), so its headers will be ignored: set trustProxy to the addresses it connects from`);
+  }
+  if (facts.readsHeaders) warnForwardedUntrusted(facts, warn);
+  if (facts.mayReadHeaders && facts.unverifiedForwarded) {
+    warn('unverified_forwarded', 'dangerouslyTrustAnyForwardedCertificate is on: any peer in trustProxy ' +
+      `(${escapeForLog(facts.trustProxyDescription)}) can present a certificate it made itself and be admitted; ` +
+      'every route must authorize the certificate itself (rules, or a check in the handler), or configure `ca` or `pins` instead');
   }
   if (facts.mode === 'accept') {
     warn('accept_mode', 'mode accept lets requests without a certificate through with clientCert null: ' +

@@ -21,7 +21,7 @@
  * and a position, never the offending text (the header is attacker-controlled).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ClientCertError, invalidOption } from './errors.js';
+import { ClientCertError, invalidOption, rejectUnknownOptions } from './errors.js';
 import { derToPem, pemToDer, splitCertificates } from './certificate.js';
 import { BACKSLASH, COMMA, DQUOTE, EQUALS, HTAB, SEMICOLON, isOws, isTchar, skipOws } from './text.js';
 
@@ -90,7 +90,12 @@ function isForbiddenControl(code: number): boolean {
 // ---------------------------------------------------------------------------------------------
 // Limits
 
-function resolveLimits(limits: XfccLimits | undefined): Required<XfccLimits> {
+const LIMIT_NAMES: ReadonlySet<string> = new Set(['maxLength', 'maxElements', 'maxChainLength']);
+
+/** The limits with defaults filled in; `invalid_option` naming `xfcc.limits.<name>` for a bad one. */
+export function resolveLimits(limits: XfccLimits | undefined): Required<XfccLimits> {
+  if (limits !== undefined && (typeof limits !== 'object' || limits === null)) throw invalidOption('xfcc.limits', 'must be an object such as { maxLength: 65536 }');
+  if (limits) rejectUnknownOptions(limits, LIMIT_NAMES, 'xfcc.limits');
   const resolved = { ...DEFAULT_XFCC_LIMITS };
   for (const name of ['maxLength', 'maxElements', 'maxChainLength'] as const) {
     const value = limits?.[name];
@@ -102,7 +107,7 @@ function resolveLimits(limits: XfccLimits | undefined): Required<XfccLimits> {
 }
 
 function invalidLimit(name: string): never {
-  throw invalidOption(`xfcc.${name}`, 'must be a positive integer');
+  throw invalidOption(`xfcc.limits.${name}`, 'must be a positive integer');
 }
 
 // ---------------------------------------------------------------------------------------------

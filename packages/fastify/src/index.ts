@@ -1,7 +1,7 @@
-import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import {
-  createClientCertAuth, PROBLEM_HEADERS, type AuthResult, type ClientCertAuth, type ClientCertificate, type ClientCertOptions,
+  ClientCertError, createClientCertAuth, PROBLEM_HEADERS, type AuthResult, type ClientCertAuth, type ClientCertificate, type ClientCertOptions,
 } from '@clientcert/core';
 
 export type { ClientCertificate, ClientCertIdentities, ClientCertOptions, ProblemDetails, RejectionCode } from '@clientcert/core';
@@ -19,17 +19,39 @@ declare module 'fastify' {
   }
 }
 
+/** Scopes (fastify instances) the plugin is registered in: once per scope. */
+const registeredScopes = new WeakSet<FastifyInstance>();
+
+/**
+ * One registration per scope. A registration applies to the routes of its scope and of the scopes
+ * inside it, as every fastify hook does: sibling scopes each have their own options, and an inner
+ * registration adds its checks to an outer one's (a request must pass both; `request.clientCert`
+ * is the inner one's), never lifts them. A route's `config.clientCert` applies to every registration
+ * that reaches it (`false` opts the route out of all of them).
+ */
 const plugin: FastifyPluginCallback<ClientCertOptions> = (fastify, options, done) => {
-  const { prefix: _prefix, ...pluginOptions } = options as ClientCertOptions & { prefix?: string };
   // A callback plugin must report errors through done(): avvio does not catch a synchronous throw
   // (it would escape as an uncaught exception and ready() would time out).
-  let appWide: ClientCertAuth;
   try {
-    appWide = createClientCertAuth(pluginOptions);
+    register(fastify, options);
   } catch (error) {
     done(error as Error);
     return;
   }
+  done();
+};
+
+function register(fastify: FastifyInstance, options: ClientCertOptions): void {
+  const { prefix: _prefix, ...pluginOptions } = options as ClientCertOptions & { prefix?: string };
+  // fastify-plugin shares the registering scope with the plugin, so a second registration in the
+  // same scope would stack a second app-wide configuration on the first one's routes: ambiguous.
+  if (registeredScopes.has(fastify)) {
+    throw new ClientCertError('invalid_option',
+      'clientCert is registered twice in the same fastify scope: register it once per scope. For other options on ' +
+      'some routes, register it inside an encapsulated scope (fastify.register(async (scope) => { await ' +
+      'scope.register(clientCert, options); scope.get(...) })) or set config.clientCert on those routes.');
+  }
+  const appWide = createClientCertAuth(pluginOptions);
   // Route overrides are compiled when the route is declared, so bad options fail at start-up.
   const perRoute = new WeakMap<ClientCertOptions, ClientCertAuth>();
   const compileRoute = (routeOptions: ClientCertOptions): ClientCertAuth => {
@@ -38,7 +60,9 @@ const plugin: FastifyPluginCallback<ClientCertOptions> = (fastify, options, done
     return auth;
   };
 
-  fastify.decorateRequest('clientCert', null);
+  // Inner scopes inherit the decorator and fastify refuses to add it twice: decorate only where
+  // no outer registration did (sibling scopes each decorate their own).
+  if (!fastify.hasRequestDecorator('clientCert')) fastify.decorateRequest('clientCert', null);
   fastify.addHook('onRoute', (route) => {
     const setting = route.config?.clientCert;
     if (setting) compileRoute(setting);
@@ -51,8 +75,8 @@ const plugin: FastifyPluginCallback<ClientCertOptions> = (fastify, options, done
     if (result instanceof Promise) result.then((settled) => settle(settled, request, reply, next), next);
     else settle(result, request, reply, next); // no closure per request on the synchronous (cached) path
   });
-  done();
-};
+  registeredScopes.add(fastify);
+}
 
 function settle(result: AuthResult, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
   if (result.ok) {
