@@ -208,11 +208,20 @@ describe('revocation', function () {
       expect(() => compileRevocation({ policy: 'x' as never }, 'routes[2].revocation')).to.throw(/"routes\[2\]\.revocation\.policy"/);
     });
 
-    it('refuses CRLs it cannot use correctly: delta CRLs, indirect CRLs', async function () {
-      const delta = await createCrl(root, { crlNumber: 2, extensions: [deltaCrlIndicatorExtension(1)] });
-      expect(() => compileRevocation({ crls: [delta.der] })).to.throw(/"revocation\.crls\[0\]" is a delta CRL/);
-      const indirect = await createCrl(root, { extensions: [issuingDistributionPointExtension({ indirectCRL: true })] });
-      expect(() => compileRevocation({ crls: [indirect.pem] })).to.throw(/indirect CRL/);
+    it('does not use CRLs it cannot process (delta, indirect): no status from them, and start-up lists them', async function () {
+      const delta = await createCrl(intermediate, { crlNumber: 2, extensions: [deltaCrlIndicatorExtension(1)] });
+      const withDelta = compileRevocation({ crls: [rootCrl.der, delta.der] });
+      expect(withDelta.problems).to.deep.equal([
+        'revocation.crls[1] is not a valid CRL: it is a delta CRL, which is not supported; the certificates it covers have no revocation status from it',
+      ]);
+      expectUnknown(sync(withDelta.check(path, at())), 0, false, 'its CRL is not valid: it is a delta CRL');
+      const indirect = await createCrl(intermediate, { extensions: [issuingDistributionPointExtension({ indirectCRL: true })] });
+      const withIndirect = compileRevocation({ crls: [rootCrl.pem + indirect.pem] });
+      expect(withIndirect.problems).to.deep.equal([
+        'revocation.crls[0] (CRL 2 of 2) is not a valid CRL: it is an indirect CRL, which is not supported; the certificates it covers have no revocation status from it',
+      ]);
+      expectUnknown(sync(withIndirect.check(path, at())), 0, false, 'its CRL is not valid: it is an indirect CRL');
+      expect(compileRevocation({ crls: [rootCrl.der, intermediateCrl.der] }).problems).to.deep.equal([]);
     });
 
     it('does no work under policy off even with sources configured', function () {

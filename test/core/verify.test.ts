@@ -3,7 +3,8 @@ import {
   createCA, createSelfSigned, generateKeyPair, type TestCA, type TestCertificate,
 } from '../../packages/core/src/testkit.js';
 import {
-  compileTrustAnchors, resolvePurpose, verifyChain, verifyChainSync, type VerifyChainInput, type VerifyChainResult,
+  checkCertificate, checkKeyPolicy, compileTrustAnchors, resolvePurpose, verifyChain, verifyChainSync,
+  type VerifyChainInput, type VerifyChainResult,
 } from '../../packages/core/src/verify.js';
 import { expectClientCertError as expectThrowsCode } from '../helpers/errors.js';
 import { expectFailure, expectOk } from '../helpers/verify.js';
@@ -266,6 +267,15 @@ describe('core/verify', () => {
       expectFailure(verify({ leaf: Buffer.concat([leaf.der, Buffer.from([0])]) }, [root]), 'malformed');
       expectFailure(verify({ leaf: leaf.cert, intermediates: [Buffer.from([0x30, 0x00])] }, [root]), 'malformed');
       expectFailure(verify({ leaf: leaf.cert, intermediates: ['not a certificate'] }, [root]), 'malformed');
+    });
+
+    it('checkCertificate and checkKeyPolicy answer malformed, not a throw, for names Node parses and RFC 5280 forbids', async () => {
+      // An empty RDN: OpenSSL reads the certificate, the path validator's name reader refuses it.
+      const emptyRdn = await intermediate.issue({ subject: [{}, { CN: ['x'] }] as never, ...validity() });
+      const expected = { ok: false, code: 'malformed', message: 'malformed certificate: empty relative distinguished name' };
+      expect(checkCertificate(emptyRdn.x509, { at: new Date(NOW) })).to.deep.equal(expected);
+      expect(checkKeyPolicy([leaf.x509, emptyRdn.x509])).to.deep.equal(expected);
+      expectFailure(verify({ leaf: emptyRdn.cert, intermediates: [intermediate.cert] }, [root]), 'malformed', expected.message);
     });
   });
 

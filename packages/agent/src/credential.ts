@@ -1,9 +1,9 @@
 import { createPrivateKey, createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
-import forge from 'node-forge';
 import { isClientCertError, parseCertificate, parseCertificateChain, type ClientCertificate } from '@clientcert/core';
 import { credentialError, optionError } from './errors.js';
 import { readInput, type ReadInput } from './input.js';
+import { Pkcs12Error, readPkcs12, type Pkcs12Contents } from './pkcs12.js';
 
 /** Common options of both credential forms. */
 export interface CredentialCommonOptions {
@@ -18,7 +18,11 @@ export interface CredentialCommonOptions {
 /** A PKCS#12 / PFX file (path) or its bytes, and its passphrase. */
 export interface PfxCredentialOptions extends CredentialCommonOptions {
   pfx: string | Buffer;
-  /** The PFX passphrase; `''`/absent for a PFX without one. */
+  /**
+   * The PFX passphrase as typed, any Unicode text; `''`/absent for a PFX without one. Each scheme
+   * gets it in the encoding it defines: UTF-8 for PBES2 (AES), UTF-16 (BMPString) for the MAC and
+   * for 3DES/RC2. It is not Unicode-normalized: type it as it was typed at export.
+   */
   passphrase?: string;
   cert?: never;
   key?: never;
@@ -157,48 +161,40 @@ function loadPem(options: PemCredentialOptions): Parts {
   return { leaf, chain: orderChain(leaf, [...certs.slice(1), ...chain]), key, files, origin: certInput.label };
 }
 
-function forgeDer(value: forge.asn1.Asn1): Buffer {
-  return Buffer.from(forge.asn1.toDer(value).getBytes(), 'binary');
-}
-
 function loadPfx(options: PfxCredentialOptions): Parts {
   const input = readInput('pfx', options.pfx, 'pfx');
-  const passphrase = options.passphrase ?? '';
-  let p12: forge.pkcs12.Pkcs12Pfx;
+  let contents: Pkcs12Contents;
   try {
-    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(input.data.toString('binary')));
-    p12 = forge.pkcs12.pkcs12FromAsn1(asn1, false, passphrase);
+    contents = readPkcs12(input.data, options.passphrase ?? '', input.label);
   } catch (error) {
-    if (isPassphraseError(error)) {
-      throw credentialError('credential_passphrase', `wrong passphrase for ${input.label} (PKCS#12)`, error);
+    if (error instanceof Pkcs12Error) {
+      throw credentialError(error.kind === 'passphrase' ? 'credential_passphrase' : 'credential_malformed', error.message, error);
     }
-    throw credentialError('credential_malformed', `${input.label} is not a readable PKCS#12 / PFX file (${(error as Error).message})`, error);
+    throw error;
   }
-  // node-forge decodes RSA keys and certificates itself; for other key types (EC, Ed25519) it
-  // leaves the decrypted ASN.1, which node:crypto reads.
-  const keys: KeyObject[] = [];
-  const certs: ClientCertificate[] = [];
+  let keys: KeyObject[];
+  let certs: ClientCertificate[];
   try {
-    for (const safeContents of p12.safeContents) {
-      for (const bag of safeContents.safeBags) {
-        const raw = bag as forge.pkcs12.Bag & { asn1?: forge.asn1.Asn1 };
-        if (bag.type === forge.pki.oids.certBag) {
-          const der = bag.cert ? forgeDer(forge.pki.certificateToAsn1(bag.cert)) : raw.asn1 ? forgeDer(raw.asn1) : undefined;
-          if (der) certs.push(parseCertificate(der));
-        } else if (bag.type === forge.pki.oids.keyBag || bag.type === forge.pki.oids.pkcs8ShroudedKeyBag) {
-          const info = bag.key
-            ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key as forge.pki.rsa.PrivateKey))
-            : raw.asn1;
-          if (info) keys.push(createPrivateKey({ key: forgeDer(info), format: 'der', type: 'pkcs8' }));
-        }
-      }
-    }
+    keys = contents.keys.map((der) => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
   } catch (error) {
-    if (isClientCertError(error)) throw credentialError('credential_malformed', `${input.label} holds a malformed certificate`, error);
-    throw credentialError('credential_malformed', `${input.label} holds an unreadable key or certificate`, error);
+    throw credentialError('credential_malformed', `${input.label} holds a private key that Node.js cannot read ` +
+      `(${(error as Error).message}): export it again with a key type Node.js supports (RSA, EC, Ed25519)`, error);
   }
-  if (keys.length === 0) throw credentialError('credential_malformed', `${input.label} (PKCS#12) contains no private key`);
-  if (certs.length === 0) throw credentialError('credential_malformed', `${input.label} (PKCS#12) contains no certificate`);
+  try {
+    certs = contents.certs.map((der) => parseCertificate(der));
+  } catch (error) {
+    if (!isClientCertError(error)) throw error;
+    throw credentialError('credential_malformed', `${input.label} holds a malformed certificate (${error.message}): export it again`, error);
+  }
+  if (keys.length === 0) {
+    throw credentialError('credential_malformed', `${input.label} (PKCS#12) contains no private key (a certificate-only export, ` +
+      'e.g. openssl pkcs12 -export -nokeys): export it with its key (openssl pkcs12 -export -in cert.pem -inkey key.pem), ' +
+      'or give the certificate and key as PEM (cert and key options)');
+  }
+  if (certs.length === 0) {
+    throw credentialError('credential_malformed', `${input.label} (PKCS#12) contains no certificate (a key-only export, ` +
+      'e.g. openssl pkcs12 -export -nocerts): export it with its certificate (openssl pkcs12 -export -in cert.pem -inkey key.pem)');
+  }
   for (const key of keys) {
     const publicKey = spki(createPublicKey(key));
     const leaf = certs.find((c) => certPublicKey(c.x509).equals(publicKey));
@@ -206,7 +202,8 @@ function loadPfx(options: PfxCredentialOptions): Parts {
       return { leaf, chain: orderChain(leaf, certs), key, files: input.path ? [input.path] : [], origin: input.label };
     }
   }
-  throw credentialError('credential_key_mismatch', `no certificate in ${input.label} (PKCS#12) matches its private key`);
+  throw credentialError('credential_key_mismatch', `no certificate in ${input.label} (PKCS#12) matches its private key: ` +
+    'export it again from the key and its own certificate');
 }
 
 function checkOptions(options: unknown): asserts options is CredentialOptions {

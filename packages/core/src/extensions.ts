@@ -219,17 +219,23 @@ export interface CertificateFacts {
   /** Key type, size, exponent and curve as read from the SPKI; null for an algorithm not listed here or a broken key. */
   readonly publicKey: PublicKeyFacts | null;
   readonly signatureHash: SignatureHash;
-  /** Absent extension: null. */
-  readonly basicConstraints: { readonly ca: boolean; readonly pathLength: number | null } | null;
+  /** Absent extension: null. `critical` is the extension's criticality flag. */
+  readonly basicConstraints: { readonly ca: boolean; readonly pathLength: number | null; readonly critical: boolean } | null;
   /** keyUsage as a `KeyUsageBit` mask, or null when absent. */
   readonly keyUsage: number | null;
   /** extKeyUsage OIDs, or null when absent. */
   readonly extKeyUsage: readonly string[] | null;
   /** subjectAltName entries, or null when absent. */
   readonly subjectAltNames: readonly GeneralName[] | null;
+  /** Whether the subjectAltName extension is marked critical (false when absent). */
+  readonly subjectAltNameCritical: boolean;
   readonly nameConstraints: NameConstraints | null;
   readonly policy: PolicyFacts;
-  /** Lower-case hex; null when absent. Path building uses them to order candidates only. */
+  /**
+   * Lower-case hex; null when absent (`authorityKeyId` also when the extension has no
+   * keyIdentifier field). Path building orders candidates by them; the RFC 5280 profile checks
+   * in verify.ts require them.
+   */
   readonly subjectKeyId: string | null;
   readonly authorityKeyId: string | null;
   /** True when a critical extension is not understood (or is critical where it must not be). */
@@ -398,6 +404,8 @@ interface Draft {
   inhibitAnyPolicy: number | null;
   subjectKeyId: string | null;
   authorityKeyId: string | null;
+  /** OIDs of the known extensions marked critical. */
+  critical: Set<string>;
 }
 
 type ExtensionReader = (der: Buffer, value: DerCursor, draft: Draft) => void;
@@ -432,6 +440,7 @@ const readBasicConstraints: ExtensionReader = (der, value, draft) => {
   draft.basicConstraints = {
     ca: ca !== undefined && readBoolean(der, ca),
     pathLength: pathLength === undefined ? null : readNonNegativeInteger(der, pathLength),
+    critical: false, // set from the extension's flag once read (readExtensions)
   };
 };
 
@@ -646,6 +655,7 @@ function readExtensions(der: Buffer, explicit: Tlv, draft: Draft): boolean {
       continue;
     }
     known.read(der, DerCursor.inside(der, value), draft);
+    if (critical) draft.critical.add(oid);
   }
   return unhandledCritical;
 }
@@ -724,7 +734,7 @@ function emptyDraft(): Draft {
   return {
     basicConstraints: null, keyUsage: null, extKeyUsage: null, subjectAltNames: null, nameConstraints: null,
     policies: null, mappings: null, requireExplicitPolicy: null, inhibitPolicyMapping: null, inhibitAnyPolicy: null,
-    subjectKeyId: null, authorityKeyId: null,
+    subjectKeyId: null, authorityKeyId: null, critical: new Set(),
   };
 }
 
@@ -792,10 +802,12 @@ export function readCertificateFacts(der: Buffer): CertificateFacts {
     spki: der.toString('latin1', spki.start, spki.end),
     publicKey: readPublicKeyFacts(der, spki),
     signatureHash,
-    basicConstraints: draft.basicConstraints,
+    basicConstraints: draft.basicConstraints === null ? null
+      : { ...draft.basicConstraints, critical: draft.critical.has(Oid.basicConstraints) },
     keyUsage: draft.keyUsage,
     extKeyUsage: draft.extKeyUsage,
     subjectAltNames: draft.subjectAltNames,
+    subjectAltNameCritical: draft.critical.has(Oid.subjectAltName),
     nameConstraints: draft.nameConstraints,
     policy: {
       policies: draft.policies,

@@ -21,35 +21,56 @@
  * - a constrained form that is not implemented (otherName, x400Address, ediPartyName,
  *   registeredID) fails when a name of that form is present, as §4.2.1.10 requires of critical
  *   constraints (applied to non-critical ones too: they are processed either way);
- * - the number of comparisons per verification is capped (`MAX_CONSTRAINT_COMPARISONS`), so a
- *   certificate with thousands of names under thousands of constraints cannot burn CPU.
+ * - the work per verification is bounded (`MAX_CONSTRAINT_COMPARISONS`): before a certificate's
+ *   names meet a CA's constraints, every name is counted against every subtree, whatever their
+ *   forms (as pyca/cryptography counts; Go bounds same-form comparisons at the same 250,000), and
+ *   a workload past the bound is refused as too complex (`BUDGET_EXHAUSTED`) before any of it is
+ *   done, never computed; RFC 5280 sets no bound, and thousands of names under thousands of
+ *   constraints are no legitimate certificate.
+ *
+ * A dNSName constraint with a leading period (`.example.com`) is not RFC 5280 syntax (the
+ * leading period belongs to rfc822Name and URI constraints), though OpenSSL and Go read it as
+ * "subdomains only" and some private CAs write it. verify.ts refuses such a CA unless the policy
+ * allows it (`hasLeadingDotDnsConstraint`); when allowed, this module gives it that meaning.
  *
  * Wildcard dNSNames (`*.example.com`) stand for every name they can match: permitted only when all
  * of them are, excluded when any of them is (CVE-2025-61727).
  */
 import type { CertificateFacts, ComparableName, GeneralName, NameConstraints, Subtree } from './extensions.js';
 
-/** Name/subtree comparisons one verification may make (Go's crypto/x509 allows 250,000). */
+/**
+ * Name × subtree pairs one verification may check, all forms counted (Go's crypto/x509 allows
+ * 250,000 same-form comparisons; pyca/cryptography 2^20 pairs of any form).
+ */
 export const MAX_CONSTRAINT_COMPARISONS = 250_000;
 
 /** The comparison allowance of one verification, shared by all its constraint checks. */
 export class ComparisonBudget {
   private remaining = MAX_CONSTRAINT_COMPARISONS;
 
-  /** Takes `count` comparisons; false once the allowance is exhausted. */
+  /** Takes `count` comparisons, or none and false when that would pass the allowance. */
   spend(count: number): boolean {
+    if (count > this.remaining) {
+      this.remaining = -1; // nothing more either: the call is refused
+      return false;
+    }
     this.remaining -= count;
-    return this.remaining >= 0;
+    return true;
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Syntax
 
-/** A letter, digit, hyphen or underscore (tolerated: real service names use it). */
+const isLetterOrDigit = (c: number): boolean => ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || (c >= 0x30 && c <= 0x39);
+
+/**
+ * A letter, digit, hyphen or underscore. Matching tolerates the underscore (internal service
+ * names use it): whether a certificate may carry one is the profile's question
+ * (`isPreferredDnsName`), which a policy can relax.
+ */
 function isLabelChar(c: number): boolean {
-  const lower = c | 0x20;
-  return (lower >= 0x61 && lower <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f;
+  return isLetterOrDigit(c) || c === 0x2d || c === 0x5f;
 }
 
 /** LDH labels of 1–63 characters separated by single periods; no leading or trailing period. */
@@ -63,10 +84,33 @@ export function isDnsDomain(text: string): boolean {
 }
 
 /**
+ * A dNSName in the preferred name syntax RFC 5280 §4.2.1.6 asks for (RFC 1034 §3.5 as RFC 1123
+ * §2.1 modifies it), what pyca/cryptography accepts: labels of 1–63 letters, digits and hyphens,
+ * neither starting nor ending with a hyphen, at most 253 characters, no empty label (so no
+ * leading, trailing or doubled period), and a top-level label that is not all digits (RFC 1123
+ * §2.1: a host name never has the dotted-decimal form, so `192.0.2.1` is an IP address written
+ * as a DNS name). A leftmost `*` label (RFC 6125 wildcard) is allowed; no other asterisk is.
+ */
+export function isPreferredDnsName(text: string): boolean {
+  const name = text.startsWith('*.') ? text.slice(2) : text;
+  if (name.length === 0 || text.length > 253) return false;
+  const labels = name.split('.');
+  for (const label of labels) {
+    if (label.length === 0 || label.length > 63) return false;
+    if (label.charCodeAt(0) === 0x2d || label.charCodeAt(label.length - 1) === 0x2d) return false;
+    for (let i = 0; i < label.length; i++) {
+      const c = label.charCodeAt(i);
+      if (!isLetterOrDigit(c) && c !== 0x2d) return false;
+    }
+  }
+  return !/^[0-9]+$/.test(labels[labels.length - 1]!);
+}
+
+/**
  * A host constraint: a domain, or a domain with one leading period meaning "subdomains only".
  * The leading period is RFC 5280 syntax for rfc822Name and URI constraints; for dNSName
  * constraints it is what OpenSSL, BoringSSL and Go accept (and what many private CAs write), with
- * the same meaning.
+ * the same meaning, and what verify.ts lets through only when the policy allows it.
  */
 function isHostConstraint(text: string): boolean {
   return isDnsDomain(text.startsWith('.') ? text.slice(1) : text);
@@ -142,6 +186,11 @@ function isPrefixMask(mask: Buffer): boolean {
     }
   }
   return true;
+}
+
+/** Whether a dNSName base has a leading period (see the module comment). */
+export function hasLeadingDotDnsConstraint(constraints: NameConstraints): boolean {
+  return [...constraints.permitted, ...constraints.excluded].some((subtree) => subtree.kind === 'dns' && subtree.value.startsWith('.'));
 }
 
 const problemCache = new WeakMap<NameConstraints, string | null>();
@@ -361,36 +410,35 @@ function constrainedNames(facts: CertificateFacts): readonly Prepared[] {
   return names;
 }
 
-/** Why `name` is not allowed by `constraints`, or null; `undefined` when the budget ran out. */
-function checkName(
-  name: Prepared, groups: ReadonlyMap<string, FormSubtrees>, budget: ComparisonBudget,
-): string | null | undefined {
+/** Why `name` is not allowed by `constraints`, or null. */
+function checkName(name: Prepared, groups: ReadonlyMap<string, FormSubtrees>): string | null {
   const group = groups.get(nameForm(name));
   if (group === undefined) return null;
   const label = FORM_LABELS[name.kind];
   if (name.kind === 'invalid' || name.kind === 'other') return `${label} is constrained`;
   const { permitted, excluded } = group;
-  if (!budget.spend(excluded.length)) return undefined;
   if (excluded.some((base) => matches(name, base, false))) return `${label} is in an excluded subtree`;
   if (permitted.length === 0) return null;
-  if (!budget.spend(permitted.length)) return undefined;
   return permitted.some((base) => matches(name, base, true)) ? null : `${label} is outside the permitted subtrees`;
 }
 
-/** The reason a check gives when the comparison budget is exhausted. */
-export const BUDGET_EXHAUSTED = 'too many name constraint comparisons';
+/** What `checkNameConstraints` returns when the work would pass the bound: nothing was compared. */
+export const BUDGET_EXHAUSTED = 'too complex to check';
 
 /**
  * Why the names of `facts` violate `constraints` (a fixed text naming the form, never the name),
- * or null. Assumes `nameConstraintsProblem(constraints)` is null.
+ * or null; `BUDGET_EXHAUSTED`, with no comparison made, when names × subtrees would take the
+ * call's budget past `MAX_CONSTRAINT_COMPARISONS`. Assumes `nameConstraintsProblem(constraints)`
+ * is null.
  */
 export function checkNameConstraints(
   constraints: NameConstraints, facts: CertificateFacts, budget: ComparisonBudget,
 ): string | null {
+  const names = constrainedNames(facts);
+  if (!budget.spend(names.length * (constraints.permitted.length + constraints.excluded.length))) return BUDGET_EXHAUSTED;
   const groups = subtreesByForm(constraints);
-  for (const name of constrainedNames(facts)) {
-    const problem = checkName(name, groups, budget);
-    if (problem === undefined) return BUDGET_EXHAUSTED;
+  for (const name of names) {
+    const problem = checkName(name, groups);
     if (problem !== null) return problem;
   }
   return null;

@@ -24,7 +24,7 @@ import { NAME_ALIASES } from './certificate.js';
 import { decodeString, isDottedOid, readTlv } from './der.js';
 import type { DescriptionField, ForwardedDescription } from './header-sources.js';
 import type { ClientCertificate, DistinguishedName, NameAttribute } from './model.js';
-import { parseDnString, type DnAttribute } from './rules.js';
+import { parseDnString, rdnEquals, type DnAttribute } from './rules.js';
 
 /**
  * Attribute names OpenSSL writes (its short names, `XN_FLAG_FN_SN`) that are not among the
@@ -255,20 +255,8 @@ function dnAgrees(text: string, name: DistinguishedName, wholeHeader = true): bo
 
 function sameName(rdns: readonly (readonly DnAttribute[])[], name: DistinguishedName): boolean {
   if (rdns.length !== name.rdns.length) return false;
-  for (let i = 0; i < rdns.length; i++) if (!sameRdn(rdns[i]!, name.rdns[i]!)) return false;
+  for (let i = 0; i < rdns.length; i++) if (!rdnEquals(rdns[i]!, name.rdns[i]!)) return false;
   return true;
-}
-
-/** One RDN equals another: the same size, and a one-to-one pairing of equal attributes (a SET). */
-function sameRdn(expected: readonly DnAttribute[], actual: readonly NameAttribute[]): boolean {
-  if (expected.length !== actual.length) return false;
-  const used = new Array<boolean>(actual.length).fill(false);
-  return expected.every((want) => {
-    const index = actual.findIndex((have, i) => !used[i] && have.oid === want.oid && have.value === want.value);
-    if (index < 0) return false;
-    used[index] = true;
-    return true;
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

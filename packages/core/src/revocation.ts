@@ -18,6 +18,13 @@
  *   certificate, and now is within [thisUpdate - 5 min, nextUpdate]. Listed → revoked (an entry
  *   with reason removeFromCRL is not a revocation); not listed in a usable CRL → good. A CRL past
  *   its nextUpdate is stale: the status is unknown.
+ * - A CRL so matched is still "no data" (status unknown: `strict` refuses, `soft` passes with a
+ *   warning) — never evidence of good standing, nor of revocation — when RFC 5280 §5 and §6.3.3
+ *   say not to use it: no cRLNumber, a critical or out-of-range cRLNumber, a critical CRL or
+ *   entry extension this module does not process, an issuer certificate whose keyUsage lacks
+ *   cRLSign, or a kind of CRL not supported (below). Such a CRL given inline or as a file is
+ *   listed in `problems` for the start-up report rather than refused as an option: a CRL fetched
+ *   or reloaded later can be just as wrong, and must behave the same.
  * - Then OCSP, when enabled and no CRL answered: a SHA-1 CertID request (RFC 6960 common
  *   practice) POSTed to the responder named in the certificate's authorityInfoAccess (or the
  *   configured `responderUrl`), answered by a BasicOCSPResponse signed by the issuer itself or by
@@ -42,7 +49,7 @@
  * (the steady state), and a Promise only when it must wait for a fetch. Policy `off` does no
  * work at all.
  *
- * Out of scope: delta CRLs and indirect CRLs (a CRL that is one is refused, as RFC 5280 requires
+ * Out of scope: delta CRLs and indirect CRLs (a CRL that is one is "no data", as RFC 5280 requires
  * for critical extensions one does not process), CRLs partitioned by reason (onlySomeReasons),
  * RSASSA-PSS signatures on CRLs and OCSP responses, fetching the CRL distribution points a
  * certificate names, checking the revocation of a delegated OCSP responder, and name comparison
@@ -123,6 +130,15 @@ export interface RevocationChecker {
   /** One line for the start-up report, e.g. `strict; 1 CRL file, 1 CRL URL; OCSP; whole chain`. */
   readonly description: string;
   /**
+   * One fixed line per CRL given inline or as a file that parses but must not be used (RFC 5280
+   * §5), e.g. `revocation.crls[1] is not a valid CRL: it has no cRLNumber (RFC 5280 §5.2.3); the
+   * certificates it covers have no revocation status`. Empty when all are usable. For the start-up
+   * report: such a CRL is not an option error, because a CRL fetched or reloaded later can have
+   * the same defect and is then "no data" too. An issuer whose keyUsage lacks cRLSign is only seen
+   * when a certificate is checked.
+   */
+  readonly problems: readonly string[];
+  /**
    * The status of `chain`, the verified path (leaf first, trust anchor last), at `now`. A plain
    * result when everything needed is in hand; a Promise (which never rejects) when something must
    * be fetched first.
@@ -199,6 +215,7 @@ const OID = {
   certificateIssuer: '2.5.29.29',
   crlDistributionPoints: '2.5.29.31',
   authorityKeyIdentifier: '2.5.29.35',
+  keyUsage: '2.5.29.15',
   issuerAltName: '2.5.29.18',
   freshestCrl: '2.5.29.46',
   authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
@@ -208,24 +225,32 @@ const OID = {
   ocspSigning: '1.3.6.1.5.5.7.3.9',
 } as const;
 
-/** CRL extensions understood (or safely ignored when not critical). */
-const KNOWN_CRL_EXTENSIONS: ReadonlySet<string> = new Set([
-  OID.crlNumber, OID.issuingDistributionPoint, OID.authorityKeyIdentifier, OID.issuerAltName, OID.freshestCrl,
-  OID.authorityInfoAccess,
-]);
+/**
+ * CRL extensions that may be critical although this module does not act on them: issuerAltName
+ * only names the issuer again (RFC 5280 §5.2.2), and the issuer is matched by name and signature.
+ * cRLNumber and issuingDistributionPoint are processed; authorityKeyIdentifier, freshestCRL and
+ * authorityInfoAccess MUST be non-critical (§5.2.1, §5.2.6, §5.2.7); anything else critical makes
+ * the CRL unusable (§5.2: "MUST NOT use that CRL").
+ */
+const IGNORABLE_CRITICAL_CRL_EXTENSIONS: ReadonlySet<string> = new Set([OID.issuerAltName]);
+/** Entry extensions that may be critical: reasonCode is read, invalidityDate changes nothing here. */
+const KNOWN_ENTRY_EXTENSIONS: ReadonlySet<string> = new Set([OID.reasonCode, OID.invalidityDate]);
 const REMOVE_FROM_CRL = 8;
+/** RFC 5280 §5.2.3: verifiers handle cRLNumber values up to 20 octets; issuers use no longer ones. */
+const MAX_CRL_NUMBER_OCTETS = 20;
 
 // ---------------------------------------------------------------------------------------------
 // Messages: fixed texts
 
 type Reason =
-  | 'no_source' | 'no_crl' | 'crl_stale' | 'crl_unavailable' | 'no_responder' | 'ocsp_unreachable'
+  | 'no_source' | 'no_crl' | 'crl_stale' | 'crl_invalid' | 'crl_unavailable' | 'no_responder' | 'ocsp_unreachable'
   | 'ocsp_error' | 'ocsp_invalid' | 'ocsp_unknown' | 'unreadable';
 
 const REASON_TEXT: Record<Reason, string> = {
   no_source: 'no CRL or OCSP responder covers it',
   no_crl: 'no CRL covers it',
   crl_stale: 'its CRL is out of date',
+  crl_invalid: 'its CRL is not valid',
   crl_unavailable: 'a CRL could not be loaded',
   no_responder: 'it names no OCSP responder',
   ocsp_unreachable: 'the OCSP responder could not be reached',
@@ -239,8 +264,30 @@ function revokedMessage(depth: number): string {
   return `certificate at depth ${depth} has been revoked`;
 }
 
-function unknownMessage(depth: number, reason: Reason): string {
-  return `revocation status of the certificate at depth ${depth} could not be determined: ${REASON_TEXT[reason]}`;
+/**
+ * Why a CRL that its issuer signed must still not be used (RFC 5280 §5, §6.3.3): it is then "no
+ * data", never evidence of good standing nor of revocation.
+ */
+type CrlDefect =
+  | 'no_crl_number' | 'crl_number_critical' | 'crl_number_invalid' | 'critical_extension' | 'critical_entry_extension'
+  | 'delta' | 'indirect' | 'some_reasons' | 'distribution_point_form' | 'issuer_not_crl_signer';
+
+const DEFECT_TEXT: Record<CrlDefect, string> = {
+  no_crl_number: 'it has no cRLNumber (RFC 5280 §5.2.3)',
+  crl_number_critical: 'its cRLNumber is marked critical (RFC 5280 §5.2.3)',
+  crl_number_invalid: 'its cRLNumber is negative or longer than 20 octets (RFC 5280 §5.2.3)',
+  critical_extension: 'it has a critical extension that is not supported (RFC 5280 §5.2)',
+  critical_entry_extension: 'it has a critical entry extension that is not supported (RFC 5280 §5.3)',
+  delta: 'it is a delta CRL, which is not supported',
+  indirect: 'it is an indirect CRL, which is not supported',
+  some_reasons: 'it covers only some revocation reasons, which is not supported',
+  distribution_point_form: 'it names its distribution point in a form that is not supported',
+  issuer_not_crl_signer: 'the keyUsage of its issuer does not include cRLSign (RFC 5280 §6.3.3)',
+};
+
+function unknownMessage(depth: number, reason: Reason, defect: CrlDefect | null): string {
+  const why = defect === null ? REASON_TEXT[reason] : `${REASON_TEXT[reason]}: ${DEFECT_TEXT[defect]}`;
+  return `revocation status of the certificate at depth ${depth} could not be determined: ${why}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -429,6 +476,8 @@ interface CertFacts {
   /** subjectPublicKey bits (what an OCSP issuerKeyHash and a byKey ResponderID hash). */
   readonly keyBits: Buffer;
   readonly ca: boolean;
+  /** keyUsage absent, or present with cRLSign: this certificate's key may sign CRLs (RFC 5280 §6.3.3 (f)). */
+  readonly crlSign: boolean;
   /** First http(s) OCSP responder of authorityInfoAccess. */
   readonly ocspUrl: string | null;
   /** Hex DER of every GeneralName of cRLDistributionPoints; null without that extension. */
@@ -475,11 +524,13 @@ function readFacts(cert: X509Certificate): CertFacts {
 
   let ocspUrl: string | null = null;
   let distributionPoints: Set<string> | null = null;
+  let crlSign = true;
   if (extensionsTlv !== undefined) {
     const list = DerCursor.inside(buf, extensionsTlv).expect(Tag.SEQUENCE, 'extensions');
     for (const ext of readExtensions(buf, list)) {
       if (ext.oid === OID.authorityInfoAccess) ocspUrl = readOcspUrl(buf, ext.value);
       if (ext.oid === OID.crlDistributionPoints) distributionPoints = readDistributionPoints(buf, ext.value);
+      if (ext.oid === OID.keyUsage) crlSign = allowsCrlSign(buf, ext.value);
     }
   }
   return {
@@ -489,12 +540,26 @@ function readFacts(cert: X509Certificate): CertFacts {
     subject: Buffer.from(buf.subarray(subject.start, subject.end)),
     keyBits: Buffer.from(keyBits),
     ca: cert.ca,
+    crlSign,
     ocspUrl,
     distributionPoints,
     keyId: createHash('sha256').update(buf.subarray(spki.start, spki.end)).digest('hex'),
     keyHashSha1: undefined,
     publicKey: undefined,
   };
+}
+
+/** cRLSign (bit 6) of a keyUsage extension value; a malformed one allows nothing. */
+function allowsCrlSign(buf: Buffer, value: Tlv): boolean {
+  try {
+    const wrapper = DerCursor.inside(buf, value);
+    const bits = wrapper.expect(Tag.BIT_STRING, 'keyUsage');
+    wrapper.finish('keyUsage');
+    const length = bits.end - bits.valueStart;
+    return length >= 2 && (buf[bits.valueStart + 1]! & 0x02) !== 0;
+  } catch {
+    return false;
+  }
 }
 
 /** The first http(s) id-ad-ocsp URI; a malformed extension names no responder. */
@@ -595,6 +660,8 @@ interface ParsedCrl {
   readonly onlyAttributeCerts: boolean;
   /** Hex DER of the GeneralNames of the IDP distributionPoint; null when the CRL is not scoped to one. */
   readonly distributionPoint: ReadonlySet<string> | null;
+  /** Why the CRL must not be used although it parsed (the first reason found); null when it may be. */
+  readonly defect: CrlDefect | null;
   /** Issuer keyId → whether that key signed this CRL. */
   readonly verdicts: Map<string, boolean>;
   /** The key that first verified this CRL, to check that a reload comes from the same issuer. */
@@ -604,6 +671,11 @@ interface ParsedCrl {
 /** Why a CRL cannot be used at all; the message is a fixed text. */
 class CrlError extends Error {}
 
+/**
+ * Reads a CRL. What is not a CRL at all throws; a CRL that RFC 5280 says not to use parses with
+ * its `defect` set, so that a certificate it would cover gets "no data" with the reason rather
+ * than a CRL that silently counts, or a start-up error for a CRL fetched later.
+ */
 function parseCrl(buf: Buffer): ParsedCrl {
   const top = DerCursor.inside(buf, expectWhole(buf, 'CRL'));
   const tbsTlv = top.expect(Tag.SEQUENCE, 'tbsCertList');
@@ -628,6 +700,11 @@ function parseCrl(buf: Buffer): ParsedCrl {
   const peek = tbs.peekTag();
   if (peek === UTC_TIME || peek === GENERALIZED_TIME) nextUpdate = readTime(buf, tbs.next('nextUpdate'), 'nextUpdate');
 
+  let defect: CrlDefect | null = null;
+  const found = (kind: CrlDefect): void => {
+    defect ??= kind;
+  };
+
   const revoked = new Set<string>();
   const entries = tbs.optional(Tag.SEQUENCE, 'revokedCertificates');
   if (entries !== undefined) {
@@ -647,9 +724,9 @@ function parseCrl(buf: Buffer): ParsedCrl {
             reason = readSmall(buf, value.expect(ENUMERATED, 'reasonCode'));
             value.finish('reasonCode');
           } else if (ext.oid === OID.certificateIssuer) {
-            throw new CrlError('is an indirect CRL (not supported)');
-          } else if (ext.critical && ext.oid !== OID.invalidityDate) {
-            throw new CrlError('has an unsupported critical entry extension');
+            found('indirect'); // only an indirect CRL names other issuers (§5.3.3)
+          } else if (ext.critical && !KNOWN_ENTRY_EXTENSIONS.has(ext.oid)) {
+            found('critical_entry_extension');
           }
         }
       }
@@ -670,11 +747,19 @@ function parseCrl(buf: Buffer): ParsedCrl {
     const list = wrapper.expect(Tag.SEQUENCE, 'crlExtensions');
     wrapper.finish('crlExtensions');
     for (const ext of readExtensions(buf, list)) {
-      if (ext.oid === OID.deltaCrlIndicator) throw new CrlError('is a delta CRL (not supported)');
-      if (ext.oid === OID.crlNumber) {
+      if (ext.oid === OID.deltaCrlIndicator) {
+        found('delta');
+      } else if (ext.oid === OID.crlNumber) {
         const value = DerCursor.inside(buf, ext.value);
-        number = integerBig(buf, value.expect(Tag.INTEGER, 'cRLNumber'));
+        const tlv = value.expect(Tag.INTEGER, 'cRLNumber');
         value.finish('cRLNumber');
+        if (ext.critical) found('crl_number_critical');
+        const octets = tlv.end - tlv.valueStart;
+        const negative = octets > 0 && (buf[tlv.valueStart]! & 0x80) !== 0;
+        // A leading zero octet only carries the sign of a 20-octet number.
+        const length = octets > 1 && buf[tlv.valueStart] === 0 ? octets - 1 : octets;
+        if (negative || length > MAX_CRL_NUMBER_OCTETS) found('crl_number_invalid');
+        else number = integerBig(buf, tlv);
       } else if (ext.oid === OID.issuingDistributionPoint) {
         const outer = DerCursor.inside(buf, ext.value);
         const idp = DerCursor.inside(buf, outer.expect(Tag.SEQUENCE, 'issuingDistributionPoint'));
@@ -683,7 +768,7 @@ function parseCrl(buf: Buffer): ParsedCrl {
         if (point !== undefined) {
           distributionPoint = new Set<string>();
           addFullNames(buf, point, distributionPoint);
-          if (distributionPoint.size === 0) throw new CrlError('names its distribution point in an unsupported form');
+          if (distributionPoint.size === 0) found('distribution_point_form');
         }
         const user = idp.optional(0x81, 'onlyContainsUserCerts');
         const ca = idp.optional(0x82, 'onlyContainsCACerts');
@@ -694,13 +779,14 @@ function parseCrl(buf: Buffer): ParsedCrl {
         onlyUserCerts = user !== undefined && readBool(buf, user);
         onlyCaCerts = ca !== undefined && readBool(buf, ca);
         onlyAttributeCerts = attribute !== undefined && readBool(buf, attribute);
-        if (reasons !== undefined) throw new CrlError('covers only some revocation reasons (not supported)');
-        if (indirect !== undefined && readBool(buf, indirect)) throw new CrlError('is an indirect CRL (not supported)');
-      } else if (ext.critical && !KNOWN_CRL_EXTENSIONS.has(ext.oid)) {
-        throw new CrlError('has an unsupported critical extension');
+        if (reasons !== undefined) found('some_reasons');
+        if (indirect !== undefined && readBool(buf, indirect)) found('indirect');
+      } else if (ext.critical && !IGNORABLE_CRITICAL_CRL_EXTENSIONS.has(ext.oid)) {
+        found('critical_extension');
       }
     }
   }
+  if (number === null) found('no_crl_number');
   return {
     der: buf,
     tbs: buf.subarray(tbsTlv.start, tbsTlv.end),
@@ -715,6 +801,7 @@ function parseCrl(buf: Buffer): ParsedCrl {
     onlyCaCerts,
     onlyAttributeCerts,
     distributionPoint,
+    defect,
     verdicts: new Map(),
     verifiedKey: null,
   };
@@ -779,6 +866,8 @@ interface CrlEntry {
 interface CrlSource {
   /** `static` (a Buffer or PEM text: never reloaded), `file` or `url`. */
   readonly kind: 'static' | 'file' | 'url';
+  /** The option path, e.g. `revocation.crls[1]`. */
+  readonly path: string;
   /** File path or URL. */
   readonly location: string;
   /** null until first loaded (URLs). */
@@ -1116,7 +1205,9 @@ function compileCrlSource(input: unknown, path: string): CrlSource {
   const source = (kind: CrlSource['kind'], location: string, crls: ParsedCrl[] | null): CrlSource => {
     const now = Date.now();
     const entries = crls === null ? null : crls.map((crl) => ({ crl, loadedAt: now }));
-    const compiled: CrlSource = { kind, location, entries, refreshAt: Infinity, inflight: null, retryAt: 0, failedAt: -Infinity };
+    const compiled: CrlSource = {
+      kind, path, location, entries, refreshAt: Infinity, inflight: null, retryAt: 0, failedAt: -Infinity,
+    };
     compiled.refreshAt = sourceRefreshAt(compiled);
     return compiled;
   };
@@ -1245,7 +1336,14 @@ const GOOD_FOREVER: RevocationResult = Object.freeze({ status: 'good', validUnti
 type Answer =
   | { readonly kind: 'good'; readonly until: number }
   | { readonly kind: 'revoked'; readonly until: number }
-  | { readonly kind: 'unknown'; readonly until: number; readonly transient: boolean; readonly reason: Reason }
+  | {
+    readonly kind: 'unknown';
+    readonly until: number;
+    readonly transient: boolean;
+    readonly reason: Reason;
+    /** With reason `crl_invalid`: what is wrong with the CRL. */
+    readonly defect?: CrlDefect;
+  }
   | { readonly kind: 'pending' };
 
 const PENDING: Answer = { kind: 'pending' };
@@ -1267,6 +1365,7 @@ interface Round {
 class Checker implements RevocationChecker {
   readonly policy: RevocationPolicy;
   readonly description: string;
+  readonly problems: readonly string[];
   readonly #scope: RevocationScope;
   readonly #crls: readonly CrlSource[];
   readonly #ocsp: CompiledOcsp | null;
@@ -1284,6 +1383,7 @@ class Checker implements RevocationChecker {
     this.#timeoutMs = compiled.timeoutMs;
     this.#retryAfterMs = compiled.retryAfterMs;
     this.description = describe(compiled);
+    this.problems = Object.freeze(compiled.policy === 'off' ? [] : crlProblems(compiled.crls));
   }
 
   decide(result: RevocationResult): RevocationDecision {
@@ -1316,6 +1416,7 @@ class Checker implements RevocationChecker {
     let until = Infinity;
     let unknownDepth = -1;
     let unknownReason: Reason = 'no_source';
+    let unknownDefect: CrlDefect | null = null;
     let transient = false;
     for (let depth = 0; depth < last; depth++) {
       const answer = this.#answer(chain[depth]!, chain[depth + 1]!, t, round);
@@ -1329,6 +1430,7 @@ class Checker implements RevocationChecker {
           if (unknownDepth < 0) {
             unknownDepth = depth;
             unknownReason = answer.reason;
+            unknownDefect = answer.defect ?? null;
           }
           transient ||= answer.transient;
           until = Math.min(until, answer.until);
@@ -1340,7 +1442,7 @@ class Checker implements RevocationChecker {
     if (round.pending !== null) return null;
     if (unknownDepth >= 0) {
       return {
-        status: 'unknown', depth: unknownDepth, transient, message: unknownMessage(unknownDepth, unknownReason),
+        status: 'unknown', depth: unknownDepth, transient, message: unknownMessage(unknownDepth, unknownReason, unknownDefect),
         validUntil: transient ? t : until,
       };
     }
@@ -1357,10 +1459,11 @@ class Checker implements RevocationChecker {
     const ocsp = this.#ocspAnswer(cert, facts, issuer, issuerFacts, t, round);
     if (ocsp.kind !== 'unknown' || crl === null) return ocsp;
     // Both unknown: the OCSP reason unless there was no responder to ask.
-    const reason = ocsp.reason !== 'no_responder' ? ocsp.reason : crl.reason !== 'no_crl' ? crl.reason : 'no_source';
-    return {
-      kind: 'unknown', reason, transient: ocsp.transient || crl.transient, until: Math.min(ocsp.until, crl.until),
-    };
+    const transient = ocsp.transient || crl.transient;
+    const until = Math.min(ocsp.until, crl.until);
+    if (ocsp.reason !== 'no_responder') return { kind: 'unknown', reason: ocsp.reason, transient, until };
+    if (crl.reason === 'no_crl') return { kind: 'unknown', reason: 'no_source', transient, until };
+    return { ...crl, transient, until };
   }
 
   // -- CRLs -----------------------------------------------------------------------------------
@@ -1372,6 +1475,7 @@ class Checker implements RevocationChecker {
     let unavailable = false;
     let stale = false;
     let staleTransient = false;
+    let invalid: { defect: CrlDefect; until: number } | null = null;
     for (const source of this.#crls) {
       if (source.kind !== 'static' && (source.entries === null || t >= source.refreshAt)) this.#maybeLoad(source, t, round);
       if (source.entries === null) {
@@ -1386,6 +1490,13 @@ class Checker implements RevocationChecker {
       for (const entry of source.entries) {
         const crl = entry.crl;
         if (!crl.issuer.equals(facts.issuer) || !crlCovers(crl, facts) || !crlSignedBy(crl, issuer, issuerFacts)) continue;
+        // Signed by the issuer, but not to be used: no data, neither good nor revoked (§6.3.3).
+        const defect = crl.defect ?? (issuerFacts.crlSign ? null : 'issuer_not_crl_signer');
+        if (defect !== null) {
+          // Until new data may come: the next load of a file or URL, never for a CRL given inline.
+          invalid ??= { defect, until: source.kind === 'static' ? Infinity : refreshTime(entry) };
+          continue;
+        }
         if (crl.thisUpdate > t + CLOCK_LEEWAY_MS) continue; // not valid yet: as if absent
         if (crl.nextUpdate !== null && t > crl.nextUpdate) {
           if (source.inflight !== null && round.wait) {
@@ -1405,6 +1516,9 @@ class Checker implements RevocationChecker {
     if (good) return { kind: 'good', until };
     if (pending) return PENDING;
     if (stale) return { kind: 'unknown', until: Infinity, transient: staleTransient || unavailable, reason: 'crl_stale' };
+    if (invalid !== null) {
+      return { kind: 'unknown', until: invalid.until, transient: unavailable, reason: 'crl_invalid', defect: invalid.defect };
+    }
     return { kind: 'unknown', until: Infinity, transient: unavailable, reason: unavailable ? 'crl_unavailable' : 'no_crl' };
   }
 
@@ -1525,6 +1639,20 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
     if (oldest.done !== true) map.delete(oldest.value);
   }
   map.set(key, value);
+}
+
+/** The `problems` lines: CRLs in hand that are not to be used. */
+function crlProblems(sources: readonly CrlSource[]): string[] {
+  const lines: string[] = [];
+  for (const source of sources) {
+    const entries = source.entries ?? [];
+    entries.forEach(({ crl }, index) => {
+      if (crl.defect === null) return;
+      const which = entries.length > 1 ? `${source.path} (CRL ${index + 1} of ${entries.length})` : source.path;
+      lines.push(`${which} is not a valid CRL: ${DEFECT_TEXT[crl.defect]}; the certificates it covers have no revocation status from it`);
+    });
+  }
+  return lines;
 }
 
 function describe(compiled: CompiledRevocation): string {

@@ -18,6 +18,11 @@
  *   A list of strings/objects is any-of.
  * - SAN kinds are separate checks (all configured kinds must pass), each any-of: some SAN of that
  *   kind matches some pattern. For any-of across kinds, use identities with `san` claims.
+ * - SAN values compare as RFC 5280 says for their kind: DNS names case-insensitively (ASCII);
+ *   URIs with the scheme and host case-insensitive and the rest exact (§7.4); e-mail addresses
+ *   with the domain case-insensitive and the local part exact (§4.2.1.6); IP addresses as
+ *   addresses, not text. Rules are normalised once when compiled, certificate values when
+ *   compared, without allocating in the usual case (nothing to lower-case).
  * - Matching never builds a regular expression from configuration.
  */
 import { BlockList, isIP } from 'node:net';
@@ -43,13 +48,23 @@ export type DnRule = string | DnAttributes | readonly (string | DnAttributes)[];
 
 /** Each kind given is its own check; within a kind any listed pattern may match any SAN. */
 export interface SanRule {
-  /** Exact names, or `*.example.com` for exactly one extra left-most label. Case-insensitive. */
+  /**
+   * Exact names, or `*.example.com` for exactly one extra left-most label. Case-insensitive; no
+   * trailing dot (a SAN written with one matches nothing: it is outside RFC 5280's syntax).
+   */
   readonly dns?: string | readonly string[];
-  /** Exact URIs, or prefixes written with a trailing `*` (`spiffe://contoso.com/payments/*`). */
+  /**
+   * Exact URIs, or prefixes written with a trailing `*` (`spiffe://contoso.com/payments/*`). The
+   * scheme and host are case-insensitive, the rest exact (percent-encoding as written); a prefix
+   * never matches a URI with `.`/`..` path segments.
+   */
   readonly uri?: string | readonly string[];
-  /** Exact addresses (domain part case-insensitive), or `@example.com` for any mailbox at that domain. */
+  /** Exact addresses (local part exact, domain case-insensitive), or `@example.com` for any mailbox at that domain. */
   readonly email?: string | readonly string[];
-  /** IPv4/IPv6 addresses or CIDR blocks. */
+  /**
+   * IPv4/IPv6 addresses or CIDR blocks, compared as addresses (any IPv6 spelling; an IPv4 address
+   * and its IPv4-mapped IPv6 form `::ffff:a.b.c.d` are the same address).
+   */
   readonly ip?: string | readonly string[];
 }
 
@@ -232,9 +247,21 @@ type CompiledDn =
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const RFC4514_ESCAPABLE = ' "#+,;<=>\\';
+const HEX_PAIRS = /^(?:[0-9a-fA-F]{2})+$/;
+const SURROGATE = /[\uD800-\uDFFF]/;
 
-function isHexDigit(c: string | undefined): boolean {
-  return c !== undefined && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'));
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const PLUS = 0x2b;
+const COMMA = 0x2c;
+const BACKSLASH = 0x5c;
+
+/** The value of one hex digit's char code, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
 }
 
 /**
@@ -243,7 +270,7 @@ function isHexDigit(c: string | undefined): boolean {
  * `#hex`, the way `NameAttribute.value` carries it.
  */
 function hexValue(hex: string, option: string): string {
-  if (hex.length === 0 || hex.length % 2 !== 0 || ![...hex].every(isHexDigit)) throw invalidOption(option, 'has a "#" value that is not hex');
+  if (!HEX_PAIRS.test(hex)) throw invalidOption(option, 'has a "#" value that is not hex');
   const ber = Buffer.from(hex, 'hex');
   try {
     const tlv = readTlv(ber, 0, ber.length);
@@ -254,60 +281,81 @@ function hexValue(hex: string, option: string): string {
   }
 }
 
-/**
- * Reads one attribute value starting at `pos`, up to an unescaped `,` or `+` or the end.
- * Accepts RFC 4514 escapes (`\,` and `\hh` UTF-8 bytes), a double-quoted value as .NET and
- * RFC 1779 write it (`O="Contoso, Inc."`), and spaces around separators, which are dropped
- * unless escaped.
- */
-function readValue(text: string, start: number, option: string): { value: string; end: number } {
-  if (text[start] === '#') {
-    let end = start + 1;
-    while (end < text.length && text[end] !== ',' && text[end] !== '+' && text[end] !== ' ') end++;
-    return { value: hexValue(text.slice(start + 1, end), option), end };
-  }
-  const quoted = text[start] === '"';
-  const bytes: number[] = [];
-  let significant = 0; // bytes before any unescaped trailing spaces
-  let pos = quoted ? start + 1 : start;
-  for (;;) {
-    const c = text[pos];
-    if (c === undefined) {
-      if (quoted) throw invalidOption(option, 'has a quoted value without its closing quote');
-      break;
-    }
-    if (quoted && c === '"') { pos++; break; }
-    if (!quoted && (c === ',' || c === '+')) break;
-    if (c === '\\') {
-      const next = text[pos + 1];
-      if (isHexDigit(next) && isHexDigit(text[pos + 2])) {
-        bytes.push(parseInt(text.slice(pos + 1, pos + 3), 16));
-        pos += 3;
-      } else if (next !== undefined && RFC4514_ESCAPABLE.includes(next)) {
-        bytes.push(next.charCodeAt(0));
-        pos += 2;
-      } else {
-        throw invalidOption(option, 'has an invalid "\\" escape (escape a space or one of "#+,;<=>\\, or give two hex digits)');
-      }
-      significant = bytes.length;
-      continue;
-    }
-    if (!quoted && (c === '"' || c === ';' || c === '<' || c === '>')) {
-      throw invalidOption(option, `has an unescaped "${c}" in a value (write "\\${c}")`);
-    }
-    const code = text.codePointAt(pos)!;
-    const char = String.fromCodePoint(code);
-    bytes.push(...Buffer.from(char, 'utf8'));
-    if (quoted || c !== ' ') significant = bytes.length;
-    pos += char.length;
-  }
-  let value: string;
+function decodeEscapedBytes(bytes: number[], option: string): string {
   try {
-    value = utf8.decode(Uint8Array.from(bytes.slice(0, significant)));
+    return utf8.decode(Uint8Array.from(bytes));
   } catch {
     throw invalidOption(option, 'has "\\hh" escapes that are not UTF-8');
   }
-  return { value, end: pos };
+}
+
+/**
+ * Reads one attribute value starting at `start`, up to an unescaped `,` or `+` or the end.
+ * Accepts RFC 4514 escapes (`\,` and `\hh` UTF-8 bytes), a double-quoted value as .NET and
+ * RFC 1779 write it (`O="Contoso, Inc."`), and spaces around separators, which are dropped
+ * unless escaped.
+ *
+ * One pass over char codes: runs of plain characters are sliced whole and consecutive `\hh`
+ * escapes decoded together (a UTF-8 character spans several), so a long value (a proxy's DN
+ * header) costs no allocation per character.
+ */
+function readValue(text: string, start: number, option: string): { value: string; end: number } {
+  if (text.charCodeAt(start) === 0x23) { // '#'
+    let end = start + 1;
+    for (let c = text.charCodeAt(end); end < text.length && c !== COMMA && c !== PLUS && c !== SPACE; c = text.charCodeAt(++end));
+    return { value: hexValue(text.slice(start + 1, end), option), end };
+  }
+  const quoted = text.charCodeAt(start) === QUOTE;
+  let pos = quoted ? start + 1 : start;
+  let value = '';
+  /** Start of the current run of characters taken as they are. */
+  let runStart = pos;
+  /** Bytes of the current run of `\hh` escapes. */
+  let escaped: number[] | null = null;
+  for (;;) {
+    if (pos >= text.length) {
+      if (quoted) throw invalidOption(option, 'has a quoted value without its closing quote');
+      break;
+    }
+    const c = text.charCodeAt(pos);
+    if (quoted ? c === QUOTE : c === COMMA || c === PLUS) break;
+    if (c === BACKSLASH) {
+      value += text.slice(runStart, pos);
+      const high = hexDigit(text.charCodeAt(pos + 1));
+      const low = high < 0 ? -1 : hexDigit(text.charCodeAt(pos + 2));
+      if (low >= 0) {
+        (escaped ??= []).push(high * 16 + low);
+        pos += 3;
+      } else {
+        const next = text[pos + 1];
+        if (next === undefined || !RFC4514_ESCAPABLE.includes(next)) {
+          throw invalidOption(option, 'has an invalid "\\" escape (escape a space or one of "#+,;<=>\\, or give two hex digits)');
+        }
+        if (escaped !== null) value += decodeEscapedBytes(escaped, option);
+        escaped = null;
+        value += next;
+        pos += 2;
+      }
+      runStart = pos;
+      continue;
+    }
+    if (!quoted && (c === QUOTE || c === 0x3b || c === 0x3c || c === 0x3e)) { // " ; < >
+      throw invalidOption(option, `has an unescaped "${text[pos]}" in a value (write "\\${text[pos]}")`);
+    }
+    if (escaped !== null) {
+      value += decodeEscapedBytes(escaped, option);
+      escaped = null;
+    }
+    pos++;
+  }
+  if (escaped !== null) value += decodeEscapedBytes(escaped, option);
+  // Unescaped spaces before the end or a separator are not part of the value (RFC 4514 §3).
+  let runEnd = pos;
+  if (!quoted) while (runEnd > runStart && text.charCodeAt(runEnd - 1) === SPACE) runEnd--;
+  value += text.slice(runStart, runEnd);
+  // A lone surrogate in configuration becomes U+FFFD, as UTF-8 encoding would make it.
+  if (SURROGATE.test(value)) value = Buffer.from(value, 'utf8').toString('utf8');
+  return { value, end: quoted ? pos + 1 : pos };
 }
 
 function skipSpaces(text: string, pos: number): number {
@@ -381,7 +429,7 @@ function compileDnRule(value: unknown, option: string): CompiledDn[] {
 }
 
 /** One RDN equals another: same size, and a one-to-one pairing of equal attributes (a SET). */
-function rdnEquals(expected: readonly DnAttribute[], actual: readonly { oid: string; value: string }[]): boolean {
+export function rdnEquals(expected: readonly DnAttribute[], actual: readonly { oid: string; value: string }[]): boolean {
   if (expected.length !== actual.length) return false;
   if (expected.length === 1) return expected[0]!.oid === actual[0]!.oid && expected[0]!.value === actual[0]!.value;
   const used = new Array<boolean>(actual.length).fill(false);
@@ -432,7 +480,12 @@ function checkDnsName(name: string, option: string): void {
   if (!valid) throw invalidOption(option, 'is not a DNS name');
 }
 
-/** Names matched exactly or by one wildcard label; sets, so matching is O(1) per SAN. */
+/**
+ * Names matched exactly or by one wildcard label; sets, so matching is O(1) per SAN. Compared
+ * in lower case (ASCII: SANs are IA5Strings, rules are checked to be ASCII). A SAN with a
+ * trailing dot is outside the preferred name syntax RFC 5280 §4.2.1.6 requires: it matches
+ * nothing rather than being read as the name without the dot.
+ */
 function compileDns(value: unknown, option: string): (names: readonly string[]) => boolean {
   const exact = new Set<string>();
   const wildcardParents = new Set<string>();
@@ -462,37 +515,174 @@ function compileDns(value: unknown, option: string): (names: readonly string[]) 
   };
 }
 
-/** Exact URIs, or prefixes written with a trailing `*`. Comparison is exact (case-sensitive). */
+// URIs (RFC 5280 §7.4, RFC 3986 §6.2.2.1): the scheme and the host compare case-insensitively,
+// everything else exactly. Nothing else is normalised: percent-encoding is compared as written
+// (`%7E` is not `~`, `%2f` is not `%2F`), and neither dot segments nor default ports are
+// resolved. Each of those would make more certificates match a rule, never fewer, so a URI
+// written differently from the rule fails closed. Certificate URIs are IA5Strings and rules
+// printable ASCII, so lower-casing is ASCII-only.
+
+/** Index of the `:` ending an RFC 3986 scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`), or -1. */
+function schemeEnd(uri: string): number {
+  for (let i = 0; i < uri.length; i++) {
+    const c = uri.charCodeAt(i);
+    if (c === 0x3a) return i > 0 ? i : -1;
+    const alpha = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    if (!alpha && (i === 0 || !((c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e))) return -1;
+  }
+  return -1;
+}
+
+interface UriParts {
+  /** Index of the scheme's `:`. */
+  readonly colon: number;
+  /** The host, [hostStart, hostEnd); both -1 without an authority (`urn:`, `mailto:`). */
+  readonly hostStart: number;
+  readonly hostEnd: number;
+  /** Where the path starts (after the authority, if any). */
+  readonly pathStart: number;
+}
+
+function isAuthorityEnd(c: number): boolean {
+  return c === 0x2f || c === 0x3f || c === 0x23; // / ? #
+}
+
+/** Scheme and host positions of a URI with a scheme; undefined when it has none. */
+function uriParts(uri: string): UriParts | undefined {
+  const colon = schemeEnd(uri);
+  if (colon < 0) return undefined;
+  if (uri.charCodeAt(colon + 1) !== 0x2f || uri.charCodeAt(colon + 2) !== 0x2f) {
+    return { colon, hostStart: -1, hostEnd: -1, pathStart: colon + 1 };
+  }
+  const authorityStart = colon + 3;
+  let authorityEnd = authorityStart;
+  while (authorityEnd < uri.length && !isAuthorityEnd(uri.charCodeAt(authorityEnd))) authorityEnd++;
+  // userinfo ends at the last "@" of the authority; the port starts at a ":" after the host
+  // (an IP literal "[...]" has colons of its own).
+  const at = uri.lastIndexOf('@', authorityEnd - 1);
+  const hostStart = at >= authorityStart ? at + 1 : authorityStart;
+  let hostEnd = hostStart;
+  if (uri.charCodeAt(hostStart) === 0x5b) {
+    const close = uri.indexOf(']', hostStart);
+    hostEnd = close >= 0 && close < authorityEnd ? close + 1 : authorityEnd;
+  } else {
+    while (hostEnd < authorityEnd && uri.charCodeAt(hostEnd) !== 0x3a) hostEnd++;
+  }
+  return { colon, hostStart, hostEnd, pathStart: authorityEnd };
+}
+
+function hasUpperCase(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return true;
+  }
+  return false;
+}
+
+/**
+ * `uri` with its scheme and host in lower case and the rest as it is. Returns `uri` itself when
+ * nothing changes (the usual case: no allocation per comparison).
+ */
+function normalizeUri(uri: string, parts: UriParts): string {
+  const { colon, hostStart, hostEnd } = parts;
+  const upperHost = hostStart >= 0 && hasUpperCase(uri, hostStart, hostEnd);
+  if (!upperHost && !hasUpperCase(uri, 0, colon)) return uri;
+  const scheme = uri.slice(0, colon).toLowerCase();
+  if (!upperHost) return scheme + uri.slice(colon);
+  return scheme + uri.slice(colon, hostStart) + uri.slice(hostStart, hostEnd).toLowerCase() + uri.slice(hostEnd);
+}
+
+/** RFC 3986 §2: unreserved, reserved and "%" — nothing a parser might read as something else. */
+function isUriChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x40 && c <= 0x5b) || (c >= 0x23 && c <= 0x3b) ||
+    c === 0x21 || c === 0x3d || c === 0x3f || c === 0x5d || c === 0x5f || c === 0x7e;
+}
+
+/** A `.` or `..` path segment, plain or percent-encoded (`%2e`), which RFC 3986 §5.2.4 would remove. */
+function isDotSegment(uri: string, from: number, to: number): boolean {
+  let dots = 0;
+  for (let i = from; i < to; dots++) {
+    if (uri.charCodeAt(i) === 0x2e) i++;
+    else if (uri.charCodeAt(i) === 0x25 && uri.charCodeAt(i + 1) === 0x32 && (uri.charCodeAt(i + 2) | 0x20) === 0x65) i += 3;
+    else return false;
+  }
+  return dots === 1 || dots === 2;
+}
+
+/**
+ * True when a certificate URI may be matched by a prefix: only URI characters (so no `\\`,
+ * which WHATWG parsers read as `/`), and no dot segment in the path. Otherwise
+ * `https://contoso.com/users/../admins/bob` would pass `https://contoso.com/users/*` although it
+ * names `/admins/bob`.
+ */
+function prefixMatchable(uri: string, pathStart: number): boolean {
+  let segmentStart = pathStart;
+  let inPath = true;
+  for (let i = 0; i < uri.length; i++) {
+    const c = uri.charCodeAt(i);
+    if (!isUriChar(c)) return false;
+    if (!inPath || i < pathStart) continue;
+    if (c === 0x2f || c === 0x3f || c === 0x23) {
+      if (isDotSegment(uri, segmentStart, i)) return false;
+      segmentStart = i + 1;
+      if (c !== 0x2f) inPath = false; // query or fragment: no more segments
+    }
+  }
+  return !inPath || !isDotSegment(uri, segmentStart, uri.length);
+}
+
+/**
+ * Exact URIs, or prefixes written with a trailing `*`, compared with the scheme and host
+ * case-insensitive (see above). Rules are normalised once here; certificate URIs per comparison.
+ */
 function compileUri(value: unknown, option: string): (uris: readonly string[]) => boolean {
   const exact = new Set<string>();
   const prefixes: string[] = [];
   for (const entry of stringList(value, option)) {
     const uri = entry.value;
-    const colon = uri.indexOf(':');
-    if (colon < 1 || ![...uri].every((c) => c > ' ' && c <= '~')) {
-      throw invalidOption(entry.option, 'must be a URI with a scheme, in printable ASCII without spaces');
+    const parts = uriParts(uri);
+    if (parts === undefined || ![...uri].every((c) => c > ' ' && c <= '~')) {
+      throw invalidOption(entry.option, 'must be a URI with a scheme (such as "https:" or "spiffe:"), in printable ASCII without spaces');
+    }
+    if (parts.hostStart >= 0 && uri.slice(parts.hostStart, parts.hostEnd).includes('%')) {
+      throw invalidOption(entry.option, 'must write the host without percent-encoding');
     }
     const star = uri.indexOf('*');
     if (star >= 0 && star !== uri.length - 1) throw invalidOption(entry.option, 'may only use "*" at the end, as a prefix');
-    if (star < 0) { exact.add(uri); continue; }
-    const prefix = uri.slice(0, -1);
+    const normalized = normalizeUri(uri, parts);
+    if (star < 0) { exact.add(normalized); continue; }
+    const prefix = normalized.slice(0, -1);
     // `spiffe://contoso*` would also match `spiffe://contoso.evil/…`: a prefix must close the authority.
-    const authority = prefix.indexOf('://');
-    if (authority >= 0 && prefix.indexOf('/', authority + 3) < 0) {
+    if (parts.hostStart >= 0 && parts.pathStart >= prefix.length) {
       throw invalidOption(entry.option, 'must include the "/" after the host before "*", so that the prefix cannot match other hosts');
+    }
+    if (!prefixMatchable(prefix, parts.pathStart)) {
+      throw invalidOption(entry.option, 'must not contain "." or ".." path segments or characters outside RFC 3986');
     }
     prefixes.push(prefix);
   }
   return (uris) => {
     for (const uri of uris) {
-      if (exact.has(uri)) return true;
-      for (const prefix of prefixes) if (uri.startsWith(prefix)) return true;
+      const parts = uriParts(uri);
+      if (parts === undefined) continue;
+      const normalized = normalizeUri(uri, parts);
+      if (exact.has(normalized)) return true;
+      if (prefixes.length === 0) continue;
+      let matchable: boolean | undefined;
+      for (const prefix of prefixes) {
+        if (!normalized.startsWith(prefix)) continue;
+        matchable ??= prefixMatchable(normalized, parts.pathStart);
+        if (matchable) return true;
+      }
     }
     return false;
   };
 }
 
-/** Splits at the last `@`, lower-casing the domain: RFC 5321 makes only the domain case-insensitive. */
+/**
+ * Splits at the last `@`, lower-casing the domain: RFC 5280 §4.2.1.6 (after RFC 5321) makes only
+ * the domain case-insensitive; the local part is compared exactly.
+ */
 function splitEmail(address: string): { local: string; domain: string } | undefined {
   const at = address.lastIndexOf('@');
   if (at < 0 || at === address.length - 1) return undefined;
@@ -521,9 +711,11 @@ function compileEmail(value: unknown, option: string): (addresses: readonly stri
 }
 
 /**
- * Addresses and CIDR blocks, IPv4 and IPv6, in a `node:net` BlockList. BlockList treats an
- * IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) as the IPv4 address, in both directions; host bits
- * of a CIDR are ignored.
+ * Addresses and CIDR blocks, IPv4 and IPv6, in a `node:net` BlockList, which compares addresses,
+ * not text: any IPv6 spelling (upper case, leading zeros, `::`, an embedded dotted quad) is the
+ * same address. BlockList treats an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, RFC 4291
+ * §2.5.5.2: the IPv4 node itself) as the IPv4 address, in both directions; the deprecated
+ * IPv4-compatible form (`::10.0.0.1`) is an IPv6 address of its own. Host bits of a CIDR are ignored.
  */
 function compileIp(value: unknown, option: string): (addresses: readonly string[]) => boolean {
   const list = new BlockList();
@@ -531,7 +723,11 @@ function compileIp(value: unknown, option: string): (addresses: readonly string[
     const [address = '', prefix, extra] = entry.value.trim().split('/');
     const family = address.includes('%') ? 0 : isIP(address);
     const bits = family === 4 ? 32 : 128;
-    if (family === 0 || extra !== undefined) throw invalidOption(entry.option, 'must be an IP address or a CIDR block such as "10.0.0.0/8"');
+    if (family === 0 || extra !== undefined) {
+      // 010.1.2.3: inet_aton reads the octet as octal, others as decimal; it is refused, not guessed.
+      const zeros = /(?:^|\.)0\d/.test(address) && /^[\d.]+$/.test(address) ? ' (write IPv4 octets without leading zeros)' : '';
+      throw invalidOption(entry.option, `must be an IP address or a CIDR block such as "10.0.0.0/8"${zeros}`);
+    }
     const type = family === 4 ? 'ipv4' : 'ipv6';
     if (prefix === undefined) { list.addAddress(address, type); continue; }
     const length = /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;

@@ -38,19 +38,32 @@ export interface RevokedEntryInput {
   /** Revocation date (default: an hour ago, whole seconds). */
   date?: Date;
   reason?: CrlReasonName;
+  /** Extra entry extensions (e.g. `unknownExtension()` for an unsupported critical one). */
+  extensions?: RawExtension[];
 }
 
+/**
+ * A CRL as RFC 5280 profiles it by default (v2, with a non-critical cRLNumber); each option
+ * below breaks one rule on purpose. A CRL issuer whose keyUsage lacks cRLSign is a property of
+ * the CA, not of the CRL: create the CA with e.g. `keyUsage: ['keyCertSign', 'digitalSignature']`.
+ */
 export interface CrlOptions {
   revoked?: RevokedEntryInput[];
   /** Default: a minute ago, whole seconds. */
   thisUpdate?: Date;
   /** Default: a day after thisUpdate; `null` omits it (a non-conforming CRL). */
   nextUpdate?: Date | null;
-  /** cRLNumber extension; omitted by default. */
-  crlNumber?: number;
+  /**
+   * The cRLNumber (RFC 5280 §5.2.3: required, non-critical). Default: thisUpdate in seconds since
+   * the epoch, so that a later CRL has a higher number. `null` omits it (a non-conforming CRL);
+   * a negative value makes an invalid one.
+   */
+  crlNumber?: number | bigint | null;
+  /** Mark cRLNumber critical (a non-conforming CRL). */
+  crlNumberCritical?: boolean;
   /** Sign with this key pair instead of the CA's (the issuer name stays the CA's): a forged CRL. */
   signingKeys?: KeyPair;
-  /** Extra CRL extensions (e.g. `issuingDistributionPointExtension(...)`). */
+  /** Extra CRL extensions (e.g. `issuingDistributionPointExtension(...)`, `unknownExtension()`). */
   extensions?: RawExtension[];
 }
 
@@ -82,11 +95,17 @@ function uriName(uri: string): Buffer {
   return derTlv(0x86, Buffer.from(uri, 'latin1'));
 }
 
-function integer(value: number): Buffer {
-  let hex = value.toString(16);
-  if (hex.length % 2 === 1) hex = `0${hex}`;
-  if (Number.parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
-  return derTlv(0x02, Buffer.from(hex, 'hex'));
+/** A DER INTEGER, two's complement in the fewest octets. */
+function integer(value: number | bigint): Buffer {
+  let n = BigInt(value);
+  const octets: number[] = [];
+  for (;;) {
+    octets.unshift(Number(n & 0xffn));
+    n >>= 8n; // arithmetic shift: -1 stays -1
+    const sign = octets[0]! & 0x80;
+    if ((n === 0n && sign === 0) || (n === -1n && sign !== 0)) break;
+  }
+  return derTlv(0x02, Buffer.from(octets));
 }
 
 /** authorityInfoAccess naming an OCSP responder (and optionally a caIssuers URL). */
@@ -121,6 +140,15 @@ export function issuingDistributionPointExtension(input: IssuingDistributionPoin
   return { oid: '2.5.29.28', critical: true, value: derTlv(0x30, ...parts) };
 }
 
+/**
+ * An extension no validator knows (a UUID-based OID under 2.25), critical unless told otherwise:
+ * RFC 5280 §5.2 and §5.3 say a CRL with an unsupported critical CRL or entry extension must not
+ * be used.
+ */
+export function unknownExtension(critical = true): RawExtension {
+  return { oid: '2.25.170141183460469231731687303715884105727', critical, value: derTlv(0x05, Buffer.alloc(0)) };
+}
+
 /** deltaCRLIndicator (critical), to make a delta CRL. */
 export function deltaCrlIndicatorExtension(baseCrlNumber: number): RawExtension {
   return { oid: '2.5.29.27', critical: true, value: integer(baseCrlNumber) };
@@ -138,10 +166,12 @@ export async function createCrl(ca: TestCertificate, options: CrlOptions = {}): 
   const keys = options.signingKeys ?? ca.keys;
   const thisUpdate = options.thisUpdate ?? wholeSeconds(Date.now() - MINUTE_MS);
   const nextUpdate = options.nextUpdate === undefined ? new Date(thisUpdate.getTime() + DAY_MS) : options.nextUpdate;
+  const crlNumber = options.crlNumber === undefined ? Math.floor(thisUpdate.getTime() / 1000) : options.crlNumber;
+  const toExtension = (e: RawExtension): x509.Extension => new x509.Extension(e.oid, e.critical ?? false, e.value);
   const extensions = [
-    ...(options.crlNumber === undefined ? [] : [{ oid: '2.5.29.20', critical: false, value: integer(options.crlNumber) }]),
+    ...(crlNumber === null ? [] : [{ oid: '2.5.29.20', critical: options.crlNumberCritical ?? false, value: integer(crlNumber) }]),
     ...(options.extensions ?? []),
-  ].map((e) => new x509.Extension(e.oid, e.critical ?? false, e.value));
+  ].map(toExtension);
   const crl = await x509.X509CrlGenerator.create({
     issuer: caCertificate.subjectName,
     thisUpdate,
@@ -150,6 +180,7 @@ export async function createCrl(ca: TestCertificate, options: CrlOptions = {}): 
       serialNumber: entry.serialNumber,
       revocationDate: entry.date ?? wholeSeconds(Date.now() - 60 * MINUTE_MS),
       ...(entry.reason === undefined ? {} : { reason: REASONS[entry.reason] as x509.X509CrlReason }),
+      ...(entry.extensions === undefined ? {} : { extensions: entry.extensions.map(toExtension) }),
     })),
     extensions,
     signingKey: keys.privateKey,

@@ -6,10 +6,12 @@
  * why the kit is its own entry point (`@clientcert/core/testkit`): importing the middleware never
  * loads it.
  *
- * Every certificate starts from ordinary defaults (ECDSA P-256, whole-second validity around now,
- * key identifiers, clientAuth for leaves) and each option changes one property, so that a test
- * can make exactly the odd certificate it is about: a re-issued or cross-signed CA (`keyPair`), a
- * "CA" that is not one (`ca: false`), a name no RFC 4514 string can spell (a `JsonName`), an
+ * Every certificate starts from ordinary defaults that conform to the RFC 5280 profile (ECDSA
+ * P-256, whole-second validity around now, key identifiers, critical basicConstraints, a critical
+ * subjectAltName for an empty subject, clientAuth for leaves) and each option changes one
+ * property, so that a test can make exactly the odd certificate it is about: a re-issued or
+ * cross-signed CA (`keyPair`), a "CA" that is not one (`ca: false`), a name no RFC 4514 string can
+ * spell (a `JsonName`), a CA without key identifiers (`subjectKeyId`, `authorityKeyId`), an
  * unusual subjectAltName or a deliberately broken extension (`extensions`). Options take plain
  * values, so tests need not depend on @peculiar/x509 themselves (it is a dependency of this
  * package, not of yours).
@@ -121,6 +123,11 @@ export interface IssueOptions extends KeyPairOptions {
   subject?: NameInput;
   /** subjectAltName: the usual kinds by kind, or a list of GeneralNames written in order as given. */
   san?: SubjectAltNameInput | GeneralNameInput[];
+  /**
+   * Mark subjectAltName critical. Default: critical exactly when the subject is empty, as RFC 5280
+   * §4.2.1.6 requires (and forbids otherwise in the CA/Browser Forum profile).
+   */
+  sanCritical?: boolean;
   /** Extended key usage; `null` omits the extension. Leaves default to `['clientAuth']`. */
   eku?: ExtKeyUsageInput[] | null;
   /**
@@ -140,9 +147,23 @@ export interface IssueOptions extends KeyPairOptions {
    * Write subjectKeyIdentifier (CAs) and authorityKeyIdentifier (issued certificates); default
    * true. With `false` an issuer is matched by name alone, as for certificates from CAs that omit
    * them, so that e.g. a look-alike issuer is rejected by its signature rather than by a key-id
-   * mismatch.
+   * mismatch. Such certificates break the RFC 5280 profile: verification refuses them unless
+   * the policy allows it (`allowMissingAuthorityKeyId`, `allowMissingSubjectKeyId`).
    */
   keyIdentifiers?: boolean;
+  /**
+   * Write subjectKeyIdentifier; overrides `keyIdentifiers` for this one. Default: CAs only (RFC
+   * 5280 §4.2.1.2 requires it of CA certificates), so `false` on a CA makes one that breaks the
+   * profile, and `true` on a leaf adds one.
+   */
+  subjectKeyId?: boolean;
+  /**
+   * Write authorityKeyIdentifier; overrides `keyIdentifiers` for this one. Default: on every
+   * certificate with an issuer (RFC 5280 §4.2.1.1); self-signed ones have none.
+   */
+  authorityKeyId?: boolean;
+  /** Mark basicConstraints critical (default true, as RFC 5280 §4.2.1.9 requires of CAs). */
+  basicConstraintsCritical?: boolean;
   notBefore?: Date;
   notAfter?: Date;
   /** Validity from now when `notAfter` is not given (default 30 days; may be negative for expired). */
@@ -264,7 +285,7 @@ function validity(options: IssueOptions, defaultDays: number): { notBefore: Date
   return { notBefore, notAfter };
 }
 
-function sanExtension(san: SubjectAltNameInput | GeneralNameInput[] | undefined): x509.Extension[] {
+function sanExtension(san: SubjectAltNameInput | GeneralNameInput[] | undefined, critical: boolean): x509.Extension[] {
   if (!san) return [];
   const names: x509.JsonGeneralName[] = Array.isArray(san) ? san : [
     ...(san.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
@@ -272,7 +293,7 @@ function sanExtension(san: SubjectAltNameInput | GeneralNameInput[] | undefined)
     ...(san.email ?? []).map((value) => ({ type: 'email' as const, value })),
     ...(san.ip ?? []).map((value) => ({ type: 'ip' as const, value })),
   ];
-  return names.length ? [new x509.SubjectAlternativeNameExtension(names, false)] : [];
+  return names.length ? [new x509.SubjectAlternativeNameExtension(names, critical)] : [];
 }
 
 function ekuExtension(eku: ExtKeyUsageInput[] | null | undefined, fallback: ExtKeyUsageInput[] | null): x509.Extension[] {
@@ -425,8 +446,11 @@ async function build(
 ): Promise<{ certificate: x509.X509Certificate; keys: KeyPair; key: string }> {
   const keys = options.keyPair ?? await generateKeyPair(options);
   const keyIds = options.keyIdentifiers ?? true;
+  const subjectKeyId = options.subjectKeyId ?? (keyIds && profile.subjectKeyId);
+  const authorityKeyId = options.authorityKeyId ?? keyIds;
   const ca = options.ca === undefined ? profile.ca : options.ca;
   const subject = toName(options.subject ?? profile.subject);
+  const sanCritical = options.sanCritical ?? subject.toJSON().length === 0;
   const { notBefore, notAfter } = validity(options, profile.validDays);
   const signingKey = (signer?.keys ?? keys).privateKey;
   const certificate = await x509.X509CertificateGenerator.create({
@@ -440,12 +464,12 @@ async function build(
     signingKey,
     signingAlgorithm: signingAlgorithm(signingKey),
     extensions: [
-      ...(ca === null ? [] : [new x509.BasicConstraintsExtension(ca, options.pathLength, true)]),
+      ...(ca === null ? [] : [new x509.BasicConstraintsExtension(ca, options.pathLength, options.basicConstraintsCritical ?? true)]),
       ...keyUsageExtension(options.keyUsage, profile.keyUsage),
-      ...(keyIds && profile.subjectKeyId ? [await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)] : []),
-      ...(keyIds && signer ? [await x509.AuthorityKeyIdentifierExtension.create(signer.certificate)] : []),
+      ...(subjectKeyId ? [await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)] : []),
+      ...(signer && authorityKeyId ? [await x509.AuthorityKeyIdentifierExtension.create(signer.certificate)] : []),
       ...ekuExtension(options.eku, profile.eku),
-      ...sanExtension(options.san),
+      ...sanExtension(options.san, sanCritical),
       ...nameConstraintsExtension(options.nameConstraints),
       ...extraExtensions(options.extensions),
     ],

@@ -30,6 +30,14 @@
  *   anyPolicy mappings can fail a path.
  * - Critical extensions: an unknown one, or a known one marked critical where RFC 5280 requires
  *   it not to be (AKI, SKI, AIA, SIA, freshestCRL), rejects the certificate.
+ * - The RFC 5280 profile (`profileProblem`), on every certificate of the path, each rule
+ *   relaxable by its own `VerifyPolicy` switch, which the failure message names:
+ *   authorityKeyIdentifier with a keyIdentifier on every certificate that is not self-issued
+ *   (§4.2.1.1); subjectKeyIdentifier (§4.2.1.2) and a critical basicConstraints (§4.2.1.9) on
+ *   every CA certificate (cA=TRUE); a critical subjectAltName when the subject is empty
+ *   (§4.2.1.6); dNSNames in the preferred name syntax (§4.2.1.6, see `isPreferredDnsName`);
+ *   no dNSName name constraint with a leading period (§4.2.1.10). A name-constraint workload
+ *   past `MAX_CONSTRAINT_COMPARISONS` is refused as too complex, with no switch.
  *
  * Decisions where RFC 5280 leaves room (or where validators differ):
  * - The trust anchor is a certificate, and its constraints are enforced as RFC 5937 allows and
@@ -37,22 +45,33 @@
  *   constraints, extKeyUsage, critical extensions, key strength. A v1 or v2 anchor (no
  *   extensions) is accepted as a CA without constraints. v1/v2 intermediates are not CAs: stricter
  *   than §6.1.4 (k), which only asks v3 certificates for basicConstraints, as OpenSSL and Go are.
+ * - The profile rules apply to the anchor too, as pyca/cryptography applies them: RFC 5280 §6.1
+ *   takes anchor information as input, but this validator takes the anchor as a certificate (see
+ *   above), and a v3 CA certificate without a subjectKeyIdentifier or with a non-critical
+ *   basicConstraints is as non-conforming at the top of a path as in its middle. A self-signed
+ *   anchor needs no authorityKeyIdentifier (§4.2.1.1), and a v1 anchor is no "CA certificate"
+ *   (it has no basicConstraints), so neither rule touches legacy roots. An anchor that breaks a
+ *   rule is reported, with its switch, once a certificate it signed is presented.
  * - A trust anchor may be a root or an intermediate: the path ends at the first anchor, whoever
  *   issued it. A leaf that is byte-for-byte a trust anchor is pinned: it is accepted alone,
  *   after the leaf checks. Any other self-signed leaf is untrusted.
  * - A CA certificate used as the leaf is accepted when its key usage and extended key usage allow
- *   the purpose (RFC 5280 and Go accept CA leaves; the CA/B web profile does not). A CA
- *   certificate with keyUsage keyCertSign alone cannot be a TLS client, so most are refused.
- * - Criticality is only used to decide what may be ignored: known extensions are processed
- *   whether or not they are marked critical, and a missing critical flag (basicConstraints or
- *   name constraints not marked critical, as easy-rsa and some CAs issue them) is not an error.
- * - Authority and subject key identifiers only order issuer candidates; they are never required
- *   and a mismatch is not fatal (as Go; OpenSSL rejects mismatches).
+ *   the purpose (RFC 5280 and Go accept CA leaves; the CA/B web profile and pyca/cryptography do
+ *   not): nothing in §6 stops a CA key from authenticating itself, private PKIs issue such
+ *   certificates to devices and services, and refusing them would trade real deployments for no
+ *   security, since the same key could sign itself a leaf. A CA certificate with keyUsage
+ *   keyCertSign alone cannot be a TLS client, so most are refused; a CA leaf is still held to
+ *   the CA profile (subjectKeyIdentifier, critical basicConstraints).
+ * - Known extensions are processed whether or not they are marked critical. A missing critical
+ *   flag is an error only where the profile above says so (basicConstraints of a CA, the
+ *   subjectAltName of an empty subject); name constraints not marked critical are applied as if
+ *   they were (RFC 5280 asks CAs to mark them, the CA/Browser Forum allows them non-critical).
+ * - Key identifiers are required by the profile, but only order issuer candidates: a mismatch is
+ *   not fatal (as Go; OpenSSL rejects mismatches).
  * - Names are compared as RFC 5280 §7.1 asks, with ASCII case folding and whitespace
  *   normalization of string values (see extensions.ts), not byte for byte as Go does.
  * - Revocation (§6.1.3 (a)(3)) is the pipeline's separate step, so crlDistributionPoints is
- *   accepted even when critical. The CA-side profile (serial number form, AKI/SKI presence,
- *   subjectAltName criticality with an empty subject) is not enforced on issued certificates.
+ *   accepted even when critical. Of the CA-side profile, the serial number form is not enforced.
  *
  * Path building is a depth-first search towards anchors, bounded in work: at most MAX_DEPTH
  * certificates above the leaf, no certificate and no (subject, key) pair twice in a path (RFC 4158
@@ -79,7 +98,10 @@ import { ClientCertError, isClientCertError } from './errors.js';
 import {
   KeyUsageBit, Oid, certificateFacts, publicKeyFactsOfSpki, type CertificateFacts, type PublicKeyFacts,
 } from './extensions.js';
-import { BUDGET_EXHAUSTED, ComparisonBudget, checkNameConstraints, nameConstraintsProblem } from './name-constraints.js';
+import {
+  BUDGET_EXHAUSTED, ComparisonBudget, MAX_CONSTRAINT_COMPARISONS, checkNameConstraints, hasLeadingDotDnsConstraint,
+  isPreferredDnsName, nameConstraintsProblem,
+} from './name-constraints.js';
 import { processPolicies } from './policies.js';
 
 /**
@@ -87,11 +109,14 @@ import { processPolicies } from './policies.js';
  * - `untrusted`: no path to a trust anchor (unknown issuer, bad signature, search limit).
  * - `expired`, `not_yet_valid`: a certificate of the path outside its validity period.
  * - `wrong_purpose`: the leaf's extended key usage, or an issuer's, excludes the purpose.
- * - `malformed`: a certificate that cannot be read, or breaks DER or RFC 5280 structure.
+ * - `malformed`: a certificate that cannot be read, or breaks DER, RFC 5280 structure or the
+ *   RFC 5280 profile (a missing key identifier, a non-critical basicConstraints, ...: see
+ *   `VerifyPolicy` for the switches that relax the profile).
  * - `invalid_ca`: an issuer that is not a CA (cA not asserted, v1/v2 intermediate).
  * - `path_length_exceeded`: a CA's pathLenConstraint is exceeded.
  * - `bad_key_usage`: an issuer without keyCertSign, or a leaf whose key usage excludes the purpose.
- * - `name_constraints`: a name outside a CA's name constraints, or constraints that cannot be applied.
+ * - `name_constraints`: a name outside a CA's name constraints, constraints that cannot be applied,
+ *   or names and constraints too many to check (`MAX_CONSTRAINT_COMPARISONS`).
  * - `invalid_policy`: certificate policy processing failed (required explicit policy, anyPolicy mapping).
  * - `unhandled_critical_extension`: a critical extension this validator does not process.
  * - `weak_algorithm`: a signature or key the `VerifyPolicy` does not accept.
@@ -110,7 +135,12 @@ export type VerifyFailureCode =
   | 'unhandled_critical_extension'
   | 'weak_algorithm';
 
-/** Which signatures and keys are strong enough. */
+/**
+ * Which signatures and keys are strong enough, and which RFC 5280 profile rules may be relaxed.
+ * The profile switches are all false by default: each accepts one kind of non-conforming
+ * certificate (typically from a legacy private CA) anywhere on the path, anchors included, and is
+ * named in the message of the failure it would have prevented.
+ */
 export interface VerifyPolicy {
   /** Accept SHA-1 signatures below the trust anchor (default false). MD2, MD4, MD5 never are. */
   allowSha1Signatures?: boolean;
@@ -127,10 +157,38 @@ export interface VerifyPolicy {
    * (`P-256`) or OpenSSL name (`prime256v1`, `secp256k1`, `brainpoolP256r1`, ...).
    */
   ecCurves?: readonly string[];
+  /**
+   * Accept a certificate that is not self-issued without an authorityKeyIdentifier holding a
+   * keyIdentifier (RFC 5280 §4.2.1.1), as CAs that omit key identifiers issue them.
+   */
+  allowMissingAuthorityKeyId?: boolean;
+  /** Accept a CA certificate (cA=TRUE) without a subjectKeyIdentifier (RFC 5280 §4.2.1.2). */
+  allowMissingSubjectKeyId?: boolean;
+  /** Accept a CA certificate whose basicConstraints is not marked critical (RFC 5280 §4.2.1.9; easy-rsa writes them so). */
+  allowNonCriticalBasicConstraints?: boolean;
+  /** Accept a certificate with an empty subject whose subjectAltName is absent or not critical (RFC 5280 §4.2.1.6). */
+  allowEmptySubjectWithoutCriticalSan?: boolean;
+  /**
+   * Accept a CA whose dNSName name constraints have a leading period (`.example.com`), read as
+   * "subdomains only" as OpenSSL and Go read it (RFC 5280 §4.2.1.10 has no such syntax for dNSNames).
+   */
+  allowLeadingDotDnsConstraints?: boolean;
+  /**
+   * Accept dNSName subjectAltNames outside the preferred name syntax (RFC 5280 §4.2.1.6): an
+   * underscore, an IP address written as a DNS name, an empty label or a trailing period.
+   */
+  allowNonPreferredDnsNames?: boolean;
 }
 
+/** The switches of `VerifyPolicy` that relax one RFC 5280 profile rule each. */
+const PROFILE_SWITCHES = [
+  'allowMissingAuthorityKeyId', 'allowMissingSubjectKeyId', 'allowNonCriticalBasicConstraints',
+  'allowEmptySubjectWithoutCriticalSan', 'allowLeadingDotDnsConstraints', 'allowNonPreferredDnsNames',
+] as const;
+type ProfileSwitch = (typeof PROFILE_SWITCHES)[number];
+
 /** A validated `VerifyPolicy`, from `compileVerifyPolicy`. */
-export interface CompiledVerifyPolicy {
+export interface CompiledVerifyPolicy extends Readonly<Record<ProfileSwitch, boolean>> {
   readonly allowSha1Signatures: boolean;
   readonly minRsaBits: number;
   readonly maxRsaBits: number;
@@ -239,7 +297,7 @@ const CURVE_ALIASES: ReadonlyMap<string, string> = new Map([
   ['p-256', 'prime256v1'], ['secp256r1', 'prime256v1'], ['p-384', 'secp384r1'], ['p-521', 'secp521r1'],
 ]);
 const DEFAULT_CURVES: readonly string[] = ['prime256v1', 'secp384r1', 'secp521r1'];
-const POLICY_KEYS: ReadonlySet<string> = new Set(['allowSha1Signatures', 'minRsaBits', 'maxRsaBits', 'ecCurves']);
+const POLICY_KEYS: ReadonlySet<string> = new Set(['allowSha1Signatures', 'minRsaBits', 'maxRsaBits', 'ecCurves', ...PROFILE_SWITCHES]);
 const compiledPolicies = new WeakSet<CompiledVerifyPolicy>();
 const policyCache = new WeakMap<object, CompiledVerifyPolicy>();
 
@@ -304,8 +362,14 @@ export function compileVerifyPolicy(policy: VerifyPolicy | CompiledVerifyPolicy 
   if (!Number.isInteger(maxRsaBits) || maxRsaBits < minRsaBits || maxRsaBits > RSA_BITS_LIMIT) {
     throw policyError(`maxRsaBits must be an integer from minRsaBits (${minRsaBits}) to ${RSA_BITS_LIMIT}`);
   }
+  const switches = {} as Record<ProfileSwitch, boolean>;
+  for (const name of PROFILE_SWITCHES) {
+    const value = (policy as VerifyPolicy)[name] ?? false;
+    if (typeof value !== 'boolean') throw policyError(`${name} must be a boolean`);
+    switches[name] = value;
+  }
   const compiled: CompiledVerifyPolicy = Object.freeze({
-    allowSha1Signatures, minRsaBits, maxRsaBits, ...compileCurves(ecCurves),
+    allowSha1Signatures, minRsaBits, maxRsaBits, ...compileCurves(ecCurves), ...switches,
   });
   compiledPolicies.add(compiled);
   policyCache.set(policy, compiled);
@@ -462,8 +526,52 @@ function problem(code: VerifyFailureCode, text: string, order: number): Problem 
 
 const isIssuer = (role: Role): boolean => role === 'intermediate' || role === 'anchor';
 
-/** Structure, CA status and key usage consistency (§4.2, §4.2.1.3, §4.2.1.9, §4.2.1.10). */
-function structureProblem(facts: CertificateFacts, role: Role): Problem | null {
+/** A profile rule's failure text: the rule's section and the switch that relaxes it. */
+function profileText(text: string, section: string, relaxedBy: ProfileSwitch): string {
+  return `${text} (RFC 5280 §${section}; allow with verifyPolicy.${relaxedBy})`;
+}
+
+/**
+ * The RFC 5280 profile rules that path validation (§6) itself does not ask for, but that a
+ * conforming CA never breaks, each unless the policy relaxes it. On every certificate of the
+ * path, whatever its role (see the module comment for the anchor). Messages name the rule and its
+ * switch, never the certificate's contents.
+ */
+function profileProblem(facts: CertificateFacts, policy: CompiledVerifyPolicy): Problem | null {
+  const found = (text: string, section: string, relaxedBy: ProfileSwitch): Problem =>
+    problem('malformed', profileText(text, section, relaxedBy), Order.structure);
+  // §4.2.1.1: the keyIdentifier MUST be there, except in a self-signed certificate. Self-issued
+  // stands in for self-signed, since it can be told without a signature: a key rollover
+  // certificate (self-issued, signed by the old key) without one is let through, a leniency
+  // that costs nothing (it is still signed by a key the path verifies).
+  if (facts.authorityKeyId === null && !facts.selfIssued && !policy.allowMissingAuthorityKeyId) {
+    return found('has no authorityKeyIdentifier with a keyIdentifier', '4.2.1.1', 'allowMissingAuthorityKeyId');
+  }
+  const bc = facts.basicConstraints;
+  if (bc?.ca === true) {
+    if (facts.subjectKeyId === null && !policy.allowMissingSubjectKeyId) {
+      return found('is a CA certificate without a subjectKeyIdentifier', '4.2.1.2', 'allowMissingSubjectKeyId');
+    }
+    if (!bc.critical && !policy.allowNonCriticalBasicConstraints) {
+      return found('is a CA certificate whose basicConstraints is not critical', '4.2.1.9', 'allowNonCriticalBasicConstraints');
+    }
+  }
+  if (facts.subject.rdns.length === 0 && !facts.subjectAltNameCritical && !policy.allowEmptySubjectWithoutCriticalSan) {
+    return found('has an empty subject and no critical subjectAltName', '4.2.1.6', 'allowEmptySubjectWithoutCriticalSan');
+  }
+  if (!policy.allowNonPreferredDnsNames &&
+    facts.subjectAltNames?.some((name) => name.kind === 'dns' && !isPreferredDnsName(name.value))) {
+    return found('has a dNSName subjectAltName outside the preferred name syntax', '4.2.1.6', 'allowNonPreferredDnsNames');
+  }
+  return null;
+}
+
+/** Structure, CA status and key usage consistency (§4.2, §4.2.1.3, §4.2.1.9, §4.2.1.10), then the profile. */
+function structureProblem(facts: CertificateFacts, role: Role, policy: CompiledVerifyPolicy): Problem | null {
+  return caProblem(facts, role, policy) ?? profileProblem(facts, policy);
+}
+
+function caProblem(facts: CertificateFacts, role: Role, policy: CompiledVerifyPolicy): Problem | null {
   if (facts.malformed !== null) return problem('malformed', `is malformed: ${facts.malformed}`, Order.structure);
   if (facts.unhandledCritical) {
     return problem('unhandled_critical_extension', 'has an unhandled critical extension', Order.structure);
@@ -482,6 +590,10 @@ function structureProblem(facts: CertificateFacts, role: Role): Problem | null {
     const constraints = facts.nameConstraints === null ? null : nameConstraintsProblem(facts.nameConstraints);
     if (constraints !== null) {
       return problem('name_constraints', `has name constraints that cannot be applied: ${constraints}`, Order.structure);
+    }
+    if (facts.nameConstraints !== null && !policy.allowLeadingDotDnsConstraints && hasLeadingDotDnsConstraint(facts.nameConstraints)) {
+      return problem('name_constraints', profileText('has a dNSName name constraint with a leading period', '4.2.1.10',
+        'allowLeadingDotDnsConstraints'), Order.structure);
     }
     return null;
   }
@@ -569,7 +681,7 @@ function purposeProblem(facts: CertificateFacts, role: Role, purpose: string | n
 
 /** Everything about one certificate that does not depend on the rest of the path. */
 function certificateProblem(cert: X509Certificate, facts: CertificateFacts, role: Role, checks: Checks): Problem | null {
-  return structureProblem(facts, role) ?? algorithmProblem(facts, role, checks.policy) ??
+  return structureProblem(facts, role, checks.policy) ?? algorithmProblem(facts, role, checks.policy) ??
     validityProblem(cert, checks) ?? purposeProblem(facts, role, checks.purpose);
 }
 
@@ -872,7 +984,13 @@ class PathBuilder {
         reason = checkNameConstraints(constraints, this.nodes[below]!.facts, this.budget);
         this.constraintResults.set(key, reason);
       }
-      if (reason === BUDGET_EXHAUSTED) this.exhausted = true;
+      if (reason === BUDGET_EXHAUSTED) {
+        // Refused, not computed: no later path may spend more, and the search ends here.
+        this.exhausted = true;
+        const found = problem('name_constraints', `has too many names for the name constraints of the certificate at depth ${depth}: `
+          + `too complex to check (more than ${MAX_CONSTRAINT_COMPARISONS} name comparisons)`, Order.nameConstraints);
+        return failure(found, j, found.order);
+      }
       if (reason !== null) {
         const found = problem('name_constraints',
           `violates the name constraints of the certificate at depth ${depth}: ${reason}`, Order.nameConstraints);
@@ -1015,24 +1133,31 @@ export function verifyChainSync(input: VerifyChainInput): VerifyChainResult {
   return untrusted(builder);
 }
 
-/**
- * The leaf checks that do not need an issuer — structure, validity and purpose (extended key
- * usage and key usage) — for a certificate whose chain someone else verified (the TLS stack, or
- * a proxy declared as verifying), with the same codes as `verifyChainSync`. Algorithm strength
- * and critical extensions are left to that verifier.
- */
-export function checkCertificate(
-  cert: X509Certificate,
-  input: Pick<VerifyChainInput, 'at' | 'purpose' | 'clockToleranceSeconds'>,
-): { ok: true } | { ok: false; code: VerifyFailureCode; message: string } {
-  const checks = readChecks(input);
-  let facts: CertificateFacts;
+type CheckResult = { ok: true } | { ok: false; code: VerifyFailureCode; message: string };
+
+/** A certificate's facts, or the `malformed` result when its skeleton cannot be read. */
+function factsOrFailure(cert: X509Certificate): CertificateFacts | CheckResult {
   try {
-    facts = certificateFacts(cert);
+    return certificateFacts(cert);
   } catch (error) {
     if (isClientCertError(error)) return { ok: false, code: 'malformed', message: error.message };
     throw error;
   }
+}
+
+/**
+ * The leaf checks that do not need an issuer — structure, validity and purpose (extended key
+ * usage and key usage) — for a certificate whose chain someone else verified (the TLS stack, or
+ * a proxy declared as verifying), with the same codes as `verifyChainSync`. Algorithm strength,
+ * critical extensions and the RFC 5280 profile are left to that verifier.
+ */
+export function checkCertificate(
+  cert: X509Certificate,
+  input: Pick<VerifyChainInput, 'at' | 'purpose' | 'clockToleranceSeconds'>,
+): CheckResult {
+  const checks = readChecks(input);
+  const facts = factsOrFailure(cert);
+  if ('ok' in facts) return facts;
   const found = facts.malformed !== null
     ? problem('malformed', `is malformed: ${facts.malformed}`, Order.structure)
     : validityProblem(cert, checks) ?? purposeProblem(facts, 'leaf', checks.purpose);
@@ -1047,20 +1172,34 @@ export function checkCertificate(
  */
 export function checkKeyPolicy(
   path: readonly X509Certificate[], policy: VerifyPolicy | CompiledVerifyPolicy = DEFAULT_POLICY,
-): { ok: true } | { ok: false; code: VerifyFailureCode; message: string } {
+): CheckResult {
   const compiled = compileVerifyPolicy(policy);
   for (const [depth, cert] of path.entries()) {
-    let facts: CertificateFacts;
-    try {
-      facts = certificateFacts(cert);
-    } catch (error) {
-      if (isClientCertError(error)) return { ok: false, code: 'malformed', message: error.message };
-      throw error;
-    }
+    const facts = factsOrFailure(cert);
+    if ('ok' in facts) return facts;
     const found = keyProblem(facts, compiled);
     if (found !== null) return { ok: false, code: found.code, message: `certificate at depth ${depth} ${found.text}` };
   }
   return { ok: true };
+}
+
+/**
+ * What the structure and profile checks find wrong with each configured trust anchor under
+ * `policy`, as `trust anchor N ...` messages (N from 1) naming the switch where one relaxes it:
+ * for a start-up warning, so that a legacy root (easy-rsa writes basicConstraints non-critical)
+ * is reported before its first client is refused rather than after.
+ */
+export function trustAnchorProblems(
+  anchors: readonly X509Certificate[], policy: VerifyPolicy | CompiledVerifyPolicy = DEFAULT_POLICY,
+): string[] {
+  const compiled = compileVerifyPolicy(policy);
+  const problems: string[] = [];
+  for (const [index, anchor] of anchors.entries()) {
+    const facts = factsOrFailure(anchor);
+    const found = 'ok' in facts ? null : structureProblem(facts, 'anchor', compiled);
+    if (found !== null) problems.push(`trust anchor ${index + 1} ${found.text}`);
+  }
+  return problems;
 }
 
 /** Promise form of `verifyChainSync`, matching the public contract. */
