@@ -7,7 +7,9 @@
  *   middleware on the route (or declare the route before the app-wide middleware to opt out),
  *   fastify uses the route's `config: { clientCert: {...} | false }`.
  *
- * Servers listen on 127.0.0.1, port 0, over HTTPS when TLS options are given, else plain HTTP.
+ * Servers listen on 127.0.0.1, port 0, over HTTPS when TLS options are given, else plain HTTP;
+ * with `http2`, over HTTP/2 instead: TLS `h2`, or cleartext `h2c` (node:http2, the compatibility
+ * API koa and fastify run on). Express does not run on node:http2 (see `expressAdapter`).
  *
  * Each factory takes the framework module, so that the same table runs on every supported major
  * (`FRAMEWORKS`): express 5 and 4, koa 3 and 2, fastify 5 and 4. The older majors are the
@@ -15,6 +17,7 @@
  * API, as used here, is the same).
  */
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -79,6 +82,8 @@ export interface AppSpec {
   routes?: RouteSpec[];
   /** HTTPS when given, else plain HTTP. */
   tls?: TlsServerOptions;
+  /** HTTP/2 (h2 with `tls`, else h2c) instead of HTTP/1.1; only for adapters with `http2`. */
+  http2?: boolean;
 }
 
 export interface RunningApp {
@@ -91,6 +96,8 @@ export interface Adapter {
   name: 'express' | 'koa' | 'fastify';
   /** The framework version it runs on, e.g. `5.3.0`. */
   version: string;
+  /** Whether the framework runs on node:http2 (`AppSpec.http2`). */
+  http2: boolean;
   start(spec: AppSpec): Promise<RunningApp>;
   /**
    * Construct an app with these options, app-wide or on one route, as far as the framework needs
@@ -106,7 +113,15 @@ function quiet(options: ClientCertOptions): ClientCertOptions {
   return 'logger' in options ? options : { logger: false, ...options };
 }
 
-async function listen(server: http.Server | https.Server): Promise<RunningApp> {
+type AnyServer = http.Server | https.Server | http2.Http2Server | http2.Http2SecureServer;
+
+async function listen(server: AnyServer, secure: boolean): Promise<RunningApp> {
+  // HTTP/2 servers have no closeAllConnections(): their sessions are ended here on close.
+  const sessions = new Set<http2.Http2Session>();
+  server.on('session', (session: http2.Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, HOST, () => {
@@ -115,26 +130,39 @@ async function listen(server: http.Server | https.Server): Promise<RunningApp> {
     });
   });
   const { port } = server.address() as AddressInfo;
-  const scheme = server instanceof https.Server ? 'https' : 'http';
   return {
-      url: `${scheme}://${HOST}:${port}`,
+      url: `${secure ? 'https' : 'http'}://${HOST}:${port}`,
       close: () =>
         new Promise<void>((resolve, reject) => {
-          server.close((error) => (error ? reject(error) : resolve()));
-          server.closeAllConnections();
+          server.close((error?: Error) => (error ? reject(error) : resolve()));
+          if ('closeAllConnections' in server) server.closeAllConnections();
+          for (const session of sessions) session.destroy();
         }),
   };
 }
 
-function nodeServer(spec: AppSpec, handler: http.RequestListener): http.Server | https.Server {
+function nodeServer(spec: AppSpec, handler: http.RequestListener): AnyServer {
+  if (spec.http2) {
+    // The compatibility API hands the same (req, res) shape to the framework's handler.
+    const h2Handler = handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
+    return spec.tls ? http2.createSecureServer(spec.tls, h2Handler) : http2.createServer(h2Handler);
+  }
   return spec.tls ? https.createServer(spec.tls, handler) : http.createServer(handler);
 }
 
+/**
+ * Express 4 and 5 do not run on node:http2: they re-parent each request and response onto
+ * prototypes derived from node:http's IncomingMessage and ServerResponse, which drops the
+ * Http2ServerRequest accessors (`req.socket` is undefined, reading the body throws an uncaught
+ * error, the response never ends) before any middleware runs.
+ */
 function expressAdapter(express: typeof Express, version: string): Adapter {
   return {
     name: 'express',
     version,
+    http2: false,
     async start(spec) {
+      if (spec.http2) throw new Error('express does not run on node:http2');
       const app = express();
       // Opting out in express: declare the route before the app-wide middleware.
       for (const route of spec.routes ?? []) {
@@ -147,7 +175,7 @@ function expressAdapter(express: typeof Express, version: string): Adapter {
           app.get(route.path, expressClientCert(quiet(route.clientCert)), (req, res) => void res.json(whoami(req.clientCert)));
         }
       }
-      return listen(nodeServer(spec, app));
+      return listen(nodeServer(spec, app), spec.tls !== undefined);
     },
     async construct(options, where) {
       const app = express();
@@ -161,6 +189,7 @@ function koaAdapter(Koa: typeof KoaApplication, version: string): Adapter {
   return {
     name: 'koa',
     version,
+    http2: true,
     async start(spec) {
       const app = new Koa();
       const answer = (ctx: KoaApplication.Context): void => {
@@ -190,7 +219,7 @@ function koaAdapter(Koa: typeof KoaApplication, version: string): Adapter {
         if (middleware) return middleware(ctx, async () => answer(ctx));
         await next();
       });
-      return listen(nodeServer(spec, app.callback()));
+      return listen(nodeServer(spec, app.callback()), spec.tls !== undefined);
     },
     async construct(options, where) {
       const app = new Koa();
@@ -205,9 +234,11 @@ function fastifyAdapter(Fastify: typeof FastifyFactory, version: string): Adapte
   return {
     name: 'fastify',
     version,
+    http2: true,
     async start(spec) {
-      // One type for both: the routes and hooks do not depend on the server flavour.
-      const app = (spec.tls ? Fastify({ https: spec.tls }) : Fastify()) as unknown as FastifyInstance;
+      // One type for all: the routes and hooks do not depend on the server flavour.
+      const options = spec.http2 ? { http2: true as const, ...(spec.tls ? { https: spec.tls } : {}) } : spec.tls ? { https: spec.tls } : {};
+      const app = Fastify(options as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
       try {
         await app.register(fastifyClientCert, quiet(spec.options));
         app.get('/whoami', async (request) => whoami(request.clientCert));

@@ -174,6 +174,35 @@ const albDescription = (c: TestCertificate): Record<string, string> => ({
 });
 const derUtf8 = (text: string): string => Buffer.concat([Buffer.from([0x0c, text.length]), Buffer.from(text)]).toString('hex');
 
+/**
+ * One row per detail set Envoy can be configured with (`set_current_client_cert_details`: every
+ * combination of Cert, Chain, Subject, URI and DNS; `By` and `Hash` are always written, `By` only
+ * when the proxy's certificate has a URI SAN). Half the rows carry `By` — for each of Cert, Chain
+ * and Cert+Chain, the bare set without it and the full set with it — and those expect it
+ * (`xfcc.by`). The leaf is `Cert`, else the first of `Chain`; an intermediate-issued client
+ * (carol) where `Chain` is sent, so that its intermediate must come from it; alice (with SANs)
+ * otherwise. Without Cert or Chain nothing can be verified: no certificate.
+ */
+function envoyDetailRows(): Scenario[] {
+  const names = ['Cert', 'Chain', 'Subject', 'URI', 'DNS'] as const;
+  const rows: Scenario[] = [];
+  for (let set = 0; set < 32; set++) {
+    const details = names.filter((_, bit) => (set & (1 << bit)) !== 0);
+    const others = set >> 2; // Subject, URI, DNS
+    const withBy = (((others >> 2) ^ (others >> 1) ^ others) & 1) === 1; // an odd number of them
+    const client: ClientName = details.includes('Chain') ? 'carol' : 'alice';
+    const hasCert = details.includes('Cert') || details.includes('Chain');
+    rows.push({
+      name: `XFCC Envoy details ${details.join('+') || 'none (Hash only)'}${withBy ? ', By expected' : ''} → ${hasCert ? `${client}, leaf from ${details.includes('Cert') ? 'Cert' : 'Chain'}` : 'no certificate'}`,
+      server: 'http',
+      options: withCa({ trustProxy: PROXY, ...(withBy ? { xfcc: { by: GATEWAY } } : {}) }),
+      send: { xfcc: (f) => envoyXfcc(f.clients[client], { details: [...details], ...(withBy ? { by: [GATEWAY] } : {}) }) },
+      expect: hasCert ? identified(client, 'xfcc', 'chain', client === 'carol' ? 1 : 0) : rejected('client_certificate_required'),
+    });
+  }
+  return rows;
+}
+
 /** Per-route rows: the app accepts anonymous clients, `/strict` requires a certificate and answers 401. */
 const strictRoute: RouteSpec[] = [{ path: '/strict', clientCert: { mode: 'require', rejectStatus: 401 } }];
 /** Per-route rows: the app requires a certificate, `/health` opts out. */
@@ -247,6 +276,11 @@ export const scenarios: Scenario[] = [
   { name: 'XFCC expected By differs → untrusted', server: 'http', options: withCa({ trustProxy: PROXY, xfcc: { by: ['spiffe://example.org/ns/default/sa/other-gateway'] } }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_untrusted') },
   { name: 'XFCC expected By, element without By → untrusted', server: 'http', options: withCa({ trustProxy: PROXY, xfcc: { by: GATEWAY } }), send: { xfcc: (f) => envoyXfcc(f.clients.alice) }, expect: rejected('client_certificate_untrusted') },
   { name: 'XFCC custom header name → read from that header', server: 'http', options: withCa({ trustProxy: PROXY, xfcc: { header: 'X-Client-Cert-Details' } }), send: { xfcc: xfccOf('alice'), xfccHeader: 'x-client-cert-details' }, expect: identified('alice', 'xfcc', 'chain', 0) },
+  ...envoyDetailRows(),
+  { name: 'XFCC Chain only, accept mode → the leaf from Chain, not null', server: 'http', options: withCa({ trustProxy: PROXY, mode: 'accept' }), send: { xfcc: (f) => envoyXfcc(f.clients.carol, { details: ['Chain'] }) }, expect: identified('carol', 'xfcc', 'chain', 1) },
+  { name: 'XFCC Chain only, Hash of another certificate → malformed', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: (f) => envoyXfcc(f.clients.carol, { details: ['Chain'] }).replace(f.clients.carol.sha256, f.clients.alice.sha256) }, expect: rejected('client_certificate_malformed') },
+  { name: 'XFCC Chain only, root-issued client, Hash checked against the first of Chain', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: (f) => envoyXfcc(f.clients.alice, { details: ['Chain', 'URI', 'DNS'] }) }, expect: identified('alice', 'xfcc', 'chain', 0) },
+  { name: 'XFCC Chain only, another client\'s chain under its leaf → untrusted', server: 'http', options: withCa({ trustProxy: PROXY }), send: { xfcc: (f) => envoyXfcc(f.clients.mallory, { details: ['Chain'], presentedChain: [f.intermediate.cert] }) }, expect: rejected('client_certificate_untrusted') },
   { name: 'XFCC custom header name → the default header is not read', server: 'http', options: withCa({ trustProxy: PROXY, xfcc: { header: 'X-Client-Cert-Details' } }), send: { xfcc: xfccOf('alice') }, expect: rejected('client_certificate_required') },
 
   // Pins and rules (issue 3): trust by pin, narrowing by pin, identities any-of, async predicate

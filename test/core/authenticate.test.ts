@@ -46,6 +46,69 @@ describe('pipeline', () => {
     }
   });
 
+  describe('a request without a socket (the core glued to a Web Request): a result, never a TypeError', () => {
+    const XFCC = 'x-forwarded-client-cert';
+    const code = (result: AuthResult | Promise<AuthResult>): string => {
+      if (result instanceof Promise) throw new Error('decided synchronously here');
+      return result.ok ? result.certificate?.subject.rfc4514 ?? 'null' : result.error.code;
+    };
+
+    it('no socket and no header: required (accept mode: null), over every source', () => {
+      for (const source of ['auto', 'tls', 'xfcc', ['xfcc', 'tls'], 'rfc9440'] as const) {
+        expect(code(createClientCertAuth({ logger: false, ca: root.cert, source: source as ClientCertOptions['source'] }).authenticate({ headers: {} })), String(source))
+          .to.equal('client_certificate_required');
+        expect(code(createClientCertAuth({ logger: false, ca: root.cert, mode: 'accept', source: source as ClientCertOptions['source'] }).authenticate({ headers: {} })))
+          .to.equal('null');
+      }
+    });
+
+    it('a forwarded header is read only from an address the caller gives and trustProxy names', () => {
+      const warns: string[] = [];
+      const auth = createClientCertAuth({ logger: { info: () => undefined, warn: (m) => void warns.push(m) }, ca: root.cert });
+      const headers = { [XFCC]: envoyXfcc(alice) };
+      expect(code(auth.authenticate({ headers }))).to.equal('client_certificate_required'); // no address: nobody vouches
+      expect(code(auth.authenticate({ headers, remoteAddress: '192.0.2.7' }))).to.equal('client_certificate_required');
+      expect(code(auth.authenticate({ headers, remoteAddress: 'not an address' }))).to.equal('client_certificate_required');
+      expect(code(auth.authenticate({ headers, remoteAddress: '' }))).to.equal('client_certificate_required');
+      expect(code(auth.authenticate({ headers, remoteAddress: '127.0.0.1' }))).to.equal('CN=alice,O=Acme'); // the default: loopback
+      expect(warns).to.have.length(1);
+      expect(warns[0]).to.include('untrusted_peer_header').and.include('no remoteAddress').and.not.include(alice.sha256);
+    });
+
+    it('a socket\'s own address wins over a remoteAddress beside it', () => {
+      const auth = createClientCertAuth({ logger: false, ca: root.cert, trustProxy: '127.0.0.1' });
+      const stranger = { remoteAddress: '127.0.0.2', encrypted: false } as unknown as Socket;
+      const result = auth.authenticate({ socket: stranger, remoteAddress: '127.0.0.1', headers: { [XFCC]: envoyXfcc(alice) } });
+      expect(code(result)).to.equal('client_certificate_required');
+    });
+
+    it('nothing is kept per connection: each request is decided on its own address and headers', () => {
+      const seen: string[] = [];
+      const auth = createClientCertAuth({ logger: false, ca: root.cert, trustProxy: (address) => (seen.push(address), address === '127.0.0.1') });
+      const answers = [
+        auth.authenticate({ headers: { [XFCC]: envoyXfcc(alice) }, remoteAddress: '127.0.0.1' }),
+        auth.authenticate({ headers: { [XFCC]: envoyXfcc(bob) }, remoteAddress: '127.0.0.1' }),
+        auth.authenticate({ headers: { [XFCC]: envoyXfcc(alice) }, remoteAddress: '127.0.0.9' }),
+      ].map(code);
+      expect(answers).to.deep.equal(['CN=alice,O=Acme', 'CN=bob,O=Acme', 'client_certificate_required']);
+      expect(seen).to.deep.equal(['127.0.0.1', '127.0.0.1', '127.0.0.9']);
+    });
+
+    it('observed (onDecision): the hop is the address the caller gave', () => {
+      const hops: Array<string | null> = [];
+      const auth = createClientCertAuth({ logger: false, ca: root.cert, onDecision: (event) => void hops.push(event.hop) });
+      expect(code(auth.authenticate({ headers: { [XFCC]: envoyXfcc(alice) }, remoteAddress: '::1' }))).to.equal('CN=alice,O=Acme');
+      expect(hops).to.deep.equal(['::1']);
+    });
+
+    it('not a request at all (no headers object): a refusal, not a crash', () => {
+      const auth = createClientCertAuth({ logger: false, ca: root.cert });
+      for (const bad of [undefined, null, {}, { headers: null }, { headers: 'x' }, 42]) {
+        expect(code(auth.authenticate(bad as never)), JSON.stringify(bad)).to.equal('client_certificate_required');
+      }
+    });
+  });
+
   describe('decision caches', () => {
     it('one decision per presented chain, shared by header values that carry the same certificate', () => {
       const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert });

@@ -54,6 +54,13 @@ function sanExtension(tag: number, bytes: Buffer): { oid: string; value: Uint8Ar
   return { oid: '2.5.29.17', value: Buffer.concat([Buffer.from([0x30, name.length]), name]) };
 }
 
+const DETAIL_NAMES: readonly XfccDetail[] = ['Cert', 'Chain', 'Subject', 'URI', 'DNS'];
+
+/** Detail set number `set` (0-31): bit i selects DETAIL_NAMES[i]. */
+function detailSet(set: number): XfccDetail[] {
+  return DETAIL_NAMES.filter((_, bit) => (set & (1 << bit)) !== 0);
+}
+
 /** A socket as readPeer sees it, for cases a real handshake cannot produce. */
 /** A socket whose `getPeerX509Certificate()` returns `peer()`: an object with the DER as `raw` and no issuer. */
 function fakeTlsSocket(peer: () => { raw: Buffer } | undefined, extra: Record<string, unknown> = {}): Socket {
@@ -490,11 +497,14 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
       appUrl = await listen(app);
       const upstreamPort = Number(new URL(appUrl).port);
       const forwarder = createXfccForwarder({ mode: 'SANITIZE_SET', by: 'auto', serverCert: serverCert.cert });
+      // `/details/<set>`: a forwarder writing that detail set (bit i: DETAIL_NAMES[i]).
+      const bySet = Array.from({ length: 32 }, (_, set) => createXfccForwarder({ details: detailSet(set), by: 'auto', serverCert: serverCert.cert }));
       gateway = https.createServer(
         { key: serverCert.key, cert: serverCert.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false },
         (req, res) => {
           const headers: OutgoingHttpHeaders = { ...req.headers };
-          forwarder.apply(req, headers);
+          const set = /^\/details\/(\d+)$/.exec(req.url ?? '')?.[1];
+          (set === undefined ? forwarder : bySet[Number(set)]!).apply(req, headers);
           const upstream = http.request(
             { host: '127.0.0.1', port: upstreamPort, localAddress: '127.0.0.1', method: req.method, path: req.url, headers, agent: false },
             (answer) => {
@@ -513,8 +523,8 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
       await Promise.all([close(gateway), close(app)]);
     });
 
-    async function through(client?: TestCertificate, headers: OutgoingHttpHeaders = {}): Promise<Record<string, unknown>> {
-      const answer = await request({ url: gatewayUrl, ca: root.cert, headers, ...(client ? { cert: client.fullChain, key: client.key } : {}) });
+    async function through(client?: TestCertificate, headers: OutgoingHttpHeaders = {}, path = '/'): Promise<Record<string, unknown>> {
+      const answer = await request({ url: gatewayUrl, path, ca: root.cert, headers, ...(client ? { cert: client.fullChain, key: client.key } : {}) });
       expect(answer.status, answer.text).to.equal(200);
       return JSON.parse(answer.text) as Record<string, unknown>;
     }
@@ -527,6 +537,24 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
 
     it('a client with an intermediate is verified by the app from the forwarded Chain', async () => {
       expect(await through(bob)).to.deep.equal({ ok: true, sha256: bob.sha256, pem: bob.cert, source: 'xfcc', chain: 1 });
+    });
+
+    it('every detail set round-trips: the leaf from Cert, else from the first of Chain; neither is no certificate', async () => {
+      const seen: Record<string, unknown> = {};
+      const expected: Record<string, unknown> = {};
+      for (let set = 0; set < 32; set++) {
+        const details = detailSet(set);
+        for (const client of [alice, bob]) {
+          const label = `${client === alice ? 'alice' : 'bob'} ${details.join('+') || 'none'}`;
+          seen[label] = await through(client, {}, `/details/${set}`);
+          const leaf = details.includes('Cert') || details.includes('Chain');
+          // bob's intermediate comes only with Chain: from Cert alone the app (ca: the root) finds no path.
+          expected[label] = !leaf ? { ok: false, code: 'client_certificate_required' }
+            : client === bob && !details.includes('Chain') ? { ok: false, code: 'client_certificate_untrusted' }
+              : { ok: true, sha256: client.sha256, pem: client.cert, source: 'xfcc', chain: client === bob ? 1 : 0 };
+        }
+      }
+      expect(seen).to.deep.equal(expected);
     });
 
     it('no certificate plus a forged XFCC: the header is stripped, the app sees nobody', async () => {

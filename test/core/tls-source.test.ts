@@ -308,7 +308,149 @@ describe('tls source', () => {
     });
   });
 
-  it('a plain TCP connection has no TLS peer', () => {
+  describe('a chain that is not on the connection', () => {
+    let intermediate: TestCA;
+    before(async () => {
+      intermediate = await root.intermediate({ subject: 'CN=Issuing CA for lost chains' });
+    });
+
+    /** A client nobody has seen yet: the process-wide memo of presented chains knows nothing of it. */
+    const newClient = (): Promise<TestCertificate> => intermediate.issue({ subject: `CN=client ${randomBytes(4).toString('hex')}` });
+
+    interface Answer { status: string; chain: number; reason: string | null }
+
+    /**
+     * An HTTPS server whose handler first runs `before` (application code, another middleware),
+     * then the core; each connection answers what the core decided.
+     */
+    async function serve(options: Parameters<typeof createClientCertAuth>[0], before: (socket: tls.TLSSocket) => void, maxVersion: tls.SecureVersion = 'TLSv1.3') {
+      const warns: string[] = [];
+      const auth = createClientCertAuth({ logger: { info: () => undefined, warn: (m) => void warns.push(m) }, ...options });
+      const answers: Answer[] = [];
+      const tlsServer = https.createServer({ key: server.key, cert: server.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false, maxVersion }, (req, res) => {
+        before(req.socket as tls.TLSSocket);
+        const result = auth.authenticate(req);
+        if (result instanceof Promise) throw new Error('no revocation here: decided synchronously');
+        answers.push(result.ok
+          ? { status: result.certificate ? 'verified' : 'none', chain: result.certificate?.chain.length ?? 0, reason: null }
+          : { status: result.error.code, chain: 0, reason: result.error.reason ?? null });
+        res.end();
+      });
+      await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+      const { port } = tlsServer.address() as AddressInfo;
+      /** One request on a new connection; resumes `session` when given; returns the session to resume. */
+      const connect = (client: TestCertificate, { chain = true, session }: { chain?: boolean; session?: Buffer } = {}) =>
+        new Promise<{ answer: Answer; session: Buffer | undefined; reused: boolean }>((resolve, reject) => {
+          let saved: Buffer | undefined;
+          let reused = false;
+          const request = https.request({
+            host: '127.0.0.1', port, servername: 'localhost', ca: root.cert, cert: chain ? client.fullChain : client.cert, key: client.key,
+            agent: false, maxVersion, ...(session ? { session } : {}),
+          }, (res) => res.resume().on('end', () => resolve({ answer: answers.at(-1)!, session: saved, reused })));
+          request.on('socket', (socket: tls.TLSSocket) => {
+            socket.on('session', (s: Buffer) => (saved = s));
+            socket.on('secureConnect', () => (reused = socket.isSessionReused()));
+          });
+          request.on('error', reject).end();
+        });
+      return { connect, warns, close: () => tlsServer.close() };
+    }
+
+    const takeChain = (socket: tls.TLSSocket): void => void socket.getPeerX509Certificate();
+    const nothing = (): void => undefined;
+
+    it('taken by code before the middleware (Node 20 hands it out once): refused, the reason and a warning name the cause, once', async () => {
+      const server = await serve({ ca: root.cert }, takeChain);
+      try {
+        const [first, second] = [await newClient(), await newClient()];
+        const answers = [(await server.connect(first)).answer, (await server.connect(second)).answer];
+        for (const answer of answers) {
+          expect(answer.status).to.equal('client_certificate_untrusted');
+          expect(answer.reason).to.include('getPeerX509Certificate()');
+        }
+        expect(server.warns).to.have.length(1);
+        expect(server.warns[0]).to.include('tls_chain_missing').and.include('getPeerX509Certificate()').and.include('`intermediates`');
+      } finally {
+        server.close();
+      }
+    });
+
+    it('taken, with the intermediates configured: verified through them, no warning', async () => {
+      const server = await serve({ ca: root.cert, intermediates: intermediate.cert }, takeChain);
+      try {
+        expect((await server.connect(await newClient())).answer).to.deep.equal({ status: 'verified', chain: 0, reason: null });
+        expect(server.warns).to.deep.equal([]);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('taken, from a leaf that presented its chain on an earlier connection: that chain is recalled', async () => {
+      let take = false;
+      const server = await serve({ ca: root.cert }, (socket) => take && takeChain(socket));
+      try {
+        const client = await newClient();
+        expect((await server.connect(client)).answer).to.deep.equal({ status: 'verified', chain: 1, reason: null });
+        take = true;
+        expect((await server.connect(client)).answer).to.deep.equal({ status: 'verified', chain: 1, reason: null });
+        expect(server.warns).to.deep.equal([]);
+      } finally {
+        server.close();
+      }
+    });
+
+    for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+      it(`${maxVersion}: a resumed session carries the leaf only; the chain of its full handshake is recalled`, async () => {
+        const server = await serve({ ca: root.cert }, nothing, maxVersion);
+        try {
+          const client = await newClient();
+          const full = await server.connect(client);
+          const resumed = await server.connect(client, { session: full.session! });
+          expect([full.reused, resumed.reused]).to.deep.equal([false, true]);
+          expect([full.answer, resumed.answer]).to.deep.equal([
+            { status: 'verified', chain: 1, reason: null },
+            { status: 'verified', chain: 1, reason: null },
+          ]);
+        } finally {
+          server.close();
+        }
+      });
+    }
+
+    it('a resumed session whose full handshake this process never saw (another worker made it): refused, the warning says so', async () => {
+      const server = await serve({ ca: root.cert }, nothing);
+      const known = (globalThis as Record<symbol, Map<string, unknown>>)[Symbol.for('clientcert.presentedChains.v1')]!;
+      try {
+        const client = await newClient();
+        const full = await server.connect(client);
+        known.clear(); // as if another process had made the session
+        const resumed = await server.connect(client, { session: full.session! });
+        expect(resumed.reused).to.equal(true);
+        expect(resumed.answer.status).to.equal('client_certificate_untrusted');
+        expect(resumed.answer.reason).to.include('resumed');
+        expect(server.warns).to.have.length(1);
+        expect(server.warns[0]).to.include('tls_chain_missing').and.include('resumed a TLS session').and.include('`intermediates`');
+      } finally {
+        server.close();
+      }
+    });
+
+    it('a client that sends its leaf alone is refused on every connection, even after it sent its chain once', async () => {
+      const server = await serve({ ca: root.cert }, nothing);
+      try {
+        const client = await newClient();
+        const answers = [];
+        for (const chain of [true, false, false]) answers.push((await server.connect(client, { chain })).answer);
+        expect(answers.map((a) => a.status)).to.deep.equal(['verified', 'client_certificate_untrusted', 'client_certificate_untrusted']);
+        expect(answers[1]!.reason).to.not.include('getPeerX509Certificate');
+        expect(server.warns).to.deep.equal([]);
+      } finally {
+        server.close();
+      }
+    });
+  });
+
+    it('a plain TCP connection has no TLS peer', () => {
     expect(readPeer({ encrypted: false } as unknown as Socket)).to.equal(null);
   });
 });

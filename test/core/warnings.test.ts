@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import {
   createClientCertAuth, WARNING_CODES, WARNINGS_DOCS, type ClientCertOptions, type Logger,
 } from '../../packages/core/src/index.js';
-import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, createCrl, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
 import { request } from '../helpers/http-client.js';
 
 interface Warning {
@@ -195,6 +195,26 @@ describe('warnings', () => {
       const logger = recorder();
       expect(await serve(true, logger, 1)).to.deep.equal([200]);
       expect(logger.warnings).to.deep.equal([]);
+    });
+  });
+
+  describe('anchor_profile and crl_not_usable', () => {
+    it('anchor_profile: a CA whose basicConstraints is not critical (easy-rsa) would refuse every client: said at start-up, naming the switch', async () => {
+      const easyRsa = await createCA({ subject: 'CN=Easy-RSA CA', basicConstraintsCritical: false });
+      const logger = recorder();
+      createClientCertAuth({ ...safe, source: 'xfcc', ca: easyRsa.cert, logger });
+      expect(logger.warnings.map((w) => w.code)).to.deep.equal(['anchor_profile']);
+      expect(logger.warnings[0]!.message).to.include('basicConstraints is not critical').and.include('verifyPolicy.allowNonCriticalBasicConstraints');
+      expect(warningsOf({ ...safe, source: 'xfcc', ca: easyRsa.cert, verifyPolicy: { allowNonCriticalBasicConstraints: true } })).to.deep.equal([]);
+      expect(warningsOf({ ...safe, source: 'xfcc', ca: root.cert })).to.deep.equal([]);
+    });
+
+    it('crl_not_usable: a CRL without cRLNumber is no data, said at start-up', async () => {
+      const crl = await createCrl(root, { crlNumber: null });
+      const logger = recorder();
+      createClientCertAuth({ ...safe, source: 'xfcc', ca: root.cert, revocation: { crls: [crl.pem], policy: 'strict' }, logger });
+      expect(logger.warnings.map((w) => w.code)).to.deep.equal(['crl_not_usable']);
+      expect(logger.warnings[0]!.message).to.include('revocation.crls[0]').and.include('no cRLNumber');
     });
   });
 

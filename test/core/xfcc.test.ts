@@ -8,6 +8,7 @@ import {
   parseXfcc,
   selectXfccElement,
   xfccHashMatches,
+  xfccLeaf,
   type XfccElement,
 } from '../../packages/core/src/xfcc.js';
 import {
@@ -727,6 +728,32 @@ describe('xfcc', () => {
 
     it('true when there is no Hash', () => {
       expect(xfccHashMatches(one(ISTIO_DECODED.replace(/;Hash=[0-9a-f]+/, '')), der)).to.equal(true);
+    });
+  });
+
+  describe('xfccLeaf: Cert, else the first of Chain (Envoy with chain: true alone)', () => {
+    const capturePem = certOf(one(ENVOY_131_CAPTURE));
+    const encoded = (pem: string): string => encodeURIComponent(pem);
+
+    it('Chain without Cert: the first certificate of Chain, and Hash is checked against it', () => {
+      const e = one(`Hash=${LEAF_13_HASH};Chain="${encoded(LEAF_13_PEM)}${encoded(capturePem)}";Subject="CN=BC";URI=`);
+      expect(e.cert).to.equal(undefined);
+      expect(xfccLeaf(e)).to.equal(LEAF_13_PEM);
+      expect(xfccHashMatches(e, pemToDer(xfccLeaf(e)!))).to.equal(true);
+      // A Hash of the second certificate does not match the leaf.
+      const wrong = one(`Hash=${sha256Hex(capturePem)};Chain="${encoded(LEAF_13_PEM)}${encoded(capturePem)}"`);
+      expect(xfccHashMatches(wrong, pemToDer(xfccLeaf(wrong)!))).to.equal(false);
+    });
+
+    it('Cert when present, whatever Chain starts with', () => {
+      const e = one(`Hash=${LEAF_13_HASH};Cert="${encoded(LEAF_13_PEM)}";Chain="${encoded(capturePem)}"`);
+      expect(xfccLeaf(e)).to.equal(LEAF_13_PEM);
+    });
+
+    it('an empty Cert is no Cert; neither Cert nor Chain (Envoy\'s default By and Hash) is no certificate', () => {
+      expect(xfccLeaf(one(`Cert="";Chain="${encoded(LEAF_13_PEM)}"`))).to.equal(LEAF_13_PEM);
+      expect(xfccLeaf(one(`By=spiffe://proxy;Hash=${LEAF_13_HASH};Subject="CN=BC";URI=;DNS=bc.example`))).to.equal(undefined);
+      expect(xfccLeaf(one('Chain=""'))).to.equal(undefined);
     });
   });
 

@@ -125,7 +125,7 @@ export const CORPUS: CorpusRow[] = [
   { name: 'XFCC duplicate Subject (case-folded key) → malformed', headers: xfcc((c) => `${certPair(c.alice)};Subject="a";SUBJECT="b"`), expect: malformed },
   { name: 'XFCC Hash of another certificate → malformed', headers: xfcc((c) => `Hash=${c.bob.sha256};${certPair(c.alice)}`), expect: malformed },
   { name: 'XFCC Hash that is not hex → malformed', headers: xfcc((c) => `Hash=${'z'.repeat(64)};${certPair(c.alice)}`), expect: malformed },
-  { name: 'XFCC Chain without Cert → no certificate → required', headers: xfcc((c) => `Hash=${c.alice.sha256};Chain="${envoyUrlEncode(c.alice.cert)}"`), expect: required },
+  { name: 'XFCC Chain without Cert → the leaf is the first of Chain → alice', headers: xfcc((c) => `Hash=${c.alice.sha256};Chain="${envoyUrlEncode(c.alice.cert)}"`), expect: admitted((c) => c.alice) },
   { name: 'XFCC three header lines → malformed', headers: xfcc((c) => [envoyXfcc(c.alice), envoyXfcc(c.alice), envoyXfcc(c.bob)]), expect: malformed },
   { name: 'XFCC latin-1 (non-ASCII) bytes in Cert → malformed', headers: xfcc((c) => `Cert="${envoyUrlEncode(c.alice.cert).replace('MII', 'MI\u00e9')}"`), expect: malformed },
   { name: 'XFCC latin-1 in a quoted Subject is only text → alice', headers: xfcc((c) => `${certPair(c.alice)};Subject="CN=\u00e9\u00ff"`), expect: admitted((c) => c.alice) },

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import {
-  compileHeaderSource, parseCertificateChain, parseXfcc, pemToDer, readHeaderSource, selectXfccElement, xfccHashMatches,
+  compileHeaderSource, parseCertificateChain, parseXfcc, pemToDer, readHeaderSource, selectXfccElement, xfccHashMatches, xfccLeaf,
   type CompiledHeaderSource, type HeaderSourceName, type XfccElement,
 } from '@clientcert/core';
 import { inputError, usageError } from './errors.js';
@@ -229,8 +229,9 @@ function fromHeaderValue(text: string, forced: HeaderFormat | null, element: 'fi
       const elements = parseXfcc(value);
       const selected = selectXfccElement(elements, element);
       if (!selected) throw inputError(`${name}: the XFCC value has no element`);
-      if (!selected.cert) throw inputError(`${name}: the ${element} XFCC element carries no Cert (only ${describeElement(selected)})`);
-      const leaf = pemToDer(selected.cert);
+      const leafPem = xfccLeaf(selected);
+      if (!leafPem) throw inputError(`${name}: the ${element} XFCC element carries no Cert or Chain (only ${describeElement(selected)})`);
+      const leaf = pemToDer(leafPem);
       const chain = selected.chain.map(pemToDer).filter((der) => !der.equals(leaf));
       return {
         kind: 'header', format, leaf, chain, value,

@@ -11,19 +11,40 @@ import {
 import { descriptionMismatch } from './proxy-description.js';
 import { compileOptions, type ClientCertOptions, type CompiledOptions, type CompiledSource } from './options.js';
 import { toProblem, type ProblemDetails } from './problem.js';
-import { readPeer, RESUMED_SESSION, servesSeveralNames, type PeerInfo } from './tls-source.js';
+import {
+  connectionOf, missingChainCause, readPeer, RESUMED_SESSION, servesSeveralNames, type MissingChainCause, type PeerInfo,
+} from './tls-source.js';
 import { matchPins } from './pins.js';
 import type { RevocationResult } from './revocation.js';
 import { evaluateRules, type RuleResult } from './rules.js';
 import { checkCertificate, checkKeyPolicy, verifyChainSync, type VerifyFailureCode } from './verify.js';
-import { parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
+import { parseXfcc, selectXfccElement, xfccHashMatches, xfccLeaf } from './xfcc.js';
 import { debugLine, decisionChannel, decisionEvent, newTrace, type Trace } from './diagnostics.js';
 import { escapeForLog, startupWarnings, warnForwardedUntrusted } from './warnings.js';
 import { describeTrust, trustModelFacts } from './trust-model.js';
 
-/** The little the core needs of a request: Node's IncomingMessage satisfies it. */
+/**
+ * The little the core needs of a request: Node's IncomingMessage (HTTP/1.1) and Http2ServerRequest
+ * (HTTP/2) satisfy it, and so does `{ headers, remoteAddress }` built from a Web `Request`.
+ */
 export interface RequestLike {
-  readonly socket: Socket;
+  /**
+   * The connection: its TLS peer is the `tls` source, its address decides whether forwarded
+   * headers are read. Without one (a Web `Request`), there is no TLS source and nothing is kept
+   * per connection.
+   */
+  readonly socket?: Socket | null;
+  /**
+   * HTTP/2: the request's stream (`req.stream` of the compatibility API, or the stream of the
+   * `'stream'` event). Its session is the connection, one for all its streams.
+   */
+  readonly stream?: { readonly session?: { readonly socket?: Socket; readonly destroyed?: boolean } | null } | null;
+  /**
+   * The immediate peer's address, for a request without a socket: forwarded headers are read only
+   * when it is in `trustProxy`, and never when it is absent. Ignored when there is a socket (its
+   * own address is the peer's).
+   */
+  readonly remoteAddress?: string;
   readonly headers: IncomingHttpHeaders;
   /** Header names and values as received (Node's `rawHeaders`): a forwarded header sent twice is refused. */
   readonly rawHeaders?: readonly string[];
@@ -132,6 +153,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   // TLS certificates are trusted on the TLS stack's word (no ca, no pins): its verdict is per server name.
   const trustsTlsStack = !options.anchors && !options.pins;
   let reencryptionReported = false;
+  const chainMissingReported = new Set<MissingChainCause>();
   const trustFacts = trustModelFacts(options);
   // Observability: a request is traced only while a hook, a debug sink or a channel subscriber
   // listens; otherwise `trace` stays null and the pipeline allocates nothing for it.
@@ -300,7 +322,38 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     decidedNow();
     checkRequestCert(socket); // once per connection: its decision is cached
     if (!peer.leaf) return { certificate: null, error: null, ...ALWAYS };
-    return decidePresented('tls', peer.leaf, peer.chain, peer, undefined);
+    const decided = decidePresented('tls', peer.leaf, peer.chain, peer, undefined);
+    // No path to an anchor, and no chain on the connection: say why, when the connection can tell.
+    if (decided instanceof Promise || decided.error?.check !== 'chain.untrusted' || peer.chain.length > 0) return decided;
+    const cause = missingChainCause(socket, peer);
+    return cause === null ? decided : chainMissing(decided, cause);
+  }
+
+  /**
+   * A refusal for lack of a path whose intermediates the client did send, on a connection that no
+   * longer has them: the same answer, a reason for logs, and a warning saying what to do (once
+   * per cause). The chain of a resumed session is the one remembered from a full handshake of the
+   * same certificate (tls-source.ts); this one had none in this process.
+   */
+  function chainMissing(decided: Decision, cause: MissingChainCause): Decision {
+    const reason = cause === 'resumed'
+      ? 'the TLS session was resumed, and a resumed session carries the leaf certificate only'
+      : 'code that ran before the middleware called getPeerX509Certificate() on the connection and took its chain';
+    if (!chainMissingReported.has(cause)) {
+      chainMissingReported.add(cause);
+      options.warn('tls_chain_missing', cause === 'resumed'
+        ? 'a client resumed a TLS session, which carries its leaf certificate only, and this process has not seen that ' +
+          'certificate\'s intermediates on a full handshake (another worker or an earlier process made the session): the path to ' +
+          '`ca` cannot be verified, so the client is refused until it connects without resuming. Give the intermediates with ' +
+          'the `intermediates` option; reported once'
+        : 'the TLS stack verified a client certificate through intermediates that are no longer on its connection: code that ' +
+          'ran before the middleware called getPeerX509Certificate() on it, and Node 20 hands a peer\'s chain out only once. ' +
+          'The client is refused. Put the middleware first and read the certificate from its result (req.clientCert), or ' +
+          'give the intermediates with the `intermediates` option; reported once');
+    }
+    const error = decided.error!;
+    const full = error.reason === undefined ? reason : `${error.reason}; ${reason}`;
+    return { ...decided, error: reject(error.code as RejectionCode, error.message, error.check ?? 'chain.untrusted', full) };
   }
 
   function decideXfcc(value: string): Decided {
@@ -310,12 +363,14 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       if (element && options.xfccBy && !element.by.some((by) => options.xfccBy!.has(by))) {
         return refused('client_certificate_untrusted', 'The forwarded element was not written by the expected proxy.', 'xfcc.by');
       }
-      if (!element?.cert) return { certificate: null, error: null, ...ALWAYS };
-      const leaf = pemToDer(element.cert);
-      if (!xfccHashMatches(element, leaf)) {
+      // The leaf is `Cert`, else the first of `Chain` (Envoy set to send `Chain` alone); `Hash` must be its digest.
+      const written = element ? xfccLeaf(element) : undefined;
+      if (written === undefined) return { certificate: null, error: null, ...ALWAYS };
+      const leaf = pemToDer(written);
+      if (!xfccHashMatches(element!, leaf)) {
         return refused('client_certificate_malformed', 'The forwarded Hash does not match the forwarded certificate.', 'xfcc');
       }
-      return decidePresented('xfcc', leaf, element.chain.map(pemToDer), null, undefined);
+      return decidePresented('xfcc', leaf, element!.chain.map(pemToDer), null, undefined);
     } catch (error) {
       return { certificate: null, error: asRejection(error), ...ALWAYS };
     }
@@ -346,13 +401,13 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   }
 
   /** The decision for this connection's last header value of `source`, while it still holds. */
-  function recall(socket: Socket, source: 'xfcc' | CompiledHeaderSource, value: string): Decision | undefined {
-    const last = lastHeader.get(socket);
+  function recall(socket: Socket | undefined, source: 'xfcc' | CompiledHeaderSource, value: string): Decision | undefined {
+    const last = socket === undefined ? undefined : lastHeader.get(socket);
     return last && last.source === source && last.value === value && isFresh(last.decision) ? last.decision : undefined;
   }
 
-  function remember(socket: Socket, source: 'xfcc' | CompiledHeaderSource, value: string, decided: Decided): Decided {
-    if (!(decided instanceof Promise)) lastHeader.set(socket, { source, value, decision: decided });
+  function remember(socket: Socket | undefined, source: 'xfcc' | CompiledHeaderSource, value: string, decided: Decided): Decided {
+    if (socket !== undefined && !(decided instanceof Promise)) lastHeader.set(socket, { source, value, decision: decided });
     return decided;
   }
 
@@ -361,19 +416,25 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     return now >= decision.checkFrom && now <= decision.checkUntil;
   }
 
-  function fromSource(source: CompiledSource, request: RequestLike): Decided | undefined {
-    const socket = request.socket;
-    const resolved = source === 'auto' ? ((socket as { encrypted?: boolean }).encrypted ? 'tls' : options.forwarded) : source;
+  /** `auto` is the TLS peer on a TLS connection, else the forwarded header. */
+  function resolve(source: CompiledSource, socket: Socket | undefined): 'tls' | 'xfcc' | CompiledHeaderSource {
+    return source === 'auto' ? ((socket as { encrypted?: boolean } | undefined)?.encrypted ? 'tls' : options.forwarded) : source;
+  }
+
+  /** `socket`: the request's connection (connectionOf), undefined for a request without one. */
+  function fromSource(source: CompiledSource, request: RequestLike, socket: Socket | undefined): Decided | undefined {
+    const resolved = resolve(source, socket);
     if (resolved === 'tls') {
+      if (socket === undefined) return undefined; // no connection, no TLS peer
       // Beside header sources, a trusted peer is a proxy: its TLS certificate is its own, not a client's.
-      if (options.tlsFromClientsOnly && source === 'tls' && peerIsTrusted(socket)) {
+      if (options.tlsFromClientsOnly && source === 'tls' && peerIsTrusted(socket, request)) {
         if (trace?.steps) trace.steps.push(`tls: not read, peer ${escapeForLog(socket.remoteAddress ?? 'unknown')} is a trusted proxy (its certificate is its own)`);
         return undefined;
       }
       // `auto` without a proxy: the peer of a TLS connection is the client. A trusted peer that
       // forwards XFCC over TLS is a proxy nobody named, and the certificate of its connection its
       // own: refused rather than taken for the client's (proxy_not_named says how to fix it).
-      if (source === 'auto' && request.headers[options.xfccHeader] !== undefined && peerIsTrusted(socket)) {
+      if (source === 'auto' && request.headers[options.xfccHeader] !== undefined && peerIsTrusted(socket, request)) {
         if (!reencryptionReported) reportReencryption(socket);
         return refused('client_certificate_untrusted', 'A proxy forwarded a client certificate over TLS, but the configuration names no proxy.', 'tls.proxy');
       }
@@ -391,11 +452,11 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       return cached(socket, (k) => perSocket.get(k), (k, d) => perSocket.set(k, d), () => decideTls(peer, connection));
     }
     if (source === 'auto' && !forwardedTrustChecked) checkForwardedTrust();
-    if (resolved !== 'xfcc') return fromHeaderSource(resolved, request);
+    if (resolved !== 'xfcc') return fromHeaderSource(resolved, request, socket);
     const raw = request.headers[options.xfccHeader];
     if (raw === undefined) return undefined;
     const value = Array.isArray(raw) ? raw.join(', ') : raw;
-    if (!fromTrustedProxy(socket, options.xfccHeader)) return undefined;
+    if (!fromTrustedProxy(socket, request, options.xfccHeader)) return undefined;
     // A proxy writes one line (APPEND_FORWARD appends with a comma); a second line was added by someone else.
     if (request.rawHeaders && countLines(request.rawHeaders, options.xfccHeader) > 1) {
       return refused('client_certificate_malformed', 'The forwarded client certificate header was sent more than once.', 'xfcc');
@@ -405,18 +466,27 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   }
 
   /** Headers are evidence only from a trusted proxy: from anyone else they are ignored (and reported). */
-  function fromTrustedProxy(socket: Socket, headerNames: string): boolean {
-    const trusted = peerIsTrusted(socket);
+  function fromTrustedProxy(socket: Socket | undefined, request: RequestLike, headerNames: string): boolean {
+    const trusted = peerIsTrusted(socket, request);
     if (!trusted) {
-      const address = escapeForLog(socket.remoteAddress ?? 'unknown');
+      const given = peerAddress(socket, request);
+      const address = given === undefined || given === '' ? null : escapeForLog(given);
       reportUntrustedHeader(headerNames, address);
-      if (trace?.steps) trace.steps.push(`${headerNames}: ignored, peer ${address} is outside trustProxy`);
+      if (trace?.steps) trace.steps.push(`${headerNames}: ignored, ${address === null ? 'no peer address' : `peer ${address} is outside trustProxy`}`);
     }
     return trusted;
   }
 
-  /** Whether the immediate peer is a proxy named by `trustProxy` (its address never changes: decided once per connection). */
-  function peerIsTrusted(socket: Socket): boolean {
+  /**
+   * Whether the immediate peer is a proxy named by `trustProxy`. A connection's address never
+   * changes: decided once per connection. Without a connection, the address the caller gave, each
+   * time; with neither, no one is trusted.
+   */
+  function peerIsTrusted(socket: Socket | undefined, request: RequestLike): boolean {
+    if (socket === undefined) {
+      const address = request.remoteAddress;
+      return typeof address === 'string' && address !== '' && options.trustProxy(address, 0) === true;
+    }
     let trusted = peerTrusted.get(socket);
     if (trusted === undefined) {
       const address = socket.remoteAddress;
@@ -459,21 +529,21 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   }
 
   /** The other proxies' formats (RFC 9440, Traefik, URL-encoded PEM, base64 DER, AWS ALB, custom). */
-  function fromHeaderSource(source: CompiledHeaderSource, request: RequestLike): Decided | undefined {
+  function fromHeaderSource(source: CompiledHeaderSource, request: RequestLike, socket: Socket | undefined): Decided | undefined {
     const headers = request.headers;
     if (!source.headers.some((name) => headers[name] !== undefined)) return undefined;
-    if (!fromTrustedProxy(request.socket, source.headers.join(', '))) return undefined;
+    if (!fromTrustedProxy(socket, request, source.headers.join(', '))) return undefined;
     // Every header the source reads, as sent (NUL cannot occur in a header value): on a proxy's
     // keep-alive connection the same values repeat, and the decision for them stands.
     const value = source.headers.map((name) => String(headers[name] ?? '')).join('\0');
-    const known = recall(request.socket, source, value);
+    const known = recall(socket, source, value);
     if (known) return known;
     try {
       const forwarded = readHeaderSource(source, headers);
       if (forwarded) {
         const verdict = source.hasVerdict ? forwarded.proxyVerdict : undefined;
         const decided = decidePresented(forwarded.source, forwarded.leaf, forwarded.chain, null, verdict);
-        return remember(request.socket, source, value, forwarded.description ? described(decided, forwarded.description) : decided);
+        return remember(socket, source, value, forwarded.description ? described(decided, forwarded.description) : decided);
       }
       // No certificate, but the proxy says the client presented one that failed its verification.
       if (readProxyVerdict(source, headers) === 'failed') {
@@ -512,30 +582,36 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     if (trace !== null) trace.cached = false;
   }
 
-  function reportUntrustedHeader(headerNames: string, address: string): void {
+  /** `address` null: a request with neither a socket nor a `remoteAddress`. */
+  function reportUntrustedHeader(headerNames: string, address: string | null): void {
     const now = Date.now();
     if (!options.logger || now - lastUntrustedReport < UNTRUSTED_HEADER_REPORT_INTERVAL_MS) return;
     lastUntrustedReport = now;
-    options.warn(
-      'untrusted_peer_header',
-      `ignored a ${headerNames} header from ${address}, a peer outside trustProxy (${escapeForLog(options.trustProxyDescription)}): ` +
-        `if ${address} is your proxy, add it to trustProxy; reported at most once a minute`,
-    );
+    options.warn('untrusted_peer_header', address === null
+      ? `ignored a ${headerNames} header on a request with no socket and no remoteAddress: a forwarded header is read only ` +
+        'from a peer in trustProxy; pass the address of the peer that sent the request as remoteAddress; reported at most once a minute'
+      : `ignored a ${headerNames} header from ${address}, a peer outside trustProxy (${escapeForLog(options.trustProxyDescription)}): ` +
+        `if ${address} is your proxy, add it to trustProxy; reported at most once a minute`);
   }
 
   function authenticate(request: RequestLike): AuthResult | Promise<AuthResult> {
     if (options.mode === 'ignore') return { ok: true, certificate: null };
-    if (!alwaysObserved && !decisionChannel.hasSubscribers) return fromSources(request, 0);
-    return observed(request);
+    // Not a request (no headers): answered as one that sent nothing, never a TypeError.
+    if (request?.headers == null) request = headless(request);
+    // HTTP/1.1 (no stream) is told apart here: calling connectionOf cost the cached TLS path ~15 ns of ~75.
+    const stream = request.stream;
+    const socket = stream === undefined || stream === null ? request.socket ?? undefined : connectionOf(request);
+    if (!alwaysObserved && !decisionChannel.hasSubscribers) return fromSources(request, socket, 0);
+    return observed(request, socket);
   }
 
   /** The same decision, traced and reported: only while a hook, a debug sink or a channel subscriber listens. */
-  function observed(request: RequestLike): AuthResult | Promise<AuthResult> {
+  function observed(request: RequestLike, socket: Socket | undefined): AuthResult | Promise<AuthResult> {
     const outer = trace;
     const traced = (trace = newTrace(explain !== null));
     let result: AuthResult | Promise<AuthResult>;
     try {
-      result = fromSources(request, 0);
+      result = fromSources(request, socket, 0);
     } finally {
       trace = outer;
     }
@@ -565,18 +641,16 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   }
 
   /** What an observed request records about the source that decided it. */
-  function note(traced: Trace, index: number, request: RequestLike, decision: Decision): void {
-    const source = options.sources[index]!;
-    const resolved = source === 'auto' ? ((request.socket as { encrypted?: boolean }).encrypted ? 'tls' : options.forwarded) : source;
+  function note(traced: Trace, index: number, request: RequestLike, socket: Socket | undefined, decision: Decision): void {
+    const resolved = resolve(options.sources[index]!, socket);
     traced.source = resolved === 'tls' || resolved === 'xfcc' ? resolved : resolved.source;
-    traced.hop = resolved === 'tls' ? null : request.socket.remoteAddress ?? null;
+    traced.hop = resolved === 'tls' ? null : peerAddress(socket, request) ?? null;
     traced.fingerprint = decision.certificate?.fingerprints.sha256 ?? decision.fingerprint ?? null;
   }
 
   /** Debug: what one source yielded. */
-  function step(traced: Trace, index: number, request: RequestLike, decided: Decided | undefined): void {
-    const source = options.sources[index]!;
-    const resolved = source === 'auto' ? ((request.socket as { encrypted?: boolean }).encrypted ? 'tls' : options.forwarded) : source;
+  function step(traced: Trace, index: number, socket: Socket | undefined, decided: Decided | undefined): void {
+    const resolved = resolve(options.sources[index]!, socket);
     const name = resolved === 'tls' ? 'tls' : resolved === 'xfcc' ? options.xfccHeader : resolved.description;
     const what = decided === undefined ? 'nothing presented'
       : decided instanceof Promise ? 'pending (revocation data)'
@@ -586,14 +660,14 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   }
 
   /** Sources in order; the first that presents a certificate (or fails) decides. */
-  function fromSources(request: RequestLike, first: number): AuthResult | Promise<AuthResult> {
+  function fromSources(request: RequestLike, socket: Socket | undefined, first: number): AuthResult | Promise<AuthResult> {
     for (let i = first; i < options.sources.length; i++) {
       if (trace !== null) trace.cached = true; // until a source decides now (decidedNow)
-      const decided = fromSource(options.sources[i]!, request);
-      if (trace?.steps) step(trace, i, request, decided);
-      if (decided instanceof Promise) return afterPending(decided, request, i);
+      const decided = fromSource(options.sources[i]!, request, socket);
+      if (trace?.steps) step(trace, i, socket, decided);
+      if (decided instanceof Promise) return afterPending(decided, request, socket, i);
       if (decided && (decided.certificate || decided.error)) {
-        if (trace !== null) note(trace, i, request, decided);
+        if (trace !== null) note(trace, i, request, socket, decided);
         return conclude(decided);
       }
     }
@@ -601,14 +675,14 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   }
 
   /** Source `index` is fetching revocation data: go on once it has decided (a function of its own, so the loop above allocates no closure context). */
-  function afterPending(pending: Promise<Decision>, request: RequestLike, index: number): Promise<AuthResult> {
+  function afterPending(pending: Promise<Decision>, request: RequestLike, socket: Socket | undefined, index: number): Promise<AuthResult> {
     const traced = trace;
     return pending.then((d) => {
       const outer = trace;
       trace = traced;
       try {
-        if (!(d.certificate || d.error)) return fromSources(request, index + 1);
-        if (traced !== null) note(traced, index, request, d);
+        if (!(d.certificate || d.error)) return fromSources(request, socket, index + 1);
+        if (traced !== null) note(traced, index, request, socket, d);
         return conclude(d);
       } finally {
         trace = outer;
@@ -649,6 +723,18 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   }
 
   return { options, authenticate, describe };
+}
+
+/** A request whose headers are missing, as one without headers (its connection kept). */
+function headless(request: unknown): RequestLike {
+  const given = typeof request === 'object' && request !== null ? request as Partial<RequestLike> : {};
+  return { socket: given.socket ?? null, stream: given.stream ?? null, remoteAddress: given.remoteAddress, headers: {} };
+}
+
+/** The immediate peer's address: the connection's, else (no connection) the one the caller gave. */
+function peerAddress(socket: Socket | undefined, request: RequestLike): string | undefined {
+  if (socket !== undefined) return socket.remoteAddress;
+  return typeof request.remoteAddress === 'string' ? request.remoteAddress : undefined;
 }
 
 /**

@@ -37,6 +37,7 @@
  * - `Chain` is what Node reports as the peer's chain (see {@link presentedChain}).
  */
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
@@ -44,7 +45,7 @@ import { derToPem, parseCertificate, splitCertificates } from './certificate.js'
 import { DerCursor, Tag, decodeOid, readTlv, type Tlv } from './der.js';
 import { invalidOption, rejectUnknownOptions } from './errors.js';
 import type { ClientCertificate } from './model.js';
-import { readPeer } from './tls-source.js';
+import { connectionOf, readPeer, type ConnectionCarrier } from './tls-source.js';
 import { DEFAULT_XFCC_LIMITS, urlEncode } from './xfcc.js';
 
 /** Envoy's `forward_client_cert_details` values. */
@@ -105,15 +106,18 @@ export interface XfccForwarder {
   /**
    * The value to send upstream for a request on `socket` that arrived with `incoming` (the
    * client's header value(s); several are joined with `,` as Envoy joins repeated headers), or
-   * undefined to send no header at all. Never throws on anything the peer sent.
+   * undefined to send no header at all. Never throws on anything the peer sent. `socket` is the
+   * connection: over HTTP/2 the session's (`req.stream.session.socket`), not `req.socket`, which
+   * is a new object for every stream (`apply` finds it itself).
    */
   headerFor(socket: TLSSocket | Socket, incoming: string | readonly string[] | undefined): string | undefined;
   /**
    * Mutates the outgoing header object the way Envoy mutates the request: removes every copy of
    * the header (any letter case), then sets it when there is a value. The client's value is read
-   * from `req` (its distinct header lines), not from `headers`.
+   * from `req` (its distinct header lines), not from `headers`. `req` is an HTTP/1.1
+   * IncomingMessage or an HTTP/2 compatibility-API request.
    */
-  apply(req: IncomingMessage, headers: OutgoingHttpHeaders): void;
+  apply(req: IncomingMessage | Http2ServerRequest, headers: OutgoingHttpHeaders): void;
 }
 
 const MODES: readonly XfccForwardMode[] = ['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'];
@@ -214,10 +218,11 @@ export function createXfccForwarder(options: XfccForwarderOptions = {}): XfccFor
     }
   }
 
-  function apply(req: IncomingMessage, headers: OutgoingHttpHeaders): void {
+  function apply(req: IncomingMessage | Http2ServerRequest, headers: OutgoingHttpHeaders): void {
     const distinct = (req as { headersDistinct?: Record<string, string[] | undefined> }).headersDistinct;
     const incoming = distinct ? distinct[name] : req.headers[name];
-    const value = headerFor(req.socket, incoming);
+    // Over HTTP/2 each stream has a socket object of its own: the session's is the connection.
+    const value = headerFor(connectionOf(req as ConnectionCarrier) ?? req.socket, incoming);
     for (const key of Object.keys(headers)) {
       if (key.toLowerCase() === name) delete headers[key];
     }

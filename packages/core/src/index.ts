@@ -16,7 +16,8 @@ export type { ProblemDetails } from './problem.js';
 export { DEFAULT_TRUST_PROXY } from './trust.js';
 export type { TrustProxyFn, TrustProxyInput } from './trust.js';
 export {
-  checkCertificate, compileIntermediatePool, compileTrustAnchors, compileVerifyPolicy, MAX_SIGNATURE_CHECKS, verifyChain, verifyChainSync,
+  checkCertificate, checkKeyPolicy, compileIntermediatePool, compileTrustAnchors, compileVerifyPolicy, MAX_SIGNATURE_CHECKS, trustAnchorProblems,
+  verifyChain, verifyChainSync,
 } from './verify.js';
 export { compilePins } from './pins.js';
 export type { PinInput, PinResult, PinSpec, PinsOption, PinValue } from './pins.js';
@@ -25,7 +26,7 @@ export type { Identity, RuleContext, RulePredicate, RuleResult, RulesOption, San
 export { compileRevocation, decideRevocation } from './revocation.js';
 export type { RevocationChecker, RevocationDecision, RevocationOptions, RevocationPolicy, RevocationResult } from './revocation.js';
 export type { CompiledVerifyPolicy, VerifyChainInput, VerifyChainResult, VerifyFailureCode, VerifyPolicy } from './verify.js';
-export { DEFAULT_XFCC_LIMITS, formatXfcc, parseXfcc, selectXfccElement, xfccHashMatches } from './xfcc.js';
+export { DEFAULT_XFCC_LIMITS, formatXfcc, parseXfcc, selectXfccElement, xfccHashMatches, xfccLeaf } from './xfcc.js';
 export type { XfccElement, XfccLimits } from './xfcc.js';
 export { createXfccForwarder, type XfccDetail, type XfccForwarder, type XfccForwarderOptions, type XfccForwardMode } from './forwarder.js';
 export {

@@ -59,13 +59,42 @@ const verifiedNames: WeakMap<object, Map<string, true>> = ((globalThis as { [VER
   new WeakMap<object, Map<string, true>>());
 const MAX_VERIFIED_NAMES = 10_000;
 
+/** What the core reads of a request to find its connection: Node's IncomingMessage and Http2ServerRequest both fit. */
+export interface ConnectionCarrier {
+  readonly socket?: Socket | null;
+  /** HTTP/2 (the compatibility API's `Http2ServerRequest`, or a `{ stream }` from the stream API). */
+  readonly stream?: { readonly session?: { readonly socket?: Socket; readonly destroyed?: boolean } | null } | null;
+}
+
+/**
+ * The object that stands for a request's connection: everything kept per connection (the peer,
+ * the decision, whether the peer is a trusted proxy) is keyed by it. Over HTTP/1.1 it is the
+ * socket. Over HTTP/2 `req.socket` is a proxy made for each stream, a new object per request, so
+ * state keyed by it would be rebuilt on every stream — and on Node 20 the peer's chain is handed
+ * out once per connection, so every stream after the first would lose it. The session's `socket`
+ * is one object per session, forwarding to its TLS (or TCP) socket: that is the key. Undefined
+ * when there is no connection to read: none given, or an HTTP/2 session that is gone (the client
+ * left; every read through its socket, or a stream's, would throw).
+ */
+export function connectionOf(request: ConnectionCarrier): Socket | undefined {
+  const stream = request.stream;
+  if (typeof stream === 'object' && stream !== null && 'session' in stream) {
+    const session = stream.session;
+    return session && session.destroyed !== true && session.socket ? session.socket : undefined;
+  }
+  return request.socket ?? undefined;
+}
+
 /**
  * Read the peer certificate and chain of a TLS connection, once, and keep the result for the
  * connection. `getPeerX509Certificate()` (~1 µs) and its `issuerCertificate` links give exactly the
  * certificates the client sent (OpenSSL's peer chain; the server's own trust store is not mixed
  * in), where `getPeerCertificate(true)` costs ~50 µs per certificate and appends issuers from the
  * server's `ca`. On Node 20 the first `getPeerX509Certificate()` call also takes the chain off the
- * socket, so it must be read here, once. Returns null for a plain-TCP connection.
+ * socket, so it must be read here, once — per connection: over HTTP/2 `socket` must be the
+ * session's (`connectionOf`), not a stream's. A chain that is gone (someone read it first, or the
+ * session was resumed) is recalled from an earlier full handshake of the same leaf where there was
+ * one (`knownChains`). Returns null for a plain-TCP connection.
  */
 export function readPeer(socket: Socket): PeerInfo | null {
   const tls = socket as TLSSocket;
@@ -95,10 +124,93 @@ export function readPeer(socket: Socket): PeerInfo | null {
       current = next;
       currentDer = der;
     }
+    if (chain.length > 0) rememberChain(leaf, chain, certificates);
+    else if (knownChains.size > 0) recallChain(tls, leaf, chain, certificates);
   }
   return remember(socket, { leaf, chain, certificates, ...verdict(tls, leaf) });
 }
 
+/**
+ * The chains leaves were presented with on full handshakes, by the leaf's SHA-256, most recently
+ * used last. A connection whose chain is not on the socket gets the one its leaf came with before:
+ * a resumed TLS session carries only the leaf (OpenSSL keeps no peer chain in a session, TLS 1.2
+ * and 1.3 alike), and on Node 20 the chain is gone once any code has called
+ * `getPeerX509Certificate()` on the connection. Only the holder of the leaf's key can present that
+ * leaf, so no one else can choose the chain recalled for it, and a chain is only a set of
+ * candidates: trust is still decided from the configured anchors. Shared between copies of this
+ * library like the peers map; bounded.
+ */
+interface KnownChain { readonly chain: readonly Buffer[]; readonly certificates: readonly X509Certificate[] }
+const CHAINS_KEY = Symbol.for('clientcert.presentedChains.v1');
+const knownChains: Map<string, KnownChain> = ((globalThis as { [CHAINS_KEY]?: Map<string, KnownChain> })[CHAINS_KEY] ??=
+  new Map<string, KnownChain>());
+const MAX_KNOWN_CHAINS = 1000;
+
+function leafKey(leaf: Buffer): string {
+  return createHash('sha256').update(leaf).digest('base64');
+}
+
+function rememberChain(leaf: Buffer, chain: readonly Buffer[], certificates: readonly X509Certificate[]): void {
+  const key = leafKey(leaf);
+  const known = knownChains.get(key);
+  // The same chain again (a client's every connection): keep the entry, skip the re-insertion.
+  if (known && known.chain.length === chain.length && known.chain.every((der, i) => der.equals(chain[i]!))) return;
+  knownChains.delete(key);
+  knownChains.set(key, { chain: [...chain], certificates: certificates.slice(1) });
+  if (knownChains.size > MAX_KNOWN_CHAINS) knownChains.delete(knownChains.keys().next().value!);
+}
+
+/**
+ * The chain this leaf was presented with before, when the connection lost its own: only then, so
+ * that a client that sends its leaf alone is refused the same way on every connection.
+ */
+function recallChain(tls: TLSSocket, leaf: Buffer, chain: Buffer[], certificates: X509Certificate[]): void {
+  const known = knownChains.get(leafKey(leaf));
+  if (!known) return;
+  const resumed = typeof tls.isSessionReused === 'function' && tls.isSessionReused();
+  if (chainLoss(tls, certificates[0]!, resumed, tls.authorized === true) === null) return;
+  chain.push(...known.chain);
+  certificates.push(...known.certificates);
+}
+
+/** Why a TLS peer's chain is not on its connection, when that can be told (see `missingChainCause`). */
+export type MissingChainCause = 'resumed' | 'taken';
+
+/**
+ * Why the TLS stack verified this peer through intermediates that are not on the connection, or
+ * null when nothing says any are missing (the client sent its leaf alone, and the server's `ca`
+ * holds the rest of the path). Asked only after a refusal for lack of a path.
+ */
+export function missingChainCause(socket: Socket, peer: PeerInfo): MissingChainCause | null {
+  if (!peer.leaf || peer.chain.length > 0) return null;
+  const leaf = peer.certificates[0];
+  return leaf ? chainLoss(socket as TLSSocket, leaf, peer.resumed, peer.authorized) : null;
+}
+
+/**
+ * A resumed session never carries the chain. On a full handshake, the stack's verdict
+ * (`authorized`) needed a path to the server's `ca`; when the server's own store does not complete
+ * one from the leaf (`getPeerCertificate(true)`, tens of µs, so asked only when it matters), the
+ * client sent the intermediates and someone took them off the socket before this library read it.
+ */
+function chainLoss(tls: TLSSocket, leaf: X509Certificate, resumed: boolean, authorized: boolean): MissingChainCause | null {
+  let current: { raw?: Buffer; issuerCertificate?: unknown } | undefined;
+  try {
+    if (leaf.checkIssued(leaf)) return null; // self-issued: there was no chain to lose
+    if (resumed) return 'resumed';
+    if (!authorized || typeof tls.getPeerCertificate !== 'function') return null;
+    current = tls.getPeerCertificate(true);
+  } catch {
+    return null; // not what Node's TLS socket gives (a stand-in socket): nothing to tell
+  }
+  for (let i = 0; i <= MAX_CHAIN && current?.raw; i++) {
+    const next = current.issuerCertificate as typeof current | undefined;
+    if (next === current) return null; // a self-signed root: the server's store holds the whole path
+    if (!next?.raw) return 'taken'; // the path ends short of a root, yet the stack verified one
+    current = next;
+  }
+  return null;
+}
 function remember(socket: Socket, info: PeerInfo): PeerInfo {
   peers.set(socket, info);
   return info;

@@ -4,6 +4,7 @@
  * options; printed in the start-up line (`describe()`) and used by the start-up warnings.
  */
 import type { CompiledOptions, CompiledSource } from './options.js';
+import { trustAnchorProblems } from './verify.js';
 import type { StartupFacts } from './warnings.js';
 
 /** What the start-up warnings need to know of the compiled configuration. */
@@ -18,6 +19,8 @@ export function trustModelFacts(options: CompiledOptions): StartupFacts {
     trustProxyIsDefault: options.trustProxyIsDefault,
     preset: options.preset,
     anchors: options.anchors,
+    anchorProblems: options.anchors ? trustAnchorProblems(options.anchors, options.verifyPolicy) : [],
+    crlProblems: options.revocation?.problems ?? [],
     hasPins: options.pins !== null,
     proxyVerified: options.proxyVerified,
     unverifiedForwarded: options.unverifiedForwarded,

@@ -24,6 +24,9 @@ export const WARNING_CODES = [
   'proxy_not_named',
   'revocation_soft_fail',
   'on_decision_error',
+  'tls_chain_missing',
+  'anchor_profile',
+  'crl_not_usable',
 ] as const;
 
 /** The stable code of a warning; also the anchor of its explanation in the core's README. */
@@ -108,6 +111,10 @@ export interface StartupFacts {
   readonly trustProxyIsDefault: boolean;
   readonly preset: ProxyPreset | null;
   readonly anchors: readonly X509Certificate[] | null;
+  /** Trust anchors the RFC 5280 profile refuses (each line names the verifyPolicy switch). */
+  readonly anchorProblems: readonly string[];
+  /** CRLs in hand that RFC 5280 says not to use (revocation `problems`). */
+  readonly crlProblems: readonly string[];
   readonly hasPins: boolean;
   readonly proxyVerified: boolean;
   readonly unverifiedForwarded: boolean;
@@ -182,6 +189,14 @@ export function startupWarnings(facts: StartupFacts, warn: WarnFn): void {
   });
   if (outOfDate.length > 0) {
     warn('expired_anchor', `the ca bundle has trust anchors outside their validity period, which verify nothing: ${outOfDate.join('; ')}`);
+  }
+  // Said at start-up: otherwise a legacy CA (easy-rsa writes non-critical basicConstraints) shows
+  // only as every client refused.
+  if (facts.anchorProblems.length > 0) {
+    warn('anchor_profile', `every client of these trust anchors will be refused: ${facts.anchorProblems.map(escapeForLog).join('; ')}`);
+  }
+  if (facts.crlProblems.length > 0) {
+    warn('crl_not_usable', facts.crlProblems.map(escapeForLog).join('; '));
   }
 }
 

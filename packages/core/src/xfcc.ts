@@ -31,9 +31,12 @@ export interface XfccElement {
   by: string[];
   /** `Hash` as written: Envoy writes lower-case hex SHA-256 of the DER; not validated here. */
   hash?: string;
-  /** `Cert`, percent-decoded and normalized to one canonical PEM certificate. */
+  /** `Cert`, percent-decoded and normalized to one canonical PEM certificate (the leaf: see {@link xfccLeaf}). */
   cert?: string;
-  /** `Chain`, percent-decoded and split: one canonical PEM per certificate, in header order. */
+  /**
+   * `Chain`, percent-decoded and split: one canonical PEM per certificate, in header order. Envoy
+   * writes the leaf first, then what the client sent after it; without `Cert` the first is the leaf.
+   */
   chain: string[];
   /**
    * `Subject` (RFC 2253 in current Envoy, `/C=..` one-line form in old builds) with XFCC quoting
@@ -493,8 +496,20 @@ export function selectXfccElement(
 }
 
 /**
+ * The element's client certificate (PEM): `Cert`, else the first certificate of `Chain` — Envoy
+ * writes `Chain` as the leaf followed by what the client sent after it, and with
+ * `set_current_client_cert_details: { chain: true }` alone it writes no `Cert`. Undefined when the
+ * element has neither (Envoy's default details: `By` and `Hash` only). An empty `Cert=""` is no
+ * certificate, as before `Chain` was read.
+ */
+export function xfccLeaf(element: XfccElement): string | undefined {
+  return element.cert || element.chain[0];
+}
+
+/**
  * True when the element has no `Hash`, or when its `Hash` is the SHA-256 of `certDer` in hex
  * (compared case-insensitively and in constant time). A fake or malformed hash is simply false.
+ * `certDer` is the leaf, whichever pair it came from (`xfccLeaf`).
  */
 export function xfccHashMatches(element: XfccElement, certDer: Buffer): boolean {
   if (element.hash === undefined) return true;

@@ -18,6 +18,9 @@ declare global {
 /**
  * Express middleware (express 4 and 5): authenticates the client certificate and sets
  * `req.clientCert`, or answers with an RFC 9457 problem response. Use it app-wide or per route.
+ * Express itself does not run on node:http2 (it re-parents each request onto node:http's
+ * prototypes, which drops the HTTP/2 request's accessors before any middleware runs); behind a
+ * bridge that keeps them, the core keys the connection by the HTTP/2 session as it does for koa.
  */
 export function clientCert(options?: ClientCertOptions): RequestHandler {
   const auth = createClientCertAuth(options);

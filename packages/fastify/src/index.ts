@@ -88,7 +88,10 @@ function settle(result: AuthResult, request: FastifyRequest, reply: FastifyReply
   reply.code(result.problem.status).headers(PROBLEM_HEADERS).send(Buffer.from(JSON.stringify(result.problem)));
 }
 
-/** Fastify plugin (fastify 4 and 5): `fastify.register(clientCert, options)`; sets `request.clientCert`. */
+/**
+ * Fastify plugin (fastify 4 and 5): `fastify.register(clientCert, options)`; sets `request.clientCert`.
+ * Runs with `http2: true` too (TLS or cleartext): an HTTP/2 request's connection is its session.
+ */
 // Not before 4.23: older 4.x has no request.routeOptions.config, so route settings would be ignored.
 export const clientCert = fp(plugin, { fastify: '^4.23.0 || ^5.0.0', name: '@clientcert/fastify' });
 export default clientCert;

@@ -17,7 +17,9 @@ declare module 'koa' {
 
 /**
  * Koa middleware (koa 2 and 3): authenticates the client certificate and sets `ctx.clientCert`
- * and `ctx.state.clientCert`, or answers with an RFC 9457 problem response.
+ * and `ctx.state.clientCert`, or answers with an RFC 9457 problem response. Runs on node:http,
+ * node:https and node:http2 (`app.callback()` on its compatibility API, TLS or cleartext): an
+ * HTTP/2 request's connection is its session, whatever stream it came on.
  */
 export function clientCert(options?: ClientCertOptions): Middleware {
   const auth = createClientCertAuth(options);
