@@ -7,9 +7,9 @@
  *   node --conditions=@clientcert/source --import tsx benchmarks/cold.ts
  */
 import { X509Certificate } from 'node:crypto';
-import { parseCertificate } from '../packages/core/src/certificate.js';
-import { createCA } from '../packages/core/src/testkit.js';
-import { compileTrustAnchors, compileVerifyPolicy, verifyChainSync } from '../packages/core/src/verify.js';
+import { parseCertificate } from '../packages/core/src/x509/certificate.js';
+import { createCA } from '../packages/core/src/testkit/index.js';
+import { compileTrustAnchors, compileVerifyPolicy, verifyChainSync } from '../packages/core/src/trust/path/verify.js';
 
 export interface ColdResult {
   certificates: number;

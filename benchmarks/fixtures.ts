@@ -5,7 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCA, envoyXfcc, generateKeyPair } from '../packages/core/src/testkit.js';
+import { createCA, envoyXfcc, generateKeyPair } from '../packages/core/src/testkit/index.js';
 
 export interface Fixtures {
   dir: string;

@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'node:net';
 import { createClientCertAuth } from '../packages/core/src/index.js';
-import { createCA, envoyXfcc, generateKeyPair } from '../packages/core/src/testkit.js';
+import { createCA, envoyXfcc, generateKeyPair } from '../packages/core/src/testkit/index.js';
 
 export interface MemoryResult {
   certificates: number;

@@ -11,10 +11,10 @@
  * runs reuse the objects, as the TLS socket cache and configured anchors and pools do.
  */
 import { X509Certificate } from 'node:crypto';
-import { createCA, generateKeyPair, type TestCA, type TestCertificate } from '../packages/core/src/testkit.js';
+import { createCA, generateKeyPair, type TestCA, type TestCertificate } from '../packages/core/src/testkit/index.js';
 import {
   compileIntermediatePool, compileTrustAnchors, verifyChainSync, type VerifyChainResult,
-} from '../packages/core/src/verify.js';
+} from '../packages/core/src/trust/path/verify.js';
 
 const DAY = 86_400_000;
 const NAMES = 10;

@@ -14,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import {
   createClientCertAuth, parseCertificate, PRESETS, type ClientCertAuth, type ClientCertOptions,
 } from '../packages/core/src/index.js';
-import type { CompiledSource } from '../packages/core/src/options.js';
-import { createCA, createSelfSigned, envoyXfcc, type TestCA, type TestCertificate } from '../packages/core/src/testkit.js';
+import type { CompiledSource } from '../packages/core/src/options/compile.js';
+import { createCA, createSelfSigned, envoyXfcc, type TestCA, type TestCertificate } from '../packages/core/src/testkit/index.js';
 import { PROXIES_DOC, REGENERATE, renderProxiesDoc } from '../scripts/proxies-doc.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -36,7 +36,7 @@ describe('docs/proxies.md', function () {
     const b = rendered.split('\n');
     const line = a.findIndex((text, i) => text !== b[i]);
     const at = line < 0 ? Math.min(a.length, b.length) : line;
-    expect.fail(`docs/proxies.md is out of date with packages/core/src/presets.ts (first difference at line ${at + 1}: ` +
+    expect.fail(`docs/proxies.md is out of date with packages/core/src/options/presets.ts (first difference at line ${at + 1}: ` +
       `${JSON.stringify(a[at] ?? '<end of file>')} should be ${JSON.stringify(b[at] ?? '<end of file>')}). Regenerate it: ${REGENERATE}`);
   });
 

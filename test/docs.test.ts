@@ -46,7 +46,7 @@ const MIDDLEWARE_READMES = ['core', 'express', 'koa', 'fastify'];
 const PACKAGES = ['core', 'express', 'koa', 'fastify', 'agent', 'cli'];
 
 describe('docs: the READMEs document what the code accepts', () => {
-  const middlewareOptions = knownKeys('packages/core/src/options.ts', 'KNOWN_OPTIONS');
+  const middlewareOptions = knownKeys('packages/core/src/options/compile.ts', 'KNOWN_OPTIONS');
 
   for (const pkg of MIDDLEWARE_READMES) {
     it(`${pkg}: every middleware option has a row in the options table, with a default`, () => {
@@ -62,8 +62,8 @@ describe('docs: the READMEs document what the code accepts', () => {
   it('core: every revocation and OCSP setting is described in the revocation row', () => {
     const row = section(readme('core'), /Options/).split('\n').find((line) => line.startsWith('| `revocation`')) ?? '';
     const settings = [
-      ...knownKeys('packages/core/src/revocation.ts', 'KNOWN_OPTIONS'),
-      ...knownKeys('packages/core/src/revocation.ts', 'KNOWN_OCSP_OPTIONS'),
+      ...knownKeys('packages/core/src/trust/revocation.ts', 'KNOWN_OPTIONS'),
+      ...knownKeys('packages/core/src/trust/revocation.ts', 'KNOWN_OCSP_OPTIONS'),
     ];
     expect(settings.filter((setting) => !row.includes(`\`${setting}\``) && !row.includes(`${setting}:`) && !row.includes(`${setting},`) && !row.includes(`${setting} }`))).to.deep.equal([]);
   });
@@ -72,7 +72,7 @@ describe('docs: the READMEs document what the code accepts', () => {
     const text = readme('core');
     const forwarder = text.slice(text.indexOf('createXfccForwarder'));
     expect(text).to.include('createXfccForwarder');
-    const missing = knownKeys('packages/core/src/forwarder.ts', 'KNOWN_OPTIONS').filter((option) => !forwarder.includes(`\`${option}\``));
+    const missing = knownKeys('packages/core/src/forwarder/forwarder.ts', 'KNOWN_OPTIONS').filter((option) => !forwarder.includes(`\`${option}\``));
     expect(missing, 'createXfccForwarder options missing from packages/core/README.md').to.deep.equal([]);
   });
 

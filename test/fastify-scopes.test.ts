@@ -16,7 +16,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { ClientCertOptions } from '../packages/core/src/index.js';
-import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../packages/core/src/testkit.js';
+import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../packages/core/src/testkit/index.js';
 import { clientCert } from '../packages/fastify/src/index.js';
 import { request, type ClientResponse } from './helpers/http-client.js';
 

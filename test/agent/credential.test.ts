@@ -3,7 +3,7 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadClientCredential, type CredentialOptions } from '../../packages/agent/src/index.js';
-import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import forge from 'node-forge';
 import { forgePfx, opensslPfx, tempDir } from './helpers.js';
 

@@ -7,7 +7,7 @@ import {
   createDispatcher, createHttpsAgent, loadClientCredential, type ClientCredential,
 } from '../../packages/agent/src/index.js';
 import { clientCert } from '../../packages/express/src/index.js';
-import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { forgePfx, httpsGet, opensslPfx, startMtlsServer, type MtlsServer, type Seen } from './helpers.js';
 
 describe('agent: presenting the certificate to a real mTLS server', () => {

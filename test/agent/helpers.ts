@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import forge from 'node-forge';
-import type { TestCertificate } from '../../packages/core/src/testkit.js';
+import type { TestCertificate } from '../../packages/core/src/testkit/index.js';
 
 /** A PKCS#12 file made by node-forge (RSA keys only): AES-256 by default, or 3DES with `legacy`. */
 export function forgePfx(cert: TestCertificate, passphrase: string, options: { legacy?: boolean } = {}): Buffer {

@@ -9,7 +9,7 @@ import {
   createCredentialStore, createDispatcher, createHttpsAgent, loadClientCredential, type CredentialOptions,
 } from '../../packages/agent/src/index.js';
 import { MAX_ITERATIONS } from '../../packages/agent/src/pkcs12.js';
-import { createCA, type KeyPair, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, type KeyPair, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { httpsGet, startMtlsServer, tempDir, type MtlsServer } from './helpers.js';
 
 // PKCS#12 files as the real `openssl` (OpenSSL 3) writes them, for every scheme it writes by default

@@ -4,7 +4,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fetch, request } from 'undici';
 import { createDispatcher, createHttpsAgent, watchCredential, type LiveCredential } from '../../packages/agent/src/index.js';
-import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { httpsGet, startMtlsServer, tempDir, type MtlsServer } from './helpers.js';
 
 function replace(path: string, content: string): void {

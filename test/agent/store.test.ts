@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fetch } from 'undici';
 import { createCredentialStore, createDispatcher, normalizeThumbprint, type CredentialStore } from '../../packages/agent/src/index.js';
-import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { opensslPfx, startMtlsServer, tempDir, type MtlsServer } from './helpers.js';
 
 describe('agent: credential store', () => {

@@ -10,7 +10,7 @@
 import type { ClientCertOptions, RejectionCode, SourceName, Verification } from '../../packages/core/src/index.js';
 import {
   createCA, createCrl, envoyXfcc, type TestCA, type TestCertificate, type TestCrl,
-} from '../../packages/core/src/testkit.js';
+} from '../../packages/core/src/testkit/index.js';
 import type { RouteSpec } from './harness.js';
 
 // ---------------------------------------------------------------------------------------------

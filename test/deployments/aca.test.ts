@@ -13,7 +13,7 @@
  */
 import { expect } from 'chai';
 import type { ClientCertOptions } from '../../packages/core/src/index.js';
-import { envoyXfcc, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { envoyXfcc, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { adapters, type Adapter } from '../conformance/harness.js';
 import { captureLog, expectWhoCanMint, getFrom, startDualStack, startupLine, warningsCoded, withEnv, type CapturedLog } from './apps.js';
 import { fixtures, type Fixtures } from './fixtures.js';

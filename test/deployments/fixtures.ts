@@ -4,7 +4,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import type { ClientCertOptions, ProxyName, SourceName } from '../../packages/core/src/index.js';
-import { createCA, createSelfSigned, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, createSelfSigned, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { albEscape, b64, nginxEscape } from '../helpers/encodings.js';
 
 export interface Fixtures {

@@ -14,7 +14,7 @@
  */
 import { expect } from 'chai';
 import { PRESETS, type ClientCertOptions, type ProxyName } from '../../packages/core/src/index.js';
-import type { TestCertificate } from '../../packages/core/src/testkit.js';
+import type { TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { adapters } from '../conformance/harness.js';
 import { captureLog, expectWhoCanMint, getFrom, startDualStack, startupLine, warningsCoded, type CapturedLog } from './apps.js';
 import { fixtures, type Deployment, type Fixtures } from './fixtures.js';

@@ -9,7 +9,7 @@
 import { expect } from 'chai';
 import https from 'node:https';
 import tls, { type TLSSocket } from 'node:tls';
-import { createCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { adapters, type TlsServerOptions } from '../conformance/harness.js';
 import { captureLog, expectWhoCanMint, outcome } from './apps.js';
 import { fixtures } from './fixtures.js';

@@ -11,7 +11,7 @@
 import { expect } from 'chai';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { envoyXfcc, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { envoyXfcc, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { request } from '../helpers/http-client.js';
 import { EXAMPLES, startExample, tempFiles, type RunningExample } from './example-process.js';
 import { exampleFixtures, expectProblem, json, type Fixtures } from './fixtures.js';

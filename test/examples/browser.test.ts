@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
-import type { TestCertificate } from '../../packages/core/src/testkit.js';
+import type { TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { startExample, tempFiles, type RunningExample } from './example-process.js';
 import { exampleFixtures, type Fixtures } from './fixtures.js';
 

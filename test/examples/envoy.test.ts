@@ -15,7 +15,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createXfccForwarder, type XfccDetail, type XfccForwardMode } from '../../packages/core/src/index.js';
-import { envoyXfcc } from '../../packages/core/src/testkit.js';
+import { envoyXfcc } from '../../packages/core/src/testkit/index.js';
 import { request, type ClientResponse } from '../helpers/http-client.js';
 import { EXAMPLES, startExample, tempFiles, type RunningExample } from './example-process.js';
 import { exampleFixtures, expectProblem, json, type Fixtures } from './fixtures.js';

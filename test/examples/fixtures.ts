@@ -3,7 +3,7 @@
  * their responses.
  */
 import { expect } from 'chai';
-import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import type { ClientResponse } from '../helpers/http-client.js';
 
 export interface Fixtures {

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClientCertOptions } from '../../packages/core/src/index.js';
-import { createCA, envoyUrlEncode, envoyXfcc, generateKeyPair, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
-import { pem } from '../../packages/core/src/testkit-shared.js';
+import { createCA, envoyUrlEncode, envoyXfcc, generateKeyPair, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
+import { pem } from '../../packages/core/src/testkit/shared.js';
 import { b64 } from '../helpers/encodings.js';
 
 export interface CorpusCerts {

@@ -17,12 +17,12 @@ import { expect } from 'chai';
 import {
   KeyObject, X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign,
 } from 'node:crypto';
-import { DerCursor, Tag, readTlv } from '../../packages/core/src/der.js';
-import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
-import { derOid, derTlv } from '../../packages/core/src/testkit-shared.js';
+import { DerCursor, Tag, readTlv } from '../../packages/core/src/x509/der.js';
+import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
+import { derOid, derTlv } from '../../packages/core/src/testkit/shared.js';
 import {
   MAX_SIGNATURE_CHECKS, checkKeyPolicy, compileTrustAnchors, verifyChainSync, type VerifyChainInput, type VerifyChainResult,
-} from '../../packages/core/src/verify.js';
+} from '../../packages/core/src/trust/path/verify.js';
 import { request } from '../helpers/http-client.js';
 import { expectFailure, expectOk } from '../helpers/verify.js';
 import { ADAPTERS, parseBody, startServer } from './servers.js';

@@ -7,13 +7,13 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { derToPem, parseCertificate, pemToDer, splitCertificates } from '../../packages/core/src/certificate.js';
+import { derToPem, parseCertificate, pemToDer, splitCertificates } from '../../packages/core/src/x509/certificate.js';
 import {
   compileHeaderSource, parseTraefikInfo, readHeaderSource, type CompiledHeaderSource, type CustomHeaderDecoder,
   type HeaderSourceOptions,
-} from '../../packages/core/src/header-sources.js';
-import { createCA, envoyXfcc, type TestCertificate } from '../../packages/core/src/testkit.js';
-import { formatXfcc, parseXfcc, type XfccElement } from '../../packages/core/src/xfcc.js';
+} from '../../packages/core/src/sources/headers.js';
+import { createCA, envoyXfcc, type TestCertificate } from '../../packages/core/src/testkit/index.js';
+import { formatXfcc, parseXfcc, type XfccElement } from '../../packages/core/src/sources/xfcc.js';
 import { albEscape, apacheFold, b64, nginxEscape } from '../helpers/encodings.js';
 import { derLike, hostileString, mutated, resultOrTypedError, runs } from './arbitraries.js';
 import { countWork } from './work-counter.js';

@@ -2,7 +2,7 @@
  * Regression tests for bugs the hardening work found, each named after its bug.
  */
 import { expect } from 'chai';
-import { formatXfcc, parseXfcc } from '../../packages/core/src/xfcc.js';
+import { formatXfcc, parseXfcc } from '../../packages/core/src/sources/xfcc.js';
 import { expectClientCertError } from '../helpers/errors.js';
 
 describe('hardening regressions', () => {

@@ -14,7 +14,7 @@ import { expect } from 'chai';
 import https from 'node:https';
 import tls, { type TLSSocket } from 'node:tls';
 import type { ClientCertOptions } from '../../packages/core/src/index.js';
-import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { ADAPTERS, parseBody, startServer, type AdapterName, type Running } from './servers.js';
 
 type Version = 'TLSv1.2' | 'TLSv1.3';

@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { ADAPTERS, parseBody, startServer } from './servers.js';
 
 let root: TestCA;

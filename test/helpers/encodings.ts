@@ -3,7 +3,7 @@
  * tests, independently of the modules under test (the percent-encoding is the test kit's, the one
  * its `envoyUrlEncode` uses).
  */
-import { percentEncode } from '../../packages/core/src/testkit-shared.js';
+import { percentEncode } from '../../packages/core/src/testkit/shared.js';
 
 /** nginx `$ssl_client_escaped_cert` (NGX_ESCAPE_URI_COMPONENT): all but `A-Z a-z 0-9 - . _ ~`. */
 export const nginxEscape = (pem: string): string => percentEncode(pem, /[A-Za-z0-9\-._~]/);

@@ -1,7 +1,7 @@
 /** Assertions about `verifyChain` results, shared by the verification and path-validation tests. */
 import { expect } from 'chai';
-import type { TestCertificate } from '../../packages/core/src/testkit.js';
-import type { VerifyChainResult } from '../../packages/core/src/verify.js';
+import type { TestCertificate } from '../../packages/core/src/testkit/index.js';
+import type { VerifyChainResult } from '../../packages/core/src/trust/path/verify.js';
 
 /** Expects success and, when `path` is given, exactly that chain (leaf first, anchor last). */
 export function expectOk(result: VerifyChainResult, path?: TestCertificate[]): void {

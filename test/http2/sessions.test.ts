@@ -12,7 +12,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { createClientCertAuth, createXfccForwarder, parseXfcc, type ClientCertOptions } from '../../packages/core/src/index.js';
-import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { FRAMEWORKS, whoami, type AppSpec, type RunningApp } from '../conformance/harness.js';
 import type { ClientResponse } from '../helpers/http-client.js';
 import { request2 } from './client.js';

@@ -17,15 +17,15 @@
 import { expect } from 'chai';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseCertificate } from '../../packages/core/src/certificate.js';
+import { parseCertificate } from '../../packages/core/src/x509/certificate.js';
 import { isClientCertError } from '../../packages/core/src/errors.js';
 import {
   compileHeaderSource, PROXY_DESCRIPTION_CHECK, readHeaderSource, type CompiledHeaderSource, type ForwardedCertificate,
-} from '../../packages/core/src/header-sources.js';
+} from '../../packages/core/src/sources/headers.js';
 import type { ClientCertificate } from '../../packages/core/src/model.js';
-import { descriptionMismatch, xfccSubjectMatches } from '../../packages/core/src/proxy-description.js';
-import { createCA, type JsonName, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
-import { parseXfcc } from '../../packages/core/src/xfcc.js';
+import { descriptionMismatch, xfccSubjectMatches } from '../../packages/core/src/sources/proxy-description.js';
+import { createCA, type JsonName, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
+import { parseXfcc } from '../../packages/core/src/sources/xfcc.js';
 import { nginxEscape } from '../helpers/encodings.js';
 import { throughProxy } from './client.js';
 import { requireBinary, startProxy, type ProxyLaunch, type RunningProxy } from './proxy-process.js';

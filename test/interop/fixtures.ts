@@ -1,7 +1,7 @@
 /**
  * Certificates for the interop tests, generated once per run with the test kit.
  */
-import { createCA, type JsonName, type TestCA, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { createCA, type JsonName, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 
 export const DN = {
   root: 'CN=Interop Root CA,O=clientcert',

@@ -22,7 +22,7 @@ import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseCertificate, type ClientCertOptions, type SourceName, type Verification } from '../../packages/core/src/index.js';
-import { envoyXfcc, type TestCertificate } from '../../packages/core/src/testkit.js';
+import { envoyXfcc, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { adapters, type RunningApp } from '../conformance/harness.js';
 import { b64, nginxEscape } from '../helpers/encodings.js';
 import { request, type ClientResponse } from '../helpers/http-client.js';

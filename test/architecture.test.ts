@@ -1,0 +1,143 @@
+/**
+ * The core's import direction (issue 14): packages/core/src is cut into folders that follow the
+ * request, and a lower layer never imports a higher one. The table below is the rule; the
+ * checker (test/helpers/architecture.ts) reads every .ts file under src/ and reports each
+ * relative import the table does not allow. Adding a folder or a root file means adding it here.
+ */
+import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { checkImports, type Architecture } from './helpers/architecture.js';
+
+const SRC = fileURLToPath(new URL('../packages/core/src/', import.meta.url));
+
+/** Lowest first: a layer may import only the layers it lists, and each of those comes earlier. */
+const CORE: Architecture = {
+  layers: [
+    {
+      layer: 'base',
+      mayImport: [],
+      why: 'errors.ts and model.ts: the error type and the public data model, the vocabulary every layer speaks',
+    },
+    {
+      layer: 'encoding',
+      mayImport: ['base'],
+      why: 'bytes and text (character classes, escaping): no X.509 and no HTTP knowledge',
+    },
+    {
+      layer: 'x509',
+      mayImport: ['base', 'encoding'],
+      why: 'strict DER and certificate parsing: what a certificate says, never whether to believe it',
+    },
+    {
+      layer: 'trust',
+      mayImport: ['base', 'encoding', 'x509'],
+      why: 'step 3, is it trustworthy: path validation, pins and revocation over parsed certificates',
+    },
+    {
+      layer: 'authorize',
+      mayImport: ['base', 'encoding', 'x509', 'trust'],
+      why: 'step 4, is it allowed: rules read the verified path that trust produced (RuleContext)',
+    },
+    {
+      layer: 'decide',
+      mayImport: ['base', 'encoding', 'x509', 'trust', 'authorize'],
+      why: 'step 5: turns the outcome of steps 3-4 into a result and an RFC 9457 problem',
+    },
+    {
+      layer: 'sources',
+      mayImport: ['base', 'encoding', 'x509'],
+      why:
+        'step 1, where the certificate comes from (TLS, XFCC, proxy headers): it reads and parses, ' +
+        'so x509 is below it, but it neither verifies nor authorizes, so it sits beside steps 3-5, not on them',
+    },
+    {
+      layer: 'options',
+      mayImport: ['base', 'encoding', 'x509', 'trust', 'authorize', 'decide', 'sources'],
+      why: 'configuration compiled once at start-up into every step’s compiled form, plus the start-up report',
+    },
+    {
+      layer: 'pipeline',
+      mayImport: ['base', 'encoding', 'x509', 'trust', 'authorize', 'decide', 'sources', 'options'],
+      why: 'runs the steps per request with their caches and observation: it uses everything, nothing uses it',
+    },
+    {
+      layer: 'forwarder',
+      mayImport: ['base', 'encoding', 'x509', 'sources'],
+      why: 'the outbound XFCC writer, beside the pipeline: it reads the TLS peer and writes XFCC, and no step needs it',
+    },
+    {
+      layer: 'testkit',
+      mayImport: ['base', 'encoding', 'x509'],
+      why:
+        'the @clientcert/core/testkit entry point: kept independent of the code under test, and no other ' +
+        'layer lists it, so the middleware never loads it',
+    },
+    {
+      layer: 'entry',
+      mayImport: ['base', 'encoding', 'x509', 'trust', 'authorize', 'decide', 'sources', 'options', 'pipeline', 'forwarder'],
+      why: 'index.ts, the public barrel: re-exports the API, never the test kit',
+    },
+  ],
+  rootFiles: { 'errors.ts': 'base', 'model.ts': 'base', 'index.ts': 'entry' },
+  // Imports that go against the table today. Each is removed by the split that follows the move;
+  // the test fails when one no longer exists, so the list cannot go stale.
+  exceptions: [
+    {
+      from: 'sources/proxy-description.ts',
+      to: 'authorize/rules.ts',
+      why: 'parseDnString / rdnEquals (DN text parser and RDN comparison) belong in x509 (name.ts); sources then import x509 only',
+    },
+    {
+      from: 'options/compile.ts',
+      to: 'pipeline/observe.ts',
+      why: 'compileDebug and the DecisionHook type are observation options: they move to options (observe sub-record) when observe.ts is split',
+    },
+  ],
+};
+
+function readCore(): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const entry of readdirSync(SRC, { recursive: true, encoding: 'utf8' })) {
+    const file = entry.split('\\').join('/');
+    if (file.endsWith('.ts')) files.set(file, readFileSync(SRC + file, 'utf8'));
+  }
+  return files;
+}
+
+describe('architecture: import direction in packages/core/src', () => {
+  it('every file has a layer and imports only downward (or within its layer), bar the listed exceptions', () => {
+    const files = readCore();
+    expect(files.size).to.be.greaterThan(20);
+    const result = checkImports(files, CORE);
+    expect(result.tableErrors).to.deep.equal([]);
+    expect(result.violations).to.deep.equal([]);
+    expect(result.unusedExceptions.map(({ from, to }) => `${from} → ${to}`)).to.deep.equal([]);
+  });
+
+  it('reports an upward import, and only that one (synthetic tree)', () => {
+    const files = new Map([
+      ['errors.ts', ''],
+      ['encoding/text.ts', "import { ClientCertError } from '../errors.js';"],
+      ['x509/der.ts', "import { isTchar } from '../encoding/text.js';\nimport type { RuleContext } from '../authorize/rules.js';"],
+      ['authorize/rules.ts', "import { readTlv } from '../x509/der.js';\nimport { isTchar } from '../encoding/text.js';"],
+      ['pipeline/run.ts', "import { compileRules } from '../authorize/rules.js';\nexport * from './cache.js';"],
+    ]);
+    const result = checkImports(files, { ...CORE, exceptions: [] });
+    expect(result.violations).to.deep.equal([
+      { from: 'x509/der.ts', to: 'authorize/rules.ts', fromLayer: 'x509', toLayer: 'authorize' },
+    ]);
+  });
+
+  it('reports the test kit imported by production code, and a file outside every layer', () => {
+    const files = new Map([
+      ['trust/pins.ts', "import { createCA } from '../testkit/index.js';"],
+      ['create.ts', "import { run } from './pipeline/run.js';"],
+    ]);
+    const result = checkImports(files, { ...CORE, exceptions: [] });
+    expect(result.violations).to.deep.equal([
+      { from: 'create.ts', to: 'pipeline/run.ts', fromLayer: null, toLayer: 'pipeline' },
+      { from: 'trust/pins.ts', to: 'testkit/index.ts', fromLayer: 'trust', toLayer: 'testkit' },
+    ]);
+  });
+});
