@@ -1,8 +1,9 @@
 // The app behind envoy.yaml: Envoy terminates mTLS and sends one X-Forwarded-Client-Cert element
 // (SANITIZE_SET). proxy: 'envoy' reads XFCC and accepts exactly one element, and only from
 // trustProxy peers (by default loopback: Envoy as a sidecar).
-import express from 'express';
+
 import { clientCert } from '@clientcert/express';
+import express from 'express';
 
 export function buildApp({ ca, mode = 'require' }) {
   const app = express();

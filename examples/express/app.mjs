@@ -3,8 +3,9 @@
 // gets a 403 application/problem+json response with a stable `code`, browser or not.
 // `source: 'tls'`: this server terminates TLS itself, so the certificate can only come from the
 // connection (no forwarded-certificate header is ever read, and none is warned about).
-import express from 'express';
+
 import { clientCert } from '@clientcert/express';
+import express from 'express';
 
 /** What the app tells the caller about its certificate. */
 export function identity(cert) {

@@ -2,8 +2,9 @@
 // without a valid certificate the answer is a 403 application/problem+json response with a
 // stable `code`. `source: 'tls'`: this server terminates TLS itself, so the certificate can only
 // come from the connection (no forwarded-certificate header is ever read, and none is warned about).
-import Fastify from 'fastify';
+
 import { clientCert } from '@clientcert/fastify';
+import Fastify from 'fastify';
 
 /** `https`: the server's TLS options (fastify creates the HTTPS server itself). */
 export async function buildApp({ https }) {

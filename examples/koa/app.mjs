@@ -3,8 +3,9 @@
 // application/problem+json response with a stable `code`.
 // `source: 'tls'`: this server terminates TLS itself, so the certificate can only come from the
 // connection (no forwarded-certificate header is ever read, and none is warned about).
-import Koa from 'koa';
+
 import { clientCert } from '@clientcert/koa';
+import Koa from 'koa';
 
 export function buildApp() {
   const app = new Koa();

@@ -20,7 +20,11 @@ export async function loadCertificates(dir) {
 async function createThrowaway(dir) {
   const { createCA } = await import('@clientcert/core/testkit'); // only needed for throwaway files
   const ca = await createCA({ subject: 'CN=Example Client CA,O=clientcert example' });
-  const server = await ca.issue({ subject: 'CN=localhost', eku: ['serverAuth'], san: { dns: ['localhost'], ip: ['127.0.0.1'] } });
+  const server = await ca.issue({
+    subject: 'CN=localhost',
+    eku: ['serverAuth'],
+    san: { dns: ['localhost'], ip: ['127.0.0.1'] },
+  });
   const client = await ca.issue({
     subject: 'CN=alice,OU=engineering,O=clientcert example',
     san: { email: ['alice@example.org'], uri: ['spiffe://example.org/user/alice'] },

@@ -1,8 +1,9 @@
 // The app behind nginx.conf: nginx terminates mTLS and forwards the client's certificate in
 // `ssl-client-cert` (URL-encoded PEM) with its verdict in `ssl-client-verify`; proxy: 'nginx'
 // reads both, and only from trustProxy peers (nginx connects from 127.0.0.1).
-import express from 'express';
+
 import { clientCert } from '@clientcert/express';
+import express from 'express';
 
 export function buildApp({ ca, mode = 'require' }) {
   const app = express();

@@ -1,9 +1,9 @@
 import { createPrivateKey, createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
-import { isClientCertError, parseCertificate, parseCertificateChain, type ClientCertificate } from '@clientcert/core';
+import { type ClientCertificate, isClientCertError, parseCertificate, parseCertificateChain } from '@clientcert/core';
 import { credentialError, optionError } from './errors.js';
-import { readInput, type ReadInput } from './input.js';
-import { Pkcs12Error, readPkcs12, type Pkcs12Contents } from './pkcs12.js';
+import { type ReadInput, readInput } from './input.js';
+import { type Pkcs12Contents, Pkcs12Error, readPkcs12 } from './pkcs12.js';
 
 /** Common options of both credential forms. */
 export interface CredentialCommonOptions {
@@ -92,7 +92,9 @@ function certPublicKey(x509: X509Certificate): Buffer {
 function isPassphraseError(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
   const text = `${e.code ?? ''} ${e.message ?? ''}`;
-  return /BAD_DECRYPT|MISSING_PASSPHRASE|bad decrypt|passphrase|password|mac verify|Invalid password|wrong password/i.test(text);
+  return /BAD_DECRYPT|MISSING_PASSPHRASE|bad decrypt|passphrase|password|mac verify|Invalid password|wrong password/i.test(
+    text,
+  );
 }
 
 /** Read a private key, mapping failures to passphrase / malformed errors that name the source. */
@@ -103,9 +105,13 @@ function readPrivateKey(input: ReadInput, passphrase: string | undefined): KeyOb
     const text = input.data.toString('latin1');
     const encrypted = /ENCRYPTED/.test(text);
     if (isPassphraseError(error) || (encrypted && /PRIVATE KEY/.test(text))) {
-      throw credentialError('credential_passphrase', passphrase === undefined
-        ? `the private key in ${input.label} is encrypted and no passphrase was given`
-        : `wrong passphrase for the private key in ${input.label}`, error);
+      throw credentialError(
+        'credential_passphrase',
+        passphrase === undefined
+          ? `the private key in ${input.label} is encrypted and no passphrase was given`
+          : `wrong passphrase for the private key in ${input.label}`,
+        error,
+      );
     }
     throw credentialError('credential_malformed', `${input.label} does not contain a readable private key`, error);
   }
@@ -128,7 +134,9 @@ function orderChain(leaf: ClientCertificate, extras: ClientCertificate[]): Clien
   const ordered: ClientCertificate[] = [];
   let current = leaf;
   for (;;) {
-    const index = rest.findIndex((c) => current.x509.checkIssued(c.x509) && c.fingerprints.sha256 !== current.fingerprints.sha256);
+    const index = rest.findIndex(
+      (c) => current.x509.checkIssued(c.x509) && c.fingerprints.sha256 !== current.fingerprints.sha256,
+    );
     if (index < 0) break;
     const next = rest.splice(index, 1)[0]!;
     ordered.push(next);
@@ -154,8 +162,10 @@ function loadPem(options: PemCredentialOptions): Parts {
   const key = readPrivateKey(keyInput, options.passphrase);
   const leaf = certs[0]!;
   if (!spki(createPublicKey(key)).equals(certPublicKey(leaf.x509))) {
-    throw credentialError('credential_key_mismatch',
-      `the private key in ${keyInput.label} does not match the certificate in ${certInput.label} (subject ${leaf.subject.rfc4514})`);
+    throw credentialError(
+      'credential_key_mismatch',
+      `the private key in ${keyInput.label} does not match the certificate in ${certInput.label} (subject ${leaf.subject.rfc4514})`,
+    );
   }
   const files = [certInput.path, keyInput.path, chainInput?.path].filter((p): p is string => p !== undefined);
   return { leaf, chain: orderChain(leaf, [...certs.slice(1), ...chain]), key, files, origin: certInput.label };
@@ -168,7 +178,11 @@ function loadPfx(options: PfxCredentialOptions): Parts {
     contents = readPkcs12(input.data, options.passphrase ?? '', input.label);
   } catch (error) {
     if (error instanceof Pkcs12Error) {
-      throw credentialError(error.kind === 'passphrase' ? 'credential_passphrase' : 'credential_malformed', error.message, error);
+      throw credentialError(
+        error.kind === 'passphrase' ? 'credential_passphrase' : 'credential_malformed',
+        error.message,
+        error,
+      );
     }
     throw error;
   }
@@ -177,23 +191,37 @@ function loadPfx(options: PfxCredentialOptions): Parts {
   try {
     keys = contents.keys.map((der) => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
   } catch (error) {
-    throw credentialError('credential_malformed', `${input.label} holds a private key that Node.js cannot read ` +
-      `(${(error as Error).message}): export it again with a key type Node.js supports (RSA, EC, Ed25519)`, error);
+    throw credentialError(
+      'credential_malformed',
+      `${input.label} holds a private key that Node.js cannot read ` +
+        `(${(error as Error).message}): export it again with a key type Node.js supports (RSA, EC, Ed25519)`,
+      error,
+    );
   }
   try {
     certs = contents.certs.map((der) => parseCertificate(der));
   } catch (error) {
     if (!isClientCertError(error)) throw error;
-    throw credentialError('credential_malformed', `${input.label} holds a malformed certificate (${error.message}): export it again`, error);
+    throw credentialError(
+      'credential_malformed',
+      `${input.label} holds a malformed certificate (${error.message}): export it again`,
+      error,
+    );
   }
   if (keys.length === 0) {
-    throw credentialError('credential_malformed', `${input.label} (PKCS#12) contains no private key (a certificate-only export, ` +
-      'e.g. openssl pkcs12 -export -nokeys): export it with its key (openssl pkcs12 -export -in cert.pem -inkey key.pem), ' +
-      'or give the certificate and key as PEM (cert and key options)');
+    throw credentialError(
+      'credential_malformed',
+      `${input.label} (PKCS#12) contains no private key (a certificate-only export, ` +
+        'e.g. openssl pkcs12 -export -nokeys): export it with its key (openssl pkcs12 -export -in cert.pem -inkey key.pem), ' +
+        'or give the certificate and key as PEM (cert and key options)',
+    );
   }
   if (certs.length === 0) {
-    throw credentialError('credential_malformed', `${input.label} (PKCS#12) contains no certificate (a key-only export, ` +
-      'e.g. openssl pkcs12 -export -nocerts): export it with its certificate (openssl pkcs12 -export -in cert.pem -inkey key.pem)');
+    throw credentialError(
+      'credential_malformed',
+      `${input.label} (PKCS#12) contains no certificate (a key-only export, ` +
+        'e.g. openssl pkcs12 -export -nocerts): export it with its certificate (openssl pkcs12 -export -in cert.pem -inkey key.pem)',
+    );
   }
   for (const key of keys) {
     const publicKey = spki(createPublicKey(key));
@@ -202,12 +230,16 @@ function loadPfx(options: PfxCredentialOptions): Parts {
       return { leaf, chain: orderChain(leaf, certs), key, files: input.path ? [input.path] : [], origin: input.label };
     }
   }
-  throw credentialError('credential_key_mismatch', `no certificate in ${input.label} (PKCS#12) matches its private key: ` +
-    'export it again from the key and its own certificate');
+  throw credentialError(
+    'credential_key_mismatch',
+    `no certificate in ${input.label} (PKCS#12) matches its private key: ` +
+      'export it again from the key and its own certificate',
+  );
 }
 
 function checkOptions(options: unknown): asserts options is CredentialOptions {
-  if (typeof options !== 'object' || options === null) throw optionError('credential', 'must be an object with pfx, or cert and key');
+  if (typeof options !== 'object' || options === null)
+    throw optionError('credential', 'must be an object with pfx, or cert and key');
   const o = options as Record<string, unknown>;
   if (o.pfx !== undefined && (o.cert !== undefined || o.key !== undefined)) {
     throw optionError('pfx', 'cannot be combined with cert/key');
@@ -215,7 +247,8 @@ function checkOptions(options: unknown): asserts options is CredentialOptions {
   if (o.pfx === undefined && (o.cert === undefined || o.key === undefined)) {
     throw optionError('credential', 'needs pfx, or both cert and key');
   }
-  if (o.passphrase !== undefined && typeof o.passphrase !== 'string') throw optionError('passphrase', 'must be a string');
+  if (o.passphrase !== undefined && typeof o.passphrase !== 'string')
+    throw optionError('passphrase', 'must be a string');
 }
 
 /**
@@ -231,13 +264,17 @@ export function loadClientCredential(options: CredentialOptions): ClientCredenti
   const now = (options.now ?? (() => new Date()))();
   if (!options.allowExpired) {
     if (leaf.notAfter.getTime() < now.getTime()) {
-      throw credentialError('credential_expired',
+      throw credentialError(
+        'credential_expired',
         `the certificate in ${parts.origin} (${leaf.subject.rfc4514}) expired on ${leaf.notAfter.toISOString()}` +
-        ' (set allowExpired to load it anyway)');
+          ' (set allowExpired to load it anyway)',
+      );
     }
     if (leaf.notBefore.getTime() > now.getTime()) {
-      throw credentialError('credential_not_yet_valid',
-        `the certificate in ${parts.origin} (${leaf.subject.rfc4514}) is not valid before ${leaf.notBefore.toISOString()}`);
+      throw credentialError(
+        'credential_not_yet_valid',
+        `the certificate in ${parts.origin} (${leaf.subject.rfc4514}) is not valid before ${leaf.notBefore.toISOString()}`,
+      );
     }
   }
   const tls: CredentialTlsOptions = {
@@ -248,7 +285,11 @@ export function loadClientCredential(options: CredentialOptions): ClientCredenti
   try {
     createSecureContext({ cert: tls.cert, key: tls.key });
   } catch (error) {
-    throw credentialError('credential_malformed', `the TLS stack refuses the credential from ${parts.origin}: ${(error as Error).message}`, error);
+    throw credentialError(
+      'credential_malformed',
+      `the TLS stack refuses the credential from ${parts.origin}: ${(error as Error).message}`,
+      error,
+    );
   }
   const credential: ClientCredential = {
     id: options.id,

@@ -2,7 +2,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { Agent, type buildConnector, type Dispatcher } from 'undici';
-import { toProvider, type CredentialInput, type CredentialProvider } from './provider.js';
+import { type CredentialInput, type CredentialProvider, toProvider } from './provider.js';
 
 /** Trust for the backend's server certificate, shared by both transports. */
 export interface BackendTlsOptions {
@@ -44,7 +44,9 @@ export class ClientCertDispatcher extends Agent {
   }
 
   /** The certificate new connections present. */
-  get credential() { return this.#provider.current(); }
+  get credential() {
+    return this.#provider.current();
+  }
 
   #build(): Agent {
     const { ca, rejectUnauthorized, servername, connect, ...agentOptions } = this.#options;
@@ -66,7 +68,10 @@ export class ClientCertDispatcher extends Agent {
     this.#inner = this.#build();
     this.#retired.add(old);
     // close() waits for requests in flight, then ends the connections.
-    old.close().catch(() => undefined).finally(() => this.#retired.delete(old));
+    old
+      .close()
+      .catch(() => undefined)
+      .finally(() => this.#retired.delete(old));
   }
 
   override dispatch(options: Agent.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
@@ -93,7 +98,7 @@ export class ClientCertDispatcher extends Agent {
   override destroy(callback: () => void): void;
   override destroy(err: Error | null, callback: () => void): void;
   override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
-    const err = typeof a === 'function' ? null : a ?? null;
+    const err = typeof a === 'function' ? null : (a ?? null);
     const callback = typeof a === 'function' ? a : b;
     if (!callback) return new Promise<void>((resolve) => this.destroy(err, resolve));
     void this.#stop((x) => x.destroy(err)).then(() => super.destroy(err, callback));
@@ -128,17 +133,25 @@ export class ClientCertHttpsAgent extends https.Agent {
     });
   }
 
-  get credential() { return this.#provider.current(); }
+  get credential() {
+    return this.#provider.current();
+  }
 
   override getName(options?: Parameters<https.Agent['getName']>[0]): string {
     return `${super.getName(options)}:clientcert-v${this.#provider.version()}`;
   }
 
   // Node's https.Agent#createConnection(options) returns the TLS socket synchronously.
-  override createConnection(options: https.RequestOptions, callback?: (err: Error | null, socket: Duplex) => void): Duplex | null | undefined {
+  override createConnection(
+    options: https.RequestOptions,
+    callback?: (err: Error | null, socket: Duplex) => void,
+  ): Duplex | null | undefined {
     const tls = this.#provider.current().tlsOptions();
     const version = this.#provider.version();
-    const socket = super.createConnection({ ...options, cert: tls.cert, key: tls.key } as https.RequestOptions & ConnectionOptions, callback);
+    const socket = super.createConnection(
+      { ...options, cert: tls.cert, key: tls.key } as https.RequestOptions & ConnectionOptions,
+      callback,
+    );
     if (socket) (socket as Duplex & { [kVersion]?: number })[kVersion] = version;
     return socket;
   }

@@ -5,7 +5,10 @@ export type CredentialErrorCode = Extract<ErrorCode, `credential_${string}`> | '
 
 /** A load-time failure: status 500 (a server-side configuration problem), never exposed to clients. */
 export function credentialError(code: CredentialErrorCode, message: string, cause?: unknown): ClientCertError {
-  return new ClientCertError(code, `clientcert: ${message}`, { status: 500, ...(cause === undefined ? {} : { cause }) });
+  return new ClientCertError(code, `clientcert: ${message}`, {
+    status: 500,
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 export function optionError(option: string, problem: string): ClientCertError {

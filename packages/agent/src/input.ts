@@ -18,10 +18,17 @@ export interface ReadInput {
  */
 export function readInput(option: string, value: unknown, kind: 'pem' | 'pfx'): ReadInput {
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
-    return { data: Buffer.from(value), label: `the ${option} option (${kind === 'pfx' ? 'PKCS#12 bytes' : 'Buffer'})`, path: undefined };
+    return {
+      data: Buffer.from(value),
+      label: `the ${option} option (${kind === 'pfx' ? 'PKCS#12 bytes' : 'Buffer'})`,
+      path: undefined,
+    };
   }
   if (typeof value !== 'string' || value.length === 0) {
-    throw credentialError('credential_unreadable', `option "${option}" must be a file path or ${kind === 'pfx' ? 'a Buffer' : 'PEM text or a Buffer'}`);
+    throw credentialError(
+      'credential_unreadable',
+      `option "${option}" must be a file path or ${kind === 'pfx' ? 'a Buffer' : 'PEM text or a Buffer'}`,
+    );
   }
   if (kind === 'pem' && value.includes('-----BEGIN')) {
     return { data: Buffer.from(value, 'utf8'), label: `the ${option} option (PEM)`, path: undefined };
@@ -31,8 +38,14 @@ export function readInput(option: string, value: unknown, kind: 'pem' | 'pfx'): 
     return { data: readFileSync(path), label: `file "${path}"`, path };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)'
-      : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code})`;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EACCES'
+          ? 'is not readable (permission denied)'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : `cannot be read (${code})`;
     throw credentialError('credential_unreadable', `${option} file "${path}" ${why}`, error);
   }
 }

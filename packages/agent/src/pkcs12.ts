@@ -31,7 +31,11 @@ export interface Pkcs12Contents {
 
 /** Why a file cannot be read: a wrong or missing passphrase, or anything else. The message names the file and the fix. */
 export class Pkcs12Error extends Error {
-  constructor(readonly kind: 'malformed' | 'passphrase', message: string, cause?: unknown) {
+  constructor(
+    readonly kind: 'malformed' | 'passphrase',
+    message: string,
+    cause?: unknown,
+  ) {
     super(message, cause === undefined ? undefined : { cause });
   }
 }
@@ -132,8 +136,13 @@ function parse(bytes: string): Asn1 {
 }
 
 function children(node: Asn1 | undefined, what: string): Asn1[] {
-  if (!node || node.tagClass !== forge.asn1.Class.UNIVERSAL || !node.constructed || !Array.isArray(node.value)
-    || (node.type !== forge.asn1.Type.SEQUENCE && node.type !== forge.asn1.Type.SET)) {
+  if (
+    !node ||
+    node.tagClass !== forge.asn1.Class.UNIVERSAL ||
+    !node.constructed ||
+    !Array.isArray(node.value) ||
+    (node.type !== forge.asn1.Type.SEQUENCE && node.type !== forge.asn1.Type.SET)
+  ) {
     throw new Bad(`${what} is not a SEQUENCE`);
   }
   return node.value;
@@ -160,8 +169,11 @@ function integer(node: Asn1 | undefined, what: string): number {
 
 /** An OCTET STRING's content; BER writers may split it into a constructed string of chunks. */
 function octets(node: Asn1 | undefined, what: string): string {
-  if (node && node.constructed && Array.isArray(node.value)
-    && (node.type === forge.asn1.Type.OCTETSTRING || node.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC)) {
+  if (
+    node?.constructed &&
+    Array.isArray(node.value) &&
+    (node.type === forge.asn1.Type.OCTETSTRING || node.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC)
+  ) {
     return node.value.map((chunk) => octets(chunk, what)).join('');
   }
   if (node && node.type === forge.asn1.Type.OCTETSTRING && typeof node.value === 'string') return node.value;
@@ -170,7 +182,13 @@ function octets(node: Asn1 | undefined, what: string): string {
 
 /** The content of an `[0] EXPLICIT` wrapper. */
 function explicit0(node: Asn1 | undefined, what: string): Asn1 {
-  if (!node || node.tagClass !== forge.asn1.Class.CONTEXT_SPECIFIC || node.type !== 0 || !Array.isArray(node.value) || node.value.length !== 1) {
+  if (
+    !node ||
+    node.tagClass !== forge.asn1.Class.CONTEXT_SPECIFIC ||
+    node.type !== 0 ||
+    !Array.isArray(node.value) ||
+    node.value.length !== 1
+  ) {
     throw new Bad(`${what} is not [0] EXPLICIT`);
   }
   return node.value[0]!;
@@ -184,8 +202,10 @@ function iterations(node: Asn1 | undefined, what: string): number {
   const count = integer(node, what);
   if (count < 1) throw new Bad(`${what} is ${count}`);
   if (count > MAX_ITERATIONS) {
-    throw new Refused(`asks for ${count} key-derivation iterations (more than ${MAX_ITERATIONS}): ` +
-      'export it again with the default count (openssl pkcs12 -export)');
+    throw new Refused(
+      `asks for ${count} key-derivation iterations (more than ${MAX_ITERATIONS}): ` +
+        'export it again with the default count (openssl pkcs12 -export)',
+    );
   }
   return count;
 }
@@ -204,8 +224,10 @@ interface Secret {
 
 function unsupported(algorithm: string, what: string): Refused {
   const name = UNSUPPORTED[algorithm] ?? `algorithm ${algorithm}`;
-  return new Refused(`encrypts ${what} with ${name}, which this loader does not read: ` +
-    'export it again with AES (openssl pkcs12 -export, OpenSSL 3\'s default) or 3DES (-legacy)');
+  return new Refused(
+    `encrypts ${what} with ${name}, which this loader does not read: ` +
+      "export it again with AES (openssl pkcs12 -export, OpenSSL 3's default) or 3DES (-legacy)",
+  );
 }
 
 interface Scheme {
@@ -237,8 +259,22 @@ function scheme(algorithm: Asn1 | undefined, what: string): Scheme {
       decrypt(ciphertext, secret) {
         const found: Buffer[] = [];
         for (const password of secret.bmp) {
-          const key = forge.pkcs12.generateKey(password, forge.util.createBuffer(salt), 1, count, pbe.keyLength, forge.md.sha1.create());
-          const iv = forge.pkcs12.generateKey(password, forge.util.createBuffer(salt), 2, count, 8, forge.md.sha1.create());
+          const key = forge.pkcs12.generateKey(
+            password,
+            forge.util.createBuffer(salt),
+            1,
+            count,
+            pbe.keyLength,
+            forge.md.sha1.create(),
+          );
+          const iv = forge.pkcs12.generateKey(
+            password,
+            forge.util.createBuffer(salt),
+            2,
+            count,
+            8,
+            forge.md.sha1.create(),
+          );
           let plain: Buffer | undefined;
           if (pbe.cipher === 'rc2') {
             const rc2 = forge.rc2.createDecryptionCipher(key, pbe.rc2Bits);
@@ -263,15 +299,18 @@ function scheme(algorithm: Asn1 | undefined, what: string): Scheme {
   const salt = binary(primitive(saltNode, forge.asn1.Type.OCTETSTRING, 'the PBKDF2 salt'));
   const count = iterations(countNode, 'the PBKDF2 iteration count');
   // Optional keyLength (INTEGER), then optional prf (AlgorithmIdentifier, default hmacWithSHA1).
-  const keyLength = rest[0]?.type === forge.asn1.Type.INTEGER ? integer(rest.shift(), 'the PBKDF2 key length') : undefined;
-  const prfId = rest[0] === undefined ? OID.hmacWithSHA1 : oid(children(rest[0], 'the PBKDF2 PRF')[0], 'the PBKDF2 PRF');
+  const keyLength =
+    rest[0]?.type === forge.asn1.Type.INTEGER ? integer(rest.shift(), 'the PBKDF2 key length') : undefined;
+  const prfId =
+    rest[0] === undefined ? OID.hmacWithSHA1 : oid(children(rest[0], 'the PBKDF2 PRF')[0], 'the PBKDF2 PRF');
   const prf = PBKDF2_PRFS[prfId];
   if (!prf) throw unsupported(prfId, what);
   const encParts = children(encryption, 'the PBES2 encryption scheme');
   const cipherId = oid(encParts[0], 'the PBES2 cipher');
   const cipher = PBES2_CIPHERS[cipherId];
   if (!cipher) throw unsupported(cipherId, what);
-  if (keyLength !== undefined && keyLength !== cipher.keyLength) throw new Bad(`the PBKDF2 key length ${keyLength} does not fit ${cipher.name}`);
+  if (keyLength !== undefined && keyLength !== cipher.keyLength)
+    throw new Bad(`the PBKDF2 key length ${keyLength} does not fit ${cipher.name}`);
   const iv = binary(primitive(encParts[1], forge.asn1.Type.OCTETSTRING, 'the PBES2 IV'));
   return {
     name: `PBES2 (PBKDF2-${prf.toUpperCase()}, ${cipher.name.toUpperCase()})`,
@@ -302,7 +341,13 @@ interface Walk {
  * Decrypt one part and parse its plaintext. With a wrong key CBC padding still looks right now
  * and then, so a plaintext only counts when it is the DER it should be.
  */
-function open(walk: Walk, algorithm: Asn1 | undefined, ciphertext: string, secret: Secret, what: string): Asn1 | undefined {
+function open(
+  walk: Walk,
+  algorithm: Asn1 | undefined,
+  ciphertext: string,
+  secret: Secret,
+  what: string,
+): Asn1 | undefined {
   const s = scheme(algorithm, what);
   for (const plain of s.decrypt(ciphertext, secret)) {
     try {
@@ -348,19 +393,28 @@ function readAuthenticatedSafe(authSafe: string, secret: Secret): Walk {
     const [typeNode, content] = children(info, 'ContentInfo');
     const type = oid(typeNode, 'the ContentInfo type');
     if (type === OID.data) {
-      readSafeContents(walk, parse(octets(explicit0(content, 'the ContentInfo content'), 'the SafeContents')), secret, 0);
+      readSafeContents(
+        walk,
+        parse(octets(explicit0(content, 'the ContentInfo content'), 'the SafeContents')),
+        secret,
+        0,
+      );
     } else if (type === OID.encryptedData) {
       const [, encryptedContentInfo] = children(explicit0(content, 'the ContentInfo content'), 'EncryptedData');
       const [contentType, algorithm, encrypted] = children(encryptedContentInfo, 'EncryptedContentInfo');
-      if (oid(contentType, 'the encrypted content type') !== OID.data) throw new Bad('the encrypted content is not Data');
+      if (oid(contentType, 'the encrypted content type') !== OID.data)
+        throw new Bad('the encrypted content is not Data');
       // encryptedContent is [0] IMPLICIT OCTET STRING: primitive, or constructed from chunks.
-      if (!encrypted || encrypted.tagClass !== forge.asn1.Class.CONTEXT_SPECIFIC || encrypted.type !== 0) throw new Bad('no encrypted content');
+      if (!encrypted || encrypted.tagClass !== forge.asn1.Class.CONTEXT_SPECIFIC || encrypted.type !== 0)
+        throw new Bad('no encrypted content');
       const ciphertext = encrypted.constructed ? octets(encrypted, 'the encrypted content') : String(encrypted.value);
       const safeContents = open(walk, algorithm, ciphertext, secret, 'the certificates');
       if (safeContents) readSafeContents(walk, safeContents, secret, 0);
     } else if (type === OID.envelopedData) {
-      throw new Refused('protects its contents with a public key (PKCS#12 public-key privacy mode), which this ' +
-        'loader does not read: export it with a passphrase (openssl pkcs12 -export)');
+      throw new Refused(
+        'protects its contents with a public key (PKCS#12 public-key privacy mode), which this ' +
+          'loader does not read: export it with a passphrase (openssl pkcs12 -export)',
+      );
     } else {
       throw new Bad(`unknown ContentInfo type ${type}`);
     }
@@ -378,7 +432,14 @@ interface Mac {
 }
 
 function macMatches(mac: Mac, authSafe: string, password: string | null): boolean {
-  const key = forge.pkcs12.generateKey(password, forge.util.createBuffer(mac.salt), 3, mac.iterations, mac.digest.forge().digestLength, mac.digest.forge());
+  const key = forge.pkcs12.generateKey(
+    password,
+    forge.util.createBuffer(mac.salt),
+    3,
+    mac.iterations,
+    mac.digest.forge().digestLength,
+    mac.digest.forge(),
+  );
   const computed = createHmac(mac.digest.name, binary(key.getBytes())).update(binary(authSafe)).digest();
   return computed.length === mac.value.length && timingSafeEqual(computed, mac.value);
 }
@@ -389,8 +450,10 @@ function readPfx(data: Buffer): { authSafe: string; mac: Mac | undefined } {
   const [contentType, content] = children(authSafeInfo, 'the PFX authSafe');
   const type = oid(contentType, 'the authSafe type');
   if (type === '1.2.840.113549.1.7.2') {
-    throw new Refused('is signed with a public key (PKCS#12 public-key integrity mode), which this loader ' +
-      'does not read: export it with a passphrase (openssl pkcs12 -export)');
+    throw new Refused(
+      'is signed with a public key (PKCS#12 public-key integrity mode), which this loader ' +
+        'does not read: export it with a passphrase (openssl pkcs12 -export)',
+    );
   }
   if (type !== OID.data) throw new Bad(`the authSafe type is ${type}, not Data`);
   const authSafe = octets(explicit0(content, 'the authSafe content'), 'the authSafe');
@@ -401,12 +464,19 @@ function readPfx(data: Buffer): { authSafe: string; mac: Mac | undefined } {
   const digestId = oid(digestOid, 'the MAC algorithm');
   const digest = MAC_DIGESTS[digestId];
   if (!digest) {
-    throw new Refused(`checks its integrity with ${UNSUPPORTED[digestId] ?? `algorithm ${digestId}`}, which ` +
-      'this loader does not read: export it again with -macalg sha256 (OpenSSL 3\'s default)');
+    throw new Refused(
+      `checks its integrity with ${UNSUPPORTED[digestId] ?? `algorithm ${digestId}`}, which ` +
+        "this loader does not read: export it again with -macalg sha256 (OpenSSL 3's default)",
+    );
   }
   // A digest has no parameters: absent or NULL, nothing else.
-  if (extra.length > 0 || (digestParams && (digestParams.tagClass !== forge.asn1.Class.UNIVERSAL
-    || digestParams.type !== forge.asn1.Type.NULL || digestParams.value !== ''))) {
+  if (
+    extra.length > 0 ||
+    (digestParams &&
+      (digestParams.tagClass !== forge.asn1.Class.UNIVERSAL ||
+        digestParams.type !== forge.asn1.Type.NULL ||
+        digestParams.value !== ''))
+  ) {
     throw new Bad('the MAC algorithm has parameters');
   }
   return {
@@ -431,10 +501,13 @@ const FIX_DAMAGED = 'export or copy it again (as binary)';
 /** A hint for bytes that are not DER at all: PEM or base64 text given where the binary file belongs. */
 function notDerHint(data: Buffer): string | undefined {
   const text = data.subarray(0, 4096).toString('latin1').trim();
-  if (text.startsWith('-----BEGIN')) return 'is PEM text, not a PKCS#12 / PFX file: load it with the cert and key options';
+  if (text.startsWith('-----BEGIN'))
+    return 'is PEM text, not a PKCS#12 / PFX file: load it with the cert and key options';
   if (text.length >= 16 && text.startsWith('MI') && /^[A-Za-z0-9+/=\r\n]+$/.test(text)) {
-    return 'is base64 text, not the binary PKCS#12 / PFX file: decode it first (Buffer.from(text, \'base64\')), ' +
-      'as Key Vault and Kubernetes secrets hand it out';
+    return (
+      "is base64 text, not the binary PKCS#12 / PFX file: decode it first (Buffer.from(text, 'base64')), " +
+      'as Key Vault and Kubernetes secrets hand it out'
+    );
   }
   return undefined;
 }
@@ -450,8 +523,14 @@ export function readPkcs12(data: Buffer, passphrase: string, label: string): Pkc
   } catch (error) {
     if (error instanceof Refused) throw new Pkcs12Error('malformed', `${label} ${error.message}`, error);
     if (error instanceof Bad) {
-      throw new Pkcs12Error('malformed', `${label} ${notDerHint(data) ??
-        `is not a readable PKCS#12 / PFX file (${error.message}): ${FIX_DAMAGED}, or load the certificate and key as PEM (cert and key options)`}`, error);
+      throw new Pkcs12Error(
+        'malformed',
+        `${label} ${
+          notDerHint(data) ??
+          `is not a readable PKCS#12 / PFX file (${error.message}): ${FIX_DAMAGED}, or load the certificate and key as PEM (cert and key options)`
+        }`,
+        error,
+      );
     }
     throw error;
   }
@@ -465,13 +544,19 @@ function readChecked(data: Buffer, passphrase: string, label: string): Pkcs12Con
     const walk = readAuthenticatedSafe(pfx.authSafe, { utf8, bmp: passphrase === '' ? [null, ''] : [passphrase] });
     if (walk.closed.length === 0) return { keys: walk.keys, certs: walk.certs };
     if (walk.opened.length > 0) {
-      throw new Pkcs12Error('malformed', `${label} is damaged: the passphrase opens ${describe(walk.opened)} but not ` +
-        `${describe(walk.closed)}: ${FIX_DAMAGED}`);
+      throw new Pkcs12Error(
+        'malformed',
+        `${label} is damaged: the passphrase opens ${describe(walk.opened)} but not ` +
+          `${describe(walk.closed)}: ${FIX_DAMAGED}`,
+      );
     }
     const why = `${describe(walk.closed)} does not decrypt (the file has no integrity MAC, so damage would look the same)`;
-    throw new Pkcs12Error('passphrase', passphrase === ''
-      ? `${label} needs a passphrase and none was given: ${why}; ${FIX_PASSPHRASE}`
-      : `wrong passphrase for ${label}: ${why}; ${FIX_PASSPHRASE}`);
+    throw new Pkcs12Error(
+      'passphrase',
+      passphrase === ''
+        ? `${label} needs a passphrase and none was given: ${why}; ${FIX_PASSPHRASE}`
+        : `wrong passphrase for ${label}: ${why}; ${FIX_PASSPHRASE}`,
+    );
   }
   const { mac } = pfx;
   const forms = passphrase === '' ? ['', null] : [passphrase];
@@ -480,9 +565,12 @@ function readChecked(data: Buffer, passphrase: string, label: string): Pkcs12Con
     const walk = readAuthenticatedSafe(pfx.authSafe, { utf8, bmp: [form] });
     if (walk.closed.length === 0) return { keys: walk.keys, certs: walk.certs };
     // The bytes are as written (the MAC says so), yet the passphrase that verifies them does not decrypt them.
-    throw new Pkcs12Error('passphrase', `the passphrase verifies the integrity check (MAC) of ${label} but does not decrypt ` +
-      `${describe(walk.closed)}: the file was written with separate MAC and encryption passwords (openssl pkcs12 -twopass) ` +
-      'or by a tool that encodes the passphrase its own way; export it again with one passphrase (openssl pkcs12 -export)');
+    throw new Pkcs12Error(
+      'passphrase',
+      `the passphrase verifies the integrity check (MAC) of ${label} but does not decrypt ` +
+        `${describe(walk.closed)}: the file was written with separate MAC and encryption passwords (openssl pkcs12 -twopass) ` +
+        'or by a tool that encodes the passphrase its own way; export it again with one passphrase (openssl pkcs12 -export)',
+    );
   }
   // The MAC fails: a wrong passphrase, or a file changed since it was written. A passphrase that
   // opens an encrypted part is right, and then the file is damaged.
@@ -491,20 +579,35 @@ function readChecked(data: Buffer, passphrase: string, label: string): Pkcs12Con
     walk = readAuthenticatedSafe(pfx.authSafe, { utf8, bmp: forms });
   } catch (error) {
     if (!(error instanceof Bad)) throw error;
-    throw new Pkcs12Error('malformed', `${label} is damaged: its integrity check (MAC) fails and its contents do not parse ` +
-      `(${error.message}): ${FIX_DAMAGED}`, error);
+    throw new Pkcs12Error(
+      'malformed',
+      `${label} is damaged: its integrity check (MAC) fails and its contents do not parse ` +
+        `(${error.message}): ${FIX_DAMAGED}`,
+      error,
+    );
   }
   if (walk.opened.length > 0) {
-    throw new Pkcs12Error('malformed', `${label} is damaged: its integrity check (MAC) fails although the passphrase opens ` +
-      `${describe(walk.opened)}: ${FIX_DAMAGED} (a file written with separate MAC and encryption passwords, ` +
-      'openssl pkcs12 -twopass, looks the same: export it again with one passphrase)');
+    throw new Pkcs12Error(
+      'malformed',
+      `${label} is damaged: its integrity check (MAC) fails although the passphrase opens ` +
+        `${describe(walk.opened)}: ${FIX_DAMAGED} (a file written with separate MAC and encryption passwords, ` +
+        'openssl pkcs12 -twopass, looks the same: export it again with one passphrase)',
+    );
   }
   const macName = `MAC-${mac.digest.name.toUpperCase()}`;
   if (passphrase === '') {
-    throw new Pkcs12Error('passphrase', `${label} is protected by a passphrase and none was given (its integrity check, ` +
-      `${macName}, fails without one): ${FIX_PASSPHRASE}`);
+    throw new Pkcs12Error(
+      'passphrase',
+      `${label} is protected by a passphrase and none was given (its integrity check, ` +
+        `${macName}, fails without one): ${FIX_PASSPHRASE}`,
+    );
   }
-  throw new Pkcs12Error('passphrase', `wrong passphrase for ${label}: its integrity check (${macName}) fails with it` +
-    (walk.closed.length > 0 ? ` and ${describe(walk.closed)} does not decrypt` : ' (or the file was changed after it was written)') +
-    `; ${FIX_PASSPHRASE}`);
+  throw new Pkcs12Error(
+    'passphrase',
+    `wrong passphrase for ${label}: its integrity check (${macName}) fails with it` +
+      (walk.closed.length > 0
+        ? ` and ${describe(walk.closed)} does not decrypt`
+        : ' (or the file was changed after it was written)') +
+      `; ${FIX_PASSPHRASE}`,
+  );
 }

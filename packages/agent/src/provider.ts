@@ -1,6 +1,6 @@
 import type { ClientCredential } from './credential.js';
 import { optionError } from './errors.js';
-import { isLiveCredential, watchCredential, type LiveCredential, type LiveCredentialOptions } from './rotation.js';
+import { isLiveCredential, type LiveCredential, type LiveCredentialOptions, watchCredential } from './rotation.js';
 import type { CredentialSelector, CredentialStore } from './store.js';
 
 /**
@@ -36,12 +36,16 @@ function fixed(credential: ClientCredential): CredentialProvider {
 
 function live(source: LiveCredential, owned: boolean): CredentialProvider {
   const listeners: Array<() => void> = [];
-  const onRotate = () => { for (const l of listeners) l(); };
+  const onRotate = () => {
+    for (const l of listeners) l();
+  };
   source.on('rotate', onRotate);
   return {
     current: () => source.current,
     version: () => source.version,
-    onRotate: (listener) => { listeners.push(listener); },
+    onRotate: (listener) => {
+      listeners.push(listener);
+    },
     close: () => {
       source.off('rotate', onRotate);
       if (owned) source.close();
@@ -51,7 +55,10 @@ function live(source: LiveCredential, owned: boolean): CredentialProvider {
 
 export function toProvider(input: CredentialInput): CredentialProvider {
   if (typeof input !== 'object' || input === null) {
-    throw optionError('credential', 'must be a credential, a live credential, load options, or { store, id | thumbprint }');
+    throw optionError(
+      'credential',
+      'must be a credential, a live credential, load options, or { store, id | thumbprint }',
+    );
   }
   if (isLiveCredential(input)) return live(input, false);
   if (isCredential(input)) return fixed(input);

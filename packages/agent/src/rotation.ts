@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
-import { loadClientCredential, type ClientCredential, type CredentialOptions } from './credential.js';
+import { type Stats, unwatchFile, watchFile } from 'node:fs';
+import { type ClientCredential, type CredentialOptions, loadClientCredential } from './credential.js';
 import { optionError } from './errors.js';
 
 /** How a live credential follows its files and warns before expiry. */
@@ -74,9 +74,15 @@ class LiveCredentialImpl extends EventEmitter implements LiveCredential {
     process.nextTick(() => this.#checkExpiry());
   }
 
-  get current(): ClientCredential { return this.#current; }
-  get version(): number { return this.#version; }
-  get id(): string | undefined { return this.#current.id; }
+  get current(): ClientCredential {
+    return this.#current;
+  }
+  get version(): number {
+    return this.#version;
+  }
+  get id(): string | undefined {
+    return this.#current.id;
+  }
 
   #watch(files: readonly string[]): void {
     const interval = this.#options.watchInterval ?? 1000;
@@ -105,11 +111,15 @@ class LiveCredentialImpl extends EventEmitter implements LiveCredential {
       next = loadClientCredential(this.#options);
     } catch (error) {
       if (this.listenerCount('error') > 0) this.emit('error', error);
-      else process.emitWarning(`${(error as Error).message}; keeping the previous certificate`, { code: 'CLIENTCERT_CREDENTIAL_RELOAD' });
+      else
+        process.emitWarning(`${(error as Error).message}; keeping the previous certificate`, {
+          code: 'CLIENTCERT_CREDENTIAL_RELOAD',
+        });
       return false;
     }
     const previous = this.#current;
-    if (next.thumbprints.sha256 === previous.thumbprints.sha256 && next.tlsOptions().key === previous.tlsOptions().key) return false;
+    if (next.thumbprints.sha256 === previous.thumbprints.sha256 && next.tlsOptions().key === previous.tlsOptions().key)
+      return false;
     this.#current = next;
     this.#version += 1;
     this.#watch(next.files);
@@ -131,9 +141,10 @@ class LiveCredentialImpl extends EventEmitter implements LiveCredential {
       this.#warnedFor = credential.thumbprints.sha256;
       const left = (credential.notAfter.getTime() - now) / DAY_MS;
       const where = credential.id === undefined ? credential.origin : `"${credential.id}" (${credential.origin})`;
-      const message = left <= 0
-        ? `client certificate ${where}, ${credential.subject}, thumbprint ${credential.thumbprints.sha1}, expired on ${credential.notAfter.toISOString()}`
-        : `client certificate ${where}, ${credential.subject}, thumbprint ${credential.thumbprints.sha1}, expires in ${left < 1 ? 'less than a day' : `${Math.ceil(left)} day${Math.ceil(left) === 1 ? '' : 's'}`} (${credential.notAfter.toISOString()})`;
+      const message =
+        left <= 0
+          ? `client certificate ${where}, ${credential.subject}, thumbprint ${credential.thumbprints.sha1}, expired on ${credential.notAfter.toISOString()}`
+          : `client certificate ${where}, ${credential.subject}, thumbprint ${credential.thumbprints.sha1}, expires in ${left < 1 ? 'less than a day' : `${Math.ceil(left)} day${Math.ceil(left) === 1 ? '' : 's'}`} (${credential.notAfter.toISOString()})`;
       this.emit('warning', message, credential);
       if (this.#options.onWarning) this.#options.onWarning(message, credential);
       else process.emitWarning(message, { code: 'CLIENTCERT_CREDENTIAL_EXPIRING' });

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import type { ClientCredential, CredentialOptions } from './credential.js';
 import { credentialError, optionError } from './errors.js';
-import { watchCredential, type LiveCredential, type WatchOptions } from './rotation.js';
+import { type LiveCredential, type WatchOptions, watchCredential } from './rotation.js';
 
 /** One entry of a credential list: a stable id and how to load it. */
 export type StoreEntry = CredentialOptions & { id: string };
@@ -52,7 +52,11 @@ export interface CredentialStore extends EventEmitter {
  */
 export function normalizeThumbprint(value: string): string | undefined {
   if (typeof value !== 'string') return undefined;
-  const hex = value.trim().replace(/^(sha-?1|sha-?256)[:=]\s*/i, '').replace(/[\s:-]/g, '').toLowerCase();
+  const hex = value
+    .trim()
+    .replace(/^(sha-?1|sha-?256)[:=]\s*/i, '')
+    .replace(/[\s:-]/g, '')
+    .toLowerCase();
   return /^[0-9a-f]+$/.test(hex) && (hex.length === 40 || hex.length === 64) ? hex : undefined;
 }
 
@@ -65,7 +69,11 @@ function scanDirectory(directory: string, passphrase: CredentialStoreOptions['pa
   try {
     names = readdirSync(dir).sort();
   } catch (error) {
-    throw credentialError('credential_unreadable', `credential directory "${dir}" cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, error);
+    throw credentialError(
+      'credential_unreadable',
+      `credential directory "${dir}" cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      error,
+    );
   }
   const pass = (id: string) => (typeof passphrase === 'function' ? passphrase(id) : passphrase);
   const entries: StoreEntry[] = [];
@@ -77,7 +85,11 @@ function scanDirectory(directory: string, passphrase: CredentialStoreOptions['pa
       if (taken.has(id)) throw optionError('directory', `has two credentials with id "${id}"`);
       taken.add(id);
       const passphraseValue = pass(id);
-      entries.push({ id, pfx: join(dir, name), ...(passphraseValue === undefined ? {} : { passphrase: passphraseValue }) });
+      entries.push({
+        id,
+        pfx: join(dir, name),
+        ...(passphraseValue === undefined ? {} : { passphrase: passphraseValue }),
+      });
     }
   }
   for (const name of names) {
@@ -93,7 +105,9 @@ function scanDirectory(directory: string, passphrase: CredentialStoreOptions['pa
     const chainName = names.includes(`${id}.chain.pem`) ? join(dir, `${id}.chain.pem`) : undefined;
     const passphraseValue = pass(id);
     entries.push({
-      id, cert: join(dir, name), key: join(dir, keyName),
+      id,
+      cert: join(dir, name),
+      key: join(dir, keyName),
       ...(chainName ? { chain: chainName } : {}),
       ...(passphraseValue === undefined ? {} : { passphrase: passphraseValue }),
     });
@@ -109,7 +123,8 @@ class Store extends EventEmitter implements CredentialStore {
     const entries: StoreEntry[] = [];
     if (options.directory !== undefined) entries.push(...scanDirectory(options.directory, options.passphrase));
     for (const entry of options.credentials ?? []) {
-      if (typeof entry?.id !== 'string' || entry.id === '') throw optionError('credentials', 'entries need a non-empty string id');
+      if (typeof entry?.id !== 'string' || entry.id === '')
+        throw optionError('credentials', 'entries need a non-empty string id');
       entries.push(entry);
     }
     const watch: WatchOptions = {
@@ -123,13 +138,22 @@ class Store extends EventEmitter implements CredentialStore {
       for (const entry of entries) {
         if (this.#live.has(entry.id)) throw optionError('credentials', `has two credentials with id "${entry.id}"`);
         const allowExpired = entry.allowExpired ?? options.allowExpired;
-        const live = watchCredential({ ...watch, ...entry, ...(allowExpired === undefined ? {} : { allowExpired }) } as StoreEntry & WatchOptions);
+        const live = watchCredential({
+          ...watch,
+          ...entry,
+          ...(allowExpired === undefined ? {} : { allowExpired }),
+        } as StoreEntry & WatchOptions);
         live.on('rotate', (next: ClientCredential, previous: ClientCredential) => this.emit('rotate', next, previous));
         live.on('error', (error: Error) => {
           if (this.listenerCount('error') > 0) this.emit('error', error);
-          else process.emitWarning(`${error.message}; keeping the previous certificate`, { code: 'CLIENTCERT_CREDENTIAL_RELOAD' });
+          else
+            process.emitWarning(`${error.message}; keeping the previous certificate`, {
+              code: 'CLIENTCERT_CREDENTIAL_RELOAD',
+            });
         });
-        live.on('warning', (message: string, credential: ClientCredential) => this.emit('warning', message, credential));
+        live.on('warning', (message: string, credential: ClientCredential) =>
+          this.emit('warning', message, credential),
+        );
         this.#live.set(entry.id, live);
       }
     } catch (error) {
@@ -139,11 +163,16 @@ class Store extends EventEmitter implements CredentialStore {
   }
 
   #select(selector: CredentialSelector): LiveCredential | undefined {
-    if (typeof selector !== 'object' || selector === null) throw optionError('selector', 'must be { id } or { thumbprint }');
+    if (typeof selector !== 'object' || selector === null)
+      throw optionError('selector', 'must be { id } or { thumbprint }');
     if (selector.id !== undefined) return this.#live.get(selector.id);
     if (selector.thumbprint !== undefined) {
       const wanted = normalizeThumbprint(selector.thumbprint);
-      if (!wanted) throw optionError('thumbprint', 'must be 40 (SHA-1) or 64 (SHA-256) hex digits, with or without ":" separators');
+      if (!wanted)
+        throw optionError(
+          'thumbprint',
+          'must be 40 (SHA-1) or 64 (SHA-256) hex digits, with or without ":" separators',
+        );
       for (const live of this.#live.values()) {
         const t = live.current.thumbprints;
         if (t.sha1.toLowerCase() === wanted || t.sha256 === wanted) return live;
@@ -182,7 +211,10 @@ class Store extends EventEmitter implements CredentialStore {
 
 function notFound(selector: CredentialSelector, ids: string[]): Error {
   const what = selector.id !== undefined ? `id "${selector.id}"` : `thumbprint ${selector.thumbprint}`;
-  return credentialError('credential_not_found', `no credential with ${what} in the store (ids: ${ids.join(', ') || 'none'})`);
+  return credentialError(
+    'credential_not_found',
+    `no credential with ${what} in the store (ids: ${ids.join(', ') || 'none'})`,
+  );
 }
 
 /**
@@ -190,7 +222,11 @@ function notFound(selector: CredentialSelector, ids: string[]): Error {
  * watcher. Select by id (stable across rotation) or by thumbprint (one exact certificate).
  */
 export function createCredentialStore(options: CredentialStoreOptions): CredentialStore {
-  if (typeof options !== 'object' || options === null || (options.directory === undefined && options.credentials === undefined)) {
+  if (
+    typeof options !== 'object' ||
+    options === null ||
+    (options.directory === undefined && options.credentials === undefined)
+  ) {
     throw optionError('store', 'needs a directory or a credentials list');
   }
   return new Store(options);

@@ -7,7 +7,10 @@ export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, input: 3 });
 
 export class CliError extends Error {
   override readonly name = 'CliError';
-  constructor(readonly exitCode: number, message: string) {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -19,5 +22,9 @@ export const inputError = (message: string): CliError => new CliError(EXIT.input
 
 /** One line, printable: control characters (from certificates or headers) shown escaped. */
 export function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this regex's job
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -6,14 +6,30 @@ import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import {
-  compileHeaderSource, parseCertificateChain, parseXfcc, pemToDer, readHeaderSource, selectXfccElement, xfccHashMatches, xfccLeaf,
-  type CompiledHeaderSource, type HeaderSourceName, type XfccElement,
+  type CompiledHeaderSource,
+  compileHeaderSource,
+  type HeaderSourceName,
+  parseCertificateChain,
+  parseXfcc,
+  pemToDer,
+  readHeaderSource,
+  selectXfccElement,
+  type XfccElement,
+  xfccHashMatches,
+  xfccLeaf,
 } from '@clientcert/core';
 import { inputError, usageError } from './errors.js';
 
 /** Formats of a header value. */
 export type HeaderFormat = 'xfcc' | HeaderSourceName;
-export const HEADER_FORMATS: readonly HeaderFormat[] = ['xfcc', 'rfc9440', 'traefik', 'url-pem', 'base64-der', 'aws-alb'];
+export const HEADER_FORMATS: readonly HeaderFormat[] = [
+  'xfcc',
+  'rfc9440',
+  'traefik',
+  'url-pem',
+  'base64-der',
+  'aws-alb',
+];
 
 /** Header names that identify a format, for `--header` and for pasted `Name: value` lines. */
 export const HEADER_NAMES: Readonly<Record<string, HeaderFormat>> = {
@@ -39,7 +55,12 @@ export interface LoadedCertificates {
   /** The header value as given (Name: prefix removed), for `header`. */
   readonly value: string | null;
   /** XFCC only: what the header said besides the certificate. */
-  readonly xfcc: { readonly elements: number; readonly selected: number; readonly by: string[]; readonly hashMatches: boolean } | null;
+  readonly xfcc: {
+    readonly elements: number;
+    readonly selected: number;
+    readonly by: string[];
+    readonly hashMatches: boolean;
+  } | null;
 }
 
 export interface LoadOptions {
@@ -73,7 +94,8 @@ export function readArgument(argument: string, allowValue: boolean): { data: Buf
     isFile = false;
   }
   if (isFile) return { data: readFile(argument), name: argument, isValue: false };
-  if (allowValue && looksLikeValue(argument)) return { data: Buffer.from(argument, 'utf8'), name: 'the header value', isValue: true };
+  if (allowValue && looksLikeValue(argument))
+    return { data: Buffer.from(argument, 'utf8'), name: 'the header value', isValue: true };
   return { data: readFile(argument), name: argument, isValue: false }; // throws, naming the file
 }
 
@@ -101,7 +123,11 @@ function looksLikeValue(text: string): boolean {
 /** Reads certificates from a file's bytes or a header value. */
 export function loadCertificates(data: Buffer, name: string, options: LoadOptions = {}): LoadedCertificates {
   const forced = options.format ?? (options.header ? formatOfHeader(options.header) : undefined);
-  if (forced !== undefined && !HEADER_FORMATS.includes(forced as HeaderFormat) && !['pem', 'der', 'pfx'].includes(forced)) {
+  if (
+    forced !== undefined &&
+    !HEADER_FORMATS.includes(forced as HeaderFormat) &&
+    !['pem', 'der', 'pfx'].includes(forced)
+  ) {
     throw usageError(`unknown --format "${forced}": use pem, der, pfx or one of ${HEADER_FORMATS.join(', ')}`);
   }
   if (forced === 'pfx' || (forced === undefined && isPkcs12(data))) return fromPfx(data, name, options.passphrase);
@@ -114,13 +140,19 @@ export function loadCertificates(data: Buffer, name: string, options: LoadOption
 function formatOfHeader(header: string): HeaderFormat {
   const format = HEADER_NAMES[header.toLowerCase()];
   if (!format) {
-    throw usageError(`unknown --header "${header}": use --format (${HEADER_FORMATS.join(', ')}) for other header names`);
+    throw usageError(
+      `unknown --header "${header}": use --format (${HEADER_FORMATS.join(', ')}) for other header names`,
+    );
   }
   return format;
 }
 
 function isBinary(data: Buffer): boolean {
-  return data.length > 0 && data[0] === 0x30 && data.subarray(0, 64).some((b) => b < 0x09 || (b > 0x0d && b < 0x20) || b > 0x7e);
+  return (
+    data.length > 0 &&
+    data[0] === 0x30 &&
+    data.subarray(0, 64).some((b) => b < 0x09 || (b > 0x0d && b < 0x20) || b > 0x7e)
+  );
 }
 
 /** PFX: SEQUENCE { INTEGER 3, ContentInfo ... }. */
@@ -149,7 +181,9 @@ function fromPem(text: string, name: string): LoadedCertificates {
   try {
     ders = parseCertificateChain(text).map((c) => c.raw);
   } catch (error) {
-    throw inputError(`${name} has no readable PEM certificate: ${error instanceof Error ? error.message : String(error)}`);
+    throw inputError(
+      `${name} has no readable PEM certificate: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const [leaf, ...chain] = ders;
   if (!leaf) throw inputError(`${name} has no PEM certificate`);
@@ -160,7 +194,8 @@ function fromPem(text: string, name: string): LoadedCertificates {
 // PKCS#12, through the openssl command (Node has no PKCS#12 reader)
 
 function fromPfx(data: Buffer, name: string, passphrase: string | undefined): LoadedCertificates {
-  if (passphrase === undefined) throw usageError(`${name} is a PKCS#12 (PFX) file: give its --passphrase (use --passphrase '' for none)`);
+  if (passphrase === undefined)
+    throw usageError(`${name} is a PKCS#12 (PFX) file: give its --passphrase (use --passphrase '' for none)`);
   const leafPem = openssl(['pkcs12', '-nokeys', '-clcerts'], data, passphrase, name);
   const caPem = openssl(['pkcs12', '-nokeys', '-cacerts'], data, passphrase, name);
   const leaves = leafPem.includes('-----BEGIN') ? parseCertificateChain(leafPem).map((c) => c.raw) : [];
@@ -173,21 +208,37 @@ function fromPfx(data: Buffer, name: string, passphrase: string | undefined): Lo
 /** Runs `openssl <args>` with `data` on stdin and the passphrase in the environment; PEM out. */
 export function openssl(args: string[], data: Buffer, passphrase: string, name: string): string {
   const env = { ...process.env, CLIENTCERT_PASSPHRASE: passphrase };
-  const run = (legacy: boolean) => spawnSync('openssl', [...args, ...(legacy ? ['-legacy'] : []), '-passin', 'env:CLIENTCERT_PASSPHRASE'], {
-    input: data, env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024,
-  });
+  const run = (legacy: boolean) =>
+    spawnSync('openssl', [...args, ...(legacy ? ['-legacy'] : []), '-passin', 'env:CLIENTCERT_PASSPHRASE'], {
+      input: data,
+      env,
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    });
   let result = run(false);
-  if (result.error) throw inputError(`reading PKCS#12 (PFX) needs the openssl command, which could not be run: ${result.error.message}`);
+  if (result.error)
+    throw inputError(
+      `reading PKCS#12 (PFX) needs the openssl command, which could not be run: ${result.error.message}`,
+    );
   if (result.status !== 0 && /unsupported|RC2/i.test(result.stderr)) result = run(true); // old PFX (RC2/3DES) under OpenSSL 3
   if (result.status !== 0) {
     const wrong = /mac verify|invalid password|bad decrypt/i.test(result.stderr);
-    throw inputError(wrong ? `cannot open ${name}: wrong passphrase` : `cannot read ${name} as PKCS#12 (PFX): ${firstLine(result.stderr)}`);
+    throw inputError(
+      wrong
+        ? `cannot open ${name}: wrong passphrase`
+        : `cannot read ${name} as PKCS#12 (PFX): ${firstLine(result.stderr)}`,
+    );
   }
   return result.stdout;
 }
 
 function firstLine(text: string): string {
-  return text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? 'openssl failed';
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? 'openssl failed'
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,7 +270,12 @@ const DEFAULT_HEADER: Record<HeaderSourceName, string> = {
   'aws-alb': 'x-amzn-mtls-clientcert',
 };
 
-function fromHeaderValue(text: string, forced: HeaderFormat | null, element: 'first' | 'last', name: string): LoadedCertificates {
+function fromHeaderValue(
+  text: string,
+  forced: HeaderFormat | null,
+  element: 'first' | 'last',
+  name: string,
+): LoadedCertificates {
   const stripped = stripHeaderName(text);
   const value = stripped.value.trim();
   if (value === '') throw inputError(`${name} is empty`);
@@ -230,12 +286,24 @@ function fromHeaderValue(text: string, forced: HeaderFormat | null, element: 'fi
       const selected = selectXfccElement(elements, element);
       if (!selected) throw inputError(`${name}: the XFCC value has no element`);
       const leafPem = xfccLeaf(selected);
-      if (!leafPem) throw inputError(`${name}: the ${element} XFCC element carries no Cert or Chain (only ${describeElement(selected)})`);
+      if (!leafPem)
+        throw inputError(
+          `${name}: the ${element} XFCC element carries no Cert or Chain (only ${describeElement(selected)})`,
+        );
       const leaf = pemToDer(leafPem);
       const chain = selected.chain.map(pemToDer).filter((der) => !der.equals(leaf));
       return {
-        kind: 'header', format, leaf, chain, value,
-        xfcc: { elements: elements.length, selected: elements.indexOf(selected) + 1, by: [...selected.by], hashMatches: xfccHashMatches(selected, leaf) },
+        kind: 'header',
+        format,
+        leaf,
+        chain,
+        value,
+        xfcc: {
+          elements: elements.length,
+          selected: elements.indexOf(selected) + 1,
+          by: [...selected.by],
+          hashMatches: xfccHashMatches(selected, leaf),
+        },
       };
     }
     const headers: Record<string, string> = {};
@@ -252,22 +320,35 @@ function fromHeaderValue(text: string, forced: HeaderFormat | null, element: 'fi
     return { kind: 'header', format, leaf: forwarded.leaf, chain: forwarded.chain, value, xfcc: null };
   } catch (error) {
     if (error instanceof Error && error.name === 'CliError') throw error;
-    throw inputError(`${name} is not a valid ${format} value: ${error instanceof Error ? error.message : String(error)}`);
+    throw inputError(
+      `${name} is not a valid ${format} value: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 
-function readHeaderSourceSafe(source: CompiledHeaderSource, headers: Record<string, string>): { leaf: Buffer; chain: Buffer[] } {
+function readHeaderSourceSafe(
+  source: CompiledHeaderSource,
+  headers: Record<string, string>,
+): { leaf: Buffer; chain: Buffer[] } {
   const forwarded = readHeaderSource(source, headers);
   if (!forwarded) throw inputError('no certificate in the value');
   return { leaf: forwarded.leaf, chain: [...forwarded.chain] };
 }
 
 function splitList(value: string): string[] {
-  return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 function describeElement(element: XfccElement): string {
-  const keys = [element.by.length ? 'By' : '', element.hash ? 'Hash' : '', element.subject !== undefined ? 'Subject' : '',
-    element.uri.length ? 'URI' : '', element.dns.length ? 'DNS' : ''].filter(Boolean);
+  const keys = [
+    element.by.length ? 'By' : '',
+    element.hash ? 'Hash' : '',
+    element.subject !== undefined ? 'Subject' : '',
+    element.uri.length ? 'URI' : '',
+    element.dns.length ? 'DNS' : '',
+  ].filter(Boolean);
   return keys.length ? keys.join(', ') : 'nothing';
 }

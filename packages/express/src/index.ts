@@ -1,12 +1,23 @@
+import {
+  type AuthResult,
+  type ClientCertificate,
+  type ClientCertOptions,
+  createClientCertAuth,
+  PROBLEM_HEADERS,
+} from '@clientcert/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { createClientCertAuth, PROBLEM_HEADERS, type AuthResult, type ClientCertificate, type ClientCertOptions } from '@clientcert/core';
 
-export type { ClientCertificate, ClientCertIdentities, ClientCertOptions, ProblemDetails, RejectionCode } from '@clientcert/core';
+export type {
+  ClientCertIdentities,
+  ClientCertificate,
+  ClientCertOptions,
+  ProblemDetails,
+  RejectionCode,
+} from '@clientcert/core';
 export { ClientCertError, isClientCertError } from '@clientcert/core';
 
 declare global {
   // Importing this package makes `req.clientCert` typed on every express Request.
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       /** The authenticated client certificate, or null when none was required and none came. */
@@ -38,7 +49,10 @@ function settle(result: AuthResult, req: Request, res: Response, next: NextFunct
     return;
   }
   // A Buffer, not a string: res.send(string) would append "; charset=utf-8" to the content-type.
-  res.status(result.problem.status).set(PROBLEM_HEADERS).send(Buffer.from(JSON.stringify(result.problem)));
+  res
+    .status(result.problem.status)
+    .set(PROBLEM_HEADERS)
+    .send(Buffer.from(JSON.stringify(result.problem)));
 }
 
 export default clientCert;

@@ -1,10 +1,28 @@
-import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import fp from 'fastify-plugin';
 import {
-  ClientCertError, createClientCertAuth, PROBLEM_HEADERS, type AuthResult, type ClientCertAuth, type ClientCertificate, type ClientCertOptions,
+  type AuthResult,
+  type ClientCertAuth,
+  ClientCertError,
+  type ClientCertificate,
+  type ClientCertOptions,
+  createClientCertAuth,
+  PROBLEM_HEADERS,
 } from '@clientcert/core';
+import type {
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
+import fp from 'fastify-plugin';
 
-export type { ClientCertificate, ClientCertIdentities, ClientCertOptions, ProblemDetails, RejectionCode } from '@clientcert/core';
+export type {
+  ClientCertIdentities,
+  ClientCertificate,
+  ClientCertOptions,
+  ProblemDetails,
+  RejectionCode,
+} from '@clientcert/core';
 export { ClientCertError, isClientCertError } from '@clientcert/core';
 
 declare module 'fastify' {
@@ -46,10 +64,12 @@ function register(fastify: FastifyInstance, options: ClientCertOptions): void {
   // fastify-plugin shares the registering scope with the plugin, so a second registration in the
   // same scope would stack a second app-wide configuration on the first one's routes: ambiguous.
   if (registeredScopes.has(fastify)) {
-    throw new ClientCertError('invalid_option',
+    throw new ClientCertError(
+      'invalid_option',
       'clientCert is registered twice in the same fastify scope: register it once per scope. For other options on ' +
-      'some routes, register it inside an encapsulated scope (fastify.register(async (scope) => { await ' +
-      'scope.register(clientCert, options); scope.get(...) })) or set config.clientCert on those routes.');
+        'some routes, register it inside an encapsulated scope (fastify.register(async (scope) => { await ' +
+        'scope.register(clientCert, options); scope.get(...) })) or set config.clientCert on those routes.',
+    );
   }
   const appWide = createClientCertAuth(pluginOptions);
   // Route overrides are compiled when the route is declared, so bad options fail at start-up.
@@ -85,7 +105,10 @@ function settle(result: AuthResult, request: FastifyRequest, reply: FastifyReply
     return;
   }
   // A Buffer, not an object: fastify would append "; charset=utf-8" to a JSON content-type.
-  reply.code(result.problem.status).headers(PROBLEM_HEADERS).send(Buffer.from(JSON.stringify(result.problem)));
+  reply
+    .code(result.problem.status)
+    .headers(PROBLEM_HEADERS)
+    .send(Buffer.from(JSON.stringify(result.problem)));
 }
 
 /**

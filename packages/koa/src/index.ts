@@ -1,7 +1,18 @@
+import {
+  type ClientCertificate,
+  type ClientCertOptions,
+  createClientCertAuth,
+  PROBLEM_HEADERS,
+} from '@clientcert/core';
 import type { Context, Middleware, Next } from 'koa';
-import { createClientCertAuth, PROBLEM_HEADERS, type ClientCertificate, type ClientCertOptions } from '@clientcert/core';
 
-export type { ClientCertificate, ClientCertIdentities, ClientCertOptions, ProblemDetails, RejectionCode } from '@clientcert/core';
+export type {
+  ClientCertIdentities,
+  ClientCertificate,
+  ClientCertOptions,
+  ProblemDetails,
+  RejectionCode,
+} from '@clientcert/core';
 export { ClientCertError, isClientCertError } from '@clientcert/core';
 
 declare module 'koa' {

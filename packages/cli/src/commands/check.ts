@@ -9,10 +9,15 @@ import type { Socket } from 'node:net';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  createClientCertAuth, createXfccForwarder, parseCertificate, type ClientCertOptions, type CompiledHeaderSource,
+  type ClientCertAuth,
+  type ClientCertOptions,
+  type CompiledHeaderSource,
+  createClientCertAuth,
+  createXfccForwarder,
+  parseCertificate,
 } from '@clientcert/core';
 import { CliError, EXIT, inputError, usageError } from '../errors.js';
-import { loadCertificates, readArgument, type LoadedCertificates } from '../input.js';
+import { type LoadedCertificates, loadCertificates, readArgument } from '../input.js';
 
 export interface CheckOptions {
   config: string;
@@ -24,25 +29,25 @@ export interface CheckOptions {
 
 export type CheckResult =
   | {
-    accepted: true;
-    subject: string | null;
-    sha256: string | null;
-    verifiedBy: string | null;
-    pin: string | null;
-    identity: string | null;
-    /** How the certificate reached the middleware (`xfcc`, `rfc9440`, ...). */
-    source: string | null;
-  }
+      accepted: true;
+      subject: string | null;
+      sha256: string | null;
+      verifiedBy: string | null;
+      pin: string | null;
+      identity: string | null;
+      /** How the certificate reached the middleware (`xfcc`, `rfc9440`, ...). */
+      source: string | null;
+    }
   | {
-    accepted: false;
-    subject: string | null;
-    sha256: string | null;
-    code: string;
-    detail: string;
-    /** Which check decided (`chain.expired`, `pins`, `rules.identities`, ...). */
-    check: string | null;
-    source: string | null;
-  };
+      accepted: false;
+      subject: string | null;
+      sha256: string | null;
+      code: string;
+      detail: string;
+      /** Which check decided (`chain.expired`, `pins`, `rules.identities`, ...). */
+      check: string | null;
+      source: string | null;
+    };
 
 /** Loads a JSON or JS-module configuration; file paths in ca/intermediates/pins resolved from its directory. */
 export async function loadConfig(path: string): Promise<ClientCertOptions> {
@@ -54,7 +59,9 @@ export async function loadConfig(path: string): Promise<ClientCertOptions> {
     try {
       text = readFileSync(absolute, 'utf8');
     } catch (error) {
-      throw inputError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+      throw inputError(
+        `cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+      );
     }
     try {
       options = JSON.parse(text);
@@ -73,7 +80,7 @@ export async function loadConfig(path: string): Promise<ClientCertOptions> {
     } catch (error) {
       throw inputError(`cannot load ${path}: ${(error as Error).message.split('\n')[0]}`);
     }
-    options = 'default' in module ? module['default'] : module;
+    options = 'default' in module ? module.default : module;
     if (typeof options === 'function') options = await (options as () => unknown)();
   } else {
     throw usageError(`--config must be a .json, .js, .mjs or .cjs file (got ${path})`);
@@ -92,24 +99,34 @@ function resolvePaths(options: ClientCertOptions, base: string, configName: stri
     try {
       data = readFileSync(file);
     } catch {
-      throw inputError(`${configName}: ${option} "${value}" is neither PEM text nor a readable file (looked for ${file})`);
+      throw inputError(
+        `${configName}: ${option} "${value}" is neither PEM text nor a readable file (looked for ${file})`,
+      );
     }
     return data.includes('-----BEGIN') ? data.toString('utf8') : data;
   };
   const isPath = (value: unknown): value is string =>
-    typeof value === 'string' && !value.includes('-----BEGIN') && !/^(sha256:|spki-sha256:|sha256\/)/i.test(value.trim())
-    && /[./\\]/.test(value) && !/^[A-Za-z0-9+/]{43}=$/.test(value.trim());
-  const each = <T>(value: T | readonly T[], fn: (v: T, i: number) => T): T | T[] => (Array.isArray(value) ? value.map(fn) : fn(value as T, 0));
+    typeof value === 'string' &&
+    !value.includes('-----BEGIN') &&
+    !/^(sha256:|spki-sha256:|sha256\/)/i.test(value.trim()) &&
+    /[./\\]/.test(value) &&
+    !/^[A-Za-z0-9+/]{43}=$/.test(value.trim());
+  const each = <T>(value: T | readonly T[], fn: (v: T, i: number) => T): T | T[] =>
+    Array.isArray(value) ? value.map(fn) : fn(value as T, 0);
   const opts = options as Record<string, unknown>;
   for (const key of ['ca', 'intermediates'] as const) {
-    if (opts[key] !== undefined) opts[key] = each(opts[key], (v, i) => (isPath(v) ? readPath(v, Array.isArray(opts[key]) ? `${key}[${i}]` : key) : v));
+    if (opts[key] !== undefined)
+      opts[key] = each(opts[key], (v, i) =>
+        isPath(v) ? readPath(v, Array.isArray(opts[key]) ? `${key}[${i}]` : key) : v,
+      );
   }
-  if (opts['pins'] !== undefined) {
-    opts['pins'] = each(opts['pins'] as unknown, (pin, i) => {
+  if (opts.pins !== undefined) {
+    opts.pins = each(opts.pins as unknown, (pin, i) => {
       if (isPath(pin)) return readPath(pin, `pins[${i}]`);
       if (typeof pin === 'object' && pin !== null && !(pin instanceof Uint8Array)) {
         const spec = { ...(pin as Record<string, unknown>) };
-        for (const k of ['leaf', 'issuer']) if (isPath(spec[k])) spec[k] = readPath(spec[k] as string, `pins[${i}].${k}`);
+        for (const k of ['leaf', 'issuer'])
+          if (isPath(spec[k])) spec[k] = readPath(spec[k] as string, `pins[${i}].${k}`);
         return spec;
       }
       return pin;
@@ -124,7 +141,8 @@ export async function check(input: string, options: CheckOptions): Promise<Check
   let at: Date | undefined;
   if (options.at !== undefined) {
     at = new Date(options.at);
-    if (Number.isNaN(at.getTime())) throw usageError(`--at "${options.at}" is not a date (use ISO 8601, e.g. 2030-01-01T00:00:00Z)`);
+    if (Number.isNaN(at.getTime()))
+      throw usageError(`--at "${options.at}" is not a date (use ISO 8601, e.g. 2030-01-01T00:00:00Z)`);
   }
   const { data, name } = readArgument(input, true);
   const loaded = loadCertificates(data, name, { format: options.format, passphrase: options.passphrase });
@@ -142,7 +160,7 @@ export async function decide(loaded: LoadedCertificates, config: ClientCertOptio
     logger: false,
     ...(at ? { clock: () => at } : {}),
   };
-  let auth;
+  let auth: ClientCertAuth;
   try {
     auth = createClientCertAuth(options);
   } catch (error) {
@@ -156,7 +174,9 @@ export async function decide(loaded: LoadedCertificates, config: ClientCertOptio
     const header = (compiled as CompiledHeaderSource).header;
     if (loaded.format === 'rfc9440' && loaded.chain.length > 0 && (compiled as CompiledHeaderSource).chainHeader) {
       headers[header] = `:${loaded.leaf.toString('base64')}:`;
-      headers[(compiled as CompiledHeaderSource).chainHeader!] = loaded.chain.map((d) => `:${d.toString('base64')}:`).join(', ');
+      headers[(compiled as CompiledHeaderSource).chainHeader!] = loaded.chain
+        .map((d) => `:${d.toString('base64')}:`)
+        .join(', ');
     } else {
       headers[header] = loaded.value!;
     }

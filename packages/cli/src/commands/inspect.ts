@@ -1,8 +1,8 @@
 /** `clientcert inspect`: what a certificate file or forwarded header value contains. */
 import { createHash } from 'node:crypto';
-import { parseCertificate, type ClientCertificate } from '@clientcert/core';
+import { type ClientCertificate, parseCertificate } from '@clientcert/core';
 import { oneLine } from '../errors.js';
-import { loadCertificates, readArgument, type LoadedCertificates, type LoadOptions } from '../input.js';
+import { type LoadedCertificates, type LoadOptions, loadCertificates, readArgument } from '../input.js';
 
 const DAY_MS = 86_400_000;
 
@@ -65,10 +65,16 @@ export function describeCertificate(certificate: ClientCertificate, now = new Da
   const key = certificate.x509.publicKey;
   const details = key.asymmetricKeyDetails ?? {};
   const type = key.asymmetricKeyType ?? 'unknown';
-  const publicKey = type === 'rsa' || type === 'rsa-pss'
-    ? `${type.toUpperCase()} ${details.modulusLength ?? '?'}`
-    : type === 'ec' ? `EC ${details.namedCurve === 'prime256v1' ? 'P-256' : details.namedCurve === 'secp384r1' ? 'P-384' : details.namedCurve === 'secp521r1' ? 'P-521' : details.namedCurve ?? '?'}`
-      : type === 'ed25519' ? 'Ed25519' : type === 'ed448' ? 'Ed448' : type;
+  const publicKey =
+    type === 'rsa' || type === 'rsa-pss'
+      ? `${type.toUpperCase()} ${details.modulusLength ?? '?'}`
+      : type === 'ec'
+        ? `EC ${details.namedCurve === 'prime256v1' ? 'P-256' : details.namedCurve === 'secp384r1' ? 'P-384' : details.namedCurve === 'secp521r1' ? 'P-521' : (details.namedCurve ?? '?')}`
+        : type === 'ed25519'
+          ? 'Ed25519'
+          : type === 'ed448'
+            ? 'Ed448'
+            : type;
   const spki = key.export({ type: 'spki', format: 'der' });
   return {
     subject: certificate.subject.rfc4514,
@@ -77,7 +83,12 @@ export function describeCertificate(certificate: ClientCertificate, now = new Da
     notBefore: certificate.notBefore.toISOString(),
     notAfter: certificate.notAfter.toISOString(),
     validity: validity(certificate.notBefore, certificate.notAfter, now),
-    san: { dns: [...certificate.san.dns], uri: [...certificate.san.uri], email: [...certificate.san.email], ip: [...certificate.san.ip] },
+    san: {
+      dns: [...certificate.san.dns],
+      uri: [...certificate.san.uri],
+      email: [...certificate.san.email],
+      ip: [...certificate.san.ip],
+    },
     spiffeId: certificate.spiffeId,
     extKeyUsage: [...certificate.extKeyUsage],
     isCA: certificate.isCA,
@@ -105,8 +116,11 @@ function validity(notBefore: Date, notAfter: Date, now: Date): CertificateReport
 }
 
 const EKU_NAMES: Record<string, string> = {
-  '1.3.6.1.5.5.7.3.1': 'serverAuth', '1.3.6.1.5.5.7.3.2': 'clientAuth', '1.3.6.1.5.5.7.3.3': 'codeSigning',
-  '1.3.6.1.5.5.7.3.4': 'emailProtection', '2.5.29.37.0': 'any',
+  '1.3.6.1.5.5.7.3.1': 'serverAuth',
+  '1.3.6.1.5.5.7.3.2': 'clientAuth',
+  '1.3.6.1.5.5.7.3.3': 'codeSigning',
+  '1.3.6.1.5.5.7.3.4': 'emailProtection',
+  '2.5.29.37.0': 'any',
 };
 
 /** The human-readable report. Every value from the certificate is printed with control characters escaped. */
@@ -116,8 +130,12 @@ export function formatInspect(report: InspectReport): string {
   const from = input.kind === 'header' ? `${input.format} header value` : `${input.kind.toUpperCase()} file`;
   lines.push(`Certificate (from ${from})`);
   if (input.xfcc) {
-    lines.push(`  XFCC element:  ${input.xfcc.selected} of ${input.xfcc.elements}${input.xfcc.by.length ? `, By ${input.xfcc.by.map(oneLine).join(', ')}` : ''}`);
-    lines.push(`  XFCC Hash:     ${input.xfcc.hashMatches ? 'matches Cert' : 'DOES NOT match Cert (the middleware rejects this value)'}`);
+    lines.push(
+      `  XFCC element:  ${input.xfcc.selected} of ${input.xfcc.elements}${input.xfcc.by.length ? `, By ${input.xfcc.by.map(oneLine).join(', ')}` : ''}`,
+    );
+    lines.push(
+      `  XFCC Hash:     ${input.xfcc.hashMatches ? 'matches Cert' : 'DOES NOT match Cert (the middleware rejects this value)'}`,
+    );
   }
   lines.push(...certificateLines(report.certificate, '  '));
   if (report.chain.length > 0) {
@@ -134,8 +152,10 @@ export function formatInspect(report: InspectReport): string {
 
 function certificateLines(c: CertificateReport, indent: string): string[] {
   const sans = [
-    ...c.san.dns.map((v) => `DNS:${v}`), ...c.san.uri.map((v) => `URI:${v}`),
-    ...c.san.email.map((v) => `email:${v}`), ...c.san.ip.map((v) => `IP:${v}`),
+    ...c.san.dns.map((v) => `DNS:${v}`),
+    ...c.san.uri.map((v) => `URI:${v}`),
+    ...c.san.email.map((v) => `email:${v}`),
+    ...c.san.ip.map((v) => `IP:${v}`),
   ];
   const rows: Array<[string, string]> = [
     ['Subject', c.subject || '(empty)'],

@@ -4,7 +4,7 @@
  * other formats as the proxies that use them write them.
  */
 import type { Socket } from 'node:net';
-import { createXfccForwarder, derToPem, type XfccDetail } from '@clientcert/core';
+import { createXfccForwarder, derToPem, type XfccDetail, type XfccForwarder } from '@clientcert/core';
 import { usageError } from '../errors.js';
 import { loadCertificates, readArgument, readFile } from '../input.js';
 
@@ -32,7 +32,8 @@ export interface HeaderLine {
 /** The header(s) carrying `certFile` (PEM, bundle, DER or PFX; in a bundle, the first is the leaf). */
 export function buildHeaders(certFile: string, options: XfccOptions = {}): HeaderLine[] {
   const format = (options.format ?? 'xfcc') as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(format)) throw usageError(`unknown --format "${options.format}": use one of ${OUTPUT_FORMATS.join(', ')}`);
+  if (!OUTPUT_FORMATS.includes(format))
+    throw usageError(`unknown --format "${options.format}": use one of ${OUTPUT_FORMATS.join(', ')}`);
   const { data, name } = readArgument(certFile, false);
   const loaded = loadCertificates(data, name, { passphrase: options.passphrase, format: undefined });
   if (loaded.kind === 'header') throw usageError(`${name} is a header value, not a certificate file`);
@@ -41,20 +42,27 @@ export function buildHeaders(certFile: string, options: XfccOptions = {}): Heade
     const extra = loadCertificates(readFile(options.chain), options.chain, {});
     chain = [...chain, extra.leaf, ...extra.chain];
   }
-  if (format !== 'xfcc' && (options.by?.length || options.details)) throw usageError('--by and --details only apply to --format xfcc');
+  if (format !== 'xfcc' && (options.by?.length || options.details))
+    throw usageError('--by and --details only apply to --format xfcc');
   switch (format) {
     case 'xfcc':
       return [{ name: 'x-forwarded-client-cert', value: xfccValue(loaded.leaf, chain, options) }];
     case 'rfc9440': {
       const headers = [{ name: 'client-cert', value: `:${loaded.leaf.toString('base64')}:` }];
-      if (chain.length > 0) headers.push({ name: 'client-cert-chain', value: chain.map((der) => `:${der.toString('base64')}:`).join(', ') });
+      if (chain.length > 0)
+        headers.push({
+          name: 'client-cert-chain',
+          value: chain.map((der) => `:${der.toString('base64')}:`).join(', '),
+        });
       return headers;
     }
     case 'url-pem':
-      if (chain.length > 0) throw usageError('url-pem carries the leaf only: drop --chain (or the bundle\'s other certificates)');
+      if (chain.length > 0)
+        throw usageError("url-pem carries the leaf only: drop --chain (or the bundle's other certificates)");
       return [{ name: 'ssl-client-cert', value: nginxEscape(derToPem(loaded.leaf)) }];
     case 'base64-der':
-      if (chain.length > 0) throw usageError('base64-der carries the leaf only: drop --chain (or the bundle\'s other certificates)');
+      if (chain.length > 0)
+        throw usageError("base64-der carries the leaf only: drop --chain (or the bundle's other certificates)");
       return [{ name: 'x-client-cert', value: loaded.leaf.toString('base64') }];
   }
 }
@@ -63,22 +71,36 @@ export function buildHeaders(certFile: string, options: XfccOptions = {}): Heade
 function xfccValue(leaf: Buffer, chain: readonly Buffer[], options: XfccOptions): string {
   let details: XfccDetail[] | undefined;
   if (options.details) {
-    details = options.details.flatMap((d) => d.split(',')).map((d) => d.trim()).filter((d) => d !== '').map((d) => {
-      const known = DETAILS.find((k) => k.toLowerCase() === d.toLowerCase());
-      if (!known) throw usageError(`unknown XFCC detail "${d}": use ${DETAILS.join(',')}`);
-      return known;
-    });
+    details = options.details
+      .flatMap((d) => d.split(','))
+      .map((d) => d.trim())
+      .filter((d) => d !== '')
+      .map((d) => {
+        const known = DETAILS.find((k) => k.toLowerCase() === d.toLowerCase());
+        if (!known) throw usageError(`unknown XFCC detail "${d}": use ${DETAILS.join(',')}`);
+        return known;
+      });
     details = [...new Set(details)];
   }
-  const by = options.by?.flatMap((b) => b.split(',')).map((b) => b.trim()).filter((b) => b !== '');
-  let forwarder;
+  const by = options.by
+    ?.flatMap((b) => b.split(','))
+    .map((b) => b.trim())
+    .filter((b) => b !== '');
+  let forwarder: XfccForwarder;
   try {
-    forwarder = createXfccForwarder({ mode: 'SANITIZE_SET', ...(details ? { details } : {}), ...(by?.length ? { by } : {}) });
+    forwarder = createXfccForwarder({
+      mode: 'SANITIZE_SET',
+      ...(details ? { details } : {}),
+      ...(by?.length ? { by } : {}),
+    });
   } catch (error) {
-    throw usageError((error instanceof Error ? error.message : String(error)).replace(/^clientcert: option "by"/, '--by'));
+    throw usageError(
+      (error instanceof Error ? error.message : String(error)).replace(/^clientcert: option "by"/, '--by'),
+    );
   }
   const value = forwarder.headerFor(presentingSocket(leaf, chain), undefined);
-  if (value === undefined) throw usageError('this certificate cannot be written into an XFCC header (a SAN with control characters?)');
+  if (value === undefined)
+    throw usageError('this certificate cannot be written into an XFCC header (a SAN with control characters?)');
   return value;
 }
 
@@ -92,7 +114,12 @@ function presentingSocket(leaf: Buffer, chain: readonly Buffer[]): Socket {
     current.issuerCertificate = next;
     current = next;
   }
-  return { encrypted: true, authorized: true, authorizationError: null, getPeerX509Certificate: () => top } as unknown as Socket;
+  return {
+    encrypted: true,
+    authorized: true,
+    authorizationError: null,
+    getPeerX509Certificate: () => top,
+  } as unknown as Socket;
 }
 
 /** nginx `$ssl_client_escaped_cert`: everything but `A-Z a-z 0-9 - . _ ~` as `%XX`. */
