@@ -7,9 +7,9 @@
  *   node --conditions=@clientcert/source --import tsx benchmarks/cold.ts
  */
 import { X509Certificate } from 'node:crypto';
-import { parseCertificate } from '../packages/core/src/x509/certificate.js';
 import { createCA } from '../packages/core/src/testkit/index.js';
 import { compileTrustAnchors, compileVerifyPolicy, verifyChainSync } from '../packages/core/src/trust/path/verify.js';
+import { parseCertificate } from '../packages/core/src/x509/certificate.js';
 
 export interface ColdResult {
   certificates: number;
@@ -35,7 +35,13 @@ export async function runCold(count = 200, rounds = 7): Promise<ColdResult> {
 
   const ours = (der: Buffer): void => {
     const certificate = parseCertificate(der);
-    const result = verifyChainSync({ leaf: certificate.x509, trustAnchors: anchors, policy, at, purpose: 'clientAuth' });
+    const result = verifyChainSync({
+      leaf: certificate.x509,
+      trustAnchors: anchors,
+      policy,
+      at,
+      purpose: 'clientAuth',
+    });
     if (!result.ok) throw new Error(`cold verify failed: ${result.message}`);
   };
   const floor = (der: Buffer): void => {
@@ -46,7 +52,10 @@ export async function runCold(count = 200, rounds = 7): Promise<ColdResult> {
     for (const der of leaves) fn(der);
     return Number(process.hrtime.bigint() - started) / 1000 / leaves.length;
   };
-  for (let i = 0; i < 2; i++) { time(ours); time(floor); } // JIT warm-up
+  for (let i = 0; i < 2; i++) {
+    time(ours);
+    time(floor);
+  } // JIT warm-up
   const oursTimes: number[] = [];
   const floorTimes: number[] = [];
   for (let i = 0; i < rounds; i++) {
@@ -60,5 +69,7 @@ export async function runCold(count = 200, rounds = 7): Promise<ColdResult> {
 
 if (process.argv[1]?.endsWith('cold.ts')) {
   const result = await runCold();
-  console.log(`parse+verify ${result.oursMicros.toFixed(1)} µs, node:crypto floor ${result.floorMicros.toFixed(1)} µs, ratio ${result.ratio.toFixed(2)}×`);
+  console.log(
+    `parse+verify ${result.oursMicros.toFixed(1)} µs, node:crypto floor ${result.floorMicros.toFixed(1)} µs, ratio ${result.ratio.toFixed(2)}×`,
+  );
 }

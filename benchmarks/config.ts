@@ -35,8 +35,13 @@ export function isHttps(variant: Variant): boolean {
 
 export function configsOf(framework: Framework): Config[] {
   const xfccTarget = framework === 'express' ? 0.97 : 0.95; // koa: none given; fastify's applies
-  const config = (name: string, variant: Variant, load: Load, baseline: string, target: Config['target'] = null): Config =>
-    ({ framework, name, variant, load, baseline, target });
+  const config = (
+    name: string,
+    variant: Variant,
+    load: Load,
+    baseline: string,
+    target: Config['target'] = null,
+  ): Config => ({ framework, name, variant, load, baseline, target });
   const configs = [
     config('bare-http', 'bare-http', 'keep-alive', 'bare-http'),
     config('xfcc', 'xfcc', 'keep-alive', 'bare-http', xfccTarget),
@@ -49,7 +54,10 @@ export function configsOf(framework: Framework): Config[] {
     config('tls new conn', 'tls', 'new-connection', 'bare-https new conn'),
   ];
   if (framework === 'express') {
-    configs.push(config('cca', 'cca', 'keep-alive', 'bare-https', 'peer'), config('passport', 'passport', 'keep-alive', 'bare-https', 'peer'));
+    configs.push(
+      config('cca', 'cca', 'keep-alive', 'bare-https', 'peer'),
+      config('passport', 'passport', 'keep-alive', 'bare-https', 'peer'),
+    );
   }
   return configs;
 }

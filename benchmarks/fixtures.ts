@@ -33,8 +33,15 @@ export async function createFixtures(): Promise<Fixtures> {
   const dir = mkdtempSync(join(tmpdir(), 'clientcert-bench-'));
   const root = await createCA({ subject: 'CN=Bench Root' });
   const intermediate = await root.intermediate({ subject: 'CN=Bench Issuing CA' });
-  const client = await intermediate.issue({ subject: `CN=${CLIENT_CN},O=Bench`, san: { uri: ['spiffe://bench/client'] } });
-  const server = await intermediate.issue({ subject: 'CN=localhost', san: { dns: ['localhost'], ip: ['127.0.0.1'] }, eku: ['serverAuth'] });
+  const client = await intermediate.issue({
+    subject: `CN=${CLIENT_CN},O=Bench`,
+    san: { uri: ['spiffe://bench/client'] },
+  });
+  const server = await intermediate.issue({
+    subject: 'CN=localhost',
+    san: { dns: ['localhost'], ip: ['127.0.0.1'] },
+    eku: ['serverAuth'],
+  });
   const file = (name: string, text: string): string => {
     const path = join(dir, name);
     writeFileSync(path, text);

@@ -8,9 +8,10 @@
  *
  *   node --import tsx benchmarks/load-worker.ts '<LoadOptions as JSON>'
  */
-import autocannon from 'autocannon';
+
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
+import autocannon from 'autocannon';
 import type { LoadOptions, LoadResult } from './load.js';
 
 const options = JSON.parse(process.argv[2]!) as LoadOptions;
@@ -25,31 +26,41 @@ let next = 0;
  */
 async function newConnectionPerRequest(): Promise<LoadResult> {
   const url = new URL(options.url);
-  const tlsOptions = options.tls ? {
-    cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key), ca: [readFileSync(options.tls.ca)],
-  } : {};
+  const tlsOptions = options.tls
+    ? {
+        cert: readFileSync(options.tls.cert),
+        key: readFileSync(options.tls.key),
+        ca: [readFileSync(options.tls.ca)],
+      }
+    : {};
   const request = `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`;
   const counts = { requests: 0, non2xx: 0, errors: 0 };
   const until = Date.now() + options.seconds * 1000;
-  const once = (): Promise<void> => new Promise((resolve) => {
-    const socket = tls.connect({ host: url.hostname, port: Number(url.port), ...tlsOptions, rejectUnauthorized: false });
-    let answer = '';
-    socket.setEncoding('latin1');
-    socket.on('secureConnect', () => socket.end(request));
-    socket.on('data', (chunk: string) => (answer += chunk));
-    socket.on('error', () => {
-      counts.errors++;
-      resolve();
+  const once = (): Promise<void> =>
+    new Promise((resolve) => {
+      const socket = tls.connect({
+        host: url.hostname,
+        port: Number(url.port),
+        ...tlsOptions,
+        rejectUnauthorized: false,
+      });
+      let answer = '';
+      socket.setEncoding('latin1');
+      socket.on('secureConnect', () => socket.end(request));
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.on('error', () => {
+        counts.errors++;
+        resolve();
+      });
+      socket.on('close', () => {
+        if (answer.startsWith('HTTP/1.1 2')) counts.requests++;
+        else if (answer !== '') {
+          counts.requests++;
+          counts.non2xx++;
+        }
+        resolve();
+      });
     });
-    socket.on('close', () => {
-      if (answer.startsWith('HTTP/1.1 2')) counts.requests++;
-      else if (answer !== '') {
-        counts.requests++;
-        counts.non2xx++;
-      }
-      resolve();
-    });
-  });
   const loop = async (): Promise<void> => {
     while (Date.now() < until) await once();
   };
@@ -64,19 +75,27 @@ async function withAutocannon(): Promise<LoadResult> {
     connections: options.connections,
     duration: options.seconds,
     headers: options.headers ?? {},
-    ...(options.tls ? {
-      tlsOptions: {
-        cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key), ca: [readFileSync(options.tls.ca)],
-      },
-    } : {}),
-    ...(rotation ? {
-      requests: [{
-        setupRequest: (request: autocannon.Request): autocannon.Request => {
-          const value = rotation.values[next++ % rotation.values.length]!;
-          return { ...request, headers: { ...request.headers, [rotation.name]: value } };
-        },
-      }],
-    } : {}),
+    ...(options.tls
+      ? {
+          tlsOptions: {
+            cert: readFileSync(options.tls.cert),
+            key: readFileSync(options.tls.key),
+            ca: [readFileSync(options.tls.ca)],
+          },
+        }
+      : {}),
+    ...(rotation
+      ? {
+          requests: [
+            {
+              setupRequest: (request: autocannon.Request): autocannon.Request => {
+                const value = rotation.values[next++ % rotation.values.length]!;
+                return { ...request, headers: { ...request.headers, [rotation.name]: value } };
+              },
+            },
+          ],
+        }
+      : {}),
   });
   return {
     rps: result.requests.average,

@@ -45,7 +45,9 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
       try {
         resolve(JSON.parse(out) as LoadResult);
       } catch (error) {
-        reject(new Error(`unreadable load generator output: ${(error as Error).message}\n${out.slice(0, 500)}\n${err}`));
+        reject(
+          new Error(`unreadable load generator output: ${(error as Error).message}\n${out.slice(0, 500)}\n${err}`),
+        );
       }
     });
   });

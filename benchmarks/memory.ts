@@ -41,7 +41,11 @@ export async function runMemory(count = 1000): Promise<MemoryResult> {
   const keyPair = await generateKeyPair();
   const headers: string[] = [];
   for (let i = 0; i < count * 2; i++) {
-    const leaf = await intermediate.issue({ subject: `CN=memory client ${i},O=Bench`, keyPair, san: { uri: [`spiffe://bench/client/${i}`] } });
+    const leaf = await intermediate.issue({
+      subject: `CN=memory client ${i},O=Bench`,
+      keyPair,
+      san: { uri: [`spiffe://bench/client/${i}`] },
+    });
     headers.push(envoyXfcc(leaf, { by: ['spiffe://bench/server'] }));
   }
   const auth = createClientCertAuth({ logger: false, source: 'xfcc', ca: root.cert, trustProxy: '127.0.0.1' });
@@ -69,9 +73,11 @@ export async function runMemory(count = 1000): Promise<MemoryResult> {
 
 export function describeMemory(result: MemoryResult): string {
   const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
-  return `memory per cached decision (${result.certificates} distinct certificates, ${result.headerBytes}-byte XFCC headers): ` +
+  return (
+    `memory per cached decision (${result.certificates} distinct certificates, ${result.headerBytes}-byte XFCC headers): ` +
     `heap ${kb(result.heapPerEntry)}, outside the heap ${kb(result.externalPerEntry)}, resident set ${kb(result.rssPerEntry)}; ` +
-    `${kb(result.beyondBoundPerEntry)} per further certificate once the caches are full`;
+    `${kb(result.beyondBoundPerEntry)} per further certificate once the caches are full`
+  );
 }
 
 if (process.argv[1]?.endsWith('memory.ts')) {

@@ -13,7 +13,10 @@
 import { X509Certificate } from 'node:crypto';
 import { createCA, generateKeyPair, type TestCA, type TestCertificate } from '../packages/core/src/testkit/index.js';
 import {
-  compileIntermediatePool, compileTrustAnchors, verifyChainSync, type VerifyChainResult,
+  compileIntermediatePool,
+  compileTrustAnchors,
+  type VerifyChainResult,
+  verifyChainSync,
 } from '../packages/core/src/trust/path/verify.js';
 
 const DAY = 86_400_000;
@@ -43,9 +46,10 @@ async function cyclicPool(root: TestCA, rootLinkExpired: boolean): Promise<{ poo
     for (let k = 1; k <= ISSUERS_PER_NAME; k++) {
       const linkToRoot = i === 0 && k === ISSUERS_PER_NAME;
       const issuer = linkToRoot ? root : seeds[(i + k) % NAMES]!;
-      const validity = linkToRoot && rootLinkExpired
-        ? { notBefore: new Date(Date.now() - 3 * DAY), notAfter: new Date(Date.now() - DAY) }
-        : {};
+      const validity =
+        linkToRoot && rootLinkExpired
+          ? { notBefore: new Date(Date.now() - 3 * DAY), notAfter: new Date(Date.now() - DAY) }
+          : {};
       pool.push(await issuer.intermediate({ subject: `CN=Mesh CA ${i}`, keyPair: keys[i], ...validity }));
     }
   }
@@ -60,33 +64,45 @@ async function main(): Promise<void> {
 
   console.log('3-certificate chain (leaf presented with its intermediate)');
   const fresh = Array.from({ length: 2000 }, () => ({ leaf: clone(leaf), intermediate: clone(intermediate) }));
-  measure('  fresh leaf and intermediate objects', fresh.length - 20,
-    (i) => verifyChainSync({ leaf: fresh[i]!.leaf, intermediates: [fresh[i]!.intermediate], trustAnchors: anchors }));
-  measure('  warm (same objects every time)', 20_000,
-    () => verifyChainSync({ leaf: leaf.x509, intermediates: [intermediate.x509], trustAnchors: anchors }));
+  measure('  fresh leaf and intermediate objects', fresh.length - 20, (i) =>
+    verifyChainSync({ leaf: fresh[i]!.leaf, intermediates: [fresh[i]!.intermediate], trustAnchors: anchors }),
+  );
+  measure('  warm (same objects every time)', 20_000, () =>
+    verifyChainSync({ leaf: leaf.x509, intermediates: [intermediate.x509], trustAnchors: anchors }),
+  );
 
-  for (const [title, expired] of [['valid link to the anchor', false], ['expired link to the anchor', true]] as const) {
+  for (const [title, expired] of [
+    ['valid link to the anchor', false],
+    ['expired link to the anchor', true],
+  ] as const) {
     const { pool, leaf: meshLeaf } = await cyclicPool(root, expired);
     const compiled = compileIntermediatePool(pool.map((ca) => ca.x509));
     console.log(`50-certificate cyclic pool, ${title}`);
-    const freshRuns = Array.from({ length: 60 }, () => ({ leaf: clone(meshLeaf), pool: pool.map(clone), anchor: clone(root) }));
+    const freshRuns = Array.from({ length: 60 }, () => ({
+      leaf: clone(meshLeaf),
+      pool: pool.map(clone),
+      anchor: clone(root),
+    }));
     measure('  fresh objects for everything (cold caches)', freshRuns.length - 20, (i) => {
       const run = freshRuns[i]!;
       return verifyChainSync({ leaf: run.leaf, intermediatePool: run.pool, trustAnchors: [run.anchor] });
     });
     const leaves = Array.from({ length: 1000 }, () => clone(meshLeaf));
-    measure('  configured pool and anchors, fresh leaf', leaves.length - 20,
-      (i) => verifyChainSync({ leaf: leaves[i]!, intermediatePool: compiled, trustAnchors: anchors }));
-    measure('  warm (same objects every time)', 1000,
-      () => verifyChainSync({ leaf: meshLeaf.x509, intermediatePool: compiled, trustAnchors: anchors }));
+    measure('  configured pool and anchors, fresh leaf', leaves.length - 20, (i) =>
+      verifyChainSync({ leaf: leaves[i]!, intermediatePool: compiled, trustAnchors: anchors }),
+    );
+    measure('  warm (same objects every time)', 1000, () =>
+      verifyChainSync({ leaf: meshLeaf.x509, intermediatePool: compiled, trustAnchors: anchors }),
+    );
   }
 
   const otherRoot = compileTrustAnchors((await createCA({ subject: 'CN=Unrelated Root' })).cert);
   const { pool, leaf: meshLeaf } = await cyclicPool(root, false);
   const compiled = compileIntermediatePool(pool.map((ca) => ca.x509));
   console.log('50-certificate cyclic pool, no link to the anchor');
-  measure('  configured pool and anchors, same leaf', 10_000,
-    () => verifyChainSync({ leaf: meshLeaf.x509, intermediatePool: compiled, trustAnchors: otherRoot }));
+  measure('  configured pool and anchors, same leaf', 10_000, () =>
+    verifyChainSync({ leaf: meshLeaf.x509, intermediatePool: compiled, trustAnchors: otherRoot }),
+  );
 }
 
 await main();

@@ -1,13 +1,15 @@
 // Minimal declarations for the npm peers measured against and the load generator (they ship no types).
 declare module 'client-certificate-auth' {
-  import type { RequestHandler } from 'express';
   import type { PeerCertificate } from 'node:tls';
+  import type { RequestHandler } from 'express';
+
   function clientCertificateAuth(check: (cert: PeerCertificate) => boolean): RequestHandler;
   export default clientCertificateAuth;
 }
 
 declare module 'passport' {
   import type { RequestHandler } from 'express';
+
   interface Passport {
     use(strategy: unknown): Passport;
     initialize(): RequestHandler;

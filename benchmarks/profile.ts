@@ -32,7 +32,9 @@ export function hotSpots(path: string, top = 25): HotSpot[] {
     const dt = profile.timeDeltas[i] ?? 0;
     total += dt;
     const { functionName, url, lineNumber } = node.callFrame;
-    const where = url ? `${url.replace(/^file:\/\/.*?\/(node_modules|packages|benchmarks)\//, '$1/')}:${lineNumber + 1}` : '';
+    const where = url
+      ? `${url.replace(/^file:\/\/.*?\/(node_modules|packages|benchmarks)\//, '$1/')}:${lineNumber + 1}`
+      : '';
     const key = `${functionName || '(anonymous)'}\t${where}`;
     self.set(key, (self.get(key) ?? 0) + dt);
   });
@@ -56,9 +58,14 @@ export function selfByFile(path: string, top = 15): HotSpot[] {
     total += dt;
     const node = byId.get(id)!;
     const url = node.callFrame.url || `(${node.callFrame.functionName || 'native'})`;
-    const key = url.replace(/^file:\/\/.*?\/(node_modules\/\.pnpm\/[^/]+\/node_modules\/|packages\/|benchmarks\/)/, '$1');
+    const key = url.replace(
+      /^file:\/\/.*?\/(node_modules\/\.pnpm\/[^/]+\/node_modules\/|packages\/|benchmarks\/)/,
+      '$1',
+    );
     self.set(key, (self.get(key) ?? 0) + dt);
   });
-  return [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
     .map(([where, time]) => ({ name: '', where, selfPercent: (100 * time) / total }));
 }

@@ -12,17 +12,26 @@
  * only orchestrates. Configurations are interleaved round by round so that drift (thermal, noisy
  * neighbours) hits every configuration alike; the table shows medians.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runCold } from './cold.js';
-import { describeMemory, type MemoryResult } from './memory.js';
-import { FRAMEWORKS, VARIANTS, configsOf, isHttps, type Config, type Framework, type Load, type Variant } from './config.js';
+import {
+  type Config,
+  configsOf,
+  FRAMEWORKS,
+  type Framework,
+  isHttps,
+  type Load,
+  VARIANTS,
+  type Variant,
+} from './config.js';
 import { createFixtures, type Fixtures } from './fixtures.js';
-import { runLoad, type LoadOptions } from './load.js';
+import { type LoadOptions, runLoad } from './load.js';
+import { describeMemory, type MemoryResult } from './memory.js';
 import { hotSpots, selfByFile } from './profile.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -49,9 +58,19 @@ interface Server {
 }
 
 function startServer(framework: Framework, fixturesFile: string, extraNodeArgs: string[] = []): Promise<Server> {
-  const child = spawn(process.execPath, [
-    ...extraNodeArgs, '--conditions=@clientcert/source', '--import', 'tsx', join(here, 'server.ts'), framework, fixturesFile,
-  ], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = spawn(
+    process.execPath,
+    [
+      ...extraNodeArgs,
+      '--conditions=@clientcert/source',
+      '--import',
+      'tsx',
+      join(here, 'server.ts'),
+      framework,
+      fixturesFile,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
+  );
   return new Promise((resolve, reject) => {
     // The middleware's start-up lines (describe()) go to stdout too: look for ours, drain the rest.
     let out = '';
@@ -67,9 +86,11 @@ function startServer(framework: Framework, fixturesFile: string, extraNodeArgs: 
 /** memory.ts in its own process: it needs --expose-gc, and a clean heap. */
 function runMemoryProcess(): Promise<MemoryResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [
-      '--expose-gc', '--conditions=@clientcert/source', '--import', 'tsx', join(here, 'memory.ts'), '--json',
-    ], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--conditions=@clientcert/source', '--import', 'tsx', join(here, 'memory.ts'), '--json'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));
     child.on('close', (code) => {
@@ -104,7 +125,9 @@ function loadFor(fixtures: Fixtures, port: number, variant: Variant, load: Load,
     ...(secure ? {} : { headers: { 'x-forwarded-client-cert': fixtures.xfcc } }),
     ...(secure ? { tls: { cert: fixtures.clientCertFile, key: fixtures.clientKeyFile, ca: fixtures.caFile } } : {}),
     ...(load === 'new-connection' ? { newConnectionPerRequest: true } : {}),
-    ...(load === 'distinct-certs' ? { rotateHeader: { name: 'x-forwarded-client-cert', file: fixtures.distinctXfccFile } } : {}),
+    ...(load === 'distinct-certs'
+      ? { rotateHeader: { name: 'x-forwarded-client-cert', file: fixtures.distinctXfccFile } }
+      : {}),
   };
 }
 
@@ -120,7 +143,9 @@ async function measure(fixtures: Fixtures, server: Server, config: Config, secon
   const result = await runLoad(loadFor(fixtures, server.ports[config.variant]!, config.variant, config.load, seconds));
   const cpu = (await serverCpuMicros(server)) - before;
   if (result.non2xx > 0 || result.errors > 0 || result.requests === 0) {
-    throw new Error(`${config.framework} ${config.name}: ${result.non2xx} non-2xx, ${result.errors} errors of ${result.requests}`);
+    throw new Error(
+      `${config.framework} ${config.name}: ${result.non2xx} non-2xx, ${result.errors} errors of ${result.requests}`,
+    );
   }
   return { rps: result.rps, cpu: cpu / result.requests };
 }
@@ -138,7 +163,8 @@ function machineLine(): string {
 
 async function profileOne(fixtures: Fixtures, fixturesFile: string, spec: string): Promise<void> {
   const [framework, variant] = spec.split(':') as [Framework, Variant];
-  if (!FRAMEWORKS.includes(framework) || !VARIANTS[framework]?.includes(variant)) throw new Error(`--profile framework:variant, got ${spec}`);
+  if (!FRAMEWORKS.includes(framework) || !VARIANTS[framework]?.includes(variant))
+    throw new Error(`--profile framework:variant, got ${spec}`);
   const dir = mkdtempSync(join(os.tmpdir(), 'clientcert-prof-'));
   const server = await startServer(framework, fixturesFile, ['--cpu-prof', '--cpu-prof-dir', dir]);
   const port = server.ports[variant]!;
@@ -146,12 +172,16 @@ async function profileOne(fixtures: Fixtures, fixturesFile: string, spec: string
   const result = await runLoad(loadFor(fixtures, port, variant, 'keep-alive', SECONDS));
   await stopServer(server);
   // tsx's loader thread writes a profile too: the main thread's is the largest.
-  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))
+  const file = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
     .sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0];
   if (!file) throw new Error(`no profile written in ${dir}`);
-  console.log(`${framework} ${variant}: ${Math.round(result.rps)} req/s under --cpu-prof (non-2xx ${result.non2xx}); profile ${join(dir, file)}`);
+  console.log(
+    `${framework} ${variant}: ${Math.round(result.rps)} req/s under --cpu-prof (non-2xx ${result.non2xx}); profile ${join(dir, file)}`,
+  );
   console.log('\nSelf time by function (whole server process, warm-up included):');
-  for (const h of hotSpots(join(dir, file), 30)) console.log(`${h.selfPercent.toFixed(1).padStart(5)}%  ${h.name}  ${h.where}`);
+  for (const h of hotSpots(join(dir, file), 30))
+    console.log(`${h.selfPercent.toFixed(1).padStart(5)}%  ${h.name}  ${h.where}`);
   console.log('\nSelf time by file:');
   for (const h of selfByFile(join(dir, file), 20)) console.log(`${h.selfPercent.toFixed(1).padStart(5)}%  ${h.where}`);
 }
@@ -167,7 +197,9 @@ async function main(): Promise<void> {
   const cold = args['skip-cold'] ? null : await runCold();
   const memory = args['skip-cold'] ? null : await runMemoryProcess();
   if (cold) {
-    console.log(`cold: parse+verify ${cold.oursMicros.toFixed(1)} µs vs node:crypto ${cold.floorMicros.toFixed(1)} µs (${cold.ratio.toFixed(2)}×)`);
+    console.log(
+      `cold: parse+verify ${cold.oursMicros.toFixed(1)} µs vs node:crypto ${cold.floorMicros.toFixed(1)} µs (${cold.ratio.toFixed(2)}×)`,
+    );
   }
   if (memory) console.log(describeMemory(memory));
 
@@ -212,20 +244,42 @@ async function main(): Promise<void> {
       target = 'below clientcert tls';
       ok = `${rpsOf(ours) > rpsOf(key) ? 'ok' : 'NOT MET'} / ${cpuOf(ours) < cpuOf(key) ? 'ok' : 'NOT MET'}`;
     }
-    const spread = samples.get(key)!.map((sample) => Math.round(sample.rps)).join('/');
+    const spread = samples
+      .get(key)!
+      .map((sample) => Math.round(sample.rps))
+      .join('/');
     rows.push([
-      key, String(Math.round(rpsOf(key))), `${(ratio * 100).toFixed(1)}%`, cpuOf(key).toFixed(1),
-      `${(cpuRatio * 100).toFixed(1)}%`, target, ok, spread,
+      key,
+      String(Math.round(rpsOf(key))),
+      `${(ratio * 100).toFixed(1)}%`,
+      cpuOf(key).toFixed(1),
+      `${(cpuRatio * 100).toFixed(1)}%`,
+      target,
+      ok,
+      spread,
     ]);
   }
   if (cold) {
     rows.push([
-      'cold parse+verify (µs/cert)', `${cold.oursMicros.toFixed(1)} µs`, `${cold.ratio.toFixed(2)}× floor`, '', '',
-      '≤ 1.5× node:crypto', cold.ratio <= 1.5 ? 'ok' : 'NOT MET', `floor ${cold.floorMicros.toFixed(1)} µs`,
+      'cold parse+verify (µs/cert)',
+      `${cold.oursMicros.toFixed(1)} µs`,
+      `${cold.ratio.toFixed(2)}× floor`,
+      '',
+      '',
+      '≤ 1.5× node:crypto',
+      cold.ratio <= 1.5 ? 'ok' : 'NOT MET',
+      `floor ${cold.floorMicros.toFixed(1)} µs`,
     ]);
   }
   const header = [
-    'configuration', 'req/s (median)', 'ratio to bare', 'server CPU µs/req', 'CPU ratio', 'target', 'ok? (req/s / CPU)', 'runs (req/s)',
+    'configuration',
+    'req/s (median)',
+    'ratio to bare',
+    'server CPU µs/req',
+    'CPU ratio',
+    'target',
+    'ok? (req/s / CPU)',
+    'runs (req/s)',
   ];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   const report = [

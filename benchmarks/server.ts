@@ -16,10 +16,9 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { VARIANTS, isHttps, type Framework, type Variant } from './config.js';
-import type { Fixtures } from './fixtures.js';
 import type { FastifyInstance } from 'fastify';
-
+import { type Framework, isHttps, VARIANTS, type Variant } from './config.js';
+import type { Fixtures } from './fixtures.js';
 
 const framework = process.argv[2] as Framework;
 const fixtures = JSON.parse(readFileSync(process.argv[3]!, 'utf8')) as Fixtures;
@@ -31,7 +30,12 @@ const tlsOptions: https.ServerOptions = {
   requestCert: true,
   rejectUnauthorized: false, // the middleware (or the peer package) decides, as in production set-ups
 };
-const xfccOptions = { source: 'xfcc' as const, ca, trustProxy: '127.0.0.1', rules: { subject: { CN: fixtures.clientCN } } };
+const xfccOptions = {
+  source: 'xfcc' as const,
+  ca,
+  trustProxy: '127.0.0.1',
+  rules: { subject: { CN: fixtures.clientCN } },
+};
 const tlsSourceOptions = { source: 'tls' as const, ca, rules: { subject: { CN: fixtures.clientCN } } };
 
 type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -59,10 +63,12 @@ async function expressApp(variant: Variant): Promise<number> {
   } else if (variant === 'passport') {
     const { default: passport } = await import('passport');
     const { Strategy } = await import('passport-client-cert');
-    passport.use(new Strategy((cert, done) => {
-      if (cert.subject?.CN === fixtures.clientCN) done(null, { cn: cert.subject.CN });
-      else done(null, false);
-    }));
+    passport.use(
+      new Strategy((cert, done) => {
+        if (cert.subject?.CN === fixtures.clientCN) done(null, { cn: cert.subject.CN });
+        else done(null, false);
+      }),
+    );
     app.use(passport.initialize());
     app.use(passport.authenticate('client-cert', { session: false }));
   }
@@ -90,7 +96,9 @@ async function koaApp(variant: Variant): Promise<number> {
 async function fastifyApp(variant: Variant): Promise<number> {
   const { default: Fastify } = await import('fastify');
   // One type for both: the HTTPS instance differs only in its raw server type, which this code never touches.
-  const app = (isHttps(variant) ? Fastify({ https: tlsOptions, keepAliveTimeout: 60_000 }) : Fastify({ keepAliveTimeout: 60_000 })) as unknown as FastifyInstance;
+  const app = (isHttps(variant)
+    ? Fastify({ https: tlsOptions, keepAliveTimeout: 60_000 })
+    : Fastify({ keepAliveTimeout: 60_000 })) as unknown as FastifyInstance;
   if (variant === 'xfcc' || variant === 'tls') {
     const { clientCert } = await import('../packages/fastify/src/index.js');
     await app.register(clientCert, variant === 'xfcc' ? xfccOptions : tlsSourceOptions);

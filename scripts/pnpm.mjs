@@ -15,7 +15,11 @@ export function pnpmBinary() {
   if (onPath.status === 0 && onPath.stdout.trim() === wanted) return 'pnpm';
   if (!existsSync(local)) {
     console.log(`installing pnpm ${wanted} into .tools/`);
-    const npm = spawnSync('npm', ['install', '--prefix', join(root, '.tools'), '--no-save', '--no-audit', '--no-fund', `pnpm@${wanted}`], { stdio: 'inherit' });
+    const npm = spawnSync(
+      'npm',
+      ['install', '--prefix', join(root, '.tools'), '--no-save', '--no-audit', '--no-fund', `pnpm@${wanted}`],
+      { stdio: 'inherit' },
+    );
     if (npm.status !== 0) throw new Error('could not install pnpm with npm');
   }
   return local;
@@ -25,7 +29,12 @@ export function pnpm(args, options = {}) {
   const binary = pnpmBinary();
   // Scripts that call `pnpm` themselves must find this same pnpm.
   const PATH = binary === 'pnpm' ? process.env.PATH : `${dirname(binary)}${delimiter}${process.env.PATH ?? ''}`;
-  const result = spawnSync(binary, args, { stdio: 'inherit', cwd: root, ...options, env: { ...process.env, PATH, ...options.env } });
+  const result = spawnSync(binary, args, {
+    stdio: 'inherit',
+    cwd: root,
+    ...options,
+    env: { ...process.env, PATH, ...options.env },
+  });
   return result.status ?? 1;
 }
 

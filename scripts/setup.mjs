@@ -4,7 +4,10 @@
 import { pnpm } from './pnpm.mjs';
 
 const frozen = process.env.CI ? ['--frozen-lockfile'] : [];
-for (const args of [['install', ...frozen], ['run', 'build']]) {
+for (const args of [
+  ['install', ...frozen],
+  ['run', 'build'],
+]) {
   const status = pnpm(args);
   if (status !== 0) {
     console.error(`setup failed: pnpm ${args.join(' ')} exited ${status}`);

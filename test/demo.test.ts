@@ -1,14 +1,14 @@
-import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 describe('the demo (README: npm run demo)', function () {
   this.timeout(60_000);
 
-  it('runs against the built packages and every outcome is as expected', function () {
+  it('runs against the built packages and every outcome is as expected', () => {
     if (!existsSync(`${root}packages/express/dist/index.js`)) {
       throw new Error('packages are not built: run `npm test` (it builds first) or `pnpm build`');
     }

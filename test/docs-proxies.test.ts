@@ -7,15 +7,26 @@
  * private-range or public peer the snippet does not name (finding 1 of issue 12) is ignored, and
  * from a peer it does name it is refused unless the snippet deliberately trusts its proxy's verdict.
  */
-import { expect } from 'chai';
+
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
 import {
-  createClientCertAuth, parseCertificate, PRESETS, type ClientCertAuth, type ClientCertOptions,
+  type ClientCertAuth,
+  type ClientCertOptions,
+  createClientCertAuth,
+  PRESETS,
+  parseCertificate,
 } from '../packages/core/src/index.js';
 import type { CompiledSource } from '../packages/core/src/options/compile.js';
-import { createCA, createSelfSigned, envoyXfcc, type TestCA, type TestCertificate } from '../packages/core/src/testkit/index.js';
+import {
+  createCA,
+  createSelfSigned,
+  envoyXfcc,
+  type TestCA,
+  type TestCertificate,
+} from '../packages/core/src/testkit/index.js';
 import { PROXIES_DOC, REGENERATE, renderProxiesDoc } from '../scripts/proxies-doc.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -36,8 +47,10 @@ describe('docs/proxies.md', function () {
     const b = rendered.split('\n');
     const line = a.findIndex((text, i) => text !== b[i]);
     const at = line < 0 ? Math.min(a.length, b.length) : line;
-    expect.fail(`docs/proxies.md is out of date with packages/core/src/options/presets.ts (first difference at line ${at + 1}: ` +
-      `${JSON.stringify(a[at] ?? '<end of file>')} should be ${JSON.stringify(b[at] ?? '<end of file>')}). Regenerate it: ${REGENERATE}`);
+    expect.fail(
+      `docs/proxies.md is out of date with packages/core/src/options/presets.ts (first difference at line ${at + 1}: ` +
+        `${JSON.stringify(a[at] ?? '<end of file>')} should be ${JSON.stringify(b[at] ?? '<end of file>')}). Regenerate it: ${REGENERATE}`,
+    );
   });
 
   it('has one section per preset, with what the proxy strips and must be configured to do', () => {
@@ -133,7 +146,9 @@ function closingBrace(code: string, start: number): number {
 }
 
 function snippets(): Snippet[] {
-  return documents().flatMap((file) => codeOf(readFileSync(`${root}${file}`, 'utf8')).flatMap((code) => optionsIn(code).map((text) => ({ file, text }))));
+  return documents().flatMap((file) =>
+    codeOf(readFileSync(`${root}${file}`, 'utf8')).flatMap((code) => optionsIn(code).map((text) => ({ file, text }))),
+  );
 }
 
 /**
@@ -170,7 +185,10 @@ function evaluateOptions(text: string, ca: TestCA): ClientCertOptions {
  * `described` — the same certificate unless a test says otherwise.
  */
 function forgedHeaders(
-  source: CompiledSource, auth: ClientCertAuth, cert: TestCertificate, described: TestCertificate = cert,
+  source: CompiledSource,
+  auth: ClientCertAuth,
+  cert: TestCertificate,
+  described: TestCertificate = cert,
 ): Record<string, string> | null {
   if (source === 'tls') return null;
   if (source === 'xfcc' || source === 'auto') {
@@ -194,8 +212,11 @@ function forgedHeaders(
   if (names) {
     const parsed = parseCertificate(described.cert);
     const values: Record<string, string> = {
-      subjectDn: parsed.subject.rfc4514, issuerDn: parsed.issuer.rfc4514, serial: parsed.serialNumber,
-      sha256: parsed.fingerprints.sha256, sha1: parsed.fingerprints.sha1,
+      subjectDn: parsed.subject.rfc4514,
+      issuerDn: parsed.issuer.rfc4514,
+      serial: parsed.serialNumber,
+      sha256: parsed.fingerprints.sha256,
+      sha1: parsed.fingerprints.sha1,
     };
     for (const [field, value] of Object.entries(values)) {
       const name = (names as unknown as Record<string, string | null>)[field];
@@ -205,10 +226,16 @@ function forgedHeaders(
   return headers;
 }
 
-async function decide(auth: ClientCertAuth, remoteAddress: string, headers: Record<string, string>): Promise<{ ok: boolean; admitted: boolean; code?: string }> {
+async function decide(
+  auth: ClientCertAuth,
+  remoteAddress: string,
+  headers: Record<string, string>,
+): Promise<{ ok: boolean; admitted: boolean; code?: string }> {
   const socket = { remoteAddress, encrypted: false } as unknown as Socket;
   const result = await auth.authenticate({ socket, headers, rawHeaders: Object.entries(headers).flat() });
-  return result.ok ? { ok: true, admitted: result.certificate !== null } : { ok: false, admitted: false, code: result.problem.code };
+  return result.ok
+    ? { ok: true, admitted: result.certificate !== null }
+    : { ok: false, admitted: false, code: result.problem.code };
 }
 
 /** Peers on the networks finding 1 was reproduced from, and the internet. */
@@ -233,12 +260,21 @@ describe('docs: every set-up the documentation shows', function () {
 
   it('finds the snippets (README files, SECURITY.md, docs/proxies.md)', () => {
     expect(found.length).to.be.greaterThan(20);
-    expect(found.map((s) => s.file)).to.include.members(['README.md', 'SECURITY.md', 'docs/proxies.md', 'packages/express/README.md']);
+    expect(found.map((s) => s.file)).to.include.members([
+      'README.md',
+      'SECURITY.md',
+      'docs/proxies.md',
+      'packages/express/README.md',
+    ]);
   });
 
   const seen = new Map<string, number>();
   for (const snippet of found) {
-    const short = `${snippet.file}: ${snippet.text.replace(/\/\/[^\n]*/g, '').replace(/\s+/g, ' ').replace(/, }/g, ' }').slice(0, 140)}`;
+    const short = `${snippet.file}: ${snippet.text
+      .replace(/\/\/[^\n]*/g, '')
+      .replace(/\s+/g, ' ')
+      .replace(/, }/g, ' }')
+      .slice(0, 140)}`;
     const count = (seen.get(short) ?? 0) + 1;
     seen.set(short, count);
     const name = count > 1 ? `${short} (#${count})` : short;
@@ -246,13 +282,22 @@ describe('docs: every set-up the documentation shows', function () {
     it(`${name} — starts without a warning and trusts no unnamed network`, () => {
       const warnings: string[] = [];
       const options = evaluateOptions(snippet.text, ca);
-      const auth = createClientCertAuth({ ...options, logger: { info: () => {}, warn: (m: string) => warnings.push(m) } });
+      const auth = createClientCertAuth({
+        ...options,
+        logger: { info: () => {}, warn: (m: string) => warnings.push(m) },
+      });
       const allowed = options.mode === 'accept' ? /\(warning accept_mode;/ : /^$/;
-      expect(warnings.filter((w) => !allowed.test(w)), auth.describe()).to.deep.equal([]);
+      expect(
+        warnings.filter((w) => !allowed.test(w)),
+        auth.describe(),
+      ).to.deep.equal([]);
       const acaDefault = auth.options.trustProxyIsDefault && auth.options.preset?.defaultTrustProxy;
       if (!acaDefault) {
         const trusted = STRANGERS.filter((address) => auth.options.trustProxy(address, 0));
-        expect(trusted, `trustProxy (${auth.options.trustProxyDescription}) trusts peers it does not name`).to.deep.equal([]);
+        expect(
+          trusted,
+          `trustProxy (${auth.options.trustProxyDescription}) trusts peers it does not name`,
+        ).to.deep.equal([]);
       }
     });
 
@@ -265,7 +310,10 @@ describe('docs: every set-up the documentation shows', function () {
       for (const stranger of STRANGERS.filter((address) => !auth.options.trustProxy(address, 0))) {
         const result = await decide(auth, stranger, headers);
         expect(result.admitted, `from ${stranger}`).to.equal(false);
-        expect(result.ok ? 'anonymous' : result.code, `from ${stranger}`).to.be.oneOf(['anonymous', 'client_certificate_required']);
+        expect(result.ok ? 'anonymous' : result.code, `from ${stranger}`).to.be.oneOf([
+          'anonymous',
+          'client_certificate_required',
+        ]);
       }
       const proxy = PROXIES.find((address) => auth.options.trustProxy(address, 0));
       const trustsVerdict = !auth.options.anchors && !auth.options.pins && auth.options.proxyVerified;
@@ -284,7 +332,11 @@ describe('docs: every set-up the documentation shows', function () {
         // Finding 4: Mallory, holding her own valid certificate, pastes Alice's into the certificate
         // header; the proxy describes the certificate she really presented. Refused.
         const pasted = sources.map((s) => forgedHeaders(s, auth, client, other)).find((h) => h !== null)!;
-        expect(await decide(auth, proxy, pasted), `from ${proxy}`).to.deep.equal({ ok: false, admitted: false, code: 'client_certificate_untrusted' });
+        expect(await decide(auth, proxy, pasted), `from ${proxy}`).to.deep.equal({
+          ok: false,
+          admitted: false,
+          code: 'client_certificate_untrusted',
+        });
       }
     });
   }

@@ -4,9 +4,10 @@
  * the options table of each package that takes it, every error code of the core is in an errors
  * table, and every package README has the sections a user looks for.
  */
-import { expect } from 'chai';
+
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string): string => readFileSync(`${root}${path}`, 'utf8');
@@ -39,7 +40,11 @@ function section(text: string, heading: RegExp): string {
 
 /** The first cells of the table rows in a piece of markdown: the documented names. */
 function firstCells(markdown: string): string {
-  return markdown.split('\n').filter((line) => line.startsWith('| ')).map((line) => line.split(' | ')[0]).join('\n');
+  return markdown
+    .split('\n')
+    .filter((line) => line.startsWith('| '))
+    .map((line) => line.split(' | ')[0])
+    .join('\n');
 }
 
 const MIDDLEWARE_READMES = ['core', 'express', 'koa', 'fastify'];
@@ -60,19 +65,32 @@ describe('docs: the READMEs document what the code accepts', () => {
   }
 
   it('core: every revocation and OCSP setting is described in the revocation row', () => {
-    const row = section(readme('core'), /Options/).split('\n').find((line) => line.startsWith('| `revocation`')) ?? '';
+    const row =
+      section(readme('core'), /Options/)
+        .split('\n')
+        .find((line) => line.startsWith('| `revocation`')) ?? '';
     const settings = [
       ...knownKeys('packages/core/src/trust/revocation.ts', 'KNOWN_OPTIONS'),
       ...knownKeys('packages/core/src/trust/revocation.ts', 'KNOWN_OCSP_OPTIONS'),
     ];
-    expect(settings.filter((setting) => !row.includes(`\`${setting}\``) && !row.includes(`${setting}:`) && !row.includes(`${setting},`) && !row.includes(`${setting} }`))).to.deep.equal([]);
+    expect(
+      settings.filter(
+        (setting) =>
+          !row.includes(`\`${setting}\``) &&
+          !row.includes(`${setting}:`) &&
+          !row.includes(`${setting},`) &&
+          !row.includes(`${setting} }`),
+      ),
+    ).to.deep.equal([]);
   });
 
   it('core: every createXfccForwarder option is documented', () => {
     const text = readme('core');
     const forwarder = text.slice(text.indexOf('createXfccForwarder'));
     expect(text).to.include('createXfccForwarder');
-    const missing = knownKeys('packages/core/src/forwarder/forwarder.ts', 'KNOWN_OPTIONS').filter((option) => !forwarder.includes(`\`${option}\``));
+    const missing = knownKeys('packages/core/src/forwarder/forwarder.ts', 'KNOWN_OPTIONS').filter(
+      (option) => !forwarder.includes(`\`${option}\``),
+    );
     expect(missing, 'createXfccForwarder options missing from packages/core/README.md').to.deep.equal([]);
   });
 

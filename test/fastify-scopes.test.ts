@@ -10,15 +10,16 @@
  * Real servers on port 0, real HTTP, a forwarded certificate from the trusted loopback proxy, on
  * fastify 5 and 4 (the workspace's `fastify4` alias, as in conformance/harness.ts).
  */
+
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type FastifyFactory from 'fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import type { ClientCertOptions } from '../packages/core/src/index.js';
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../packages/core/src/testkit/index.js';
 import { clientCert } from '../packages/fastify/src/index.js';
-import { request, type ClientResponse } from './helpers/http-client.js';
+import { type ClientResponse, request } from './helpers/http-client.js';
 
 const require = createRequire(import.meta.url);
 const MAJORS = ['fastify', 'fastify4'].map((name) => ({
@@ -58,29 +59,46 @@ for (const { name, version, Fastify } of MAJORS) {
     });
 
     /** Builds the app, listens on port 0, and returns a GET with or without alice's forwarded certificate. */
-    async function start(build: (app: FastifyInstance) => void): Promise<(path: string, withCert: boolean) => Promise<ReturnType<typeof outcome>>> {
+    async function start(
+      build: (app: FastifyInstance) => void,
+    ): Promise<(path: string, withCert: boolean) => Promise<ReturnType<typeof outcome>>> {
       app = Fastify() as unknown as FastifyInstance;
       build(app);
       await app.listen({ port: 0, host: '127.0.0.1' });
       const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-      return async (path, withCert) => outcome(await request({
-        url, path, localAddress: '127.0.0.1', headers: withCert ? { 'x-forwarded-client-cert': envoyXfcc(alice) } : {},
-      }));
+      return async (path, withCert) =>
+        outcome(
+          await request({
+            url,
+            path,
+            localAddress: '127.0.0.1',
+            headers: withCert ? { 'x-forwarded-client-cert': envoyXfcc(alice) } : {},
+          }),
+        );
     }
 
-    const aliceAs = (identity: string | null): { status: number; body: unknown } => ({ status: 200, body: { subject: 'CN=alice,O=Acme', identity } });
+    const aliceAs = (identity: string | null): { status: number; body: unknown } => ({
+      status: 200,
+      body: { subject: 'CN=alice,O=Acme', identity },
+    });
     const required = { status: 403, code: 'client_certificate_required' };
 
     it('sibling scopes: each applies its own options to its own routes (require in one, accept in the other)', async () => {
       const get = await start((server) => {
-        server.register(async (scope) => {
-          await scope.register(clientCert, { ...base, mode: 'require' });
-          scope.get('/me', whoami);
-        }, { prefix: '/strict' });
-        server.register(async (scope) => {
-          await scope.register(clientCert, { ...base, mode: 'accept' });
-          scope.get('/me', whoami);
-        }, { prefix: '/open' });
+        server.register(
+          async (scope) => {
+            await scope.register(clientCert, { ...base, mode: 'require' });
+            scope.get('/me', whoami);
+          },
+          { prefix: '/strict' },
+        );
+        server.register(
+          async (scope) => {
+            await scope.register(clientCert, { ...base, mode: 'accept' });
+            scope.get('/me', whoami);
+          },
+          { prefix: '/open' },
+        );
       });
       expect(await get('/strict/me', false)).to.deep.equal(required);
       expect(await get('/open/me', false)).to.deep.equal({ status: 200, body: null });
@@ -88,14 +106,25 @@ for (const { name, version, Fastify } of MAJORS) {
       expect(await get('/open/me', true)).to.deep.equal(aliceAs(null));
     });
 
-    it('an inner scope adds its own checks to the outer registration; the certificate is the inner one\'s', async () => {
+    it("an inner scope adds its own checks to the outer registration; the certificate is the inner one's", async () => {
       const get = await start((server) => {
-        server.register(clientCert, { ...base, mode: 'accept', rules: { identities: [{ name: 'member', subject: { O: 'Acme' } }] } });
+        server.register(clientCert, {
+          ...base,
+          mode: 'accept',
+          rules: { identities: [{ name: 'member', subject: { O: 'Acme' } }] },
+        });
         server.get('/me', whoami);
-        server.register(async (scope) => {
-          await scope.register(clientCert, { ...base, mode: 'require', rules: { identities: [{ name: 'admin', commonName: 'alice' }] } });
-          scope.get('/me', whoami);
-        }, { prefix: '/admin' });
+        server.register(
+          async (scope) => {
+            await scope.register(clientCert, {
+              ...base,
+              mode: 'require',
+              rules: { identities: [{ name: 'admin', commonName: 'alice' }] },
+            });
+            scope.get('/me', whoami);
+          },
+          { prefix: '/admin' },
+        );
       });
       expect(await get('/me', false)).to.deep.equal({ status: 200, body: null });
       expect(await get('/admin/me', false)).to.deep.equal(required);
@@ -103,14 +132,17 @@ for (const { name, version, Fastify } of MAJORS) {
       expect(await get('/admin/me', true)).to.deep.equal(aliceAs('admin'));
     });
 
-    it('attacker: an inner registration with mode accept does not lift the outer one\'s require', async () => {
+    it("attacker: an inner registration with mode accept does not lift the outer one's require", async () => {
       const get = await start((server) => {
         server.register(clientCert, { ...base, mode: 'require' });
         server.get('/me', whoami);
-        server.register(async (scope) => {
-          await scope.register(clientCert, { ...base, mode: 'accept' });
-          scope.get('/me', whoami);
-        }, { prefix: '/public' });
+        server.register(
+          async (scope) => {
+            await scope.register(clientCert, { ...base, mode: 'accept' });
+            scope.get('/me', whoami);
+          },
+          { prefix: '/public' },
+        );
       });
       expect(await get('/public/me', false)).to.deep.equal(required);
       expect(await get('/me', false)).to.deep.equal(required);
@@ -119,10 +151,13 @@ for (const { name, version, Fastify } of MAJORS) {
 
     it('registered in an inner scope first, then in the outer one: both start and apply', async () => {
       const get = await start((server) => {
-        server.register(async (scope) => {
-          await scope.register(clientCert, { ...base, mode: 'require' });
-          scope.get('/me', whoami);
-        }, { prefix: '/strict' });
+        server.register(
+          async (scope) => {
+            await scope.register(clientCert, { ...base, mode: 'require' });
+            scope.get('/me', whoami);
+          },
+          { prefix: '/strict' },
+        );
         server.register(clientCert, { ...base, mode: 'accept' });
         server.get('/me', whoami);
       });
@@ -139,7 +174,10 @@ for (const { name, version, Fastify } of MAJORS) {
         app = Fastify() as unknown as FastifyInstance;
         app.register(clientCert, { ...base, mode: 'require' });
         app.register(clientCert, { ...base, mode: 'accept' });
-        const error = await app.ready().then(() => null, (e: unknown) => e as { code?: string; message: string; name: string });
+        const error = await app.ready().then(
+          () => null,
+          (e: unknown) => e as { code?: string; message: string; name: string },
+        );
         expect(error?.name).to.equal('ClientCertError');
         expect(error?.code).to.equal('invalid_option');
         expect(error?.message).to.match(/registered twice in the same fastify scope: register it once per scope/);

@@ -9,14 +9,15 @@
  * Needs built packages (npm test builds first), npm, and the npm registry (or a warm npm cache:
  * installs use --prefer-offline).
  */
-import { expect } from 'chai';
+
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { consumerFiles, entryOf, type Consumer, type InstallRoot } from './packaging/consumers.js';
+import { expect } from 'chai';
+import { consumerFiles, entryOf, type InstallRoot } from './packaging/consumers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const PACKAGES = ['core', 'express', 'koa', 'fastify', 'agent', 'cli'] as const;
@@ -28,19 +29,38 @@ const ROOTS: InstallRoot[] = [
   {
     name: 'latest',
     tools: true,
-    frameworks: { express: '^5.0.0', koa: '^3.0.0', fastify: '^5.0.0', '@types/express': '^5.0.0', '@types/koa': '^3.0.0', '@types/node': '^20.11.0' },
+    frameworks: {
+      express: '^5.0.0',
+      koa: '^3.0.0',
+      fastify: '^5.0.0',
+      '@types/express': '^5.0.0',
+      '@types/koa': '^3.0.0',
+      '@types/node': '^20.11.0',
+    },
     consumers: [
       { name: 'cjs', type: 'commonjs', tools: true },
       { name: 'esm', type: 'module', tools: true },
       { name: 'ts-node16-cjs', type: 'commonjs', ts: { module: 'node16', moduleResolution: 'node16' } },
-      { name: 'ts-nodenext-esm', type: 'module', ts: { module: 'nodenext', moduleResolution: 'nodenext' }, augment: '@clientcert/express' },
+      {
+        name: 'ts-nodenext-esm',
+        type: 'module',
+        ts: { module: 'nodenext', moduleResolution: 'nodenext' },
+        augment: '@clientcert/express',
+      },
       { name: 'ts-bundler', type: 'module', ts: { module: 'esnext', moduleResolution: 'bundler' } },
     ],
   },
   {
     name: 'previous',
     tools: false,
-    frameworks: { express: '^4.17.0', koa: '^2.13.0', fastify: '^4.0.0', '@types/express': '^4.17.0', '@types/koa': '^2.13.0', '@types/node': '^20.11.0' },
+    frameworks: {
+      express: '^4.17.0',
+      koa: '^2.13.0',
+      fastify: '^4.0.0',
+      '@types/express': '^4.17.0',
+      '@types/koa': '^2.13.0',
+      '@types/node': '^20.11.0',
+    },
     consumers: [
       { name: 'cjs', type: 'commonjs' },
       { name: 'esm', type: 'module' },
@@ -96,9 +116,11 @@ function theirsExcluded(result: Run): string[] {
 /** At most `limit` at once (two cores in CI). */
 async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, queue.length) }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
+    }),
+  );
 }
 
 function write(dir: string, path: string, text: string): void {
@@ -121,7 +143,14 @@ describe('packed packages installed into fresh projects (npm, CommonJS, ESM, Typ
     const packs = join(work, 'tarballs');
     mkdirSync(packs);
     for (const pkg of PACKAGES) {
-      ok(await run(process.execPath, ['scripts/pnpm.mjs', '--filter', `@clientcert/${pkg}`, 'pack', '--pack-destination', packs], root), `pack ${pkg}`);
+      ok(
+        await run(
+          process.execPath,
+          ['scripts/pnpm.mjs', '--filter', `@clientcert/${pkg}`, 'pack', '--pack-destination', packs],
+          root,
+        ),
+        `pack ${pkg}`,
+      );
     }
     for (const file of readdirSync(packs)) {
       const match = /^clientcert-(\w+)-\d/.exec(file);
@@ -134,24 +163,38 @@ describe('packed packages installed into fresh projects (npm, CommonJS, ESM, Typ
       const ours = installRoot.tools ? PACKAGES : ADAPTERS;
       const dependencies: Record<string, string> = { ...installRoot.frameworks };
       for (const pkg of ours) dependencies[`@clientcert/${pkg}`] = `file:${tarballs[pkg]}`;
-      write(dir, 'package.json', JSON.stringify({
-        name: `clientcert-consumers-${installRoot.name}`,
-        private: true,
-        dependencies,
-        // The adapters' `@clientcert/core@^0.1.0` must be the packed one, never the registry's.
-        overrides: { '@clientcert/core': '$@clientcert/core' },
-      }, null, 2));
+      write(
+        dir,
+        'package.json',
+        JSON.stringify(
+          {
+            name: `clientcert-consumers-${installRoot.name}`,
+            private: true,
+            dependencies,
+            // The adapters' `@clientcert/core@^0.1.0` must be the packed one, never the registry's.
+            overrides: { '@clientcert/core': '$@clientcert/core' },
+          },
+          null,
+          2,
+        ),
+      );
       for (const consumer of installRoot.consumers) {
         for (const file of consumerFiles(consumer)) write(join(dir, consumer.name), file.path, file.text);
       }
     }
     // Both roots at once: the work is mostly waiting on the cache and the network.
-    await Promise.all(ROOTS.map(async (installRoot) => {
-      ok(
-        await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], join(work, installRoot.name)),
-        `npm install (${installRoot.name})`,
-      );
-    }));
+    await Promise.all(
+      ROOTS.map(async (installRoot) => {
+        ok(
+          await run(
+            'npm',
+            ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
+            join(work, installRoot.name),
+          ),
+          `npm install (${installRoot.name})`,
+        );
+      }),
+    );
 
     // Build the TypeScript consumers and run every consumer, two at a time.
     const jobs = ROOTS.flatMap((r) => r.consumers.map((c) => ({ root: r, consumer: c })));
@@ -162,7 +205,11 @@ describe('packed packages installed into fresh projects (npm, CommonJS, ESM, Typ
         const built = await run(process.execPath, [tscPath, '-p', '.'], dir);
         const ours = theirsExcluded(built);
         if (ours.length > 0 || !existsSync(join(dir, entryOf(consumer)))) {
-          outputs.set(key, { status: built.status ?? 1, stdout: '', stderr: `tsc failed:\n${built.stdout}${built.stderr}` });
+          outputs.set(key, {
+            status: built.status ?? 1,
+            stdout: '',
+            stderr: `tsc failed:\n${built.stdout}${built.stderr}`,
+          });
           return;
         }
       }
@@ -177,7 +224,10 @@ describe('packed packages installed into fresh projects (npm, CommonJS, ESM, Typ
   describe('the tarballs', () => {
     for (const pkg of PACKAGES) {
       it(`@clientcert/${pkg}: publint finds nothing, not even a suggestion`, async () => {
-        const result = ok(await run(bin('publint'), ['run', tarballs[pkg]!, '--strict', '--level', 'suggestion'], work), 'publint');
+        const result = ok(
+          await run(bin('publint'), ['run', tarballs[pkg]!, '--strict', '--level', 'suggestion'], work),
+          'publint',
+        );
         expect(result.stdout).to.include('All good');
       });
 
@@ -188,9 +238,16 @@ describe('packed packages installed into fresh projects (npm, CommonJS, ESM, Typ
 
     it('name only published files and registry ranges, not workspace ranges or sources', async () => {
       for (const pkg of PACKAGES) {
-        const list = ok(await run('tar', ['-tzf', tarballs[pkg]!], work), 'tar').stdout.split('\n').filter(Boolean);
-        expect(list.filter((f) => !/^package\/(dist\/|README\.md$|CHANGELOG\.md$|package\.json$)/.test(f)), pkg).to.deep.equal([]);
-        const manifest = JSON.parse(ok(await run('tar', ['-xzOf', tarballs[pkg]!, 'package/package.json'], work), 'tar').stdout) as Record<string, unknown>;
+        const list = ok(await run('tar', ['-tzf', tarballs[pkg]!], work), 'tar')
+          .stdout.split('\n')
+          .filter(Boolean);
+        expect(
+          list.filter((f) => !/^package\/(dist\/|README\.md$|CHANGELOG\.md$|package\.json$)/.test(f)),
+          pkg,
+        ).to.deep.equal([]);
+        const manifest = JSON.parse(
+          ok(await run('tar', ['-xzOf', tarballs[pkg]!, 'package/package.json'], work), 'tar').stdout,
+        ) as Record<string, unknown>;
         const text = JSON.stringify(manifest);
         expect(text, pkg).not.to.include('workspace:');
         expect(text, pkg).not.to.include('./src/');
@@ -204,20 +261,29 @@ describe('packed packages installed into fresh projects (npm, CommonJS, ESM, Typ
   });
 
   for (const installRoot of ROOTS) {
-    const majors = installRoot.name === 'latest' ? { express: 5, koa: 3, fastify: 5 } : { express: 4, koa: 2, fastify: 4 };
+    const majors =
+      installRoot.name === 'latest' ? { express: 5, koa: 3, fastify: 5 } : { express: 4, koa: 2, fastify: 4 };
     describe(`${installRoot.name} majors: express ${majors.express}, koa ${majors.koa}, fastify ${majors.fastify}`, () => {
       for (const consumer of installRoot.consumers) {
-        const what = consumer.ts ? `TypeScript ${consumer.ts.module}/${consumer.ts.moduleResolution} (${consumer.type})` : consumer.type;
+        const what = consumer.ts
+          ? `TypeScript ${consumer.ts.module}/${consumer.ts.moduleResolution} (${consumer.type})`
+          : consumer.type;
         it(`${what}: ${consumer.ts ? 'type-checks clientCert and options, builds, ' : ''}serves with all three adapters`, () => {
           const result = outputs.get(`${installRoot.name}/${consumer.name}`);
           expect(result, 'the consumer ran').to.not.equal(undefined);
           ok(result!, consumer.name);
           const out = JSON.parse(result!.stdout.trim()) as Record<string, unknown>;
           for (const framework of ['express', 'koa', 'fastify']) {
-            expect(out[framework], framework).to.deep.equal([200, 'CN=alice,O=Acme', 403, 'client_certificate_required']);
+            expect(out[framework], framework).to.deep.equal([
+              200,
+              'CN=alice,O=Acme',
+              403,
+              'client_certificate_required',
+            ]);
           }
           const versions = out.versions as Record<string, string>;
-          for (const [framework, major] of Object.entries(majors)) expect(versions[framework], framework).to.match(new RegExp(`^${major}\\.`));
+          for (const [framework, major] of Object.entries(majors))
+            expect(versions[framework], framework).to.match(new RegExp(`^${major}\\.`));
           if (consumer.tools) expect(out.tools).to.deep.equal(['function', 'function', 'function']);
         });
       }
@@ -225,7 +291,10 @@ describe('packed packages installed into fresh projects (npm, CommonJS, ESM, Typ
   }
 
   it('the clientcert binary installed from the tarball runs', async () => {
-    const result = ok(await run(join(work, 'latest', 'node_modules', '.bin', 'clientcert'), ['--help'], work), 'clientcert --help');
+    const result = ok(
+      await run(join(work, 'latest', 'node_modules', '.bin', 'clientcert'), ['--help'], work),
+      'clientcert --help',
+    );
     expect(result.stdout).to.match(/clientcert/);
   });
 });

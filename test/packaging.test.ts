@@ -1,13 +1,16 @@
-import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** Runs a snippet in a package's directory: Node resolves the package's own name there (self-reference). */
 function run(pkg: string, type: 'commonjs' | 'module', code: string): string {
-  const result = spawnSync(process.execPath, ['--input-type', type, '-e', code], { cwd: `${root}packages/${pkg}`, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, ['--input-type', type, '-e', code], {
+    cwd: `${root}packages/${pkg}`,
+    encoding: 'utf8',
+  });
   expect(result.stderr, `${pkg} ${type}`).to.equal('');
   expect(result.status).to.equal(0);
   return result.stdout.trim();
@@ -16,7 +19,7 @@ function run(pkg: string, type: 'commonjs' | 'module', code: string): string {
 describe('built packages (what npm users load)', function () {
   this.timeout(30_000);
 
-  before(function () {
+  before(() => {
     if (!existsSync(`${root}packages/core/dist/index.cjs`)) {
       throw new Error('packages are not built: run `npm test` (it builds first) or `pnpm build`');
     }
@@ -31,11 +34,19 @@ describe('built packages (what npm users load)', function () {
     cli: 'inspect,gen,check,buildHeaders',
   };
   for (const [pkg, names] of Object.entries(exportsOf)) {
-    const check = names.split(',').map((n) => `typeof m[${JSON.stringify(n)}]`).join(' + "," + ');
+    const check = names
+      .split(',')
+      .map((n) => `typeof m[${JSON.stringify(n)}]`)
+      .join(' + "," + ');
     it(`@clientcert/${pkg} loads with require() and with import`, () => {
-      const expected = names.split(',').map(() => 'function').join(',');
+      const expected = names
+        .split(',')
+        .map(() => 'function')
+        .join(',');
       expect(run(pkg, 'commonjs', `const m = require('@clientcert/${pkg}'); console.log(${check})`)).to.equal(expected);
-      expect(run(pkg, 'module', `const m = await import('@clientcert/${pkg}'); console.log(${check})`)).to.equal(expected);
+      expect(run(pkg, 'module', `const m = await import('@clientcert/${pkg}'); console.log(${check})`)).to.equal(
+        expected,
+      );
     });
   }
 

@@ -1,10 +1,10 @@
-import { expect } from 'chai';
 import { createPrivateKey } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadClientCredential, type CredentialOptions } from '../../packages/agent/src/index.js';
-import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
+import { expect } from 'chai';
 import forge from 'node-forge';
+import { type CredentialOptions, loadClientCredential } from '../../packages/agent/src/index.js';
+import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { forgePfx, opensslPfx, tempDir } from './helpers.js';
 
 function loadError(options: CredentialOptions): { code: string; message: string; status: number } {
@@ -33,7 +33,11 @@ describe('agent: loadClientCredential', () => {
     ecRoot = await createCA({ subject: 'CN=EC Root' });
     ec = await ecRoot.issue({ subject: 'CN=ec-client,O=Acme' });
     other = await ecRoot.issue({ subject: 'CN=other' });
-    expired = await ecRoot.issue({ subject: 'CN=expired', notBefore: new Date(Date.now() - 10 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
+    expired = await ecRoot.issue({
+      subject: 'CN=expired',
+      notBefore: new Date(Date.now() - 10 * 86_400_000),
+      notAfter: new Date(Date.now() - 86_400_000),
+    });
     mkdirSync(dir.path, { recursive: true });
   });
 
@@ -74,13 +78,22 @@ describe('agent: loadClientCredential', () => {
     writeFileSync(join(dir.path, 'c.pem'), rsa.cert);
     writeFileSync(join(dir.path, 'k.pem'), rsa.key);
     writeFileSync(join(dir.path, 'chain.pem'), rsaInter.cert);
-    const fromFiles = loadClientCredential({ cert: join(dir.path, 'c.pem'), key: join(dir.path, 'k.pem'), chain: join(dir.path, 'chain.pem') });
+    const fromFiles = loadClientCredential({
+      cert: join(dir.path, 'c.pem'),
+      key: join(dir.path, 'k.pem'),
+      chain: join(dir.path, 'chain.pem'),
+    });
     expect(fromFiles.files).to.have.length(3);
     expect(fromFiles.chain).to.have.length(1);
     const fromText = loadClientCredential({ cert: ec.cert, key: ec.key });
     expect(fromText.subject).to.equal('CN=ec-client,O=Acme');
     expect(fromText.chain).to.deep.equal([]);
-    const encrypted = createPrivateKey(ec.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'kp' }) as string;
+    const encrypted = createPrivateKey(ec.key).export({
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'kp',
+    }) as string;
     expect(loadClientCredential({ cert: ec.cert, key: encrypted, passphrase: 'kp' }).keyType).to.equal('ec');
   });
 
@@ -97,7 +110,10 @@ describe('agent: loadClientCredential', () => {
 
   it('encrypted PEM key: missing or wrong passphrase → credential_passphrase naming the key file', () => {
     const keyFile = join(dir.path, 'enc.key');
-    writeFileSync(keyFile, createPrivateKey(ec.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'kp' }));
+    writeFileSync(
+      keyFile,
+      createPrivateKey(ec.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'kp' }),
+    );
     for (const passphrase of [undefined, 'nope']) {
       const error = loadError({ cert: ec.cert, key: keyFile, ...(passphrase ? { passphrase } : {}) });
       expect(error.code).to.equal('credential_passphrase');
@@ -119,7 +135,9 @@ describe('agent: loadClientCredential', () => {
     const file = join(dir.path, 'mm.pfx');
     // node-forge, unlike openssl, writes a key and a certificate that do not belong together.
     const otherRsaKey = forge.pki.rsa.generateKeyPair({ bits: 1024, e: 0x10001 }).privateKey;
-    const asn1 = forge.pkcs12.toPkcs12Asn1(otherRsaKey, [forge.pki.certificateFromPem(rsa.cert)], 'pw', { algorithm: 'aes256' });
+    const asn1 = forge.pkcs12.toPkcs12Asn1(otherRsaKey, [forge.pki.certificateFromPem(rsa.cert)], 'pw', {
+      algorithm: 'aes256',
+    });
     writeFileSync(file, Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary'));
     const error = loadError({ pfx: file, passphrase: 'pw' });
     expect(error.code).to.equal('credential_key_mismatch');
@@ -171,8 +189,9 @@ describe('agent: loadClientCredential', () => {
   });
 
   it('bad option shapes → invalid_option', () => {
-    expect(loadError({ pfx: Buffer.alloc(1), cert: 'x', key: 'y' } as unknown as CredentialOptions).code).to.equal('invalid_option');
+    expect(loadError({ pfx: Buffer.alloc(1), cert: 'x', key: 'y' } as unknown as CredentialOptions).code).to.equal(
+      'invalid_option',
+    );
     expect(loadError({ cert: ec.cert } as unknown as CredentialOptions).code).to.equal('invalid_option');
   });
 });
-

@@ -1,14 +1,17 @@
-import { expect } from 'chai';
-import express from 'express';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import express from 'express';
 import { fetch, request } from 'undici';
 import {
-  createDispatcher, createHttpsAgent, loadClientCredential, type ClientCredential,
+  type ClientCredential,
+  createDispatcher,
+  createHttpsAgent,
+  loadClientCredential,
 } from '../../packages/agent/src/index.js';
-import { clientCert } from '../../packages/express/src/index.js';
 import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
-import { forgePfx, httpsGet, opensslPfx, startMtlsServer, type MtlsServer, type Seen } from './helpers.js';
+import { clientCert } from '../../packages/express/src/index.js';
+import { forgePfx, httpsGet, type MtlsServer, opensslPfx, type Seen, startMtlsServer } from './helpers.js';
 
 describe('agent: presenting the certificate to a real mTLS server', () => {
   let serverCA: TestCA;
@@ -63,7 +66,9 @@ describe('agent: presenting the certificate to a real mTLS server', () => {
     const agent = new https.Agent({ ca: serverCA.cert });
     try {
       let failed: Error | undefined;
-      await httpsGet(server.url, agent).catch((error: Error) => { failed = error; });
+      await httpsGet(server.url, agent).catch((error: Error) => {
+        failed = error;
+      });
       expect(failed, 'the handshake must fail').to.be.instanceOf(Error);
     } finally {
       agent.destroy();
@@ -75,8 +80,12 @@ describe('agent: presenting the certificate to a real mTLS server', () => {
     const lax = createDispatcher(credentials['PEM EC + chain']!, { rejectUnauthorized: false });
     try {
       let failed: unknown;
-      await request(server.url, { dispatcher }).catch((error: unknown) => { failed = error; });
-      expect(String((failed as { cause?: unknown })?.cause ?? failed)).to.match(/self.signed|unable to (get|verify)|certificate/i);
+      await request(server.url, { dispatcher }).catch((error: unknown) => {
+        failed = error;
+      });
+      expect(String((failed as { cause?: unknown })?.cause ?? failed)).to.match(
+        /self.signed|unable to (get|verify)|certificate/i,
+      );
       const res = await request(server.url, { dispatcher: lax });
       expect(res.statusCode).to.equal(200);
       await res.body.dump();
@@ -89,9 +98,13 @@ describe('agent: presenting the certificate to a real mTLS server', () => {
   it('against an app using @clientcert/express: req.clientCert is the presented certificate, verified by chain', async () => {
     const app = express();
     app.use(clientCert({ ca: clientRoot.cert, logger: false }));
-    app.get('/', (req, res) => { res.json({ subject: req.clientCert?.subject.rfc4514, verifiedBy: req.clientCert?.verifiedBy }); });
+    app.get('/', (req, res) => {
+      res.json({ subject: req.clientCert?.subject.rfc4514, verifiedBy: req.clientCert?.verifiedBy });
+    });
     const httpsServer = https.createServer(
-      { key: serverCert.key, cert: serverCert.cert, ca: clientRoot.cert, requestCert: true, rejectUnauthorized: false }, app);
+      { key: serverCert.key, cert: serverCert.cert, ca: clientRoot.cert, requestCert: true, rejectUnauthorized: false },
+      app,
+    );
     await new Promise<void>((resolve) => httpsServer.listen(0, '127.0.0.1', resolve));
     const url = `https://localhost:${(httpsServer.address() as AddressInfo).port}/`;
     const dispatcher = createDispatcher({ pfx: opensslPfx(rsa, 'pw'), passphrase: 'pw' }, { ca: serverCA.cert });

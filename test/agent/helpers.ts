@@ -27,9 +27,18 @@ export function opensslPfx(cert: TestCertificate, passphrase: string, extra: str
     writeFileSync(join(dir, 'key.pem'), cert.key);
     writeFileSync(join(dir, 'chain.pem'), cert.chain.join('') || cert.cert);
     execFileSync('openssl', [
-      'pkcs12', '-export', '-in', join(dir, 'cert.pem'), '-inkey', join(dir, 'key.pem'),
+      'pkcs12',
+      '-export',
+      '-in',
+      join(dir, 'cert.pem'),
+      '-inkey',
+      join(dir, 'key.pem'),
       ...(cert.chain.length > 0 ? ['-certfile', join(dir, 'chain.pem')] : []),
-      '-out', join(dir, 'out.pfx'), '-passout', `pass:${passphrase}`, ...extra,
+      '-out',
+      join(dir, 'out.pfx'),
+      '-passout',
+      `pass:${passphrase}`,
+      ...extra,
     ]);
     return execFileSync('cat', [join(dir, 'out.pfx')]);
   } finally {
@@ -92,15 +101,20 @@ export async function startMtlsServer(server: TestCertificate, ca: string | stri
     hold(path) {
       let release!: () => void;
       let arrive!: () => void;
-      const wait = new Promise<void>((resolve) => { release = resolve; });
-      const arrived = new Promise<void>((resolve) => { arrive = resolve; });
+      const wait = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const arrived = new Promise<void>((resolve) => {
+        arrive = resolve;
+      });
       holds.set(path, { wait, arrive });
       return { release, arrived };
     },
-    close: () => new Promise<void>((resolve) => {
-      httpsServer.closeAllConnections();
-      httpsServer.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        httpsServer.closeAllConnections();
+        httpsServer.close(() => resolve());
+      }),
   };
 }
 
@@ -110,7 +124,9 @@ export function httpsGet(url: string, agent: https.Agent, path = '/'): Promise<{
     const req = https.request(new URL(path, url), { agent }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { body += chunk; });
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);

@@ -1,16 +1,20 @@
-import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHmac, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'chai';
 import forge from 'node-forge';
 import { request } from 'undici';
 import {
-  createCredentialStore, createDispatcher, createHttpsAgent, loadClientCredential, type CredentialOptions,
+  type CredentialOptions,
+  createCredentialStore,
+  createDispatcher,
+  createHttpsAgent,
+  loadClientCredential,
 } from '../../packages/agent/src/index.js';
 import { MAX_ITERATIONS } from '../../packages/agent/src/pkcs12.js';
 import { createCA, type KeyPair, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
-import { httpsGet, startMtlsServer, tempDir, type MtlsServer } from './helpers.js';
+import { httpsGet, type MtlsServer, startMtlsServer, tempDir } from './helpers.js';
 
 // PKCS#12 files as the real `openssl` (OpenSSL 3) writes them, for every scheme it writes by default
 // or on request, read back by the agent. The passphrase becomes different bytes per scheme: UTF-8
@@ -36,13 +40,23 @@ const SCHEMES: Scheme[] = [
   { name: 'AES-256 key, RC2-40 certificates, MAC SHA-1', args: ['-legacy', '-keypbe', 'AES-256-CBC'], legacy: true },
   { name: '-descert: AES-256 key, PKCS#12 3DES certificates', args: ['-descert'] },
   { name: 'PBES2 with 3DES (DES-EDE3-CBC)', args: ['-keypbe', 'DES-EDE3-CBC', '-certpbe', 'DES-EDE3-CBC'] },
-  { name: 'PBES2 Camellia-256 key, ARIA-128 certificates', args: ['-keypbe', 'CAMELLIA-256-CBC', '-certpbe', 'ARIA-128-CBC'] },
-  { name: 'PKCS#12 RC2-128 key, 2-key 3DES certificates', args: ['-legacy', '-keypbe', 'PBE-SHA1-RC2-128', '-certpbe', 'PBE-SHA1-2DES'], legacy: true },
+  {
+    name: 'PBES2 Camellia-256 key, ARIA-128 certificates',
+    args: ['-keypbe', 'CAMELLIA-256-CBC', '-certpbe', 'ARIA-128-CBC'],
+  },
+  {
+    name: 'PKCS#12 RC2-128 key, 2-key 3DES certificates',
+    args: ['-legacy', '-keypbe', 'PBE-SHA1-RC2-128', '-certpbe', 'PBE-SHA1-2DES'],
+    legacy: true,
+  },
   { name: 'MAC SHA-512', args: ['-macalg', 'sha512'] },
   { name: 'one iteration (-noiter -nomaciter)', args: ['-noiter', '-nomaciter'] },
   // OpenSSL 3 leaves the certificates unencrypted with -nomac unless -certpbe is given.
   { name: 'no MAC (-nomac): AES-256 key, certificates not encrypted', args: ['-nomac'] },
-  { name: 'no MAC (-nomac -certpbe AES-256-CBC): AES-256 key and certificates', args: ['-nomac', '-certpbe', 'AES-256-CBC'] },
+  {
+    name: 'no MAC (-nomac -certpbe AES-256-CBC): AES-256 key and certificates',
+    args: ['-nomac', '-certpbe', 'AES-256-CBC'],
+  },
   { name: 'no MAC (-nomac -legacy): 3DES key, certificates not encrypted', args: ['-legacy', '-nomac'], legacy: true },
   { name: 'not encrypted (-keypbe NONE -certpbe NONE), MAC SHA-256', args: ['-keypbe', 'NONE', '-certpbe', 'NONE'] },
 ];
@@ -87,21 +101,36 @@ function assemblePfx(bags: forge.asn1.Asn1[], macPassword: string | null): Buffe
   const safeContents = der(seq(...bags));
   const authSafe = der(seq(seq(oid('1.2.840.113549.1.7.1'), explicit0(octets(safeContents)))));
   const salt = randomBytes(8);
-  const key = forge.pkcs12.generateKey(macPassword, forge.util.createBuffer(salt.toString('binary')), 3, 2048, 32, forge.md.sha256.create());
+  const key = forge.pkcs12.generateKey(
+    macPassword,
+    forge.util.createBuffer(salt.toString('binary')),
+    3,
+    2048,
+    32,
+    forge.md.sha256.create(),
+  );
   const mac = createHmac('sha256', Buffer.from(key.getBytes(), 'binary')).update(authSafe).digest();
-  const macData = seq(seq(seq(oid('2.16.840.1.101.3.4.2.1'), A.create(A.Class.UNIVERSAL, A.Type.NULL, false, '')), octets(mac)),
-    octets(salt), integer(2048));
+  const macData = seq(
+    seq(seq(oid('2.16.840.1.101.3.4.2.1'), A.create(A.Class.UNIVERSAL, A.Type.NULL, false, '')), octets(mac)),
+    octets(salt),
+    integer(2048),
+  );
   return der(seq(integer(3), seq(oid('1.2.840.113549.1.7.1'), explicit0(octets(authSafe))), macData));
 }
 
 /** `openssl pkcs8 -topk8` with the given options: an EncryptedPrivateKeyInfo (DER). */
 function opensslPkcs8(cert: TestCertificate, passphrase: string, args: string[]): Buffer {
-  return execFileSync('openssl', ['pkcs8', '-topk8', '-outform', 'DER', '-passout', `pass:${passphrase}`, ...args], { input: cert.key });
+  return execFileSync('openssl', ['pkcs8', '-topk8', '-outform', 'DER', '-passout', `pass:${passphrase}`, ...args], {
+    input: cert.key,
+  });
 }
 
 /** Whether `openssl pkcs12` itself reads the file with this passphrase (MAC verified, contents decrypted). */
 function opensslReads(file: string, passphrase: string): boolean {
-  return spawnSync('openssl', ['pkcs12', '-in', file, '-passin', `pass:${passphrase}`, '-noout'], { stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('openssl', ['pkcs12', '-in', file, '-passin', `pass:${passphrase}`, '-noout'], { stdio: 'ignore' })
+      .status === 0
+  );
 }
 
 // ------------------------------------------------------------------ damage
@@ -136,9 +165,24 @@ describe('agent: PKCS#12 files written by openssl, every scheme × key type × p
     writeFileSync(certFile, cert.cert);
     writeFileSync(keyFile, cert.key);
     writeFileSync(chainFile, cert.chain.join(''));
-    execFileSync('openssl', ['pkcs12', '-export', '-in', certFile, '-inkey', keyFile,
-      ...(cert.chain.length > 0 ? ['-certfile', chainFile] : []), '-out', out, '-passout', `pass:${passphrase}`, ...args],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(
+      'openssl',
+      [
+        'pkcs12',
+        '-export',
+        '-in',
+        certFile,
+        '-inkey',
+        keyFile,
+        ...(cert.chain.length > 0 ? ['-certfile', chainFile] : []),
+        '-out',
+        out,
+        '-passout',
+        `pass:${passphrase}`,
+        ...args,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     return out;
   }
 
@@ -154,20 +198,29 @@ describe('agent: PKCS#12 files written by openssl, every scheme × key type × p
     const credential = loadClientCredential({ pfx: file, ...(passphrase === undefined ? {} : { passphrase }) });
     expect(credential.thumbprints.sha256, where).to.equal(cert.sha256);
     expect(credential.subject, where).to.equal(cert.x509.subject.split('\n').reverse().join(','));
-    expect(credential.chain.map((c) => c.fingerprints.sha256.toLowerCase()), where).to.deep.equal([issuing.sha256]);
+    expect(
+      credential.chain.map((c) => c.fingerprints.sha256.toLowerCase()),
+      where,
+    ).to.deep.equal([issuing.sha256]);
     expect(credential.files, where).to.deep.equal([file]);
     const key = createPrivateKey(credential.tlsOptions().key);
     const expected = createPrivateKey(cert.key);
     expect(key.asymmetricKeyType, where).to.equal(expected.asymmetricKeyType);
     expect(key.asymmetricKeyDetails, where).to.deep.equal(expected.asymmetricKeyDetails);
-    expect(key.export({ type: 'pkcs8', format: 'der' }).equals(expected.export({ type: 'pkcs8', format: 'der' })), where).to.equal(true);
+    expect(
+      key.export({ type: 'pkcs8', format: 'der' }).equals(expected.export({ type: 'pkcs8', format: 'der' })),
+      where,
+    ).to.equal(true);
   }
 
   before(async () => {
     root = await createCA({ subject: 'CN=PFX Root' });
     issuing = await root.intermediate({ subject: 'CN=PFX Issuing' });
     serverCert = await root.issue({ subject: 'CN=localhost', eku: ['serverAuth'], san: { dns: ['localhost'] } });
-    const p384 = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, ['sign', 'verify'])) as KeyPair;
+    const p384 = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, [
+      'sign',
+      'verify',
+    ])) as KeyPair;
     leaves.rsa = await issuing.issue({ keyType: 'rsa', subject: 'CN=rsa-client,O=Acme' });
     leaves.ec256 = await issuing.issue({ subject: 'CN=ec256-client,O=Acme' });
     leaves.ec384 = await issuing.issue({ keyPair: p384, subject: 'CN=ec384-client,O=Acme' });
@@ -193,7 +246,12 @@ describe('agent: PKCS#12 files written by openssl, every scheme × key type × p
         }
       }
       const encrypted = !scheme.args.includes('NONE');
-      for (const [written, given] of [[ASCII, 'S3cret'], [NON_ASCII, 'passwörd-日本'], [ASCII, undefined], [EMPTY, ASCII]] as const) {
+      for (const [written, given] of [
+        [ASCII, 'S3cret'],
+        [NON_ASCII, 'passwörd-日本'],
+        [ASCII, undefined],
+        [EMPTY, ASCII],
+      ] as const) {
         const file = opensslPfx(leaves.ec256, written, scheme.args);
         const error = loadError({ pfx: file, ...(given === undefined ? {} : { passphrase: given }) });
         const where = `written with ${JSON.stringify(written)}, given ${JSON.stringify(given)}`;
@@ -203,7 +261,8 @@ describe('agent: PKCS#12 files written by openssl, every scheme × key type × p
         else expect(error.message, where).to.include(`wrong passphrase for file "${file}"`);
         // Without a MAC, the encrypted parts are what refuses the passphrase, and the message names them.
         if (scheme.args.includes('-nomac')) expect(error.message, where).to.match(/does not decrypt/);
-        else if (encrypted && given !== undefined) expect(error.message, where).to.match(/integrity check \(MAC-SHA\d+\) fails with it and .* does not decrypt/);
+        else if (encrypted && given !== undefined)
+          expect(error.message, where).to.match(/integrity check \(MAC-SHA\d+\) fails with it and .* does not decrypt/);
       }
     });
   }
@@ -212,7 +271,12 @@ describe('agent: PKCS#12 files written by openssl, every scheme × key type × p
     needsLegacy(this, { legacy: true });
     const passphrase = 'clé-🔑-鍵';
     for (const args of [[], ['-legacy']]) {
-      expectLoaded(opensslPfx(leaves.ec384, passphrase, args), passphrase, leaves.ec384, `${args.join(' ')} ${passphrase}`);
+      expectLoaded(
+        opensslPfx(leaves.ec384, passphrase, args),
+        passphrase,
+        leaves.ec384,
+        `${args.join(' ')} ${passphrase}`,
+      );
     }
   });
 
@@ -248,7 +312,10 @@ describe('agent: PKCS#12 files written by openssl, every scheme × key type × p
     writeFileSync(file, assemblePfx([certBag(leaves.ec256), shroudedKeyBag(key)], 'mac-password'));
     let error = loadError({ pfx: file, passphrase: 'mac-password' });
     expect(error.code).to.equal('credential_passphrase');
-    expect(error.message).to.include(file).and.include('-twopass').and.include('the private key (PBES2 (PBKDF2-SHA256, AES-256-CBC))');
+    expect(error.message)
+      .to.include(file)
+      .and.include('-twopass')
+      .and.include('the private key (PBES2 (PBKDF2-SHA256, AES-256-CBC))');
     // The key password opens the key but fails the MAC: from the file alone that is damage, and the message names -twopass too.
     error = loadError({ pfx: file, passphrase: 'key-password' });
     expect(error.code).to.equal('credential_malformed');
@@ -268,7 +335,8 @@ describe('agent: PKCS#12 files written by openssl, every scheme × key type × p
         const error = loadError({ pfx: damaged, passphrase: NON_ASCII });
         expect(error.code, `byte ${at} of ${pfx.length}: ${error.message}`).to.equal('credential_malformed');
         expect(error.message).to.include(damaged);
-        if (/is damaged: its integrity check \(MAC\) fails although the passphrase opens/.test(error.message)) damagedMac++;
+        if (/is damaged: its integrity check \(MAC\) fails although the passphrase opens/.test(error.message))
+          damagedMac++;
       }
       // Most changes land in encrypted or signed bytes, where only the MAC notices.
       expect(damagedMac).to.be.greaterThan(24);
@@ -308,26 +376,40 @@ describe('agent: PKCS#12 files written by openssl, every scheme × key type × p
     damageKeyCiphertext(both);
     let error = loadError({ pfx: both, passphrase: ASCII });
     expect(error.code).to.equal('credential_malformed');
-    expect(error.message).to.include(both).and.match(/is damaged: the passphrase opens the certificates .* but not the private key/);
+    expect(error.message)
+      .to.include(both)
+      .and.match(/is damaged: the passphrase opens the certificates .* but not the private key/);
     const keyOnlyEncrypted = opensslPfx(leaves.rsa, ASCII, ['-nomac']);
     damageKeyCiphertext(keyOnlyEncrypted);
     error = loadError({ pfx: keyOnlyEncrypted, passphrase: ASCII });
     expect(error.code).to.equal('credential_passphrase');
-    expect(error.message).to.include(keyOnlyEncrypted).and.include('the file has no integrity MAC, so damage would look the same');
+    expect(error.message)
+      .to.include(keyOnlyEncrypted)
+      .and.include('the file has no integrity MAC, so damage would look the same');
   });
 
   it('a key-only (-nocerts) or certificate-only (-nokeys) file → credential_malformed that says what is missing and how to export it', () => {
     const keyOnly = join(dir.path, 'key-only.pfx');
     const keyFile = join(dir.path, 'key-only.key');
     writeFileSync(keyFile, leaves.ec256.key);
-    execFileSync('openssl', ['pkcs12', '-export', '-nocerts', '-inkey', keyFile, '-out', keyOnly, '-passout', `pass:${NON_ASCII}`], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['pkcs12', '-export', '-nocerts', '-inkey', keyFile, '-out', keyOnly, '-passout', `pass:${NON_ASCII}`],
+      { stdio: 'ignore' },
+    );
     let error = loadError({ pfx: keyOnly, passphrase: NON_ASCII });
     expect(error.code).to.equal('credential_malformed');
-    expect(error.message).to.include(keyOnly).and.include('contains no certificate').and.include('openssl pkcs12 -export -in cert.pem -inkey key.pem');
+    expect(error.message)
+      .to.include(keyOnly)
+      .and.include('contains no certificate')
+      .and.include('openssl pkcs12 -export -in cert.pem -inkey key.pem');
     const certOnly = opensslPfx(leaves.ec256, NON_ASCII, ['-nokeys']);
     error = loadError({ pfx: certOnly, passphrase: NON_ASCII });
     expect(error.code).to.equal('credential_malformed');
-    expect(error.message).to.include(certOnly).and.include('contains no private key').and.include('export it with its key');
+    expect(error.message)
+      .to.include(certOnly)
+      .and.include('contains no private key')
+      .and.include('export it with its key');
   });
 
   it('schemes openssl writes on request that the loader does not read → credential_malformed naming the algorithm and the fix', function () {
@@ -354,7 +436,9 @@ describe('agent: PKCS#12 files written by openssl, every scheme × key type × p
     writeFileSync(file, der(pfx));
     const error = loadError({ pfx: file, passphrase: ASCII });
     expect(error.code).to.equal('credential_malformed');
-    expect(error.message).to.include(file).and.include(`asks for ${MAX_ITERATIONS + 1} key-derivation iterations`);
+    expect(error.message)
+      .to.include(file)
+      .and.include(`asks for ${MAX_ITERATIONS + 1} key-derivation iterations`);
   });
 
   it('PEM or base64 text given as the pfx → credential_malformed saying what it is and what to do', () => {
@@ -382,15 +466,25 @@ describe('agent: PKCS#12 files written by openssl, every scheme × key type × p
 
     it('OpenSSL 3 AES PFX with a non-ASCII passphrase: loadClientCredential + undici, load options + https.Agent', async () => {
       const file = opensslPfx(leaves.ec384, NON_ASCII, []);
-      const dispatcher = createDispatcher(loadClientCredential({ pfx: file, passphrase: NON_ASCII }), { ca: root.cert });
+      const dispatcher = createDispatcher(loadClientCredential({ pfx: file, passphrase: NON_ASCII }), {
+        ca: root.cert,
+      });
       const agent = createHttpsAgent({ pfx: file, passphrase: NON_ASCII, watch: false }, { ca: root.cert });
       try {
         const viaUndici = await request(`${server.url}/undici`, { dispatcher });
         expect(viaUndici.statusCode).to.equal(200);
-        expect(await viaUndici.body.json()).to.deep.equal({ subject: 'CN=ec384-client,O=Acme', sha256: leaves.ec384.sha256, authorized: true });
+        expect(await viaUndici.body.json()).to.deep.equal({
+          subject: 'CN=ec384-client,O=Acme',
+          sha256: leaves.ec384.sha256,
+          authorized: true,
+        });
         const viaHttps = await httpsGet(server.url, agent, '/https');
         expect(viaHttps.status).to.equal(200);
-        expect(JSON.parse(viaHttps.body)).to.deep.equal({ subject: 'CN=ec384-client,O=Acme', sha256: leaves.ec384.sha256, authorized: true });
+        expect(JSON.parse(viaHttps.body)).to.deep.equal({
+          subject: 'CN=ec384-client,O=Acme',
+          sha256: leaves.ec384.sha256,
+          authorized: true,
+        });
       } finally {
         await dispatcher.close();
         agent.destroy();
@@ -404,7 +498,10 @@ describe('agent: PKCS#12 files written by openssl, every scheme × key type × p
       writeFileSync(join(storeDir.path, 'old.p12'), readFileSync(opensslPfx(leaves.ec256, NON_ASCII, ['-legacy'])));
       const store = createCredentialStore({ directory: storeDir.path, passphrase: NON_ASCII, watch: false });
       try {
-        for (const [id, cert] of [['modern', leaves.rsa], ['old', leaves.ec256]] as const) {
+        for (const [id, cert] of [
+          ['modern', leaves.rsa],
+          ['old', leaves.ec256],
+        ] as const) {
           const dispatcher = createDispatcher({ store, id }, { ca: root.cert });
           try {
             const res = await request(`${server.url}/${id}`, { dispatcher });

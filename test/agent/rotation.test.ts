@@ -1,11 +1,16 @@
-import { expect } from 'chai';
 import { once } from 'node:events';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'chai';
 import { fetch, request } from 'undici';
-import { createDispatcher, createHttpsAgent, watchCredential, type LiveCredential } from '../../packages/agent/src/index.js';
+import {
+  createDispatcher,
+  createHttpsAgent,
+  type LiveCredential,
+  watchCredential,
+} from '../../packages/agent/src/index.js';
 import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
-import { httpsGet, startMtlsServer, tempDir, type MtlsServer } from './helpers.js';
+import { httpsGet, type MtlsServer, startMtlsServer, tempDir } from './helpers.js';
 
 function replace(path: string, content: string): void {
   writeFileSync(`${path}.tmp`, content);
@@ -41,12 +46,16 @@ describe('agent: rotation and expiry warnings', () => {
     const dispatcher = createDispatcher(live, { ca: ca.cert });
     const agent = createHttpsAgent(live, { ca: ca.cert });
     try {
-      expect(((await (await fetch(`${server.url}/a`, { dispatcher })).json()) as { subject: string }).subject).to.equal('CN=client,OU=old');
+      expect(((await (await fetch(`${server.url}/a`, { dispatcher })).json()) as { subject: string }).subject).to.equal(
+        'CN=client,OU=old',
+      );
       expect(JSON.parse((await httpsGet(server.url, agent, '/a')).body).subject).to.equal('CN=client,OU=old');
 
       // A request in flight on the old certificate (undici and https), held by the server.
       const hold = server.hold('/slow');
-      const slowUndici = request(`${server.url}/slow`, { dispatcher }).then((r) => r.body.json() as Promise<{ subject: string }>);
+      const slowUndici = request(`${server.url}/slow`, { dispatcher }).then(
+        (r) => r.body.json() as Promise<{ subject: string }>,
+      );
       const slowHttps = httpsGet(server.url, agent, '/slow');
       await hold.arrived;
 
@@ -59,8 +68,12 @@ describe('agent: rotation and expiry warnings', () => {
       expect(live.version).to.equal(1);
 
       // Kept-alive connections are not reused: the next requests present the new certificate.
-      expect(((await (await fetch(`${server.url}/b`, { dispatcher })).json()) as { subject: string }).subject).to.equal('CN=client,OU=new');
-      expect((await (await request(`${server.url}/b`, { dispatcher })).body.json() as { subject: string }).subject).to.equal('CN=client,OU=new');
+      expect(((await (await fetch(`${server.url}/b`, { dispatcher })).json()) as { subject: string }).subject).to.equal(
+        'CN=client,OU=new',
+      );
+      expect(
+        ((await (await request(`${server.url}/b`, { dispatcher })).body.json()) as { subject: string }).subject,
+      ).to.equal('CN=client,OU=new');
       expect(JSON.parse((await httpsGet(server.url, agent, '/b')).body).subject).to.equal('CN=client,OU=new');
 
       hold.release();
@@ -74,7 +87,9 @@ describe('agent: rotation and expiry warnings', () => {
       expect(error.code).to.equal('credential_key_mismatch');
       expect(error.message).to.include(certFile);
       expect(live.current.subject).to.equal('CN=client,OU=new');
-      expect(((await (await fetch(`${server.url}/c`, { dispatcher })).json()) as { subject: string }).subject).to.equal('CN=client,OU=new');
+      expect(((await (await fetch(`${server.url}/c`, { dispatcher })).json()) as { subject: string }).subject).to.equal(
+        'CN=client,OU=new',
+      );
     } finally {
       await dispatcher.close();
       agent.destroy();
@@ -85,14 +100,22 @@ describe('agent: rotation and expiry warnings', () => {
   it('a dispatcher given load options owns its watcher and rotates too', async () => {
     writeFileSync(certFile, oldCert.cert);
     writeFileSync(keyFile, oldCert.key);
-    const dispatcher = createDispatcher({ cert: certFile, key: keyFile, watchInterval: 25, debounce: 50 }, { ca: ca.cert });
+    const dispatcher = createDispatcher(
+      { cert: certFile, key: keyFile, watchInterval: 25, debounce: 50 },
+      { ca: ca.cert },
+    );
     try {
-      expect(((await (await fetch(`${server.url}/x`, { dispatcher })).json()) as { subject: string }).subject).to.equal('CN=client,OU=old');
+      expect(((await (await fetch(`${server.url}/x`, { dispatcher })).json()) as { subject: string }).subject).to.equal(
+        'CN=client,OU=old',
+      );
       replace(keyFile, newCert.key);
       replace(certFile, newCert.cert);
       const deadline = Date.now() + 5000;
-      while (dispatcher.credential.subject !== 'CN=client,OU=new' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(((await (await fetch(`${server.url}/y`, { dispatcher })).json()) as { subject: string }).subject).to.equal('CN=client,OU=new');
+      while (dispatcher.credential.subject !== 'CN=client,OU=new' && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(((await (await fetch(`${server.url}/y`, { dispatcher })).json()) as { subject: string }).subject).to.equal(
+        'CN=client,OU=new',
+      );
     } finally {
       await dispatcher.close();
     }
@@ -101,7 +124,12 @@ describe('agent: rotation and expiry warnings', () => {
   it('warns before expiry: onWarning for a certificate expiring in 3 days, process warning by default, nothing for a 30-day one', async () => {
     const soon = await ca.issue({ subject: 'CN=soon', validDays: 3 });
     const messages: string[] = [];
-    const live = watchCredential({ cert: soon.cert, key: soon.key, id: 'payments', onWarning: (m) => messages.push(m) });
+    const live = watchCredential({
+      cert: soon.cert,
+      key: soon.key,
+      id: 'payments',
+      onWarning: (m) => messages.push(m),
+    });
     const viaEvent = once(live, 'warning');
     const [eventMessage] = await viaEvent;
     expect(messages).to.have.length(1);
@@ -122,7 +150,12 @@ describe('agent: rotation and expiry warnings', () => {
     await new Promise((r) => setImmediate(r));
     expect(quiet).to.deep.equal([]);
     calm.close();
-    const custom = watchCredential({ cert: later.cert, key: later.key, warnBeforeExpiryDays: 45, onWarning: (m) => quiet.push(m) });
+    const custom = watchCredential({
+      cert: later.cert,
+      key: later.key,
+      warnBeforeExpiryDays: 45,
+      onWarning: (m) => quiet.push(m),
+    });
     await new Promise((r) => setImmediate(r));
     expect(quiet).to.have.length(1);
     custom.close();

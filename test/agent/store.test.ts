@@ -1,10 +1,15 @@
-import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'chai';
 import { fetch } from 'undici';
-import { createCredentialStore, createDispatcher, normalizeThumbprint, type CredentialStore } from '../../packages/agent/src/index.js';
+import {
+  type CredentialStore,
+  createCredentialStore,
+  createDispatcher,
+  normalizeThumbprint,
+} from '../../packages/agent/src/index.js';
 import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
-import { opensslPfx, startMtlsServer, tempDir, type MtlsServer } from './helpers.js';
+import { type MtlsServer, opensslPfx, startMtlsServer, tempDir } from './helpers.js';
 
 describe('agent: credential store', () => {
   let ca: TestCA;
@@ -24,7 +29,11 @@ describe('agent: credential store', () => {
     writeFileSync(join(dir.path, 'beta.crt'), beta.cert);
     writeFileSync(join(dir.path, 'beta.key'), beta.key);
     writeFileSync(join(dir.path, 'ca-bundle.pem'), ca.cert); // a lone certificate is not a credential
-    store = createCredentialStore({ directory: dir.path, passphrase: (id) => (id === 'alpha' ? 'pw-alpha' : undefined), watch: false });
+    store = createCredentialStore({
+      directory: dir.path,
+      passphrase: (id) => (id === 'alpha' ? 'pw-alpha' : undefined),
+      watch: false,
+    });
   });
 
   after(async () => {
@@ -57,14 +66,25 @@ describe('agent: credential store', () => {
   });
 
   it('an unknown id or thumbprint → credential_not_found; a malformed thumbprint → invalid_option', () => {
-    expect(() => store.get({ id: 'gamma' })).to.throw().with.property('code', 'credential_not_found');
+    expect(() => store.get({ id: 'gamma' }))
+      .to.throw()
+      .with.property('code', 'credential_not_found');
     expect(store.find({ id: 'gamma' })).to.equal(undefined);
-    expect(() => store.get({ thumbprint: '00'.repeat(20) })).to.throw().with.property('code', 'credential_not_found');
-    expect(() => store.get({ thumbprint: 'xyz' })).to.throw().with.property('code', 'invalid_option');
+    expect(() => store.get({ thumbprint: '00'.repeat(20) }))
+      .to.throw()
+      .with.property('code', 'credential_not_found');
+    expect(() => store.get({ thumbprint: 'xyz' }))
+      .to.throw()
+      .with.property('code', 'invalid_option');
   });
 
   it('a list of credentials with ids; a bad entry fails the whole store at creation, naming the file', () => {
-    const listed = createCredentialStore({ credentials: [{ id: 'a', cert: alpha.cert, key: alpha.key }, { id: 'b', cert: beta.cert, key: beta.key }] });
+    const listed = createCredentialStore({
+      credentials: [
+        { id: 'a', cert: alpha.cert, key: alpha.key },
+        { id: 'b', cert: beta.cert, key: beta.key },
+      ],
+    });
     try {
       expect(listed.get({ id: 'b' }).subject).to.equal('CN=beta');
     } finally {
@@ -72,17 +92,23 @@ describe('agent: credential store', () => {
     }
     const missing = join(dir.path, 'missing.key');
     expect(() => createCredentialStore({ credentials: [{ id: 'a', cert: alpha.cert, key: missing }] }))
-      .to.throw(missing).with.property('code', 'credential_unreadable');
+      .to.throw(missing)
+      .with.property('code', 'credential_unreadable');
     expect(() => createCredentialStore({ directory: dir.path, passphrase: 'wrong', watch: false }))
-      .to.throw(join(dir.path, 'alpha.pfx')).with.property('code', 'credential_passphrase');
+      .to.throw(join(dir.path, 'alpha.pfx'))
+      .with.property('code', 'credential_passphrase');
   });
 
   it('a dispatcher by { store, id } and by { store, thumbprint } presents the selected certificate', async () => {
     const byId = createDispatcher({ store, id: 'beta' }, { ca: ca.cert });
     const byThumbprint = createDispatcher({ store, thumbprint: alpha.x509.fingerprint }, { ca: ca.cert });
     try {
-      expect(((await (await fetch(server.url, { dispatcher: byId })).json()) as { subject: string }).subject).to.equal('CN=beta');
-      expect(((await (await fetch(server.url, { dispatcher: byThumbprint })).json()) as { subject: string }).subject).to.equal('CN=alpha');
+      expect(((await (await fetch(server.url, { dispatcher: byId })).json()) as { subject: string }).subject).to.equal(
+        'CN=beta',
+      );
+      expect(
+        ((await (await fetch(server.url, { dispatcher: byThumbprint })).json()) as { subject: string }).subject,
+      ).to.equal('CN=alpha');
     } finally {
       await byId.close();
       await byThumbprint.close();

@@ -1,4 +1,3 @@
-import { expect } from 'chai';
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -6,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { expect } from 'chai';
 import { parseCertificate, parseXfcc, pemToDer } from '../../packages/core/src/index.js';
 import { ENVOY_131_CAPTURE } from '../fixtures/xfcc-real.js';
 import { albEscape, goQueryEscape } from '../helpers/encodings.js';
@@ -26,13 +26,18 @@ interface Cert {
   fingerprints: { sha1: string; sha256: string; spkiSha256: string };
 }
 interface Report {
-  input: { kind: string; format: string | null; xfcc: { elements: number; selected: number; by: string[]; hashMatches: boolean } | null };
+  input: {
+    kind: string;
+    format: string | null;
+    xfcc: { elements: number; selected: number; by: string[]; hashMatches: boolean } | null;
+  };
   certificate: Cert;
   chain: Cert[];
 }
 
 const json = (text: string): Report => JSON.parse(text) as Report;
-const pemBlocks = (text: string): string[] => text.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n?/g) ?? [];
+const pemBlocks = (text: string): string[] =>
+  text.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n?/g) ?? [];
 
 describe('clientcert CLI', () => {
   let dir: string;
@@ -46,8 +51,19 @@ describe('clientcert CLI', () => {
     ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'clientcert-cli-'));
     g = join(dir, 'g');
-    ok(['gen', '--out', g, '--client-subject', 'CN=alice,O=Acme', '--san', 'dns:alice.example,uri:spiffe://example.org/alice,email:alice@example.org,ip:192.0.2.7',
-      '--intermediate', '--pfx', '--passphrase', 's3cret']);
+    ok([
+      'gen',
+      '--out',
+      g,
+      '--client-subject',
+      'CN=alice,O=Acme',
+      '--san',
+      'dns:alice.example,uri:spiffe://example.org/alice,email:alice@example.org,ip:192.0.2.7',
+      '--intermediate',
+      '--pfx',
+      '--passphrase',
+      's3cret',
+    ]);
     const blocks = pemBlocks(readFileSync(join(g, 'client.pem'), 'utf8'));
     leafDer = pemToDer(blocks[0]!);
     intermediateDer = pemToDer(blocks[1]!);
@@ -68,11 +84,16 @@ describe('clientcert CLI', () => {
     expect(report.certificate.fingerprints).to.deep.equal({
       sha1: x509.fingerprint.replace(/:/g, ''),
       sha256: createHash('sha256').update(leafDer).digest('hex'),
-      spkiSha256: createHash('sha256').update(x509.publicKey.export({ type: 'spki', format: 'der' })).digest('base64'),
+      spkiSha256: createHash('sha256')
+        .update(x509.publicKey.export({ type: 'spki', format: 'der' }))
+        .digest('base64'),
     });
     expect(report.certificate.fingerprints.sha1).to.match(/^[0-9A-F]{40}$/);
     expect(report.certificate.san).to.deep.equal({
-      dns: ['alice.example'], uri: ['spiffe://example.org/alice'], email: ['alice@example.org'], ip: ['192.0.2.7'],
+      dns: ['alice.example'],
+      uri: ['spiffe://example.org/alice'],
+      email: ['alice@example.org'],
+      ip: ['192.0.2.7'],
     });
     expect(report.certificate.spiffeId).to.equal('spiffe://example.org/alice');
     expect(report.certificate.publicKey).to.equal('EC P-256');
@@ -93,7 +114,9 @@ describe('clientcert CLI', () => {
       const report = json(ok(['inspect', join(g, 'client.pem'), '--json']));
       expectLeaf(report);
       expect(report.input).to.deep.equal({ kind: 'pem', format: null, xfcc: null });
-      expect(report.chain.map((c) => [c.subject, c.isCA])).to.deep.equal([['CN=clientcert test intermediate CA', true]]);
+      expect(report.chain.map((c) => [c.subject, c.isCA])).to.deep.equal([
+        ['CN=clientcert test intermediate CA', true],
+      ]);
     });
 
     it('one PEM certificate, a DER file, and PEM on standard input', () => {
@@ -142,19 +165,24 @@ describe('clientcert CLI', () => {
         traefik: `${goQueryEscape(b64)},${goQueryEscape(intermediateDer.toString('base64'))}`,
         'aws-alb': albEscape(readFileSync(join(g, 'client.pem'), 'utf8')),
       };
-      expect(values['url-pem']).to.equal(pem.replace(/[^A-Za-z0-9\-._~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`));
+      expect(values['url-pem']).to.equal(
+        pem.replace(/[^A-Za-z0-9\-._~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`),
+      );
       for (const [format, value] of Object.entries(values)) {
         const report = json(ok(['inspect', '-', '--json'], { input: value }));
         expect(report.input.kind, format).to.equal('header');
         expect(report.input.format, format).to.equal(format);
         expectLeaf(report);
         const chained = ['xfcc', 'rfc9440', 'traefik', 'aws-alb'].includes(format);
-        expect(report.chain.map((c) => c.subject), format).to.deep.equal(chained ? ['CN=clientcert test intermediate CA'] : []);
+        expect(
+          report.chain.map((c) => c.subject),
+          format,
+        ).to.deep.equal(chained ? ['CN=clientcert test intermediate CA'] : []);
       }
       // As an argument, with --header / --format overrides.
       expectLeaf(json(ok(['inspect', `:${b64}:`, '--header', 'Client-Cert', '--json'])));
       expectLeaf(json(ok(['inspect', '-', '--format', 'base64-der', '--json'], { input: b64 })));
-      expect(json(ok(['inspect', values['xfcc']!, '--json'])).input.xfcc!.hashMatches).to.equal(true);
+      expect(json(ok(['inspect', values.xfcc!, '--json'])).input.xfcc!.hashMatches).to.equal(true);
     });
 
     it('malformed header values and unreadable files exit 3 with one line', () => {
@@ -174,7 +202,9 @@ describe('clientcert CLI', () => {
       expect(more).to.deep.equal([]);
       expect(pemToDer(element!.cert!).equals(leafDer)).to.equal(true);
       expect(element!.hash).to.equal(createHash('sha256').update(leafDer).digest('hex'));
-      expect(element!.chain.map((p) => pemToDer(p).toString('base64'))).to.deep.equal([leafDer, intermediateDer].map((d) => d.toString('base64')));
+      expect(element!.chain.map((p) => pemToDer(p).toString('base64'))).to.deep.equal(
+        [leafDer, intermediateDer].map((d) => d.toString('base64')),
+      );
       expect(element!.subject).to.equal('CN=alice,O=Acme');
       expect(element!.uri).to.deep.equal(['spiffe://example.org/alice']);
       expect(element!.dns).to.deep.equal(['alice.example']);
@@ -182,23 +212,43 @@ describe('clientcert CLI', () => {
     });
 
     it('--chain, --by and --details', () => {
-      const value = ok(['xfcc', join(dir, 'leaf.pem'), '--chain', join(dir, 'intermediate-only.pem'), '--by', 'spiffe://example.org/gateway', '--details', 'Cert,URI']).trim();
+      const value = ok([
+        'xfcc',
+        join(dir, 'leaf.pem'),
+        '--chain',
+        join(dir, 'intermediate-only.pem'),
+        '--by',
+        'spiffe://example.org/gateway',
+        '--details',
+        'Cert,URI',
+      ]).trim();
       expect(value.startsWith('By=spiffe://example.org/gateway;Hash=')).to.equal(true);
       const [element] = parseXfcc(value);
       expect(element!.by).to.deep.equal(['spiffe://example.org/gateway']);
       expect(pemToDer(element!.cert!).equals(leafDer)).to.equal(true);
       expect(element!.chain).to.deep.equal([]);
       expect(element!.subject).to.equal(undefined);
-      const chained = parseXfcc(ok(['xfcc', join(dir, 'leaf.pem'), '--chain', join(dir, 'intermediate-only.pem')]).trim())[0]!;
+      const chained = parseXfcc(
+        ok(['xfcc', join(dir, 'leaf.pem'), '--chain', join(dir, 'intermediate-only.pem')]).trim(),
+      )[0]!;
       expect(chained.chain.length).to.equal(2);
     });
 
     it('other formats: rfc9440 (two headers with a chain), base64-der', () => {
-      expect(ok(['xfcc', join(dir, 'client.der'), '--format', 'base64-der']).trim()).to.equal(leafDer.toString('base64'));
-      expect(ok(['xfcc', join(dir, 'leaf.pem'), '--format', 'rfc9440']).trim()).to.equal(`:${leafDer.toString('base64')}:`);
+      expect(ok(['xfcc', join(dir, 'client.der'), '--format', 'base64-der']).trim()).to.equal(
+        leafDer.toString('base64'),
+      );
+      expect(ok(['xfcc', join(dir, 'leaf.pem'), '--format', 'rfc9440']).trim()).to.equal(
+        `:${leafDer.toString('base64')}:`,
+      );
       expect(fails(2, ['xfcc', join(g, 'client.pem'), '--format', 'rfc9440'])).to.include('--headers');
-      const lines = ok(['xfcc', join(g, 'client.pem'), '--format', 'rfc9440', '--headers']).trim().split('\n');
-      expect(lines).to.deep.equal([`client-cert: :${leafDer.toString('base64')}:`, `client-cert-chain: :${intermediateDer.toString('base64')}:`]);
+      const lines = ok(['xfcc', join(g, 'client.pem'), '--format', 'rfc9440', '--headers'])
+        .trim()
+        .split('\n');
+      expect(lines).to.deep.equal([
+        `client-cert: :${leafDer.toString('base64')}:`,
+        `client-cert-chain: :${intermediateDer.toString('base64')}:`,
+      ]);
     });
 
     it('bad usage exits 2, an unreadable file 3', () => {
@@ -212,18 +262,44 @@ describe('clientcert CLI', () => {
   describe('clientcert gen (built binary)', () => {
     async function handshake(out: string): Promise<{ subject: string; authorized: boolean; body: string }> {
       const read = (name: string) => readFileSync(join(out, name));
-      const server = https.createServer({ key: read('server.key'), cert: read('server.pem'), ca: read('ca.pem'), requestCert: true, rejectUnauthorized: true }, (req, res) => {
-        const socket = req.socket as TLSSocket;
-        res.end(JSON.stringify({ subject: socket.getPeerCertificate().subject?.CN ?? '', authorized: socket.authorized }));
-      });
+      const server = https.createServer(
+        {
+          key: read('server.key'),
+          cert: read('server.pem'),
+          ca: read('ca.pem'),
+          requestCert: true,
+          rejectUnauthorized: true,
+        },
+        (req, res) => {
+          const socket = req.socket as TLSSocket;
+          res.end(
+            JSON.stringify({ subject: socket.getPeerCertificate().subject?.CN ?? '', authorized: socket.authorized }),
+          );
+        },
+      );
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       try {
         const port = (server.address() as AddressInfo).port;
         const body = await new Promise<string>((resolve, reject) => {
-          const req = https.request({ host: '127.0.0.1', servername: 'localhost', port, path: '/', ca: read('ca.pem'), cert: read('client.pem'), key: read('client.key'), agent: false }, (res) => {
-            let text = '';
-            res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve(text));
-          });
+          const req = https.request(
+            {
+              host: '127.0.0.1',
+              servername: 'localhost',
+              port,
+              path: '/',
+              ca: read('ca.pem'),
+              cert: read('client.pem'),
+              key: read('client.key'),
+              agent: false,
+            },
+            (res) => {
+              let text = '';
+              res
+                .setEncoding('utf8')
+                .on('data', (c: string) => (text += c))
+                .on('end', () => resolve(text));
+            },
+          );
           req.on('error', reject).end();
         });
         const parsed = JSON.parse(body) as { subject: string; authorized: boolean };
@@ -242,7 +318,8 @@ describe('clientcert CLI', () => {
       this.timeout(60_000);
       const out = join(dir, 'rsa');
       const printed = ok(['gen', '--out', out, '--key-type', 'rsa', '--client-subject', 'CN=bob', '--days', '10']);
-      for (const name of ['ca.pem', 'ca.key', 'server.pem', 'server.key', 'client.pem', 'client.key']) expect(printed).to.include(`  ${name}\n`);
+      for (const name of ['ca.pem', 'ca.key', 'server.pem', 'server.key', 'client.pem', 'client.key'])
+        expect(printed).to.include(`  ${name}\n`);
       expect(printed).not.to.include('intermediate.pem');
       expect(printed).to.include('openssl s_server');
       expect(printed).to.include('curl --cacert ca.pem --cert client.pem --key client.key https://localhost:8443/');
@@ -283,22 +360,36 @@ describe('clientcert CLI', () => {
     };
 
     it('accepted against ca (a path relative to the config file): verifiedBy chain, identity matched', () => {
-      const path = config('ok.json', { ca: './g/ca.pem', rules: { identities: [{ name: 'alice', san: { uri: 'spiffe://example.org/alice' } }] } });
+      const path = config('ok.json', {
+        ca: './g/ca.pem',
+        rules: { identities: [{ name: 'alice', san: { uri: 'spiffe://example.org/alice' } }] },
+      });
       const out = ok(['check', join(g, 'client.pem'), '--config', path]);
       expect(out).to.include('accepted: CN=alice,O=Acme');
       expect(out).to.include('verified by: chain');
       expect(out).to.include('identity:    alice');
-      const result = JSON.parse(ok(['check', join(g, 'client.pfx'), '--passphrase', 's3cret', '--config', path, '--json'])) as Record<string, unknown>;
-      expect(result).to.deep.include({ accepted: true, verifiedBy: 'chain', identity: 'alice', pin: null, subject: 'CN=alice,O=Acme' });
+      const result = JSON.parse(
+        ok(['check', join(g, 'client.pfx'), '--passphrase', 's3cret', '--config', path, '--json']),
+      ) as Record<string, unknown>;
+      expect(result).to.deep.include({
+        accepted: true,
+        verifiedBy: 'chain',
+        identity: 'alice',
+        pin: null,
+        subject: 'CN=alice,O=Acme',
+      });
     });
 
     it('rejected by a rule: exit 1 with the code, detail and deciding check', () => {
-      const path = config('rules.json', { ca: './g/ca.pem', rules: { identities: [{ name: 'bob', commonName: 'bob' }] } });
+      const path = config('rules.json', {
+        ca: './g/ca.pem',
+        rules: { identities: [{ name: 'bob', commonName: 'bob' }] },
+      });
       const result = run(['check', join(g, 'client.pem'), '--config', path, '--json']);
       expect(result.status).to.equal(1);
       const body = JSON.parse(result.stdout) as Record<string, unknown>;
       expect(body).to.deep.include({ accepted: false, code: 'client_certificate_rejected', check: 'rules.identities' });
-      expect(body['detail']).to.be.a('string').and.not.equal('');
+      expect(body.detail).to.be.a('string').and.not.equal('');
     });
 
     it('an expired certificate: client_certificate_expired, exit 1', () => {
@@ -312,18 +403,36 @@ describe('clientcert CLI', () => {
 
     it('untrusted CA, and pins (sha256 and a certificate file) with a JS module config', () => {
       const otherCa = config('other.json', { ca: './expired/ca.pem' });
-      const untrusted = JSON.parse(run(['check', join(g, 'client.pem'), '--config', otherCa, '--json']).stdout) as Record<string, unknown>;
-      expect(untrusted).to.deep.include({ accepted: false, code: 'client_certificate_untrusted', check: 'chain.untrusted' });
+      const untrusted = JSON.parse(
+        run(['check', join(g, 'client.pem'), '--config', otherCa, '--json']).stdout,
+      ) as Record<string, unknown>;
+      expect(untrusted).to.deep.include({
+        accepted: false,
+        code: 'client_certificate_untrusted',
+        check: 'chain.untrusted',
+      });
 
       const sha = createHash('sha256').update(leafDer).digest('hex');
-      const pinned = config('pins.mjs', null, `export default { pins: [{ name: 'alice-pin', leaf: 'sha256:${sha}' }] };\n`);
-      expect(JSON.parse(ok(['check', join(g, 'client.pem'), '--config', pinned, '--json'])) as object)
-        .to.deep.include({ accepted: true, verifiedBy: 'pin', pin: 'alice-pin' });
+      const pinned = config(
+        'pins.mjs',
+        null,
+        `export default { pins: [{ name: 'alice-pin', leaf: 'sha256:${sha}' }] };\n`,
+      );
+      expect(JSON.parse(ok(['check', join(g, 'client.pem'), '--config', pinned, '--json'])) as object).to.deep.include({
+        accepted: true,
+        verifiedBy: 'pin',
+        pin: 'alice-pin',
+      });
       const byFile = config('pinfile.json', { pins: ['./leaf.pem'] });
-      expect(JSON.parse(ok(['check', join(dir, 'client.der'), '--config', byFile, '--json'])) as object).to.deep.include({ accepted: true, verifiedBy: 'pin' });
+      expect(
+        JSON.parse(ok(['check', join(dir, 'client.der'), '--config', byFile, '--json'])) as object,
+      ).to.deep.include({ accepted: true, verifiedBy: 'pin' });
       const wrong = run(['check', join(other, 'client.pem'), '--config', byFile, '--json']);
       expect(wrong.status, wrong.stderr).to.equal(1);
-      expect(JSON.parse(wrong.stdout) as object).to.deep.include({ code: 'client_certificate_untrusted', check: 'pins' });
+      expect(JSON.parse(wrong.stdout) as object).to.deep.include({
+        code: 'client_certificate_untrusted',
+        check: 'pins',
+      });
     });
 
     it('header values in each format go through the same pipeline', () => {
@@ -331,29 +440,44 @@ describe('clientcert CLI', () => {
       const xfcc = ok(['xfcc', join(g, 'client.pem')]).trim();
       expect(ok(['check', xfcc, '--config', path])).to.include('accepted: CN=alice,O=Acme');
       const rfc = `:${leafDer.toString('base64')}:, :${intermediateDer.toString('base64')}:`;
-      expect(JSON.parse(ok(['check', '-', '--config', path, '--json'], { input: rfc })) as object).to.deep.include({ accepted: true, source: 'rfc9440' });
+      expect(JSON.parse(ok(['check', '-', '--config', path, '--json'], { input: rfc })) as object).to.deep.include({
+        accepted: true,
+        source: 'rfc9440',
+      });
       // The leaf alone (no intermediate) does not chain to the root: the middleware says so.
-      const leafOnly = JSON.parse(run(['check', leafDer.toString('base64'), '--config', path, '--json']).stdout) as object;
+      const leafOnly = JSON.parse(
+        run(['check', leafDer.toString('base64'), '--config', path, '--json']).stdout,
+      ) as object;
       expect(leafOnly).to.deep.include({ accepted: false, code: 'client_certificate_untrusted', source: 'base64-der' });
       // A tampered Hash is refused like the middleware refuses it.
       const tampered = xfcc.replace(/Hash=[0-9a-f]{4}/, 'Hash=0000');
-      expect(JSON.parse(run(['check', tampered, '--config', path, '--json']).stdout) as object).to.deep.include({ code: 'client_certificate_malformed', check: 'xfcc' });
+      expect(JSON.parse(run(['check', tampered, '--config', path, '--json']).stdout) as object).to.deep.include({
+        code: 'client_certificate_malformed',
+        check: 'xfcc',
+      });
     });
 
     it('--at decides as of another time', () => {
       const path = config('ok3.json', { ca: './g/ca.pem' });
       const later = new Date(Date.now() + 400 * 86_400_000).toISOString();
-      expect(JSON.parse(run(['check', join(g, 'client.pem'), '--config', path, '--at', later, '--json']).stdout) as object)
-        .to.deep.include({ code: 'client_certificate_expired' });
+      expect(
+        JSON.parse(run(['check', join(g, 'client.pem'), '--config', path, '--at', later, '--json']).stdout) as object,
+      ).to.deep.include({ code: 'client_certificate_expired' });
       fails(2, ['check', join(g, 'client.pem'), '--config', path, '--at', 'tomorrow']);
     });
 
     it('config problems: missing --config 2, unreadable or invalid config 3', () => {
       expect(fails(2, ['check', join(g, 'client.pem')])).to.include('--config');
       expect(fails(3, ['check', join(g, 'client.pem'), '--config', join(dir, 'none.json')])).to.include('none.json');
-      expect(fails(3, ['check', join(g, 'client.pem'), '--config', config('bad.json', null, '{ nope')])).to.include('bad.json');
-      expect(fails(3, ['check', join(g, 'client.pem'), '--config', config('badca.json', { ca: './missing-ca.pem' })])).to.include('missing-ca.pem');
-      expect(fails(3, ['check', join(g, 'client.pem'), '--config', config('badopt.json', { bogusOption: 1 })])).to.include('invalid configuration');
+      expect(fails(3, ['check', join(g, 'client.pem'), '--config', config('bad.json', null, '{ nope')])).to.include(
+        'bad.json',
+      );
+      expect(
+        fails(3, ['check', join(g, 'client.pem'), '--config', config('badca.json', { ca: './missing-ca.pem' })]),
+      ).to.include('missing-ca.pem');
+      expect(
+        fails(3, ['check', join(g, 'client.pem'), '--config', config('badopt.json', { bogusOption: 1 })]),
+      ).to.include('invalid configuration');
     });
   });
 

@@ -1,9 +1,10 @@
 /** Runs the real built `clientcert` binary (building it first when it is missing or stale). */
-import { expect } from 'chai';
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(root, 'packages/cli/dist/cli.js');
@@ -29,7 +30,11 @@ export function ensureBuilt(): void {
   for (const pkg of ['core', 'cli']) {
     if (!stale(pkg, pkg === 'cli' ? 'dist/cli.js' : 'dist/index.js')) continue;
     const result = spawnSync(process.execPath, ['scripts/pnpm.mjs', '--filter', `@clientcert/${pkg}`, 'run', 'build'], {
-      cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000, env: { ...process.env, CI: '1' },
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 300_000,
+      env: { ...process.env, CI: '1' },
     });
     if (result.status !== 0) throw new Error(`building @clientcert/${pkg} failed:\n${result.stdout}\n${result.stderr}`);
   }
@@ -43,7 +48,11 @@ export interface Run {
 }
 
 export function run(args: string[], options: { cwd?: string; input?: string | Buffer } = {}): Run {
-  const result = spawnSync(process.execPath, [BIN, ...args], { cwd: options.cwd ?? root, input: options.input, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? root,
+    input: options.input,
+    encoding: 'utf8',
+  });
   const out = { status: result.status, stdout: result.stdout, stderr: result.stderr };
   expect(out.stderr, 'no stack trace').not.to.match(/\n\s+at /);
   return out;

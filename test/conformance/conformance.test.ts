@@ -10,15 +10,25 @@
  * must get the row's answer: over HTTP/2 each stream has a socket object of its own, and
  * per-connection state must hold for every stream. The whole file: ~10 s on 2 cores.
  */
-import { expect } from 'chai';
+
 import type { OutgoingHttpHeaders } from 'node:http';
+import { expect } from 'chai';
 import type { Logger } from '../../packages/core/src/index.js';
-import { request, type ClientResponse } from '../helpers/http-client.js';
+import { type ClientResponse, request } from '../helpers/http-client.js';
 import { request2 } from '../http2/client.js';
-import { FRAMEWORKS, type AppSpec, type RunningApp, type Whoami } from './harness.js';
+import { type AppSpec, FRAMEWORKS, type RunningApp, type Whoami } from './harness.js';
 import {
-  ALICE_SAN, createFixtures, DN, invalidOptions, ISSUER, resolve, scenarios,
-  type Expect, type Fixtures, type Scenario, type Send,
+  ALICE_SAN,
+  createFixtures,
+  DN,
+  type Expect,
+  type Fixtures,
+  ISSUER,
+  invalidOptions,
+  resolve,
+  type Scenario,
+  type Send,
+  scenarios,
 } from './scenarios.js';
 
 const PROBLEM_KEYS = ['code', 'detail', 'instance', 'status', 'title', 'type'];
@@ -52,7 +62,8 @@ async function sendRequest(app: RunningApp, send: Send, f: Fixtures, http2: bool
   const headers: OutgoingHttpHeaders = {};
   if (send.xfcc !== undefined) {
     const value = resolve(send.xfcc, f);
-    headers[send.xfccHeader ?? 'x-forwarded-client-cert'] = Array.isArray(value) && value.length === 1 ? value[0] : value;
+    headers[send.xfccHeader ?? 'x-forwarded-client-cert'] =
+      Array.isArray(value) && value.length === 1 ? value[0] : value;
   }
   if (send.headers !== undefined) Object.assign(headers, resolve(send.headers, f));
   const client = send.cert ? f.clients[send.cert] : undefined;
@@ -132,7 +143,7 @@ function recordingLogger(): RecordingLogger {
   return { infos, warns, info: (m) => void infos.push(m), warn: (m) => void warns.push(m) };
 }
 
-describe('conformance', function () {
+describe('conformance', () => {
   let f: Fixtures;
 
   before(async function () {
@@ -141,7 +152,10 @@ describe('conformance', function () {
   });
 
   const all = FRAMEWORKS.flatMap((frameworks) => frameworks.adapters);
-  const runs = [...all.map((adapter) => ({ adapter, http2: false })), ...all.filter((a) => a.http2).map((adapter) => ({ adapter, http2: true }))];
+  const runs = [
+    ...all.map((adapter) => ({ adapter, http2: false })),
+    ...all.filter((a) => a.http2).map((adapter) => ({ adapter, http2: true })),
+  ];
   for (const { adapter, http2 } of runs) {
     describe(`${adapter.name} ${adapter.version}${http2 ? ' over HTTP/2' : ''}`, () => {
       let app: RunningApp | undefined;
@@ -192,7 +206,12 @@ describe('conformance', function () {
 
           const evil = 'Cert="%0A%0Dclientcert-log-injection"';
           for (let i = 0; i < 2; i++) {
-            const res = await request({ url: app.url, path: '/whoami', localAddress: '127.0.0.2', headers: { 'x-forwarded-client-cert': evil } });
+            const res = await request({
+              url: app.url,
+              path: '/whoami',
+              localAddress: '127.0.0.2',
+              headers: { 'x-forwarded-client-cert': evil },
+            });
             expectProblem(res, 403, 'client_certificate_required', [evil]);
           }
           expect(logger.warns).to.have.length(1);
@@ -213,7 +232,12 @@ describe('conformance', function () {
           console.info = console.warn = console.log = (...args: unknown[]) => void seen.push(args);
           try {
             app = await adapter.start({ options: { logger: false } });
-            await request({ url: app.url, path: '/whoami', localAddress: '127.0.0.2', headers: { 'x-forwarded-client-cert': 'x' } });
+            await request({
+              url: app.url,
+              path: '/whoami',
+              localAddress: '127.0.0.2',
+              headers: { 'x-forwarded-client-cert': 'x' },
+            });
           } finally {
             Object.assign(console, original);
           }

@@ -25,10 +25,10 @@ import type Express from 'express';
 import type FastifyFactory from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type KoaApplication from 'koa';
+import type { ClientCertificate, ClientCertOptions } from '../../packages/core/src/index.js';
 import { clientCert as expressClientCert } from '../../packages/express/src/index.js';
 import { clientCert as fastifyClientCert } from '../../packages/fastify/src/index.js';
 import { clientCert as koaClientCert } from '../../packages/koa/src/index.js';
-import type { ClientCertificate, ClientCertOptions } from '../../packages/core/src/index.js';
 
 /** What `GET /whoami` (and every extra route) answers. */
 export type Whoami =
@@ -49,16 +49,16 @@ export type Whoami =
 export function whoami(cert: ClientCertificate | null | undefined): Whoami {
   if (!cert) return { cert: null };
   return {
-      subject: cert.subject.rfc4514,
-      issuer: cert.issuer.rfc4514,
-      sha256: cert.fingerprints.sha256,
-      serial: cert.serialNumber,
-      source: cert.source,
-      verifiedBy: cert.verifiedBy,
-      spiffeId: cert.spiffeId,
-      san: { dns: [...cert.san.dns], uri: [...cert.san.uri], email: [...cert.san.email], ip: [...cert.san.ip] },
-      chainLength: cert.chain.length,
-      authorization: cert.authorization,
+    subject: cert.subject.rfc4514,
+    issuer: cert.issuer.rfc4514,
+    sha256: cert.fingerprints.sha256,
+    serial: cert.serialNumber,
+    source: cert.source,
+    verifiedBy: cert.verifiedBy,
+    spiffeId: cert.spiffeId,
+    san: { dns: [...cert.san.dns], uri: [...cert.san.uri], email: [...cert.san.email], ip: [...cert.san.ip] },
+    chainLength: cert.chain.length,
+    authorization: cert.authorization,
   };
 }
 
@@ -131,13 +131,13 @@ async function listen(server: AnyServer, secure: boolean): Promise<RunningApp> {
   });
   const { port } = server.address() as AddressInfo;
   return {
-      url: `${secure ? 'https' : 'http'}://${HOST}:${port}`,
-      close: () =>
-        new Promise<void>((resolve, reject) => {
-          server.close((error?: Error) => (error ? reject(error) : resolve()));
-          if ('closeAllConnections' in server) server.closeAllConnections();
-          for (const session of sessions) session.destroy();
-        }),
+    url: `${secure ? 'https' : 'http'}://${HOST}:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error?: Error) => (error ? reject(error) : resolve()));
+        if ('closeAllConnections' in server) server.closeAllConnections();
+        for (const session of sessions) session.destroy();
+      }),
   };
 }
 
@@ -172,7 +172,11 @@ function expressAdapter(express: typeof Express, version: string): Adapter {
       app.get('/whoami', (req, res) => void res.json(whoami(req.clientCert)));
       for (const route of spec.routes ?? []) {
         if (route.clientCert !== false) {
-          app.get(route.path, expressClientCert(quiet(route.clientCert)), (req, res) => void res.json(whoami(req.clientCert)));
+          app.get(
+            route.path,
+            expressClientCert(quiet(route.clientCert)),
+            (req, res) => void res.json(whoami(req.clientCert)),
+          );
         }
       }
       return listen(nodeServer(spec, app), spec.tls !== undefined);
@@ -237,7 +241,11 @@ function fastifyAdapter(Fastify: typeof FastifyFactory, version: string): Adapte
     http2: true,
     async start(spec) {
       // One type for all: the routes and hooks do not depend on the server flavour.
-      const options = spec.http2 ? { http2: true as const, ...(spec.tls ? { https: spec.tls } : {}) } : spec.tls ? { https: spec.tls } : {};
+      const options = spec.http2
+        ? { http2: true as const, ...(spec.tls ? { https: spec.tls } : {}) }
+        : spec.tls
+          ? { https: spec.tls }
+          : {};
       const app = Fastify(options as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
       try {
         await app.register(fastifyClientCert, quiet(spec.options));

@@ -14,13 +14,25 @@
 import { expect } from 'chai';
 import type { ClientCertOptions } from '../../packages/core/src/index.js';
 import { envoyXfcc, type TestCertificate } from '../../packages/core/src/testkit/index.js';
-import { adapters, type Adapter } from '../conformance/harness.js';
-import { captureLog, expectWhoCanMint, getFrom, startDualStack, startupLine, warningsCoded, withEnv, type CapturedLog } from './apps.js';
-import { fixtures, type Fixtures } from './fixtures.js';
+import { type Adapter, adapters } from '../conformance/harness.js';
+import {
+  type CapturedLog,
+  captureLog,
+  expectWhoCanMint,
+  getFrom,
+  startDualStack,
+  startupLine,
+  warningsCoded,
+  withEnv,
+} from './apps.js';
+import { type Fixtures, fixtures } from './fixtures.js';
 import { peer, usePrivatePeers } from './private-peers.js';
 
 /** What ACA's environment sets in every container. */
-const ACA_ENV = { CONTAINER_APP_NAME: 'orders', CONTAINER_APP_ENV_DNS_SUFFIX: 'kindhill-1234abcd.westeurope.azurecontainerapps.io' };
+const ACA_ENV = {
+  CONTAINER_APP_NAME: 'orders',
+  CONTAINER_APP_ENV_DNS_SUFFIX: 'kindhill-1234abcd.westeurope.azurecontainerapps.io',
+};
 const ACA_PEERS = 'loopback, uniquelocal, 100.64.0.0/10';
 
 interface How {
@@ -49,16 +61,24 @@ const HOWS: How[] = [
 ];
 
 /** ACA's XFCC: one element, Hash;Cert;Chain (header-formats §2). */
-const acaXfcc = (cert: TestCertificate): Record<string, string> =>
-  ({ 'x-forwarded-client-cert': envoyXfcc(cert, { details: ['Cert', 'Chain'] }) });
+const acaXfcc = (cert: TestCertificate): Record<string, string> => ({
+  'x-forwarded-client-cert': envoyXfcc(cert, { details: ['Cert', 'Chain'] }),
+});
 
 /** The same request from the ingress's possible addresses; every outcome must be `expected`. */
-async function fromIngress(adapter: Adapter, how: How, options: ClientCertOptions, cert: TestCertificate): Promise<{ got: Record<string, string>; logs: CapturedLog[] }> {
+async function fromIngress(
+  adapter: Adapter,
+  how: How,
+  options: ClientCertOptions,
+  cert: TestCertificate,
+): Promise<{ got: Record<string, string>; logs: CapturedLog[] }> {
   const logs = [captureLog(), captureLog()];
-  const [v4, dual] = await how.around(() => Promise.all([
-    adapter.start({ options: { ...options, logger: logs[0]!.logger } }),
-    startDualStack(adapter.name, { ...options, logger: logs[1]!.logger }),
-  ]));
+  const [v4, dual] = await how.around(() =>
+    Promise.all([
+      adapter.start({ options: { ...options, logger: logs[0]!.logger } }),
+      startDualStack(adapter.name, { ...options, logger: logs[1]!.logger }),
+    ]),
+  );
   try {
     const port4 = Number(new URL(v4.url).port);
     const headers = acaXfcc(cert);
@@ -75,10 +95,13 @@ async function fromIngress(adapter: Adapter, how: How, options: ClientCertOption
 }
 
 const every = (outcome: string): Record<string, string> => ({
-  '10/8 → 127.0.0.1': outcome, '100.64/10 → 127.0.0.1': outcome, '10/8 → :: (mapped)': outcome, 'fc00::/7 → ::': outcome,
+  '10/8 → 127.0.0.1': outcome,
+  '100.64/10 → 127.0.0.1': outcome,
+  '10/8 → :: (mapped)': outcome,
+  'fc00::/7 → ::': outcome,
 });
 
-describe('deployments: Azure Container Apps', function () {
+describe('deployments: Azure Container Apps', () => {
   usePrivatePeers();
   const ambient = { name: process.env.CONTAINER_APP_NAME, suffix: process.env.CONTAINER_APP_ENV_DNS_SUFFIX };
   let f: Fixtures;
@@ -95,7 +118,9 @@ describe('deployments: Azure Container Apps', function () {
             expect(got, cert.x509.subject).to.deep.equal(every('403 client_certificate_untrusted'));
             for (const log of logs) {
               expect(startupLine(log)).to.include(how.says);
-              expect(startupLine(log)).to.include(`; forwarded headers trusted from ${ACA_PEERS} (default for azure-container-apps); `);
+              expect(startupLine(log)).to.include(
+                `; forwarded headers trusted from ${ACA_PEERS} (default for azure-container-apps); `,
+              );
               expectWhoCanMint(log, 'nobody (no certificate can be trusted)');
               // The warning names the fix (ca or pins) and never suggests proxyVerified.
               const [untrusted, ...more] = warningsCoded(log, 'forwarded_untrusted');
@@ -109,10 +134,12 @@ describe('deployments: Azure Container Apps', function () {
         });
 
         it(`${adapter.name}: proxyVerified: true → construction throws invalid_option`, async () => {
-          const error = await how.around(() => adapter.construct(how.options({ proxyVerified: true }), 'app')).then(
-            () => null,
-            (e: unknown) => e as { code?: string; message?: string },
-          );
+          const error = await how
+            .around(() => adapter.construct(how.options({ proxyVerified: true }), 'app'))
+            .then(
+              () => null,
+              (e: unknown) => e as { code?: string; message?: string },
+            );
           expect(error, 'construction succeeded').not.to.equal(null);
           expect(error!.code).to.equal('invalid_option');
           expect(error!.message).to.include('proxyVerified');
@@ -126,20 +153,35 @@ describe('deployments: Azure Container Apps', function () {
           const anyone = await fromIngress(adapter, how, options, f.anyone);
           expect(anyone.got).to.deep.equal(every('403 client_certificate_untrusted'));
           for (const log of alice.logs) {
-            expectWhoCanMint(log, `any peer in trustProxy (${ACA_PEERS}), with any certificate the trust anchors accept: forwarded certificates prove no key possession`);
+            expectWhoCanMint(
+              log,
+              `any peer in trustProxy (${ACA_PEERS}), with any certificate the trust anchors accept: forwarded certificates prove no key possession`,
+            );
             expect(warningsCoded(log, 'forwarded_untrusted')).to.deep.equal([]);
           }
         });
 
         it(`${adapter.name}: dangerouslyTrustAnyForwardedCertificate: true → CN=anyone-at-all 200 verifiedBy none, and the start-up warns unverified_forwarded`, async () => {
-          const { got, logs } = await fromIngress(adapter, how, how.options({ dangerouslyTrustAnyForwardedCertificate: true }), f.anyone);
+          const { got, logs } = await fromIngress(
+            adapter,
+            how,
+            how.options({ dangerouslyTrustAnyForwardedCertificate: true }),
+            f.anyone,
+          );
           expect(got).to.deep.equal(every('200 CN=anyone-at-all source=xfcc verifiedBy=none'));
           for (const log of logs) {
             const [warning, ...more] = warningsCoded(log, 'unverified_forwarded');
             expect(more).to.deep.equal([]);
-            expect(warning).to.include(`dangerouslyTrustAnyForwardedCertificate is on: any peer in trustProxy (${ACA_PEERS}) can present a certificate it made itself`);
-            expectWhoCanMint(log, `any peer in trustProxy (${ACA_PEERS}), with any certificate at all, even one it made itself`);
-            expect(startupLine(log)).to.include('trust: NOTHING for forwarded certificates (dangerouslyTrustAnyForwardedCertificate)');
+            expect(warning).to.include(
+              `dangerouslyTrustAnyForwardedCertificate is on: any peer in trustProxy (${ACA_PEERS}) can present a certificate it made itself`,
+            );
+            expectWhoCanMint(
+              log,
+              `any peer in trustProxy (${ACA_PEERS}), with any certificate at all, even one it made itself`,
+            );
+            expect(startupLine(log)).to.include(
+              'trust: NOTHING for forwarded certificates (dangerouslyTrustAnyForwardedCertificate)',
+            );
           }
         });
       }
@@ -148,7 +190,9 @@ describe('deployments: Azure Container Apps', function () {
 
   describe('afterwards', () => {
     it('the environment is as it was (the other tests see no ACA)', () => {
-      expect({ name: process.env.CONTAINER_APP_NAME, suffix: process.env.CONTAINER_APP_ENV_DNS_SUFFIX }).to.deep.equal(ambient);
+      expect({ name: process.env.CONTAINER_APP_NAME, suffix: process.env.CONTAINER_APP_ENV_DNS_SUFFIX }).to.deep.equal(
+        ambient,
+      );
     });
   });
 });

@@ -9,18 +9,19 @@
  * - one GET from a chosen local address, IPv4 or IPv6, summed up as one exact `outcome` string
  *   (`403 client_certificate_required`, `200 CN=alice source=xfcc verifiedBy=chain`, `200 no certificate`).
  */
-import { expect } from 'chai';
+
 import http, { type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
 import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
+import type { ClientCertOptions, Logger } from '../../packages/core/src/index.js';
 import { clientCert as expressClientCert } from '../../packages/express/src/index.js';
 import { clientCert as fastifyClientCert } from '../../packages/fastify/src/index.js';
 import { clientCert as koaClientCert } from '../../packages/koa/src/index.js';
-import type { ClientCertOptions, Logger } from '../../packages/core/src/index.js';
-import { whoami, type Adapter, type Whoami } from '../conformance/harness.js';
-import { request, type ClientResponse } from '../helpers/http-client.js';
+import { type Adapter, type Whoami, whoami } from '../conformance/harness.js';
+import { type ClientResponse, request } from '../helpers/http-client.js';
 
 export type AdapterName = Adapter['name'];
 
@@ -65,10 +66,11 @@ export async function startDualStack(adapter: AdapterName, options: ClientCertOp
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -82,7 +84,11 @@ export interface CapturedLog {
 export function captureLog(): CapturedLog {
   const info: string[] = [];
   const warn: string[] = [];
-  return { info, warn, logger: { info: (m) => void info.push(m), warn: (m) => void warn.push(m), debug: () => undefined } };
+  return {
+    info,
+    warn,
+    logger: { info: (m) => void info.push(m), warn: (m) => void warn.push(m), debug: () => undefined },
+  };
 }
 
 /** The one start-up line (`clientcert: mode …`), asserting there is exactly one. */
@@ -108,7 +114,9 @@ export function warningsCoded(log: CapturedLog, code: string): string[] {
 }
 
 /** A response as one exact string: status, then the problem code or who the app saw. */
-export function outcome(res: ClientResponse | { status: number; headers: ClientResponse['headers']; text: string }): string {
+export function outcome(
+  res: ClientResponse | { status: number; headers: ClientResponse['headers']; text: string },
+): string {
   let body: unknown;
   try {
     body = JSON.parse(res.text);
@@ -122,23 +130,41 @@ export function outcome(res: ClientResponse | { status: number; headers: ClientR
   }
   const type = String(res.headers['content-type'] ?? '');
   const problem = body as { code?: string; status?: number };
-  if (!type.startsWith('application/problem+json') || problem.status !== res.status) return `${res.status} (not a problem) ${res.text.slice(0, 120)}`;
+  if (!type.startsWith('application/problem+json') || problem.status !== res.status)
+    return `${res.status} (not a problem) ${res.text.slice(0, 120)}`;
   return `${res.status} ${problem.code}`;
 }
 
 /** A plain-HTTP GET /whoami to `host` (127.0.0.1 or ::1), from `localAddress`, on a fresh connection. */
-export async function getFrom(host: string, port: number, localAddress: string | undefined, headers: OutgoingHttpHeaders): Promise<string> {
+export async function getFrom(
+  host: string,
+  port: number,
+  localAddress: string | undefined,
+  headers: OutgoingHttpHeaders,
+): Promise<string> {
   if (!host.includes(':')) {
-    return outcome(await request({ url: `http://${host}:${port}`, path: '/whoami', headers, ...(localAddress ? { localAddress } : {}) }));
+    return outcome(
+      await request({
+        url: `http://${host}:${port}`,
+        path: '/whoami',
+        headers,
+        ...(localAddress ? { localAddress } : {}),
+      }),
+    );
   }
   // The shared client takes a bracketed URL host for a name; IPv6 goes here.
   const res = await new Promise<ClientResponse>((resolve, reject) => {
-    const req = http.request({ host, port, path: '/whoami', headers, agent: false, ...(localAddress ? { localAddress } : {}) }, (r) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (chunk: Buffer) => chunks.push(chunk));
-      r.on('error', reject);
-      r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, text: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = http.request(
+      { host, port, path: '/whoami', headers, agent: false, ...(localAddress ? { localAddress } : {}) },
+      (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (chunk: Buffer) => chunks.push(chunk));
+        r.on('error', reject);
+        r.on('end', () =>
+          resolve({ status: r.statusCode ?? 0, headers: r.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end();
   });

@@ -4,7 +4,13 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import type { ClientCertOptions, ProxyName, SourceName } from '../../packages/core/src/index.js';
-import { createCA, createSelfSigned, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
+import {
+  createCA,
+  createSelfSigned,
+  envoyXfcc,
+  type TestCA,
+  type TestCertificate,
+} from '../../packages/core/src/testkit/index.js';
 import { albEscape, b64, nginxEscape } from '../helpers/encodings.js';
 
 export interface Fixtures {
@@ -75,7 +81,10 @@ export interface Deployment {
 
 function presetHeaders(proxy: ProxyName | 'xfcc', cert: TestCertificate): Record<string, string> {
   switch (proxy) {
-    case 'xfcc': case 'envoy': case 'istio': case 'azure-container-apps':
+    case 'xfcc':
+    case 'envoy':
+    case 'istio':
+    case 'azure-container-apps':
       return { 'x-forwarded-client-cert': envoyXfcc(cert) };
     case 'nginx':
       return { 'ssl-client-cert': nginxEscape(cert.cert), 'ssl-client-verify': 'SUCCESS' };
@@ -95,7 +104,12 @@ function presetHeaders(proxy: ProxyName | 'xfcc', cert: TestCertificate): Record
       return { 'x-forwarded-tls-client-cert': b64(cert.der) };
     case 'cloudflare':
       // Access's certificate forwarding (DER and SHA-256), plus the managed transform's verdict and fingerprint (§9).
-      return { 'cf-client-cert-der-base64': b64(cert.der), 'cf-client-cert-sha256': cert.sha256, 'cf-cert-verified': 'true', 'cf-cert-sha256': cert.sha256 };
+      return {
+        'cf-client-cert-der-base64': b64(cert.der),
+        'cf-client-cert-sha256': cert.sha256,
+        'cf-cert-verified': 'true',
+        'cf-cert-sha256': cert.sha256,
+      };
     case 'aws-alb':
       // Verify mode sends the leaf and its description (§7.2).
       return {
@@ -113,13 +127,22 @@ function presetHeaders(proxy: ProxyName | 'xfcc', cert: TestCertificate): Record
 }
 
 function preset(proxy: ProxyName, source: SourceName, verification: Deployment['verification']): Deployment {
-  return { title: `proxy: '${proxy}'`, options: { proxy }, source, verification, headers: (cert) => presetHeaders(proxy, cert) };
+  return {
+    title: `proxy: '${proxy}'`,
+    options: { proxy },
+    source,
+    verification,
+    headers: (cert) => presetHeaders(proxy, cert),
+  };
 }
 
 /** Every deployment of item 1, by the name its test file uses. */
 export const DEPLOYMENTS = {
   xfcc: {
-    title: "no proxy, source: 'xfcc'", options: { source: 'xfcc' }, source: 'xfcc', verification: 'config',
+    title: "no proxy, source: 'xfcc'",
+    options: { source: 'xfcc' },
+    source: 'xfcc',
+    verification: 'config',
     headers: (cert: TestCertificate) => presetHeaders('xfcc', cert),
   } satisfies Deployment,
   envoy: preset('envoy', 'xfcc', 'config'),

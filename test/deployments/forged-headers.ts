@@ -13,11 +13,19 @@
  * who can mint an identity.
  */
 import { expect } from 'chai';
-import { PRESETS, type ClientCertOptions, type ProxyName } from '../../packages/core/src/index.js';
+import { type ClientCertOptions, PRESETS, type ProxyName } from '../../packages/core/src/index.js';
 import type { TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { adapters } from '../conformance/harness.js';
-import { captureLog, expectWhoCanMint, getFrom, startDualStack, startupLine, warningsCoded, type CapturedLog } from './apps.js';
-import { fixtures, type Deployment, type Fixtures } from './fixtures.js';
+import {
+  type CapturedLog,
+  captureLog,
+  expectWhoCanMint,
+  getFrom,
+  startDualStack,
+  startupLine,
+  warningsCoded,
+} from './apps.js';
+import { type Deployment, type Fixtures, fixtures } from './fixtures.js';
 import { PRIVATE_PEERS } from './private-peers.js';
 
 interface Variant {
@@ -31,17 +39,20 @@ interface Variant {
 }
 
 const LOOPBACK_PROXY_WORD = 'any peer in trustProxy (loopback), with any certificate it says it verified';
-const LOOPBACK_ANCHORS = 'any peer in trustProxy (loopback), with any certificate the trust anchors accept: forwarded certificates prove no key possession';
+const LOOPBACK_ANCHORS =
+  'any peer in trustProxy (loopback), with any certificate the trust anchors accept: forwarded certificates prove no key possession';
 const NOBODY = 'nobody (no certificate can be trusted)';
 
 function variants(d: Deployment): Variant[] {
   const proxyCounts = d.verification !== 'config';
   const list: Variant[] = [
     {
-      title: `default options${proxyCounts ? ' (the proxy\'s verdict counts)' : ''}, a self-made CN=admin`,
+      title: `default options${proxyCounts ? " (the proxy's verdict counts)" : ''}, a self-made CN=admin`,
       options: () => d.options,
       cert: (f) => f.admin,
-      fromLoopback: proxyCounts ? `200 CN=admin source=${d.source} verifiedBy=proxy` : '403 client_certificate_untrusted',
+      fromLoopback: proxyCounts
+        ? `200 CN=admin source=${d.source} verifiedBy=proxy`
+        : '403 client_certificate_untrusted',
       who: proxyCounts ? LOOPBACK_PROXY_WORD : NOBODY,
     },
   ];
@@ -55,7 +66,7 @@ function variants(d: Deployment): Variant[] {
     });
   }
   list.push({
-    title: 'ca set, Alice\'s real certificate',
+    title: "ca set, Alice's real certificate",
     options: (f) => ({ ...d.options, ca: f.root.cert }),
     cert: (f) => f.alice,
     fromLoopback: `200 CN=alice,O=Acme source=${d.source} verifiedBy=chain`,
@@ -108,7 +119,9 @@ export function forgedHeaderSuite(d: Deployment): void {
 
               for (const log of logs) {
                 expectWhoCanMint(log, variant.who);
-                expect(startupLine(log)).to.include('; forwarded headers trusted from loopback (default: a proxy on this host); ');
+                expect(startupLine(log)).to.include(
+                  '; forwarded headers trusted from loopback (default: a proxy on this host); ',
+                );
                 // A proxy that connects from elsewhere, left with the loopback default, is said to be ignored.
                 const remote = d.options.proxy ? PRESETS[d.options.proxy as ProxyName].remote : false;
                 expect(warningsCoded(log, 'trust_proxy_default'), log.warn.join('\n')).to.have.length(remote ? 1 : 0);

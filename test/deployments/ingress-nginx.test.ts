@@ -23,10 +23,10 @@ import type { ClientCertOptions } from '../../packages/core/src/index.js';
 import { adapters, type RunningApp } from '../conformance/harness.js';
 import { nginxEscape } from '../helpers/encodings.js';
 import { throughProxy } from '../interop/client.js';
-import { requireBinary, startProxy, type RunningProxy } from '../interop/proxy-process.js';
-import { captureLog, expectWhoCanMint, getFrom, outcome, type CapturedLog } from './apps.js';
+import { type RunningProxy, requireBinary, startProxy } from '../interop/proxy-process.js';
+import { type CapturedLog, captureLog, expectWhoCanMint, getFrom, outcome } from './apps.js';
+import { DEPLOYMENTS, type Fixtures, fixtures, rfc2253 } from './fixtures.js';
 import { forgedHeaderSuite } from './forged-headers.js';
-import { DEPLOYMENTS, fixtures, rfc2253, type Fixtures } from './fixtures.js';
 import { ingressNginxHeaders, nginxSiteLaunch } from './nginx-site.js';
 import { usePrivatePeers } from './private-peers.js';
 
@@ -56,7 +56,7 @@ const APP_CONFIGS: AppConfig[] = [
   },
 ];
 
-describe('deployments: ingress-nginx', function () {
+describe('deployments: ingress-nginx', () => {
   usePrivatePeers();
   forgedHeaderSuite(DEPLOYMENTS['ingress-nginx']);
 
@@ -73,7 +73,8 @@ describe('deployments: ingress-nginx', function () {
           const app = await adapter.start({ options: { ...config.options(f), logger: log.logger } });
           return { app, port: Number(new URL(app.url).port), log };
         };
-        const send = (port: number, headers: Record<string, string>): Promise<string> => getFrom('127.0.0.1', port, '127.0.0.1', headers);
+        const send = (port: number, headers: Record<string, string>): Promise<string> =>
+          getFrom('127.0.0.1', port, '127.0.0.1', headers);
         const dns = (subjectOf: typeof f.alice, issuerOf: typeof f.alice): Record<string, string> => ({
           'ssl-client-subject-dn': rfc2253(subjectOf.x509.subject),
           'ssl-client-issuer-dn': rfc2253(issuerOf.x509.issuer),
@@ -82,7 +83,11 @@ describe('deployments: ingress-nginx', function () {
         it(`${config.title}, ${adapter.name}: matching DNs → 200 alice (the control)`, async () => {
           const { app, port, log } = await start();
           try {
-            const headers = { 'ssl-client-cert': nginxEscape(f.alice.cert), 'ssl-client-verify': 'SUCCESS', ...dns(f.alice, f.alice) };
+            const headers = {
+              'ssl-client-cert': nginxEscape(f.alice.cert),
+              'ssl-client-verify': 'SUCCESS',
+              ...dns(f.alice, f.alice),
+            };
             expect(await send(port, headers)).to.equal(`200 ${ALICE} source=url-pem verifiedBy=${config.verifiedBy}`);
             expectWhoCanMint(log, config.who);
           } finally {
@@ -93,7 +98,11 @@ describe('deployments: ingress-nginx', function () {
         it(`${PENDING}${config.title}, ${adapter.name}: Mallory's real DNs, SUCCESS, Alice's certificate → 403 client_certificate_untrusted`, async () => {
           const { app, port } = await start();
           try {
-            const headers = { 'ssl-client-cert': nginxEscape(f.alice.cert), 'ssl-client-verify': 'SUCCESS', ...dns(f.mallory, f.mallory) };
+            const headers = {
+              'ssl-client-cert': nginxEscape(f.alice.cert),
+              'ssl-client-verify': 'SUCCESS',
+              ...dns(f.mallory, f.mallory),
+            };
             expect(await send(port, headers)).to.equal('403 client_certificate_untrusted');
           } finally {
             await app.close();
@@ -104,8 +113,10 @@ describe('deployments: ingress-nginx', function () {
           const { app, port } = await start();
           try {
             const headers = {
-              'ssl-client-cert': nginxEscape(f.alice.cert), 'ssl-client-verify': 'SUCCESS',
-              'ssl-client-subject-dn': rfc2253(f.alice.x509.subject), 'ssl-client-issuer-dn': rfc2253(f.originPullCa.x509.subject),
+              'ssl-client-cert': nginxEscape(f.alice.cert),
+              'ssl-client-verify': 'SUCCESS',
+              'ssl-client-subject-dn': rfc2253(f.alice.x509.subject),
+              'ssl-client-issuer-dn': rfc2253(f.originPullCa.x509.subject),
             };
             expect(await send(port, headers)).to.equal('403 client_certificate_untrusted');
           } finally {
@@ -116,8 +127,9 @@ describe('deployments: ingress-nginx', function () {
         it(`${PENDING}${config.title}, ${adapter.name}: ssl-client-cert without the DN headers → 403 client_certificate_untrusted`, async () => {
           const { app, port } = await start();
           try {
-            expect(await send(port, { 'ssl-client-cert': nginxEscape(f.alice.cert), 'ssl-client-verify': 'SUCCESS' }))
-              .to.equal('403 client_certificate_untrusted');
+            expect(
+              await send(port, { 'ssl-client-cert': nginxEscape(f.alice.cert), 'ssl-client-verify': 'SUCCESS' }),
+            ).to.equal('403 client_certificate_untrusted');
           } finally {
             await app.close();
           }
@@ -126,7 +138,7 @@ describe('deployments: ingress-nginx', function () {
     }
   });
 
-  describe('through real nginx configured as ingress-nginx\'s template (auth-tls-secret, verify optional)', function () {
+  describe("through real nginx configured as ingress-nginx's template (auth-tls-secret, verify optional)", () => {
     let f: Fixtures;
     let nginx: RunningProxy | undefined;
     const apps: RunningApp[] = [];
@@ -140,8 +152,16 @@ describe('deployments: ingress-nginx', function () {
         apps.push(app);
         const port = Number(new URL(app.url).port);
         locations.push(
-          { name: `${adapter.name}-pass`, upstream: { scheme: 'http' as const, port }, headers: ingressNginxHeaders(true) },
-          { name: `${adapter.name}-nopass`, upstream: { scheme: 'http' as const, port }, headers: ingressNginxHeaders(false) },
+          {
+            name: `${adapter.name}-pass`,
+            upstream: { scheme: 'http' as const, port },
+            headers: ingressNginxHeaders(true),
+          },
+          {
+            name: `${adapter.name}-nopass`,
+            upstream: { scheme: 'http' as const, port },
+            headers: ingressNginxHeaders(false),
+          },
         );
       }
       nginx = await startProxy(nginxSiteLaunch(binary, f, locations));
@@ -152,7 +172,11 @@ describe('deployments: ingress-nginx', function () {
       await Promise.all(apps.map((app) => app.close()));
     });
 
-    const via = async (path: string, client: { cert: string; key: string } | null, headers: Record<string, string> = {}): Promise<string> => {
+    const via = async (
+      path: string,
+      client: { cert: string; key: string } | null,
+      headers: Record<string, string> = {},
+    ): Promise<string> => {
       const res = await throughProxy({ port: nginx!.port, path, ca: f.root.cert, headers, ...(client ?? {}) });
       return res.kind === 'response' ? outcome(res) : `no response: ${res.code} ${res.message}`;
     };
@@ -161,12 +185,20 @@ describe('deployments: ingress-nginx', function () {
     for (const adapter of adapters) {
       it(`auth-tls-pass-certificate-to-upstream "true", ${adapter.name}: Alice → 200 alice (nginx's own DNs agree); Mallory forging Alice's certificate → 200 mallory (overwritten); no certificate, forged headers → 403 client_certificate_required`, async () => {
         const path = `/${adapter.name}-pass/whoami`;
-        const forgedAll = { ...forgedAlice(), 'ssl-client-verify': 'SUCCESS', 'ssl-client-subject-dn': ALICE, 'ssl-client-issuer-dn': rfc2253(f.alice.x509.issuer) };
-        expect({
-          alice: await via(path, f.alice),
-          mallory: await via(path, f.mallory, forgedAlice()),
-          nobody: await via(path, null, forgedAll),
-        }, nginx!.output()).to.deep.equal({
+        const forgedAll = {
+          ...forgedAlice(),
+          'ssl-client-verify': 'SUCCESS',
+          'ssl-client-subject-dn': ALICE,
+          'ssl-client-issuer-dn': rfc2253(f.alice.x509.issuer),
+        };
+        expect(
+          {
+            alice: await via(path, f.alice),
+            mallory: await via(path, f.mallory, forgedAlice()),
+            nobody: await via(path, null, forgedAll),
+          },
+          nginx!.output(),
+        ).to.deep.equal({
           alice: `200 ${ALICE} source=url-pem verifiedBy=chain`,
           mallory: `200 ${MALLORY} source=url-pem verifiedBy=chain`,
           nobody: '403 client_certificate_required',
@@ -174,11 +206,15 @@ describe('deployments: ingress-nginx', function () {
       });
 
       it(`${PENDING}without auth-tls-pass-certificate-to-upstream, ${adapter.name}: Mallory with her own certificate sending ssl-client-cert: <Alice's escaped PEM> → 403 client_certificate_untrusted`, async () => {
-        expect(await via(`/${adapter.name}-nopass/whoami`, f.mallory, forgedAlice()), nginx!.output()).to.equal('403 client_certificate_untrusted');
+        expect(await via(`/${adapter.name}-nopass/whoami`, f.mallory, forgedAlice()), nginx!.output()).to.equal(
+          '403 client_certificate_untrusted',
+        );
       });
 
       it(`without auth-tls-pass-certificate-to-upstream, ${adapter.name}: Alice (no certificate header reaches the app) → 403 client_certificate_required`, async () => {
-        expect(await via(`/${adapter.name}-nopass/whoami`, f.alice), nginx!.output()).to.equal('403 client_certificate_required');
+        expect(await via(`/${adapter.name}-nopass/whoami`, f.alice), nginx!.output()).to.equal(
+          '403 client_certificate_required',
+        );
       });
     }
   });

@@ -20,15 +20,16 @@ import { adapters, type RunningApp } from '../conformance/harness.js';
 import { nginxEscape } from '../helpers/encodings.js';
 import { request } from '../helpers/http-client.js';
 import { throughProxy } from '../interop/client.js';
-import { requireBinary, startProxy, type RunningProxy } from '../interop/proxy-process.js';
-import { captureLog, expectWhoCanMint, outcome, warningsCoded, type CapturedLog } from './apps.js';
+import { type RunningProxy, requireBinary, startProxy } from '../interop/proxy-process.js';
+import { type CapturedLog, captureLog, expectWhoCanMint, outcome, warningsCoded } from './apps.js';
+import { DEPLOYMENTS, type Fixtures, fixtures } from './fixtures.js';
 import { forgedHeaderSuite } from './forged-headers.js';
-import { DEPLOYMENTS, fixtures, type Fixtures } from './fixtures.js';
 import { NGINX_HEADERS, nginxSiteLaunch } from './nginx-site.js';
 import { peer, usePrivatePeers } from './private-peers.js';
 
 const ALICE = 'CN=alice,O=Acme';
-const TRUST_ANCHORS_FORWARDED = 'any peer in trustProxy (loopback), with any certificate the trust anchors accept: forwarded certificates prove no key possession';
+const TRUST_ANCHORS_FORWARDED =
+  'any peer in trustProxy (loopback), with any certificate the trust anchors accept: forwarded certificates prove no key possession';
 
 interface ReencryptConfig {
   name: string;
@@ -43,8 +44,12 @@ interface ReencryptConfig {
   who: string;
 }
 
-type Request = 'via nginx, no certificate' | 'via nginx, no certificate, forged ssl-client-cert for Alice' | 'via nginx, Alice'
-  | 'direct from 10/8, Alice\'s TLS certificate, forged ssl-client-cert for Mallory' | 'direct from 127.0.0.1, Alice\'s TLS certificate';
+type Request =
+  | 'via nginx, no certificate'
+  | 'via nginx, no certificate, forged ssl-client-cert for Alice'
+  | 'via nginx, Alice'
+  | "direct from 10/8, Alice's TLS certificate, forged ssl-client-cert for Mallory"
+  | "direct from 127.0.0.1, Alice's TLS certificate";
 
 const CONFIGS: ReencryptConfig[] = [
   {
@@ -55,8 +60,9 @@ const CONFIGS: ReencryptConfig[] = [
       'via nginx, no certificate': '403 client_certificate_required',
       'via nginx, no certificate, forged ssl-client-cert for Alice': '403 client_certificate_required',
       'via nginx, Alice': `200 ${ALICE} source=url-pem verifiedBy=proxy`,
-      'direct from 10/8, Alice\'s TLS certificate, forged ssl-client-cert for Mallory': '403 client_certificate_required',
-      'direct from 127.0.0.1, Alice\'s TLS certificate': '403 client_certificate_required',
+      "direct from 10/8, Alice's TLS certificate, forged ssl-client-cert for Mallory":
+        '403 client_certificate_required',
+      "direct from 127.0.0.1, Alice's TLS certificate": '403 client_certificate_required',
     },
     who: 'any peer in trustProxy (loopback), with any certificate it says it verified',
   },
@@ -68,8 +74,9 @@ const CONFIGS: ReencryptConfig[] = [
       'via nginx, no certificate': '403 client_certificate_required',
       'via nginx, no certificate, forged ssl-client-cert for Alice': '403 client_certificate_required',
       'via nginx, Alice': `200 ${ALICE} source=url-pem verifiedBy=chain`,
-      'direct from 10/8, Alice\'s TLS certificate, forged ssl-client-cert for Mallory': '403 client_certificate_required',
-      'direct from 127.0.0.1, Alice\'s TLS certificate': '403 client_certificate_required',
+      "direct from 10/8, Alice's TLS certificate, forged ssl-client-cert for Mallory":
+        '403 client_certificate_required',
+      "direct from 127.0.0.1, Alice's TLS certificate": '403 client_certificate_required',
     },
     who: TRUST_ANCHORS_FORWARDED,
   },
@@ -82,9 +89,9 @@ const CONFIGS: ReencryptConfig[] = [
       'via nginx, no certificate, forged ssl-client-cert for Alice': '403 client_certificate_required',
       'via nginx, Alice': `200 ${ALICE} source=url-pem verifiedBy=chain`,
       // A peer outside trustProxy is a client: its TLS certificate counts, its header does not.
-      'direct from 10/8, Alice\'s TLS certificate, forged ssl-client-cert for Mallory': `200 ${ALICE} source=tls verifiedBy=chain`,
+      "direct from 10/8, Alice's TLS certificate, forged ssl-client-cert for Mallory": `200 ${ALICE} source=tls verifiedBy=chain`,
       // A peer in trustProxy is a proxy: its TLS certificate is its own.
-      'direct from 127.0.0.1, Alice\'s TLS certificate': '403 client_certificate_required',
+      "direct from 127.0.0.1, Alice's TLS certificate": '403 client_certificate_required',
     },
     who: `a TLS client holding the private key of a certificate that chains to the trust anchors; and ${TRUST_ANCHORS_FORWARDED}`,
   },
@@ -95,10 +102,11 @@ const CONFIGS: ReencryptConfig[] = [
     options: () => ({ source: 'tls' }),
     expected: {
       'via nginx, no certificate': '200 CN=nginx-upstream-client source=tls verifiedBy=tls',
-      'via nginx, no certificate, forged ssl-client-cert for Alice': '200 CN=nginx-upstream-client source=tls verifiedBy=tls',
+      'via nginx, no certificate, forged ssl-client-cert for Alice':
+        '200 CN=nginx-upstream-client source=tls verifiedBy=tls',
       'via nginx, Alice': '200 CN=nginx-upstream-client source=tls verifiedBy=tls',
-      'direct from 10/8, Alice\'s TLS certificate, forged ssl-client-cert for Mallory': `200 ${ALICE} source=tls verifiedBy=tls`,
-      'direct from 127.0.0.1, Alice\'s TLS certificate': `200 ${ALICE} source=tls verifiedBy=tls`,
+      "direct from 10/8, Alice's TLS certificate, forged ssl-client-cert for Mallory": `200 ${ALICE} source=tls verifiedBy=tls`,
+      "direct from 127.0.0.1, Alice's TLS certificate": `200 ${ALICE} source=tls verifiedBy=tls`,
     },
     who: 'a TLS client holding the private key of a certificate that the TLS stack verified',
   },
@@ -108,7 +116,8 @@ const CONFIGS: ReencryptConfig[] = [
     // nobody named: its requests are refused (neither its own certificate nor its header counts),
     // with the proxy_not_named warning saying to name it. Naming the proxy (above) is the fix.
     name: 'auto-xfcc-proxy-not-named',
-    title: 'default options (no proxy named), nginx sending XFCC over TLS: refused, never the proxy\'s identity; warning proxy_not_named',
+    title:
+      "default options (no proxy named), nginx sending XFCC over TLS: refused, never the proxy's identity; warning proxy_not_named",
     options: () => ({}),
     headers: [['X-Forwarded-Client-Cert', '\'Cert="$ssl_client_escaped_cert";Subject="$ssl_client_s_dn"\'']],
     warns: ['proxy_not_named'],
@@ -116,18 +125,18 @@ const CONFIGS: ReencryptConfig[] = [
       'via nginx, no certificate': '403 client_certificate_untrusted',
       'via nginx, no certificate, forged ssl-client-cert for Alice': '403 client_certificate_untrusted',
       'via nginx, Alice': '403 client_certificate_untrusted',
-      'direct from 10/8, Alice\'s TLS certificate, forged ssl-client-cert for Mallory': `200 ${ALICE} source=tls verifiedBy=tls`,
-      'direct from 127.0.0.1, Alice\'s TLS certificate': `200 ${ALICE} source=tls verifiedBy=tls`,
+      "direct from 10/8, Alice's TLS certificate, forged ssl-client-cert for Mallory": `200 ${ALICE} source=tls verifiedBy=tls`,
+      "direct from 127.0.0.1, Alice's TLS certificate": `200 ${ALICE} source=tls verifiedBy=tls`,
     },
     who: 'a TLS client holding the private key of a certificate that the TLS stack verified',
   },
 ];
 
-describe('deployments: nginx', function () {
+describe('deployments: nginx', () => {
   usePrivatePeers();
   forgedHeaderSuite(DEPLOYMENTS.nginx);
 
-  describe('real nginx re-encrypting to the app with proxy_ssl_certificate (CN=nginx-upstream-client): with the proxy named, or `tls` listed beside its header, the proxy\'s certificate never authenticates an end user', function () {
+  describe("real nginx re-encrypting to the app with proxy_ssl_certificate (CN=nginx-upstream-client): with the proxy named, or `tls` listed beside its header, the proxy's certificate never authenticates an end user", () => {
     let f: Fixtures;
     let nginx: RunningProxy | undefined;
     const apps: RunningApp[] = [];
@@ -136,7 +145,13 @@ describe('deployments: nginx', function () {
     before(async function () {
       const binary = requireBinary(this, 'nginx');
       f = await fixtures();
-      const tls = { cert: f.server.cert, key: f.server.key, ca: f.root.cert, requestCert: true as const, rejectUnauthorized: false as const };
+      const tls = {
+        cert: f.server.cert,
+        key: f.server.key,
+        ca: f.root.cert,
+        requestCert: true as const,
+        rejectUnauthorized: false as const,
+      };
       for (const config of CONFIGS) {
         for (const adapter of adapters) {
           const log = captureLog();
@@ -145,11 +160,19 @@ describe('deployments: nginx', function () {
           running.set(`${adapter.name}-${config.name}`, { port: Number(new URL(app.url).port), log });
         }
       }
-      nginx = await startProxy(nginxSiteLaunch(binary, f, CONFIGS.flatMap((config) => adapters.map((adapter) => ({
-        name: `${adapter.name}-${config.name}`,
-        upstream: { scheme: 'https' as const, port: running.get(`${adapter.name}-${config.name}`)!.port },
-        headers: config.headers ?? NGINX_HEADERS,
-      })))));
+      nginx = await startProxy(
+        nginxSiteLaunch(
+          binary,
+          f,
+          CONFIGS.flatMap((config) =>
+            adapters.map((adapter) => ({
+              name: `${adapter.name}-${config.name}`,
+              upstream: { scheme: 'https' as const, port: running.get(`${adapter.name}-${config.name}`)!.port },
+              headers: config.headers ?? NGINX_HEADERS,
+            })),
+          ),
+        ),
+      );
     });
 
     after(async () => {
@@ -162,26 +185,44 @@ describe('deployments: nginx', function () {
         it(`${config.title}, ${adapter.name}`, async () => {
           const { port, log } = running.get(`${adapter.name}-${config.name}`)!;
           const path = `/${adapter.name}-${config.name}/whoami`;
-          const via = async (client: { cert?: string; key?: string }, headers: Record<string, string> = {}): Promise<string> => {
+          const via = async (
+            client: { cert?: string; key?: string },
+            headers: Record<string, string> = {},
+          ): Promise<string> => {
             const res = await throughProxy({ port: nginx!.port, path, ca: f.root.cert, headers, ...client });
             return res.kind === 'response' ? outcome(res) : `no response: ${res.code} ${res.message}`;
           };
           const direct = async (from: string, headers: Record<string, string> = {}): Promise<string> =>
-            outcome(await request({
-              url: `https://127.0.0.1:${port}`, path: '/whoami', localAddress: from, headers, ca: f.root.cert, cert: f.alice.cert, key: f.alice.key,
-            }));
+            outcome(
+              await request({
+                url: `https://127.0.0.1:${port}`,
+                path: '/whoami',
+                localAddress: from,
+                headers,
+                ca: f.root.cert,
+                cert: f.alice.cert,
+                key: f.alice.key,
+              }),
+            );
           const got: Record<Request, string> = {
             'via nginx, no certificate': await via({}),
-            'via nginx, no certificate, forged ssl-client-cert for Alice': await via({}, { 'ssl-client-cert': nginxEscape(f.alice.cert), 'ssl-client-verify': 'SUCCESS' }),
+            'via nginx, no certificate, forged ssl-client-cert for Alice': await via(
+              {},
+              { 'ssl-client-cert': nginxEscape(f.alice.cert), 'ssl-client-verify': 'SUCCESS' },
+            ),
             'via nginx, Alice': await via({ cert: f.alice.cert, key: f.alice.key }),
-            'direct from 10/8, Alice\'s TLS certificate, forged ssl-client-cert for Mallory':
-              await direct(peer('10/8').address, { 'ssl-client-cert': nginxEscape(f.mallory.cert), 'ssl-client-verify': 'SUCCESS' }),
-            'direct from 127.0.0.1, Alice\'s TLS certificate': await direct('127.0.0.1'),
+            "direct from 10/8, Alice's TLS certificate, forged ssl-client-cert for Mallory": await direct(
+              peer('10/8').address,
+              { 'ssl-client-cert': nginxEscape(f.mallory.cert), 'ssl-client-verify': 'SUCCESS' },
+            ),
+            "direct from 127.0.0.1, Alice's TLS certificate": await direct('127.0.0.1'),
           };
           expect(got, nginx!.output()).to.deep.equal(config.expected);
           expectWhoCanMint(log, config.who);
           for (const code of ['proxy_not_named', 'trust_proxy_default', 'forwarded_untrusted']) {
-            expect(warningsCoded(log, code), `warning ${code}: ${log.warn.join('\n')}`).to.have.length(config.warns?.includes(code) ? 1 : 0);
+            expect(warningsCoded(log, code), `warning ${code}: ${log.warn.join('\n')}`).to.have.length(
+              config.warns?.includes(code) ? 1 : 0,
+            );
           }
         });
       }

@@ -36,8 +36,8 @@ export const peer = (range: string): PrivatePeer => {
 function ipArgs(verb: 'add' | 'del', p: PrivatePeer): string[] {
   return p.family === 4
     ? ['addr', verb, `${p.address}/32`, 'dev', 'lo']
-    // nodad: usable at once, without waiting for duplicate address detection.
-    : ['-6', 'addr', verb, `${p.address}/128`, 'dev', 'lo', ...(verb === 'add' ? ['nodad'] : [])];
+    : // nodad: usable at once, without waiting for duplicate address detection.
+      ['-6', 'addr', verb, `${p.address}/128`, 'dev', 'lo', ...(verb === 'add' ? ['nodad'] : [])];
 }
 
 /** Addresses this process added, removed again in `after` (and on exit, if the run dies early). */
@@ -68,7 +68,9 @@ function addAll(): string | null {
   // The premise of every test here: the kernel has the address (also checks that `ip -6` worked).
   const shown = execFileSync('ip', ['addr', 'show', 'dev', 'lo'], { encoding: 'utf8' });
   const missing = PRIVATE_PEERS.filter((p) => !shown.includes(`${p.address}/`));
-  return missing.length > 0 ? `addresses not on lo after adding them: ${missing.map((p) => p.address).join(', ')}` : null;
+  return missing.length > 0
+    ? `addresses not on lo after adding them: ${missing.map((p) => p.address).join(', ')}`
+    : null;
 }
 
 /**

@@ -6,9 +6,10 @@
  * adapter, the harness's servers. test/hardening/tls-resumption-sni.test.ts covers the mechanism
  * in depth; this is the deployment's view: the same client, the same session, two names.
  */
-import { expect } from 'chai';
+
 import https from 'node:https';
 import tls, { type TLSSocket } from 'node:tls';
+import { expect } from 'chai';
 import { createCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { adapters, type TlsServerOptions } from '../conformance/harness.js';
 import { captureLog, expectWhoCanMint, outcome } from './apps.js';
@@ -23,7 +24,7 @@ interface Answer {
   session: Buffer | undefined;
 }
 
-describe('deployments: direct mTLS with a client CA per server name (SNICallback): a session resumes no identity on another name', function () {
+describe('deployments: direct mTLS with a client CA per server name (SNICallback): a session resumes no identity on another name', () => {
   let root: Awaited<ReturnType<typeof fixtures>>['root'];
   let server: TestCertificate;
   let alice: TestCertificate; // a client of CA-A: trusted on a.test only
@@ -32,7 +33,10 @@ describe('deployments: direct mTLS with a client CA per server name (SNICallback
 
   before(async () => {
     ({ root } = await fixtures());
-    const [a, b] = await Promise.all([createCA({ subject: 'CN=Client CA A' }), createCA({ subject: 'CN=Client CA B' })]);
+    const [a, b] = await Promise.all([
+      createCA({ subject: 'CN=Client CA A' }),
+      createCA({ subject: 'CN=Client CA B' }),
+    ]);
     [server, alice] = await Promise.all([
       root.issue({ subject: 'CN=a.test', eku: ['serverAuth'], san: { dns: ['a.test', 'b.test'] } }),
       a.issue({ subject: 'CN=alice-a' }),
@@ -41,24 +45,51 @@ describe('deployments: direct mTLS with a client CA per server name (SNICallback
     caB = b.cert;
   });
 
-  function get(port: number, servername: string, version: Version, session?: Buffer, host = servername): Promise<Answer> {
+  function get(
+    port: number,
+    servername: string,
+    version: Version,
+    session?: Buffer,
+    host = servername,
+  ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       let saved: Buffer | undefined;
-      const req = https.request({
-        // As a browser does: SNI and Host name the same site.
-        host: '127.0.0.1', port, servername, headers: { host: `${host}:${port}` }, path: '/whoami', agent: false, ca: root.cert,
-        minVersion: version, maxVersion: version, cert: alice.cert, key: alice.key, ...(session ? { session } : {}),
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const socket = res.socket as TLSSocket;
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ outcome: outcome({ status: res.statusCode ?? 0, headers: res.headers, text }), reused: socket.isSessionReused(), session: saved ?? socket.getSession() });
-        });
-      });
+      const req = https.request(
+        {
+          // As a browser does: SNI and Host name the same site.
+          host: '127.0.0.1',
+          port,
+          servername,
+          headers: { host: `${host}:${port}` },
+          path: '/whoami',
+          agent: false,
+          ca: root.cert,
+          minVersion: version,
+          maxVersion: version,
+          cert: alice.cert,
+          key: alice.key,
+          ...(session ? { session } : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const socket = res.socket as TLSSocket;
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({
+              outcome: outcome({ status: res.statusCode ?? 0, headers: res.headers, text }),
+              reused: socket.isSessionReused(),
+              session: saved ?? socket.getSession(),
+            });
+          });
+        },
+      );
       // TLS 1.3 tickets arrive after the handshake, as 'session' events.
-      req.on('socket', (socket) => socket.on('session', (ticket: Buffer) => { saved = ticket; }));
+      req.on('socket', (socket) =>
+        socket.on('session', (ticket: Buffer) => {
+          saved = ticket;
+        }),
+      );
       req.on('error', reject);
       req.end();
     });
@@ -72,7 +103,11 @@ describe('deployments: direct mTLS with a client CA per server name (SNICallback
           'b.test': tls.createSecureContext({ cert: server.cert, key: server.key, ca: caB }),
         };
         const tlsOptions = {
-          cert: server.cert, key: server.key, ca: caA, requestCert: true, rejectUnauthorized: false,
+          cert: server.cert,
+          key: server.key,
+          ca: caA,
+          requestCert: true,
+          rejectUnauthorized: false,
           SNICallback: (name: string, done: (error: Error | null, context?: tls.SecureContext) => void) =>
             done(null, contexts[name as keyof typeof contexts] ?? contexts['a.test']),
         } as TlsServerOptions; // the harness hands its TLS options to the HTTPS server as they are
@@ -85,21 +120,25 @@ describe('deployments: direct mTLS with a client CA per server name (SNICallback
           const other = await get(port, 'b.test', version);
           const crossed = await get(port, 'b.test', version, first.session);
           const fronted = await get(port, 'a.test', version, undefined, 'b.test');
-          const resumed = (answer: Answer): string => `${answer.outcome}${answer.reused ? ' (resumed)' : ' (full handshake)'}`;
+          const resumed = (answer: Answer): string =>
+            `${answer.outcome}${answer.reused ? ' (resumed)' : ' (full handshake)'}`;
           expect({
             'a.test, full handshake': first.outcome,
             'a.test, resumed': resumed(again),
             'b.test, full handshake': other.outcome,
-            'b.test, a.test\'s session offered': resumed(crossed),
+            "b.test, a.test's session offered": resumed(crossed),
             'SNI a.test, Host b.test': fronted.outcome,
           }).to.deep.equal({
             'a.test, full handshake': '200 CN=alice-a source=tls verifiedBy=tls',
             // TLS 1.3 keeps the name it verified for; a TLS 1.2 resumption on a server with several
             // names says nothing of the name, and is refused (tls-source.ts resumedSessionRefusal).
-            'a.test, resumed': version === 'TLSv1.3' ? '200 CN=alice-a source=tls verifiedBy=tls (resumed)' : '403 client_certificate_untrusted (resumed)',
+            'a.test, resumed':
+              version === 'TLSv1.3'
+                ? '200 CN=alice-a source=tls verifiedBy=tls (resumed)'
+                : '403 client_certificate_untrusted (resumed)',
             'b.test, full handshake': '403 client_certificate_untrusted',
             // The attack: the server really resumes a.test's session on b.test (the premise), and admits nobody.
-            'b.test, a.test\'s session offered': '403 client_certificate_untrusted (resumed)',
+            "b.test, a.test's session offered": '403 client_certificate_untrusted (resumed)',
             // Verified for a.test, asking for b.test: the verdict does not cover that host.
             'SNI a.test, Host b.test': '403 client_certificate_untrusted',
           });

@@ -4,11 +4,12 @@
  * VPC's private network is a stranger whose X-Forwarded-Client-Cert is ignored, even when it
  * carries a real client's (public) certificate and `ca` would accept it.
  */
-import { forgedHeaderSuite } from './forged-headers.js';
+
 import { DEPLOYMENTS } from './fixtures.js';
+import { forgedHeaderSuite } from './forged-headers.js';
 import { usePrivatePeers } from './private-peers.js';
 
-describe('deployments: sidecar (XFCC from loopback)', function () {
+describe('deployments: sidecar (XFCC from loopback)', () => {
   usePrivatePeers();
   forgedHeaderSuite(DEPLOYMENTS.xfcc);
   forgedHeaderSuite(DEPLOYMENTS.envoy);

@@ -21,16 +21,17 @@
  * writable: the block is skipped on a developer machine and fails in CI (`CI` set), where `.ci/run`
  * installs the packages and runs as root.
  */
-import { expect } from 'chai';
+
 import { execFile } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
+import { expect } from 'chai';
+import { type Browser, chromium } from 'playwright-core';
 import type { TestCertificate } from '../../packages/core/src/testkit/index.js';
-import { startExample, tempFiles, type RunningExample } from './example-process.js';
+import { type RunningExample, startExample, tempFiles } from './example-process.js';
 import { exampleFixtures, type Fixtures } from './fixtures.js';
 
 const run = promisify(execFile);
@@ -41,7 +42,12 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const POLICY_DIR = process.env.CHROMIUM_POLICY_DIR ?? '/etc/chromium/policies/managed';
 
 function findExecutable(file: string): string | null {
-  const candidates = file.includes('/') ? [file] : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, file));
+  const candidates = file.includes('/')
+    ? [file]
+    : (process.env.PATH ?? '')
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((dir) => path.join(dir, file));
   for (const candidate of candidates) {
     try {
       accessSync(candidate, fsConstants.X_OK);
@@ -67,13 +73,36 @@ async function browserHome(ca: string, client?: TestCertificate): Promise<string
   await mkdir(path.join(home, '.pki', 'nssdb'), { recursive: true });
   await run('certutil', ['-N', '-d', db, '--empty-password']);
   await writeFile(path.join(home, 'ca.pem'), ca);
-  await run('certutil', ['-A', '-d', db, '-n', 'clientcert test CA', '-t', 'C,,', '-a', '-i', path.join(home, 'ca.pem')]);
+  await run('certutil', [
+    '-A',
+    '-d',
+    db,
+    '-n',
+    'clientcert test CA',
+    '-t',
+    'C,,',
+    '-a',
+    '-i',
+    path.join(home, 'ca.pem'),
+  ]);
   if (client) {
     await writeFile(path.join(home, 'client.pem'), client.cert);
     await writeFile(path.join(home, 'client.key'), client.key, { mode: 0o600 });
     const p12 = path.join(home, 'client.p12');
-    await run('openssl', ['pkcs12', '-export', '-in', path.join(home, 'client.pem'), '-inkey', path.join(home, 'client.key'),
-      '-name', 'alice', '-out', p12, '-passout', 'pass:test']);
+    await run('openssl', [
+      'pkcs12',
+      '-export',
+      '-in',
+      path.join(home, 'client.pem'),
+      '-inkey',
+      path.join(home, 'client.key'),
+      '-name',
+      'alice',
+      '-out',
+      p12,
+      '-passout',
+      'pass:test',
+    ]);
     await run('pk12util', ['-i', p12, '-d', db, '-W', 'test']);
   }
   return home;
@@ -94,32 +123,44 @@ describe('examples/express in a real browser (headless Chromium, NSS client cert
     if (!found) unavailable(this, `${CHROMIUM} is not installed: apt-get install chromium (or set CHROMIUM_PATH)`);
     executablePath = found;
     for (const tool of ['certutil', 'pk12util', 'openssl']) {
-      if (!findExecutable(tool)) unavailable(this, `${tool} is not installed: apt-get install ${tool === 'openssl' ? 'openssl' : 'libnss3-tools'}`);
+      if (!findExecutable(tool))
+        unavailable(
+          this,
+          `${tool} is not installed: apt-get install ${tool === 'openssl' ? 'openssl' : 'libnss3-tools'}`,
+        );
     }
     f = await exampleFixtures();
     files = await tempFiles({ 'server.pem': f.server.cert, 'server.key': f.server.key, 'clients-ca.pem': f.root.cert });
     example = await startExample('express', { CERT_DIR: files.dir });
     url = `https://localhost:${example.port}/`;
 
-    const policy = { AutoSelectCertificateForUrls: [JSON.stringify({ pattern: `https://localhost:${example.port}`, filter: {} })] };
+    const policy = {
+      AutoSelectCertificateForUrls: [JSON.stringify({ pattern: `https://localhost:${example.port}`, filter: {} })],
+    };
     const file = path.join(POLICY_DIR, `clientcert-test-${process.pid}-${example.port}.json`);
     try {
       await mkdir(POLICY_DIR, { recursive: true });
       await writeFile(file, JSON.stringify(policy));
       policyFile = file;
     } catch (error) {
-      unavailable(this, `cannot write the AutoSelectCertificateForUrls policy to ${POLICY_DIR} (${(error as Error).message}): run as root`);
+      unavailable(
+        this,
+        `cannot write the AutoSelectCertificateForUrls policy to ${POLICY_DIR} (${(error as Error).message}): run as root`,
+      );
     }
   });
 
-  after(async function () {
+  after(async () => {
     if (policyFile) await rm(policyFile, { force: true });
     await example?.stop();
     await files?.remove();
     await Promise.all(homes.map((home) => rm(home, { recursive: true, force: true })));
   });
 
-  async function withBrowser<T>(client: TestCertificate | undefined, use: (browser: Browser) => Promise<T>): Promise<T> {
+  async function withBrowser<T>(
+    client: TestCertificate | undefined,
+    use: (browser: Browser) => Promise<T>,
+  ): Promise<T> {
     const home = await browserHome(f.root.cert, client);
     homes.push(home);
     const browser = await chromium.launch({
@@ -137,7 +178,7 @@ describe('examples/express in a real browser (headless Chromium, NSS client cert
     }
   }
 
-  it('with a client certificate in its NSS database: the page shows its subject, SANs and fingerprint', async function () {
+  it('with a client certificate in its NSS database: the page shows its subject, SANs and fingerprint', async () => {
     await withBrowser(f.alice, async (browser) => {
       const page = await browser.newPage();
       const response = await page.goto(url);
@@ -149,14 +190,16 @@ describe('examples/express in a real browser (headless Chromium, NSS client cert
       expect(await text('#greeting')).to.equal('Hello, alice');
       expect(await text('#subject')).to.equal('CN=alice,OU=payments,O=Acme');
       expect(await text('#issuer')).to.equal('CN=Examples Root CA,O=clientcert');
-      expect(await text('#san')).to.equal('dns:alice.example.org, uri:spiffe://example.org/ns/pay/sa/alice, email:alice@example.org');
+      expect(await text('#san')).to.equal(
+        'dns:alice.example.org, uri:spiffe://example.org/ns/pay/sa/alice, email:alice@example.org',
+      );
       expect(await text('#sha256')).to.equal(f.alice.sha256);
       expect(await text('#serial')).to.equal(f.alice.x509.serialNumber);
       expect(await text('#verified-by')).to.equal('tls');
     });
   });
 
-  it('without a client certificate: the browser gets the 403 problem response, client_certificate_required', async function () {
+  it('without a client certificate: the browser gets the 403 problem response, client_certificate_required', async () => {
     await withBrowser(undefined, async (browser) => {
       const page = await browser.newPage();
       const response = await page.goto(url);

@@ -8,21 +8,28 @@
  *     writes the header as Envoy's mutateXfccRequestHeader does), and directly from the test kit's
  *     envoyXfcc().
  */
-import { expect } from 'chai';
+
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { expect } from 'chai';
 import { createXfccForwarder, type XfccDetail, type XfccForwardMode } from '../../packages/core/src/index.js';
 import { envoyXfcc } from '../../packages/core/src/testkit/index.js';
-import { request, type ClientResponse } from '../helpers/http-client.js';
-import { EXAMPLES, startExample, tempFiles, type RunningExample } from './example-process.js';
-import { exampleFixtures, expectProblem, json, type Fixtures } from './fixtures.js';
+import { type ClientResponse, request } from '../helpers/http-client.js';
+import { EXAMPLES, type RunningExample, startExample, tempFiles } from './example-process.js';
+import { exampleFixtures, expectProblem, type Fixtures, json } from './fixtures.js';
 
 const ENVOY_YAML = path.join(EXAMPLES, 'envoy', 'envoy.yaml');
 
-const DETAIL_KEYS: Record<string, XfccDetail> = { cert: 'Cert', chain: 'Chain', subject: 'Subject', uri: 'URI', dns: 'DNS' };
+const DETAIL_KEYS: Record<string, XfccDetail> = {
+  cert: 'Cert',
+  chain: 'Chain',
+  subject: 'Subject',
+  uri: 'URI',
+  dns: 'DNS',
+};
 /** Envoy writes the details in this order whatever the order in its configuration. */
 const ENVOY_ORDER: XfccDetail[] = ['Cert', 'Chain', 'Subject', 'URI', 'DNS'];
 
@@ -52,7 +59,8 @@ function readEnvoyYaml(): EnvoySettings {
     expect(count(/\{/g), where).to.equal(count(/\}/g));
     expect(count(/\[/g), where).to.equal(count(/\]/g));
   });
-  for (const [, type] of text.matchAll(/"@type": (\S+)/g)) expect(type).to.match(/^type\.googleapis\.com\/envoy\.[a-z0-9_.]+\.v3\.[A-Za-z]+$/);
+  for (const [, type] of text.matchAll(/"@type": (\S+)/g))
+    expect(type).to.match(/^type\.googleapis\.com\/envoy\.[a-z0-9_.]+\.v3\.[A-Za-z]+$/);
   one(text, /^ {14}require_client_certificate: true$/);
   one(text, /^ {18}trusted_ca: \{ filename: \S+ \}$/);
   one(text, /address: \{ socket_address: \{ address: 127\.0\.0\.1, port_value: 3000 \} \}/); // the app
@@ -78,17 +86,23 @@ interface Front {
 async function startFront(f: Fixtures, settings: EnvoySettings, upstreamPort: number): Promise<Front> {
   const forwarder = createXfccForwarder({ mode: settings.mode, details: settings.details });
   const front: Front = { server: undefined as unknown as https.Server, lastXfcc: undefined };
-  const server = https.createServer({ cert: f.server.cert, key: f.server.key, ca: f.root.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-    const headers = { ...req.headers };
-    forwarder.apply(req, headers);
-    front.lastXfcc = headers['x-forwarded-client-cert'];
-    const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers, agent: false }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => res.writeHead(502).end());
-    req.pipe(upstream);
-  });
+  const server = https.createServer(
+    { cert: f.server.cert, key: f.server.key, ca: f.root.cert, requestCert: true, rejectUnauthorized: true },
+    (req, res) => {
+      const headers = { ...req.headers };
+      forwarder.apply(req, headers);
+      front.lastXfcc = headers['x-forwarded-client-cert'];
+      const upstream = http.request(
+        { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers, agent: false },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.writeHead(502).end());
+      req.pipe(upstream);
+    },
+  );
   front.server = server;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return front;
@@ -104,7 +118,7 @@ describe('examples/envoy', function () {
   let app: string;
   let envoy: string;
 
-  before(async function () {
+  before(async () => {
     f = await exampleFixtures();
     settings = readEnvoyYaml();
     files = await tempFiles({ 'clients-ca.pem': f.root.cert });
@@ -114,7 +128,7 @@ describe('examples/envoy', function () {
     envoy = `https://localhost:${(front.server.address() as AddressInfo).port}`;
   });
 
-  after(async function () {
+  after(async () => {
     front?.server.closeAllConnections();
     await new Promise((resolve) => (front ? front.server.close(resolve) : resolve(undefined)));
     await example?.stop();
@@ -124,18 +138,23 @@ describe('examples/envoy', function () {
   const alice = (f: Fixtures) => ({
     subject: 'CN=alice,OU=payments,O=Acme',
     sha256: f.alice.sha256,
-    san: { dns: ['alice.example.org'], uri: ['spiffe://example.org/ns/pay/sa/alice'], email: ['alice@example.org'], ip: [] },
+    san: {
+      dns: ['alice.example.org'],
+      uri: ['spiffe://example.org/ns/pay/sa/alice'],
+      email: ['alice@example.org'],
+      ip: [],
+    },
     spiffeId: 'spiffe://example.org/ns/pay/sa/alice',
     chainLength: 0,
     source: 'xfcc',
     verifiedBy: 'chain',
   });
 
-  it('envoy.yaml: SANITIZE_SET with Cert, Chain, Subject, URI and DNS', function () {
+  it('envoy.yaml: SANITIZE_SET with Cert, Chain, Subject, URI and DNS', () => {
     expect(settings).to.deep.equal({ mode: 'SANITIZE_SET', details: ['Cert', 'Chain', 'Subject', 'URI', 'DNS'] });
   });
 
-  it('through the Envoy-configured front, a client certificate reaches the app: 200 with its identity', async function () {
+  it('through the Envoy-configured front, a client certificate reaches the app: 200 with its identity', async () => {
     const res = await request({ url: envoy, path: '/whoami', ca: f.root.cert, cert: f.alice.cert, key: f.alice.key });
     expect(res.status, res.text).to.equal(200);
     expect(json(res)).to.deep.equal(alice(f));
@@ -143,16 +162,20 @@ describe('examples/envoy', function () {
     expect(front.lastXfcc).to.equal(envoyXfcc(f.alice, { details: settings.details }));
   });
 
-  it('through the front, an XFCC the client sent is replaced (SANITIZE_SET): the app sees who connected', async function () {
+  it('through the front, an XFCC the client sent is replaced (SANITIZE_SET): the app sees who connected', async () => {
     const res = await request({
-      url: envoy, path: '/whoami', ca: f.root.cert, cert: f.bob.cert, key: f.bob.key,
+      url: envoy,
+      path: '/whoami',
+      ca: f.root.cert,
+      cert: f.bob.cert,
+      key: f.bob.key,
       headers: { 'x-forwarded-client-cert': envoyXfcc(f.alice) },
     });
     expect(res.status, res.text).to.equal(200);
     expect(json(res)).to.include({ subject: 'CN=bob,O=Acme', sha256: f.bob.sha256 });
   });
 
-  it('through the front, no client certificate: refused in the handshake (require_client_certificate)', async function () {
+  it('through the front, no client certificate: refused in the handshake (require_client_certificate)', async () => {
     let answer: ClientResponse | undefined;
     let failure: unknown;
     try {
@@ -164,23 +187,34 @@ describe('examples/envoy', function () {
     expect(String(failure)).to.match(/certificate required|ECONNRESET|socket hang up/i);
   });
 
-  it('straight to the app, envoyXfcc() of the same certificate: the same identity', async function () {
-    const res = await request({ url: app, path: '/whoami', headers: { 'x-forwarded-client-cert': envoyXfcc(f.alice) } });
+  it('straight to the app, envoyXfcc() of the same certificate: the same identity', async () => {
+    const res = await request({
+      url: app,
+      path: '/whoami',
+      headers: { 'x-forwarded-client-cert': envoyXfcc(f.alice) },
+    });
     expect(res.status, res.text).to.equal(200);
     expect(json(res)).to.deep.equal(alice(f));
   });
 
-  it('no header: 403 client_certificate_required', async function () {
+  it('no header: 403 client_certificate_required', async () => {
     expectProblem(await request({ url: app, path: '/whoami' }), 'client_certificate_required');
   });
 
-  it('a certificate of another CA: 403 client_certificate_untrusted (the app verifies too)', async function () {
-    const res = await request({ url: app, path: '/whoami', headers: { 'x-forwarded-client-cert': envoyXfcc(f.mallory) } });
+  it('a certificate of another CA: 403 client_certificate_untrusted (the app verifies too)', async () => {
+    const res = await request({
+      url: app,
+      path: '/whoami',
+      headers: { 'x-forwarded-client-cert': envoyXfcc(f.mallory) },
+    });
     expectProblem(res, 'client_certificate_untrusted');
   });
 
-  it('two elements (an Envoy not in SANITIZE_SET appending to a client\'s value): 403 client_certificate_malformed', async function () {
+  it("two elements (an Envoy not in SANITIZE_SET appending to a client's value): 403 client_certificate_malformed", async () => {
     const appended = envoyXfcc(f.bob, { appendTo: envoyXfcc(f.alice) });
-    expectProblem(await request({ url: app, path: '/whoami', headers: { 'x-forwarded-client-cert': appended } }), 'client_certificate_malformed');
+    expectProblem(
+      await request({ url: app, path: '/whoami', headers: { 'x-forwarded-client-cert': appended } }),
+      'client_certificate_malformed',
+    );
   });
 });

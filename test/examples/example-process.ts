@@ -5,7 +5,7 @@
  * (the `@clientcert/source` condition, with tsx), like the rest of the test suite, so no build is
  * needed. Every child is killed if the run ends early.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,7 +26,11 @@ let exitHook = false;
 const START_TIMEOUT_MS = 30_000;
 
 /** Start `examples/<name>/<script>` with `env` on top of this process's environment (undefined: unset). */
-export async function startExample(name: string, env: Record<string, string | undefined>, script = 'server.mjs'): Promise<RunningExample> {
+export async function startExample(
+  name: string,
+  env: Record<string, string | undefined>,
+  script = 'server.mjs',
+): Promise<RunningExample> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0' };
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete childEnv[key];

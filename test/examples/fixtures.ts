@@ -20,12 +20,19 @@ let fixtures: Promise<Fixtures> | undefined;
 
 export function exampleFixtures(): Promise<Fixtures> {
   return (fixtures ??= (async () => {
-    const [root, other] = await Promise.all([createCA({ subject: 'CN=Examples Root CA,O=clientcert' }), createCA({ subject: 'CN=Other CA' })]);
+    const [root, other] = await Promise.all([
+      createCA({ subject: 'CN=Examples Root CA,O=clientcert' }),
+      createCA({ subject: 'CN=Other CA' }),
+    ]);
     const [server, alice, bob, mallory] = await Promise.all([
       root.issue({ subject: 'CN=localhost', eku: ['serverAuth'], san: { dns: ['localhost'], ip: ['127.0.0.1'] } }),
       root.issue({
         subject: 'CN=alice,OU=payments,O=Acme',
-        san: { dns: ['alice.example.org'], uri: ['spiffe://example.org/ns/pay/sa/alice'], email: ['alice@example.org'] },
+        san: {
+          dns: ['alice.example.org'],
+          uri: ['spiffe://example.org/ns/pay/sa/alice'],
+          email: ['alice@example.org'],
+        },
       }),
       root.issue({ subject: 'CN=bob,O=Acme' }),
       other.issue({ subject: 'CN=mallory' }),

@@ -7,14 +7,15 @@
  * honored); this test reuses its helpers to start nginx and checks the example's app behind it:
  * the identity it reports for a client certificate, and the problem for a caller without one.
  */
-import { expect } from 'chai';
+
 import path from 'node:path';
+import { expect } from 'chai';
+import type { ClientResponse } from '../helpers/http-client.js';
 import { throughProxy } from '../interop/client.js';
 import { nginxLaunch } from '../interop/nginx.js';
-import { requireBinary, startProxy, type RunningProxy } from '../interop/proxy-process.js';
-import type { ClientResponse } from '../helpers/http-client.js';
-import { startExample, tempFiles, type RunningExample } from './example-process.js';
-import { exampleFixtures, expectProblem, json, type Fixtures } from './fixtures.js';
+import { type RunningProxy, requireBinary, startProxy } from '../interop/proxy-process.js';
+import { type RunningExample, startExample, tempFiles } from './example-process.js';
+import { exampleFixtures, expectProblem, type Fixtures, json } from './fixtures.js';
 
 describe('examples/nginx (real nginx)', function () {
   this.timeout(60_000);
@@ -29,34 +30,46 @@ describe('examples/nginx (real nginx)', function () {
     files = await tempFiles({ 'clients-ca.pem': f.root.cert });
     example = await startExample('nginx', { CLIENT_CA_FILE: path.join(files.dir, 'clients-ca.pem') });
     const proxyFiles = { serverCert: f.server.cert, serverKey: f.server.key, clientsCa: f.root.cert };
-    nginx = await startProxy(nginxLaunch(binary, proxyFiles, example.port, { headers: 'url-pem', verifyClient: 'optional' }));
+    nginx = await startProxy(
+      nginxLaunch(binary, proxyFiles, example.port, { headers: 'url-pem', verifyClient: 'optional' }),
+    );
   });
 
-  after(async function () {
+  after(async () => {
     await nginx?.stop();
     await example?.stop();
     await files?.remove();
   });
 
   async function call(cert?: { cert: string; key: string }): Promise<ClientResponse> {
-    const result = await throughProxy({ port: nginx!.port, ca: f.root.cert, ...(cert ? { cert: cert.cert, key: cert.key } : {}) });
-    if (result.kind !== 'response') throw new Error(`no response through nginx: ${result.code} ${result.message}\n${nginx!.output()}`);
+    const result = await throughProxy({
+      port: nginx!.port,
+      ca: f.root.cert,
+      ...(cert ? { cert: cert.cert, key: cert.key } : {}),
+    });
+    if (result.kind !== 'response')
+      throw new Error(`no response through nginx: ${result.code} ${result.message}\n${nginx!.output()}`);
     return { status: result.status, headers: result.headers, text: result.text };
   }
 
-  it('a client certificate: 200 with the identity nginx forwarded, verified by the app against its ca', async function () {
+  it('a client certificate: 200 with the identity nginx forwarded, verified by the app against its ca', async () => {
     const res = await call(f.alice);
     expect(res.status, res.text).to.equal(200);
     expect(json(res)).to.deep.equal({
       subject: 'CN=alice,OU=payments,O=Acme',
       sha256: f.alice.sha256,
-      san: { dns: ['alice.example.org'], uri: ['spiffe://example.org/ns/pay/sa/alice'], email: ['alice@example.org'], ip: [] },
+      san: {
+        dns: ['alice.example.org'],
+        uri: ['spiffe://example.org/ns/pay/sa/alice'],
+        email: ['alice@example.org'],
+        ip: [],
+      },
       source: 'url-pem',
       verifiedBy: 'chain',
     });
   });
 
-  it('no client certificate (ssl_verify_client optional lets it through): 403 client_certificate_required', async function () {
+  it('no client certificate (ssl_verify_client optional lets it through): 403 client_certificate_required', async () => {
     expectProblem(await call(), 'client_certificate_required');
   });
 });

@@ -3,11 +3,12 @@
  * with a fixed seed (override with HARDENING_SEED to explore), so a failure is reproducible from
  * the seed and path fast-check prints.
  */
-import fc from 'fast-check';
+
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { isClientCertError } from '../../packages/core/src/errors.js';
 
-const seedFromEnv = Number(process.env['HARDENING_SEED']);
+const seedFromEnv = Number(process.env.HARDENING_SEED);
 /** Fixed unless HARDENING_SEED says otherwise. */
 export const SEED = Number.isInteger(seedFromEnv) ? seedFromEnv : 0x5eed_c0de;
 
@@ -22,23 +23,87 @@ export function runs(numRuns: number): fc.Parameters<unknown> {
  * lone surrogates and prototype-ish names.
  */
 export const HOSTILE_PIECES: readonly string[] = [
-  '"', '\\', '\\"', '\\\\', ';', ',', '=', ' ', '\t', ', ', ':', '(', ')', '+', '/', '%', '%2', '%22', '%3B', '%2C',
-  '%0A', '%00', '%C3%A9', '%FF', '%ZZ', 'a', 'Z', '0', 'By', 'Hash', 'Cert', 'Chain', 'Subject', 'Issuer', 'URI', 'DNS',
-  'By=', 'Cert="', 'Hash=', 'URI=;', '__proto__', 'constructor', 'é', '\u00a0', '😀', '\ud800', '\udc00',
-  '\x00', '\r', '\n', '\r\n', '\x7f', '\x1b', '-----BEGIN CERTIFICATE-----', '-----END CERTIFICATE-----',
-  '-----BEGIN ', '-----', 'MII', 'MIIB', 'AAAA', '==', '=A', '(null)', '{http.request.tls.client.certificate_der_base64}',
-  'Subject="', 'NB="', 'SerialNumber="', 'SAN="',
+  '"',
+  '\\',
+  '\\"',
+  '\\\\',
+  ';',
+  ',',
+  '=',
+  ' ',
+  '\t',
+  ', ',
+  ':',
+  '(',
+  ')',
+  '+',
+  '/',
+  '%',
+  '%2',
+  '%22',
+  '%3B',
+  '%2C',
+  '%0A',
+  '%00',
+  '%C3%A9',
+  '%FF',
+  '%ZZ',
+  'a',
+  'Z',
+  '0',
+  'By',
+  'Hash',
+  'Cert',
+  'Chain',
+  'Subject',
+  'Issuer',
+  'URI',
+  'DNS',
+  'By=',
+  'Cert="',
+  'Hash=',
+  'URI=;',
+  '__proto__',
+  'constructor',
+  'é',
+  '\u00a0',
+  '😀',
+  '\ud800',
+  '\udc00',
+  '\x00',
+  '\r',
+  '\n',
+  '\r\n',
+  '\x7f',
+  '\x1b',
+  '-----BEGIN CERTIFICATE-----',
+  '-----END CERTIFICATE-----',
+  '-----BEGIN ',
+  '-----',
+  'MII',
+  'MIIB',
+  'AAAA',
+  '==',
+  '=A',
+  '(null)',
+  '{http.request.tls.client.certificate_der_base64}',
+  'Subject="',
+  'NB="',
+  'SerialNumber="',
+  'SAN="',
 ];
 
 /** Strings assembled from hostile pieces and arbitrary characters. */
 export function hostileString(maxPieces = 40): fc.Arbitrary<string> {
-  return fc.array(
-    fc.oneof(
-      { weight: 4, arbitrary: fc.constantFrom(...HOSTILE_PIECES) },
-      { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 4 }) },
-    ),
-    { maxLength: maxPieces },
-  ).map((pieces) => pieces.join(''));
+  return fc
+    .array(
+      fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom(...HOSTILE_PIECES) },
+        { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 4 }) },
+      ),
+      { maxLength: maxPieces },
+    )
+    .map((pieces) => pieces.join(''));
 }
 
 /** A valid value with random damage: pieces inserted, a range deleted or duplicated. */
@@ -81,10 +146,35 @@ export function resultOrTypedError<T>(fn: () => T, codes: readonly string[]): T 
 export const derLike: fc.Arbitrary<Uint8Array> = fc.letrec<{ tlv: Uint8Array }>((tie) => ({
   tlv: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
-    fc.tuple(fc.constantFrom(0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0c, 0x13, 0x14, 0x16, 0x17, 0x18, 0x1c, 0x1e, 0x80, 0x81, 0x82, 0x86, 0x87),
-      fc.uint8Array({ maxLength: 12 })).map(([tag, body]) => tlv(tag, body)),
-    fc.tuple(fc.constantFrom(0x30, 0x31, 0xa0, 0xa3, 0xa1, 0xa2),
-      fc.array(tie('tlv'), { maxLength: 4 })).map(([tag, children]) => tlv(tag, concat(children))),
+    fc
+      .tuple(
+        fc.constantFrom(
+          0x01,
+          0x02,
+          0x03,
+          0x04,
+          0x05,
+          0x06,
+          0x0c,
+          0x13,
+          0x14,
+          0x16,
+          0x17,
+          0x18,
+          0x1c,
+          0x1e,
+          0x80,
+          0x81,
+          0x82,
+          0x86,
+          0x87,
+        ),
+        fc.uint8Array({ maxLength: 12 }),
+      )
+      .map(([tag, body]) => tlv(tag, body)),
+    fc
+      .tuple(fc.constantFrom(0x30, 0x31, 0xa0, 0xa3, 0xa1, 0xa2), fc.array(tie('tlv'), { maxLength: 4 }))
+      .map(([tag, children]) => tlv(tag, concat(children))),
   ),
 })).tlv;
 

@@ -3,18 +3,19 @@
  * a header table: 1 MB values (over HTTP with a raised header limit, and through the core API),
  * control characters on the wire, and the core parsers' typed errors for the same inputs.
  */
-import { expect } from 'chai';
+
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
-import { createClientCertAuth, type ClientCertOptions } from '../../packages/core/src/index.js';
+import { expect } from 'chai';
+import { type ClientCertOptions, createClientCertAuth } from '../../packages/core/src/index.js';
 import { compileHeaderSource, readHeaderSource } from '../../packages/core/src/sources/headers.js';
-import { parseCertificate } from '../../packages/core/src/x509/certificate.js';
-import { envoyXfcc } from '../../packages/core/src/testkit/index.js';
 import { parseXfcc } from '../../packages/core/src/sources/xfcc.js';
-import { request } from '../helpers/http-client.js';
+import { envoyXfcc } from '../../packages/core/src/testkit/index.js';
+import { parseCertificate } from '../../packages/core/src/x509/certificate.js';
 import { expectClientCertError } from '../helpers/errors.js';
-import { CORPUS, createCorpusCerts, type CorpusCerts, type CorpusRow } from './corpus.js';
-import { ADAPTERS, parseBody, rawRequest, startServer, type Running } from './servers.js';
+import { request } from '../helpers/http-client.js';
+import { CORPUS, type CorpusCerts, type CorpusRow, createCorpusCerts } from './corpus.js';
+import { ADAPTERS, parseBody, type Running, rawRequest, startServer } from './servers.js';
 
 const PROXY = '127.0.0.1';
 const MB = 1024 * 1024;
@@ -50,7 +51,12 @@ describe('hardening: adversarial corpus over real HTTP', function () {
       for (const row of CORPUS) {
         it(row.name, async () => {
           const app = await serverFor(row);
-          const res = await request({ url: app.url(), path: '/whoami', headers: row.headers(certs), localAddress: PROXY });
+          const res = await request({
+            url: app.url(),
+            path: '/whoami',
+            headers: row.headers(certs),
+            localAddress: PROXY,
+          });
           const body = parseBody(res.text);
           expect(res.status, res.text).to.equal(row.expect.status);
           if ('code' in row.expect) {
@@ -66,7 +72,12 @@ describe('hardening: adversarial corpus over real HTTP', function () {
         const app = await startServer(adapter, { options: defaultOptions(certs), maxHeaderSize: 2 * MB });
         try {
           const value = `Subject="${'a'.repeat(MB)}";${envoyXfcc(certs.alice)}`;
-          const res = await request({ url: app.url(), path: '/whoami', headers: { 'x-forwarded-client-cert': value }, localAddress: PROXY });
+          const res = await request({
+            url: app.url(),
+            path: '/whoami',
+            headers: { 'x-forwarded-client-cert': value },
+            localAddress: PROXY,
+          });
           expect(res.status).to.equal(403);
           expect(parseBody(res.text).code).to.equal('client_certificate_malformed');
         } finally {
@@ -75,9 +86,17 @@ describe('hardening: adversarial corpus over real HTTP', function () {
       });
 
       it('a 1 MB RFC 9440 value (header limit raised) → 403 malformed', async () => {
-        const app = await startServer(adapter, { options: { ...defaultOptions(certs), source: 'rfc9440' }, maxHeaderSize: 2 * MB });
+        const app = await startServer(adapter, {
+          options: { ...defaultOptions(certs), source: 'rfc9440' },
+          maxHeaderSize: 2 * MB,
+        });
         try {
-          const res = await request({ url: app.url(), path: '/whoami', headers: { 'client-cert': `:${'A'.repeat(MB)}:` }, localAddress: PROXY });
+          const res = await request({
+            url: app.url(),
+            path: '/whoami',
+            headers: { 'client-cert': `:${'A'.repeat(MB)}:` },
+            localAddress: PROXY,
+          });
           expect(res.status).to.equal(403);
           expect(parseBody(res.text).code).to.equal('client_certificate_malformed');
         } finally {
@@ -87,7 +106,10 @@ describe('hardening: adversarial corpus over real HTTP', function () {
 
       it('XFCC sent as two raw lines with different case → 403 malformed', async () => {
         const app = await serverFor({ name: 'raw', headers: () => ({}), expect: { status: 0, code: '' } });
-        const res = await rawRequest(app.port, [`X-Forwarded-Client-Cert: ${envoyXfcc(certs.alice)}`, `x-forwarded-client-cert: ${envoyXfcc(certs.bob)}`]);
+        const res = await rawRequest(app.port, [
+          `X-Forwarded-Client-Cert: ${envoyXfcc(certs.alice)}`,
+          `x-forwarded-client-cert: ${envoyXfcc(certs.bob)}`,
+        ]);
         expect(res.status).to.equal(403);
         expect(parseBody(res.body).code).to.equal('client_certificate_malformed');
       });
@@ -125,23 +147,33 @@ describe('hardening: adversarial corpus through the core API', () => {
     for (const source of ['rfc9440', 'traefik', 'url-pem', 'base64-der', 'aws-alb'] as const) {
       const compiled = compileHeaderSource({ source });
       for (const value of ['A'.repeat(MB), 'MIIB\x00', 'MIIB\u00e9', 'MII\r\nB', 'MIIB\u2028']) {
-        expectClientCertError(() => readHeaderSource(compiled, { [compiled.header]: value }), 'forwarded_header_malformed');
+        expectClientCertError(
+          () => readHeaderSource(compiled, { [compiled.header]: value }),
+          'forwarded_header_malformed',
+        );
       }
     }
   });
 
   it('createClientCertAuth: a 1 MB XFCC value → rejected as client_certificate_malformed, synchronously', () => {
     const auth = createClientCertAuth({ ca: certs.root.cert, trustProxy: PROXY, logger: false });
-    const result = auth.authenticate(fakeRequest({ 'x-forwarded-client-cert': `${envoyXfcc(certs.alice)};Subject="${'x'.repeat(MB)}"` }));
+    const result = auth.authenticate(
+      fakeRequest({ 'x-forwarded-client-cert': `${envoyXfcc(certs.alice)};Subject="${'x'.repeat(MB)}"` }),
+    );
     expect(result).to.not.be.instanceOf(Promise);
     expect((result as { ok: boolean }).ok).to.equal(false);
-    expect((result as { problem: { code: string; status: number } }).problem).to.include({ code: 'client_certificate_malformed', status: 403 });
+    expect((result as { problem: { code: string; status: number } }).problem).to.include({
+      code: 'client_certificate_malformed',
+      status: 403,
+    });
   });
 
   it('parseCertificate: odd string types decode; a lone surrogate in a BMPString is certificate_malformed', () => {
     expect(parseCertificate(certs.bmpName.der).subject.get('CN')).to.equal('Bmp Ωmega ü');
     expect(parseCertificate(certs.universalName.der).subject.get('CN')).to.equal('Univ');
-    expect(parseCertificate(certs.teletexHighBytes).subject.get('CN')).to.equal('\u00c0\u00c9\u00d6\u00e9\u00f1\u00fc\u00fe\u00ff');
+    expect(parseCertificate(certs.teletexHighBytes).subject.get('CN')).to.equal(
+      '\u00c0\u00c9\u00d6\u00e9\u00f1\u00fc\u00fe\u00ff',
+    );
     expectClientCertError(() => parseCertificate(certs.badBmp), 'certificate_malformed');
   });
 
@@ -152,7 +184,10 @@ describe('hardening: adversarial corpus through the core API', () => {
   });
 
   it('parseCertificate: trailing bytes, garbage and truncation → certificate_malformed', () => {
-    expectClientCertError(() => parseCertificate(Buffer.concat([certs.alice.der, Buffer.from([0])])), 'certificate_malformed');
+    expectClientCertError(
+      () => parseCertificate(Buffer.concat([certs.alice.der, Buffer.from([0])])),
+      'certificate_malformed',
+    );
     expectClientCertError(() => parseCertificate(certs.alice.der.subarray(0, -1)), 'certificate_malformed');
     expectClientCertError(() => parseCertificate(Buffer.from('3080', 'hex')), 'certificate_malformed');
     expectClientCertError(() => parseCertificate(Buffer.alloc(0)), 'certificate_malformed');

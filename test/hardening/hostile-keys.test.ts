@@ -13,16 +13,20 @@
  * hostile key with a private key (huge exponent, explicit EC parameters) is signed by it, so a
  * validator without a key policy accepts the chain.
  */
+
+import { createPrivateKey, generateKeyPairSync, KeyObject, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
-import {
-  KeyObject, X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign,
-} from 'node:crypto';
-import { DerCursor, Tag, readTlv } from '../../packages/core/src/x509/der.js';
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { derOid, derTlv } from '../../packages/core/src/testkit/shared.js';
 import {
-  MAX_SIGNATURE_CHECKS, checkKeyPolicy, compileTrustAnchors, verifyChainSync, type VerifyChainInput, type VerifyChainResult,
+  checkKeyPolicy,
+  compileTrustAnchors,
+  MAX_SIGNATURE_CHECKS,
+  type VerifyChainInput,
+  type VerifyChainResult,
+  verifyChainSync,
 } from '../../packages/core/src/trust/path/verify.js';
+import { DerCursor, readTlv, Tag } from '../../packages/core/src/x509/der.js';
 import { request } from '../helpers/http-client.js';
 import { expectFailure, expectOk } from '../helpers/verify.js';
 import { ADAPTERS, parseBody, startServer } from './servers.js';
@@ -42,11 +46,11 @@ type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 /** Wraps the primitives; the returned function restores them and tells what was done meanwhile. */
 function recordKeyWork(): () => KeyWork {
   const proto = X509Certificate.prototype as unknown as Record<string, AnyFunction>;
-  const verify = proto['verify']!;
+  const verify = proto.verify!;
   const getter = Object.getOwnPropertyDescriptor(X509Certificate.prototype, 'publicKey')!;
   const keys: KeyObject[] = [];
   const loaded: Buffer[] = [];
-  proto['verify'] = function counted(this: unknown, ...args: unknown[]): unknown {
+  proto.verify = function counted(this: unknown, ...args: unknown[]): unknown {
     keys.push(args[0] as KeyObject);
     return Reflect.apply(verify, this, args);
   };
@@ -58,7 +62,7 @@ function recordKeyWork(): () => KeyWork {
     },
   });
   return () => {
-    proto['verify'] = verify;
+    proto.verify = verify;
     Object.defineProperty(X509Certificate.prototype, 'publicKey', getter);
     return { verifiedWith: keys.map((key) => key.export({ type: 'spki', format: 'der' })), loaded };
   };
@@ -124,8 +128,11 @@ function derInteger(value: bigint): Buffer {
 }
 
 function rsaSpki(modulus: bigint, exponent: bigint): Buffer {
-  return derTlv(0x30, derTlv(0x30, derOid('1.2.840.113549.1.1.1'), Buffer.from([0x05, 0x00])),
-    derTlv(0x03, Buffer.from([0]), derTlv(0x30, derInteger(modulus), derInteger(exponent))));
+  return derTlv(
+    0x30,
+    derTlv(0x30, derOid('1.2.840.113549.1.1.1'), Buffer.from([0x05, 0x00])),
+    derTlv(0x03, Buffer.from([0]), derTlv(0x30, derInteger(modulus), derInteger(exponent))),
+  );
 }
 
 interface HostileKey {
@@ -143,13 +150,25 @@ function hugeExponentKey(bits: number): HostileKey {
   const [n, p, q] = [toBigInt(jwk.n!), toBigInt(jwk.p!), toBigInt(jwk.q!)];
   const lambda = ((p - 1n) * (q - 1n)) / gcd(p - 1n, q - 1n);
   let e: bigint;
-  do e = (BigInt(`0x${randomBytes(bits / 8).toString('hex')}`) % (1n << BigInt(bits - 2))) | (1n << BigInt(bits - 3)) | 1n;
+  do
+    e =
+      (BigInt(`0x${randomBytes(bits / 8).toString('hex')}`) % (1n << BigInt(bits - 2))) | (1n << BigInt(bits - 3)) | 1n;
   while (gcd(e, lambda) !== 1n);
   const d = modInverse(e, lambda);
   const b64 = (value: bigint): string => toBytes(value).toString('base64url');
   const privateKey = createPrivateKey({
     format: 'jwk',
-    key: { kty: 'RSA', n: jwk.n!, e: b64(e), d: b64(d), p: jwk.p!, q: jwk.q!, dp: b64(d % (p - 1n)), dq: b64(d % (q - 1n)), qi: jwk.qi! },
+    key: {
+      kty: 'RSA',
+      n: jwk.n!,
+      e: b64(e),
+      d: b64(d),
+      p: jwk.p!,
+      q: jwk.q!,
+      dp: b64(d % (p - 1n)),
+      dq: b64(d % (q - 1n)),
+      qi: jwk.qi!,
+    },
   });
   return { spki: rsaSpki(n, e), privateKey };
 }
@@ -182,11 +201,19 @@ function remake(template: Buffer, signer: KeyObject, spki?: Buffer): Buffer {
   }
   const tbsDer = derTlv(0x30, ...fields);
   const signature = sign('sha256', tbsDer, { key: signer, dsaEncoding: 'der' });
-  return derTlv(0x30, tbsDer, template.subarray(algorithm.start, algorithm.end), derTlv(0x03, Buffer.from([0]), signature));
+  return derTlv(
+    0x30,
+    tbsDer,
+    template.subarray(algorithm.start, algorithm.end),
+    derTlv(0x03, Buffer.from([0]), signature),
+  );
 }
 
 const pemOf = (der: Buffer): string =>
-  `-----BEGIN CERTIFICATE-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+  `-----BEGIN CERTIFICATE-----\n${der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END CERTIFICATE-----\n`;
 
 interface Chain {
   leaf: Buffer;
@@ -200,7 +227,12 @@ interface Chain {
  * has a private key. `keyType` is the kind of key `key` is, so that the leaf names the right
  * signature algorithm.
  */
-async function hostileIntermediate(root: TestCA, key: HostileKey, keyType: 'rsa' | 'ec', subject: string): Promise<Chain> {
+async function hostileIntermediate(
+  root: TestCA,
+  key: HostileKey,
+  keyType: 'rsa' | 'ec',
+  subject: string,
+): Promise<Chain> {
   const template = await root.intermediate({ subject, keyType, keyIdentifiers: false });
   const intermediate = remake(template.der, KeyObject.from(root.keys.privateKey), key.spki);
   const issued = await template.issue({ subject: 'CN=mallory', keyIdentifiers: false });
@@ -208,7 +240,11 @@ async function hostileIntermediate(root: TestCA, key: HostileKey, keyType: 'rsa'
   return { leaf, intermediates: [intermediate], hostile: { spki: key.spki, cert: intermediate } };
 }
 
-function verifyAt(root: TestCA, chain: Pick<Chain, 'leaf' | 'intermediates'>, extra: Partial<VerifyChainInput> = {}): VerifyChainResult {
+function verifyAt(
+  root: TestCA,
+  chain: Pick<Chain, 'leaf' | 'intermediates'>,
+  extra: Partial<VerifyChainInput> = {},
+): VerifyChainResult {
   // DER in, fresh objects out: nothing is served from the signature cache of an earlier call.
   return verifyChainSync({ leaf: chain.leaf, intermediates: chain.intermediates, trustAnchors: [root.der], ...extra });
 }
@@ -251,8 +287,11 @@ describe('hardening/hostile keys: key policy before any signature', function () 
   });
 
   const cases: Array<[string, () => Chain, string]> = [
-    ['an RSA key with a 2046-bit public exponent', () => hugeExponent,
-      'has an RSA key whose public exponent is not an odd number from 3 to 2^32-1'],
+    [
+      'an RSA key with a 2046-bit public exponent',
+      () => hugeExponent,
+      'has an RSA key whose public exponent is not an odd number from 3 to 2^32-1',
+    ],
     ['a 16384-bit RSA modulus', () => bigModulus, 'has an RSA key longer than 8192 bits'],
     ['an EC key with explicit curve parameters', () => explicitCurve, 'has an EC key with explicit curve parameters'],
   ];
@@ -261,8 +300,10 @@ describe('hardening/hostile keys: key policy before any signature', function () 
       const chain = chainOf();
       const { result, work } = countKeyWork(() => verifyAt(root, chain));
       expectFailure(result, 'untrusted', 'no path to a trust anchor');
-      expect(!result.ok && result.reason).to.equal(`no path to a trust anchor: certificate at depth 1 ${reason}, ` +
-        'and is not verified to be issued under a trust anchor');
+      expect(!result.ok && result.reason).to.equal(
+        `no path to a trust anchor: certificate at depth 1 ${reason}, ` +
+          'and is not verified to be issued under a trust anchor',
+      );
       expect(usesOf(work, chain.hostile.spki, chain.hostile.cert)).to.deep.equal({ verifications: 0, loaded: false });
       expect(work.verifiedWith.length).to.be.at.most(normalWork);
     });
@@ -270,7 +311,9 @@ describe('hardening/hostile keys: key policy before any signature', function () 
     it(`a leaf with ${name} is refused before any signature work`, () => {
       // The hostile certificate itself presented as the leaf (its own issuer is the root).
       const chain = chainOf();
-      const { result, work } = countKeyWork(() => verifyAt(root, { leaf: chain.hostile.cert, intermediates: [] }, { purpose: 'any' }));
+      const { result, work } = countKeyWork(() =>
+        verifyAt(root, { leaf: chain.hostile.cert, intermediates: [] }, { purpose: 'any' }),
+      );
       expectFailure(result, 'weak_algorithm', `certificate at depth 0 ${reason}`);
       expect(work.verifiedWith).to.have.length(0);
       expect(work.loaded).to.have.length(0);
@@ -280,14 +323,20 @@ describe('hardening/hostile keys: key policy before any signature', function () 
   it('the bound is the policy: maxRsaBits 16384 lets the large key be used, once', () => {
     const { result, work } = countKeyWork(() => verifyAt(root, bigModulus, { policy: { maxRsaBits: 16384 } }));
     expectFailure(result, 'untrusted'); // a made-up modulus signed nothing
-    expect(usesOf(work, bigModulus.hostile.spki, bigModulus.hostile.cert)).to.deep.equal({ verifications: 1, loaded: true });
+    expect(usesOf(work, bigModulus.hostile.spki, bigModulus.hostile.cert)).to.deep.equal({
+      verifications: 1,
+      loaded: true,
+    });
   });
 
   it('never uses a configured anchor key the policy refuses', async () => {
     const key = hugeExponentKey(2048);
     const template = await createCA({ subject: 'CN=Hostile Anchor', keyType: 'rsa', keyIdentifiers: false });
     const anchor = remake(template.der, key.privateKey!, key.spki); // self-signed with the hostile key
-    const leaf = remake((await template.issue({ subject: 'CN=under anchor', keyIdentifiers: false })).der, key.privateKey!);
+    const leaf = remake(
+      (await template.issue({ subject: 'CN=under anchor', keyIdentifiers: false })).der,
+      key.privateKey!,
+    );
     const { result, work } = countKeyWork(() => verifyChainSync({ leaf, trustAnchors: [anchor] }));
     expectFailure(result, 'untrusted', 'no path to a trust anchor');
     expect(usesOf(work, key.spki, anchor)).to.deep.equal({ verifications: 0, loaded: false });
@@ -303,7 +352,9 @@ describe('hardening/hostile keys: key policy before any signature', function () 
   it('checkKeyPolicy judges a path someone else verified, from the DER alone', () => {
     const path = (chain: Pick<Chain, 'leaf' | 'intermediates'>) =>
       [chain.leaf, ...chain.intermediates, root.der].map((der) => new X509Certificate(der));
-    const { result, work } = countKeyWork(() => [hugeExponent, bigModulus, explicitCurve].map((chain) => checkKeyPolicy(path(chain))));
+    const { result, work } = countKeyWork(() =>
+      [hugeExponent, bigModulus, explicitCurve].map((chain) => checkKeyPolicy(path(chain))),
+    );
     expect(result.map((r) => (r.ok ? 'ok' : r.message))).to.deep.equal([
       'certificate at depth 1 has an RSA key whose public exponent is not an odd number from 3 to 2^32-1',
       'certificate at depth 1 has an RSA key longer than 8192 bits',
@@ -328,10 +379,14 @@ describe('hardening/hostile keys: key policy before any signature', function () 
       expect(hostileRun.work.verifiedWith).to.have.length(0);
       expect(hostileRun.work.loaded).to.have.length(0);
 
-      const decoys = await Promise.all(Array.from({ length: 120 }, () => root.intermediate({ subject: 'CN=Decoy CA', keyIdentifiers: false })));
+      const decoys = await Promise.all(
+        Array.from({ length: 120 }, () => root.intermediate({ subject: 'CN=Decoy CA', keyIdentifiers: false })),
+      );
       const decoyRun = countKeyWork(() => verifyAt(root, { leaf, intermediates: decoys.map((d) => d.der) }));
       expectFailure(decoyRun.result, 'untrusted', 'no path to a trust anchor');
-      expect(!decoyRun.result.ok && decoyRun.result.reason).to.match(/^no path to a trust anchor found within the path building limit/);
+      expect(!decoyRun.result.ok && decoyRun.result.reason).to.match(
+        /^no path to a trust anchor found within the path building limit/,
+      );
       expect(decoyRun.work.verifiedWith).to.have.length(MAX_SIGNATURE_CHECKS);
     });
 
@@ -344,7 +399,11 @@ describe('hardening/hostile keys: key policy before any signature', function () 
       const keys: HostileKey[] = [];
       for (let i = 1; i <= 7; i++) {
         const key = hugeExponentKey(2048);
-        const template: TestCA = await issuer.intermediate({ subject: `CN=Stack ${i}`, keyType: 'rsa', keyIdentifiers: false });
+        const template: TestCA = await issuer.intermediate({
+          subject: `CN=Stack ${i}`,
+          keyType: 'rsa',
+          keyIdentifiers: false,
+        });
         stack.push(remake(template.der, signer, key.spki));
         keys.push(key);
         issuer = template;
@@ -372,8 +431,10 @@ describe('hardening/hostile keys: key policy before any signature', function () 
     /** An XFCC header as Envoy writes it for `leaf` presented with `intermediates`. */
     function xfcc(leaf: Buffer, intermediates: Buffer[]): string {
       const client = {
-        cert: pemOf(leaf), sha256: new X509Certificate(leaf).fingerprint256.replace(/:/g, '').toLowerCase(),
-        x509: new X509Certificate(leaf), chain: intermediates.map(pemOf),
+        cert: pemOf(leaf),
+        sha256: new X509Certificate(leaf).fingerprint256.replace(/:/g, '').toLowerCase(),
+        x509: new X509Certificate(leaf),
+        chain: intermediates.map(pemOf),
       } as unknown as TestCertificate;
       return envoyXfcc(client, { details: ['Cert', 'Chain'] });
     }
@@ -383,7 +444,11 @@ describe('hardening/hostile keys: key policy before any signature', function () 
         const server = await startServer(adapter, { options: { source: 'xfcc', ca: root.cert } });
         try {
           const send = (chain: Pick<Chain, 'leaf' | 'intermediates'>) =>
-            request({ url: server.url(), path: '/whoami', headers: { 'x-forwarded-client-cert': xfcc(chain.leaf, chain.intermediates) } });
+            request({
+              url: server.url(),
+              path: '/whoami',
+              headers: { 'x-forwarded-client-cert': xfcc(chain.leaf, chain.intermediates) },
+            });
           // Fresh certificates, so that no decision or signature is served from a cache.
           const issuing = await root.intermediate({ subject: `CN=${adapter} Issuing CA`, keyType: 'rsa' });
           const alice = { leaf: (await issuing.issue({ subject: 'CN=alice' })).der, intermediates: [issuing.der] };
@@ -399,7 +464,10 @@ describe('hardening/hostile keys: key policy before any signature', function () 
             const { result, work } = await countKeyWorkAsync(() => send(chain));
             expect(result.status).to.equal(403);
             expect(parseBody(result.text).code).to.equal('client_certificate_untrusted');
-            expect(usesOf(work, chain.hostile.spki, chain.hostile.cert)).to.deep.equal({ verifications: 0, loaded: false });
+            expect(usesOf(work, chain.hostile.spki, chain.hostile.cert)).to.deep.equal({
+              verifications: 0,
+              loaded: false,
+            });
             expect(work.verifiedWith.length).to.be.at.most(good.work.verifiedWith.length);
           }
         } finally {

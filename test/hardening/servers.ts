@@ -6,14 +6,14 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { connect, type AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
+import type { ClientCertificate, ClientCertOptions } from '../../packages/core/src/index.js';
 import { clientCert as expressClientCert } from '../../packages/express/src/index.js';
 import { clientCert as fastifyClientCert } from '../../packages/fastify/src/index.js';
 import { clientCert as koaClientCert } from '../../packages/koa/src/index.js';
-import type { ClientCertificate, ClientCertOptions } from '../../packages/core/src/index.js';
 
 export type AdapterName = 'express' | 'koa' | 'fastify';
 export const ADAPTERS: readonly AdapterName[] = ['express', 'koa', 'fastify'];
@@ -96,10 +96,11 @@ export async function startServer(adapter: AdapterName, spec: ServerSpec): Promi
       server.once('error', reject);
       server.listen(0, host, () => resolve());
     });
-    closeApp = () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    closeApp = () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
   }
   const { port } = server.address() as AddressInfo;
   const scheme = spec.tls ? 'https' : 'http';
@@ -120,10 +121,19 @@ export interface RawResponse {
  * Sends header lines exactly as given over plain TCP (one request, `Connection: close`): for
  * values Node's client refuses to write (control characters, duplicates in a chosen order).
  */
-export function rawRequest(port: number, headerLines: readonly string[], localAddress = '127.0.0.1'): Promise<RawResponse> {
+export function rawRequest(
+  port: number,
+  headerLines: readonly string[],
+  localAddress = '127.0.0.1',
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1', localAddress }, () => {
-      socket.write(Buffer.from(`GET /whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${headerLines.map((l) => `${l}\r\n`).join('')}\r\n`, 'latin1'));
+      socket.write(
+        Buffer.from(
+          `GET /whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n${headerLines.map((l) => `${l}\r\n`).join('')}\r\n`,
+          'latin1',
+        ),
+      );
     });
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -5,15 +5,16 @@
  * trusted proxy is 127.0.0.1, the stranger 127.0.0.2. Each group also sends the same headers
  * from the trusted proxy and expects them honored, so a test cannot pass by ignoring everything.
  */
-import { expect } from 'chai';
+
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
 import type { ClientCertOptions } from '../../packages/core/src/index.js';
 import { PROXY_NAMES, type ProxyName } from '../../packages/core/src/options/presets.js';
 import { compileTrustProxy } from '../../packages/core/src/sources/proxy-trust.js';
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
-import { request } from '../helpers/http-client.js';
 import { albEscape, b64, nginxEscape } from '../helpers/encodings.js';
+import { request } from '../helpers/http-client.js';
 import { ADAPTERS, parseBody, startServer } from './servers.js';
 
 const PROXY = '127.0.0.1';
@@ -43,11 +44,19 @@ function rfc2253(nodeName: string): string {
 function presetHeaders(proxy: ProxyName): Record<string, string> {
   const pem = alice.cert;
   switch (proxy) {
-    case 'azure-container-apps': case 'envoy': case 'istio':
+    case 'azure-container-apps':
+    case 'envoy':
+    case 'istio':
       return { 'x-forwarded-client-cert': envoyXfcc(alice) };
-    case 'nginx': case 'ingress-nginx':
+    case 'nginx':
+    case 'ingress-nginx':
       // ingress-nginx also describes the certificate it verified (and the app compares).
-      return { 'ssl-client-cert': nginxEscape(pem), 'ssl-client-verify': 'SUCCESS', 'ssl-client-subject-dn': rfc2253(alice.x509.subject), 'ssl-client-issuer-dn': rfc2253(alice.x509.issuer) };
+      return {
+        'ssl-client-cert': nginxEscape(pem),
+        'ssl-client-verify': 'SUCCESS',
+        'ssl-client-subject-dn': rfc2253(alice.x509.subject),
+        'ssl-client-issuer-dn': rfc2253(alice.x509.issuer),
+      };
     case 'traefik':
       return { 'x-forwarded-tls-client-cert': b64(alice.der) };
     case 'haproxy':
@@ -55,29 +64,75 @@ function presetHeaders(proxy: ProxyName): Record<string, string> {
     case 'caddy':
       return { 'x-client-cert': b64(alice.der) };
     case 'aws-alb':
-      return { 'x-amzn-mtls-clientcert-leaf': albEscape(pem), 'x-amzn-mtls-clientcert-serial-number': alice.x509.serialNumber, 'x-amzn-mtls-clientcert-issuer': rfc2253(alice.x509.issuer) };
+      return {
+        'x-amzn-mtls-clientcert-leaf': albEscape(pem),
+        'x-amzn-mtls-clientcert-serial-number': alice.x509.serialNumber,
+        'x-amzn-mtls-clientcert-issuer': rfc2253(alice.x509.issuer),
+      };
     case 'aws-alb-passthrough':
       return { 'x-amzn-mtls-clientcert': albEscape(pem) };
     case 'cloudflare':
-      return { 'cf-client-cert-der-base64': b64(alice.der), 'cf-client-cert-sha256': alice.sha256, 'cf-cert-verified': 'true' };
+      return {
+        'cf-client-cert-der-base64': b64(alice.der),
+        'cf-client-cert-sha256': alice.sha256,
+        'cf-cert-verified': 'true',
+      };
     case 'azure-app-service':
       return { 'x-arr-clientcert': b64(alice.der) };
   }
 }
 
 const CASES: Case[] = [
-  { name: 'source xfcc', options: () => ({ source: 'xfcc' }), headers: () => ({ 'x-forwarded-client-cert': envoyXfcc(alice) }) },
-  { name: 'source rfc9440', options: () => ({ source: 'rfc9440' }), headers: () => ({ 'client-cert': `:${b64(alice.der)}:` }) },
-  { name: 'source traefik', options: () => ({ source: 'traefik' }), headers: () => ({ 'x-forwarded-tls-client-cert': b64(alice.der) }) },
-  { name: 'source url-pem', options: () => ({ source: 'url-pem' }), headers: () => ({ 'ssl-client-cert': nginxEscape(alice.cert) }) },
-  { name: 'source base64-der', options: () => ({ source: 'base64-der' }), headers: () => ({ 'x-client-cert': b64(alice.der) }) },
-  { name: 'source aws-alb', options: () => ({ source: 'aws-alb' }), headers: () => ({ 'x-amzn-mtls-clientcert': albEscape(alice.cert) }) },
-  { name: 'source custom', options: () => ({ source: { header: 'x-cert-hex', decode: (v: string) => Buffer.from(v, 'hex') } }), headers: () => ({ 'x-cert-hex': alice.der.toString('hex') }) },
+  {
+    name: 'source xfcc',
+    options: () => ({ source: 'xfcc' }),
+    headers: () => ({ 'x-forwarded-client-cert': envoyXfcc(alice) }),
+  },
+  {
+    name: 'source rfc9440',
+    options: () => ({ source: 'rfc9440' }),
+    headers: () => ({ 'client-cert': `:${b64(alice.der)}:` }),
+  },
+  {
+    name: 'source traefik',
+    options: () => ({ source: 'traefik' }),
+    headers: () => ({ 'x-forwarded-tls-client-cert': b64(alice.der) }),
+  },
+  {
+    name: 'source url-pem',
+    options: () => ({ source: 'url-pem' }),
+    headers: () => ({ 'ssl-client-cert': nginxEscape(alice.cert) }),
+  },
+  {
+    name: 'source base64-der',
+    options: () => ({ source: 'base64-der' }),
+    headers: () => ({ 'x-client-cert': b64(alice.der) }),
+  },
+  {
+    name: 'source aws-alb',
+    options: () => ({ source: 'aws-alb' }),
+    headers: () => ({ 'x-amzn-mtls-clientcert': albEscape(alice.cert) }),
+  },
+  {
+    name: 'source custom',
+    options: () => ({ source: { header: 'x-cert-hex', decode: (v: string) => Buffer.from(v, 'hex') } }),
+    headers: () => ({ 'x-cert-hex': alice.der.toString('hex') }),
+  },
   // Presets; the verifying ones also run without `ca`, so that only the proxy's verdict could admit.
-  ...PROXY_NAMES.map((proxy): Case => ({ name: `proxy ${proxy}, ca`, options: () => ({ proxy, ca: root.cert }), headers: () => presetHeaders(proxy) })),
-  ...(['nginx', 'haproxy', 'cloudflare', 'aws-alb'] as const).map((proxy): Case => ({
-    name: `proxy ${proxy}, verified by the proxy (no ca)`, options: () => ({ proxy }), headers: () => presetHeaders(proxy),
-  })),
+  ...PROXY_NAMES.map(
+    (proxy): Case => ({
+      name: `proxy ${proxy}, ca`,
+      options: () => ({ proxy, ca: root.cert }),
+      headers: () => presetHeaders(proxy),
+    }),
+  ),
+  ...(['nginx', 'haproxy', 'cloudflare', 'aws-alb'] as const).map(
+    (proxy): Case => ({
+      name: `proxy ${proxy}, verified by the proxy (no ca)`,
+      options: () => ({ proxy }),
+      headers: () => presetHeaders(proxy),
+    }),
+  ),
 ];
 
 /** Address games a stranger plays: the library must look at socket.remoteAddress only. */
@@ -101,11 +156,21 @@ describe('hardening: spoofing — a header from outside trustProxy is never hono
           if (c.name.endsWith('(no ca)')) delete (options as { ca?: string }).ca;
           const app = await startServer(adapter, { options });
           try {
-            const fromProxy = await request({ url: app.url(), path: '/whoami', headers: c.headers(), localAddress: PROXY });
+            const fromProxy = await request({
+              url: app.url(),
+              path: '/whoami',
+              headers: c.headers(),
+              localAddress: PROXY,
+            });
             expect(fromProxy.status, fromProxy.text).to.equal(200);
             expect(parseBody(fromProxy.text).sha256).to.equal(alice.sha256);
             for (const claim of CLAIMS) {
-              const res = await request({ url: app.url(), path: '/whoami', headers: { ...c.headers(), ...claim }, localAddress: STRANGER });
+              const res = await request({
+                url: app.url(),
+                path: '/whoami',
+                headers: { ...c.headers(), ...claim },
+                localAddress: STRANGER,
+              });
               expect(res.status, `${JSON.stringify(claim)}: ${res.text}`).to.equal(403);
               expect(parseBody(res.text).code).to.equal('client_certificate_required');
             }
@@ -119,7 +184,10 @@ describe('hardening: spoofing — a header from outside trustProxy is never hono
 });
 
 /** GET /whoami to [::1] (the shared client takes the bracketed URL host as a name). */
-function requestFromV6Loopback(port: number, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+function requestFromV6Loopback(
+  port: number,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '::1', port, path: '/whoami', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -173,7 +241,12 @@ describe('hardening: spoofing — IPv4-mapped IPv6 peers', function () {
         expect(fromProxy.status, fromProxy.text).to.equal(200);
         expect(parseBody(fromProxy.text).sha256).to.equal(alice.sha256);
 
-        const fromStranger = await request({ url: app.url('127.0.0.1'), path: '/whoami', headers: { ...headers, 'x-forwarded-for': PROXY }, localAddress: STRANGER });
+        const fromStranger = await request({
+          url: app.url('127.0.0.1'),
+          path: '/whoami',
+          headers: { ...headers, 'x-forwarded-for': PROXY },
+          localAddress: STRANGER,
+        });
         expect(fromStranger.status).to.equal(403);
         expect(parseBody(fromStranger.text).code).to.equal('client_certificate_required');
 
@@ -190,10 +263,20 @@ describe('hardening: spoofing — IPv4-mapped IPv6 peers', function () {
     const asked: string[] = [];
     const app = await startServer('express', {
       host: '::',
-      options: { ca: root.cert, trustProxy: (address) => { asked.push(address); return address === `::ffff:${PROXY}`; } },
+      options: {
+        ca: root.cert,
+        trustProxy: (address) => {
+          asked.push(address);
+          return address === `::ffff:${PROXY}`;
+        },
+      },
     });
     try {
-      const headers = { 'x-forwarded-client-cert': envoyXfcc(alice), 'x-forwarded-for': `::ffff:${PROXY}`, forwarded: `for=${PROXY}` };
+      const headers = {
+        'x-forwarded-client-cert': envoyXfcc(alice),
+        'x-forwarded-for': `::ffff:${PROXY}`,
+        forwarded: `for=${PROXY}`,
+      };
       const res = await request({ url: app.url('127.0.0.1'), path: '/whoami', headers, localAddress: STRANGER });
       expect(res.status).to.equal(403);
       expect(asked).to.deep.equal([`::ffff:${STRANGER}`]);

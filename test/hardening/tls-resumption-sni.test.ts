@@ -10,12 +10,13 @@
  * is checked to have happened on the server, so the tests fail if a refusal came from a full
  * handshake instead.
  */
-import { expect } from 'chai';
+
 import https from 'node:https';
 import tls, { type TLSSocket } from 'node:tls';
+import { expect } from 'chai';
 import type { ClientCertOptions } from '../../packages/core/src/index.js';
 import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
-import { ADAPTERS, parseBody, startServer, type AdapterName, type Running } from './servers.js';
+import { ADAPTERS, type AdapterName, parseBody, type Running, startServer } from './servers.js';
 
 type Version = 'TLSv1.2' | 'TLSv1.3';
 
@@ -55,15 +56,31 @@ interface Vhosts {
 }
 
 /** A server with a.test (CA-A) and b.test (CA-B), and a client that asks for either name. */
-async function vhosts(adapter: AdapterName, version: Version, options: ClientCertOptions, select: 'SNICallback' | 'addContext' = 'SNICallback'): Promise<Vhosts> {
+async function vhosts(
+  adapter: AdapterName,
+  version: Version,
+  options: ClientCertOptions,
+  select: 'SNICallback' | 'addContext' = 'SNICallback',
+): Promise<Vhosts> {
   const forA = { cert: serverCert.cert, key: serverCert.key, ca: caA.cert };
   const forB = { cert: serverCert.cert, key: serverCert.key, ca: caB.cert };
-  const contexts = new Map([['a.test', tls.createSecureContext(forA)], ['b.test', tls.createSecureContext(forB)]]);
+  const contexts = new Map([
+    ['a.test', tls.createSecureContext(forA)],
+    ['b.test', tls.createSecureContext(forB)],
+  ]);
   const app = await startServer(adapter, {
     options,
     tls: {
-      ...forA, requestCert: true, rejectUnauthorized: false, maxVersion: version,
-      ...(select === 'SNICallback' ? { SNICallback: (name: string, done: (e: Error | null, c?: tls.SecureContext) => void) => done(null, contexts.get(name)) } : {}),
+      ...forA,
+      requestCert: true,
+      rejectUnauthorized: false,
+      maxVersion: version,
+      ...(select === 'SNICallback'
+        ? {
+            SNICallback: (name: string, done: (e: Error | null, c?: tls.SecureContext) => void) =>
+              done(null, contexts.get(name)),
+          }
+        : {}),
     },
   });
   if (select === 'addContext') {
@@ -72,34 +89,53 @@ async function vhosts(adapter: AdapterName, version: Version, options: ClientCer
   }
   // The server's view of each connection, by the client's port.
   const resumedByPort = new Map<number, boolean>();
-  app.server.on('secureConnection', (socket: TLSSocket) => resumedByPort.set(socket.remotePort!, socket.isSessionReused()));
+  app.server.on('secureConnection', (socket: TLSSocket) =>
+    resumedByPort.set(socket.remotePort!, socket.isSessionReused()),
+  );
 
-  const get = (servername: string, client: TestCertificate, session?: Buffer, host = servername): Promise<Answer> => new Promise((resolve, reject) => {
-    let saved: Buffer | undefined;
-    const req = https.request({
-      host: '127.0.0.1', port: app.port, path: '/whoami', agent: false, servername, headers: { host },
-      ca: serverRoot.cert, cert: client.cert, key: client.key, maxVersion: version, ...(session ? { session } : {}),
-    }, (res) => {
-      const socket = res.socket as TLSSocket;
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const body = parseBody(Buffer.concat(chunks).toString('utf8'));
-        const resumed = resumedByPort.get(socket.localPort!);
-        if (resumed === undefined) return reject(new Error('the server saw no TLS connection from this client'));
-        resolve({
-          status: res.statusCode ?? 0,
-          ...(body.code ? { code: body.code } : {}),
-          ...('sha256' in body ? { sha256: body.sha256 } : {}),
-          resumed,
-          session: saved ?? socket.getSession()!,
-        });
-      });
+  const get = (servername: string, client: TestCertificate, session?: Buffer, host = servername): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      let saved: Buffer | undefined;
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port: app.port,
+          path: '/whoami',
+          agent: false,
+          servername,
+          headers: { host },
+          ca: serverRoot.cert,
+          cert: client.cert,
+          key: client.key,
+          maxVersion: version,
+          ...(session ? { session } : {}),
+        },
+        (res) => {
+          const socket = res.socket as TLSSocket;
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const body = parseBody(Buffer.concat(chunks).toString('utf8'));
+            const resumed = resumedByPort.get(socket.localPort!);
+            if (resumed === undefined) return reject(new Error('the server saw no TLS connection from this client'));
+            resolve({
+              status: res.statusCode ?? 0,
+              ...(body.code ? { code: body.code } : {}),
+              ...('sha256' in body ? { sha256: body.sha256 } : {}),
+              resumed,
+              session: saved ?? socket.getSession()!,
+            });
+          });
+        },
+      );
+      req.on('socket', (socket) =>
+        socket.on('session', (ticket: Buffer) => {
+          saved = ticket;
+        }),
+      );
+      req.on('error', reject);
+      req.end();
     });
-    req.on('socket', (socket) => socket.on('session', (ticket: Buffer) => { saved = ticket; }));
-    req.on('error', reject);
-    req.end();
-  });
   return { app, get };
 }
 
@@ -191,10 +227,10 @@ describe('hardening: TLS session resumption across server names', function () {
     });
   }
 
-  it('with the middleware\'s own ca, the Host is not the TLS stack\'s business: the library verified the certificate itself', async () => {
+  it("with the middleware's own ca, the Host is not the TLS stack's business: the library verified the certificate itself", async () => {
     const { app, get } = await vhosts('express', 'TLSv1.3', { ca: [caA.cert, caB.cert] });
     try {
-      expectIn(await get('a.test', alice, undefined, 'b.test'), alice, 'alice, verified against the middleware\'s ca');
+      expectIn(await get('a.test', alice, undefined, 'b.test'), alice, "alice, verified against the middleware's ca");
     } finally {
       await app.close();
     }

@@ -5,9 +5,10 @@
  * holds now, and never a 500. A fresh handshake with another certificate on the same server must
  * get its own decision, not one cached from an earlier connection.
  */
-import { expect } from 'chai';
+
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { expect } from 'chai';
 import { createCA, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { ADAPTERS, parseBody, startServer } from './servers.js';
 
@@ -38,29 +39,46 @@ interface Answer {
 }
 
 /** One HTTPS request on a fresh connection, optionally offering a saved session. */
-function get(port: number, client: TestCertificate | null, session?: Buffer, maxVersion: 'TLSv1.2' | 'TLSv1.3' = 'TLSv1.3'): Promise<Answer> {
+function get(
+  port: number,
+  client: TestCertificate | null,
+  session?: Buffer,
+  maxVersion: 'TLSv1.2' | 'TLSv1.3' = 'TLSv1.3',
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let saved: Buffer | undefined;
-    const req = https.request({
-      host: '127.0.0.1', port, path: '/whoami', agent: false, ca: root.cert, maxVersion,
-      ...(client ? { cert: client.cert, key: client.key } : {}),
-      ...(session ? { session } : {}),
-    }, (res) => {
-      const socket = res.socket as TLSSocket;
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const body = parseBody(Buffer.concat(chunks).toString('utf8'));
-        resolve({
-          status: res.statusCode ?? 0,
-          ...(body.code ? { code: body.code } : {}),
-          ...('sha256' in body ? { sha256: body.sha256 } : {}),
-          reused: socket.isSessionReused(),
-          session: saved ?? socket.getSession(),
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/whoami',
+        agent: false,
+        ca: root.cert,
+        maxVersion,
+        ...(client ? { cert: client.cert, key: client.key } : {}),
+        ...(session ? { session } : {}),
+      },
+      (res) => {
+        const socket = res.socket as TLSSocket;
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const body = parseBody(Buffer.concat(chunks).toString('utf8'));
+          resolve({
+            status: res.statusCode ?? 0,
+            ...(body.code ? { code: body.code } : {}),
+            ...('sha256' in body ? { sha256: body.sha256 } : {}),
+            reused: socket.isSessionReused(),
+            session: saved ?? socket.getSession(),
+          });
         });
-      });
-    });
-    req.on('socket', (socket) => socket.on('session', (ticket: Buffer) => { saved = ticket; }));
+      },
+    );
+    req.on('socket', (socket) =>
+      socket.on('session', (ticket: Buffer) => {
+        saved = ticket;
+      }),
+    );
     req.on('error', reject);
     req.end();
   });
@@ -83,7 +101,14 @@ describe('hardening: TLS session resumption', function () {
       it(`${adapter}, ${version}: a resumed session decides its own handshake's identity, never another's`, async () => {
         const app = await startServer(adapter, {
           options: { ca: root.cert },
-          tls: { cert: server.cert, key: server.key, ca: root.cert, requestCert: true, rejectUnauthorized: false, maxVersion: version },
+          tls: {
+            cert: server.cert,
+            key: server.key,
+            ca: root.cert,
+            requestCert: true,
+            rejectUnauthorized: false,
+            maxVersion: version,
+          },
         });
         try {
           const first = await get(app.port, alice, undefined, version);
@@ -99,12 +124,12 @@ describe('hardening: TLS session resumption', function () {
           // Bob, holding alice's session (the ticket is alice's secret): if the server resumes, the
           // connection is alice's and is decided as alice, never as bob; if not, bob is bob.
           const bobWithAlicesSession = await get(app.port, bob, first.session, version);
-          if (bobWithAlicesSession.reused) expectOwner(bobWithAlicesSession, alice, 'bob on alice\'s session');
+          if (bobWithAlicesSession.reused) expectOwner(bobWithAlicesSession, alice, "bob on alice's session");
           else expect(bobWithAlicesSession.sha256).to.equal(bob.sha256);
 
           // Mallory (untrusted CA) with alice's session never gets in as herself.
           const mallorysTry = await get(app.port, mallory, first.session, version);
-          if (mallorysTry.reused) expectOwner(mallorysTry, alice, 'mallory on alice\'s session');
+          if (mallorysTry.reused) expectOwner(mallorysTry, alice, "mallory on alice's session");
           else expect(mallorysTry.code).to.equal('client_certificate_untrusted');
 
           // Fresh handshakes afterwards get their own decisions.

@@ -34,13 +34,19 @@ function searched(receiver: string, found: number, from: number, needle: number)
 function costOf(name: string, receiver: unknown, args: unknown[], result: unknown): number {
   const text = typeof receiver === 'string' ? receiver : String(receiver);
   switch (name) {
-    case 'charCodeAt': case 'codePointAt': case 'charAt': case 'at':
+    case 'charCodeAt':
+    case 'codePointAt':
+    case 'charAt':
+    case 'at':
       return 1;
     case 'indexOf':
       return searched(text, result as number, Number(args[1] ?? 0), String(args[0]).length);
-    case 'startsWith': case 'endsWith':
+    case 'startsWith':
+    case 'endsWith':
       return Math.max(1, String(args[0]).length);
-    case 'slice': case 'substring': case 'substr':
+    case 'slice':
+    case 'substring':
+    case 'substr':
       return Math.max(1, (result as string).length);
     default:
       return Math.max(1, text.length);
@@ -48,16 +54,35 @@ function costOf(name: string, receiver: unknown, args: unknown[], result: unknow
 }
 
 const STRING_METHODS = [
-  'charCodeAt', 'codePointAt', 'charAt', 'at', 'indexOf', 'lastIndexOf', 'includes', 'startsWith', 'endsWith',
-  'slice', 'substring', 'substr', 'split', 'trim', 'trimStart', 'trimEnd', 'toLowerCase', 'toUpperCase',
-  'replace', 'replaceAll', 'match', 'search',
+  'charCodeAt',
+  'codePointAt',
+  'charAt',
+  'at',
+  'indexOf',
+  'lastIndexOf',
+  'includes',
+  'startsWith',
+  'endsWith',
+  'slice',
+  'substring',
+  'substr',
+  'split',
+  'trim',
+  'trimStart',
+  'trimEnd',
+  'toLowerCase',
+  'toUpperCase',
+  'replace',
+  'replaceAll',
+  'match',
+  'search',
 ] as const;
 
 function install(): Patch[] {
   const patches: Patch[] = [];
   const proto = String.prototype as unknown as Record<string, AnyFunction>;
   // `includes` measures itself with the original indexOf, so keep a reference before patching.
-  const indexOf = proto['indexOf']!;
+  const indexOf = proto.indexOf!;
   for (const name of STRING_METHODS) {
     const original = proto[name]!;
     patches.push({ target: proto, name, original });
@@ -74,25 +99,31 @@ function install(): Patch[] {
     };
   }
   const globals = globalThis as unknown as Record<string, AnyFunction>;
-  const decode = globals['decodeURIComponent']!;
+  const decode = globals.decodeURIComponent!;
   patches.push({ target: globals, name: 'decodeURIComponent', original: decode });
-  globals['decodeURIComponent'] = function counted(this: unknown, ...args: unknown[]): unknown {
+  globals.decodeURIComponent = function counted(this: unknown, ...args: unknown[]): unknown {
     work += Math.max(1, String(args[0]).length);
     return Reflect.apply(decode, this, args);
   };
   const bufferFrom = Buffer.from as unknown as AnyFunction;
   patches.push({ target: Buffer, name: 'from', original: bufferFrom });
-  (Buffer as unknown as Record<string, AnyFunction>)['from'] = function counted(this: unknown, ...args: unknown[]): unknown {
+  (Buffer as unknown as Record<string, AnyFunction>).from = function counted(
+    this: unknown,
+    ...args: unknown[]
+  ): unknown {
     if (typeof args[0] === 'string') work += Math.max(1, args[0].length);
     return Reflect.apply(bufferFrom, this, args);
   };
-  const toString = Buffer.prototype.toString as unknown as AnyFunction;
-  patches.push({ target: Buffer.prototype, name: 'toString', original: toString });
-  (Buffer.prototype as unknown as Record<string, AnyFunction>)['toString'] = function counted(this: unknown, ...args: unknown[]): unknown {
+  const bufferToString = Buffer.prototype.toString as unknown as AnyFunction;
+  patches.push({ target: Buffer.prototype, name: 'toString', original: bufferToString });
+  (Buffer.prototype as unknown as Record<string, AnyFunction>)['toString'] = function counted(
+    this: unknown,
+    ...args: unknown[]
+  ): unknown {
     const start = Number(args[1] ?? 0);
     const end = args[2] === undefined ? (this as Buffer).length : Number(args[2]);
     work += Math.max(1, end - start);
-    return Reflect.apply(toString, this, args);
+    return Reflect.apply(bufferToString, this, args);
   };
   return patches;
 }

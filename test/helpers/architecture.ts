@@ -67,7 +67,8 @@ export function checkImports(files: ReadonlyMap<string, string>, architecture: A
   architecture.layers.forEach((rule, index) => {
     const earlier = new Set(architecture.layers.slice(0, index).map((other) => other.layer));
     for (const target of rule.mayImport) {
-      if (!earlier.has(target)) tableErrors.push(`${rule.layer} may import ${target}, which is not below it in the table`);
+      if (!earlier.has(target))
+        tableErrors.push(`${rule.layer} may import ${target}, which is not below it in the table`);
     }
     below.set(rule.layer, new Set(rule.mayImport));
   });

@@ -45,16 +45,22 @@ export function request(options: ClientRequest): Promise<ClientResponse> {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+      );
     };
-    const req = url.protocol === 'https:'
-      ? https.request({
-          ...common,
-          ...(options.ca ? { ca: options.ca } : {}),
-          ...(options.cert ? { cert: options.cert } : {}),
-          ...(options.key ? { key: options.key } : {}),
-        }, onResponse)
-      : http.request(common, onResponse);
+    const req =
+      url.protocol === 'https:'
+        ? https.request(
+            {
+              ...common,
+              ...(options.ca ? { ca: options.ca } : {}),
+              ...(options.cert ? { cert: options.cert } : {}),
+              ...(options.key ? { key: options.key } : {}),
+            },
+            onResponse,
+          )
+        : http.request(common, onResponse);
     req.on('error', reject);
     req.end();
   });

@@ -3,8 +3,9 @@
  * an `http:` URL), several streams on it one after the other, an optional client certificate, and
  * a chosen local address (127.0.0.1 plays the trusted proxy, 127.0.0.2 a stranger).
  */
-import http2, { type OutgoingHttpHeaders } from 'node:http2';
+
 import type { IncomingHttpHeaders } from 'node:http';
+import http2, { type OutgoingHttpHeaders } from 'node:http2';
 import type { ClientResponse } from '../helpers/http-client.js';
 
 export interface Http2ClientRequest {
@@ -43,7 +44,11 @@ export async function request2(options: Http2ClientRequest): Promise<ClientRespo
   }
 }
 
-function stream(session: http2.ClientHttp2Session, path: string, headers: OutgoingHttpHeaders): Promise<ClientResponse> {
+function stream(
+  session: http2.ClientHttp2Session,
+  path: string,
+  headers: OutgoingHttpHeaders,
+): Promise<ClientResponse> {
   return new Promise<ClientResponse>((resolve, reject) => {
     const onSessionError = (error: Error): void => reject(error);
     session.once('error', onSessionError);

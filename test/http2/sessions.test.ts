@@ -7,13 +7,19 @@
  * node:http2's compatibility API, and on the core through its stream API. Express does not run on
  * node:http2 (test/conformance/harness.ts says why).
  */
-import { expect } from 'chai';
+
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { createClientCertAuth, createXfccForwarder, parseXfcc, type ClientCertOptions } from '../../packages/core/src/index.js';
+import { expect } from 'chai';
+import {
+  type ClientCertOptions,
+  createClientCertAuth,
+  createXfccForwarder,
+  parseXfcc,
+} from '../../packages/core/src/index.js';
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
-import { FRAMEWORKS, whoami, type AppSpec, type RunningApp } from '../conformance/harness.js';
+import { type AppSpec, FRAMEWORKS, type RunningApp, whoami } from '../conformance/harness.js';
 import type { ClientResponse } from '../helpers/http-client.js';
 import { request2 } from './client.js';
 
@@ -23,7 +29,10 @@ interface Server {
 }
 
 /** A node:http2 server answering what `whoami` answers, or the problem, from `answer(auth, ...)`. */
-async function nodeHttp2(spec: AppSpec, serve: (server: http2.Http2Server | http2.Http2SecureServer, options: ClientCertOptions) => void): Promise<RunningApp> {
+async function nodeHttp2(
+  spec: AppSpec,
+  serve: (server: http2.Http2Server | http2.Http2SecureServer, options: ClientCertOptions) => void,
+): Promise<RunningApp> {
   const server = spec.tls ? http2.createSecureServer(spec.tls) : http2.createServer();
   serve(server, { logger: false, ...spec.options });
   const sessions = new Set<http2.Http2Session>();
@@ -35,41 +44,46 @@ async function nodeHttp2(spec: AppSpec, serve: (server: http2.Http2Server | http
   const { port } = server.address() as AddressInfo;
   return {
     url: `${spec.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const session of sessions) session.destroy();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const session of sessions) session.destroy();
+      }),
   };
 }
 
 const core: Server[] = [
   {
     name: 'the core on node:http2 (compatibility API)',
-    start: (spec) => nodeHttp2(spec, (server, options) => {
-      const auth = createClientCertAuth(options);
-      server.on('request', async (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
-        const result = await auth.authenticate(req);
-        res.writeHead(result.ok ? 200 : result.problem.status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(result.ok ? whoami(result.certificate) : result.problem));
-      });
-    }),
+    start: (spec) =>
+      nodeHttp2(spec, (server, options) => {
+        const auth = createClientCertAuth(options);
+        server.on('request', async (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+          const result = await auth.authenticate(req);
+          res.writeHead(result.ok ? 200 : result.problem.status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(result.ok ? whoami(result.certificate) : result.problem));
+        });
+      }),
   },
   {
     name: 'the core on node:http2 (stream API: { stream, headers })',
-    start: (spec) => nodeHttp2(spec, (server, options) => {
-      const auth = createClientCertAuth(options);
-      server.on('stream', async (stream, headers) => {
-        const result = await auth.authenticate({ stream, headers });
-        stream.respond({ ':status': result.ok ? 200 : result.problem.status, 'content-type': 'application/json' });
-        stream.end(JSON.stringify(result.ok ? whoami(result.certificate) : result.problem));
-      });
-    }),
+    start: (spec) =>
+      nodeHttp2(spec, (server, options) => {
+        const auth = createClientCertAuth(options);
+        server.on('stream', async (stream, headers) => {
+          const result = await auth.authenticate({ stream, headers });
+          stream.respond({ ':status': result.ok ? 200 : result.problem.status, 'content-type': 'application/json' });
+          stream.end(JSON.stringify(result.ok ? whoami(result.certificate) : result.problem));
+        });
+      }),
   },
 ];
 
 const servers: Server[] = [
-  ...FRAMEWORKS.flatMap((frameworks) => frameworks.adapters.filter((adapter) => adapter.http2))
-    .map((adapter) => ({ name: `${adapter.name} ${adapter.version}`, start: (spec: AppSpec) => adapter.start(spec) })),
+  ...FRAMEWORKS.flatMap((frameworks) => frameworks.adapters.filter((adapter) => adapter.http2)).map((adapter) => ({
+    name: `${adapter.name} ${adapter.version}`,
+    start: (spec: AppSpec) => adapter.start(spec),
+  })),
   ...core,
 ];
 
@@ -93,7 +107,9 @@ async function countingPeerReads(run: () => Promise<void>): Promise<number> {
 }
 
 function fingerprints(responses: ClientResponse[]): Array<string | number> {
-  return responses.map((res) => (res.status === 200 ? (JSON.parse(res.text) as { sha256: string }).sha256 : res.status));
+  return responses.map((res) =>
+    res.status === 200 ? (JSON.parse(res.text) as { sha256: string }).sha256 : res.status,
+  );
 }
 
 function codes(responses: ClientResponse[]): string[] {
@@ -133,7 +149,16 @@ describe('HTTP/2', () => {
           const sessions: ClientResponse[][] = [];
           const reads = await countingPeerReads(async () => {
             for (let i = 0; i < 2; i++) {
-              sessions.push(await request2({ url: app!.url, path: '/whoami', ca: root.cert, cert: client.fullChain, key: client.key, streams: 3 }));
+              sessions.push(
+                await request2({
+                  url: app!.url,
+                  path: '/whoami',
+                  ca: root.cert,
+                  cert: client.fullChain,
+                  key: client.key,
+                  streams: 3,
+                }),
+              );
             }
           });
           expect(reads, 'peer reads: one per session').to.equal(2);
@@ -142,7 +167,10 @@ describe('HTTP/2', () => {
             [client.sha256, client.sha256, client.sha256],
           ]);
           const body = JSON.parse(sessions[1]![2]!.text) as { chainLength: number; source: string; verifiedBy: string };
-          expect({ source: body.source, verifiedBy: body.verifiedBy }).to.deep.equal({ source: 'tls', verifiedBy: 'chain' });
+          expect({ source: body.source, verifiedBy: body.verifiedBy }).to.deep.equal({
+            source: 'tls',
+            verifiedBy: 'chain',
+          });
           if (client === carol) expect(body.chainLength).to.equal(1); // the intermediate, on the last stream too
         }
       });
@@ -156,16 +184,34 @@ describe('HTTP/2', () => {
       it('h2c: a forged XFCC from a peer outside trustProxy is refused on every stream; from the proxy it is read', async () => {
         app = await server.start({ options: { ca: root.cert, trustProxy: '127.0.0.1' }, http2: true });
         const forged = { 'x-forwarded-client-cert': envoyXfcc(alice) };
-        const fromStranger = await request2({ url: app.url, path: '/whoami', headers: forged, localAddress: '127.0.0.2', streams: 3 });
+        const fromStranger = await request2({
+          url: app.url,
+          path: '/whoami',
+          headers: forged,
+          localAddress: '127.0.0.2',
+          streams: 3,
+        });
         expect(codes(fromStranger)).to.deep.equal(Array(3).fill('403 client_certificate_required'));
-        const fromProxy = await request2({ url: app.url, path: '/whoami', headers: forged, localAddress: '127.0.0.1', streams: 3 });
+        const fromProxy = await request2({
+          url: app.url,
+          path: '/whoami',
+          headers: forged,
+          localAddress: '127.0.0.1',
+          streams: 3,
+        });
         expect(fingerprints(fromProxy)).to.deep.equal([alice.sha256, alice.sha256, alice.sha256]);
       });
 
-      it('h2c: Envoy\'s Chain-only XFCC authenticates the leaf on every stream', async () => {
+      it("h2c: Envoy's Chain-only XFCC authenticates the leaf on every stream", async () => {
         app = await server.start({ options: { ca: root.cert, trustProxy: '127.0.0.1' }, http2: true });
         const headers = { 'x-forwarded-client-cert': envoyXfcc(carol, { details: ['Chain'] }) };
-        const responses = await request2({ url: app.url, path: '/whoami', headers, localAddress: '127.0.0.1', streams: 3 });
+        const responses = await request2({
+          url: app.url,
+          path: '/whoami',
+          headers,
+          localAddress: '127.0.0.1',
+          streams: 3,
+        });
         expect(fingerprints(responses)).to.deep.equal([carol.sha256, carol.sha256, carol.sha256]);
       });
     });
@@ -178,19 +224,25 @@ describe('HTTP/2', () => {
     let decided!: Promise<string>;
     const server = http2.createSecureServer(tls, (req) => {
       // Decided after the client has left (an earlier middleware awaited something meanwhile).
-      decided = new Promise((resolve) => req.stream.session!.once('close', () => {
-        try {
-          const result = auth.authenticate(req);
-          resolve(result instanceof Promise ? 'pending' : result.ok ? 'ok' : result.error.code);
-        } catch (error) {
-          resolve(`threw ${(error as Error).message}`);
-        }
-      }));
+      decided = new Promise((resolve) =>
+        req.stream.session!.once('close', () => {
+          try {
+            const result = auth.authenticate(req);
+            resolve(result instanceof Promise ? 'pending' : result.ok ? 'ok' : result.error.code);
+          } catch (error) {
+            resolve(`threw ${(error as Error).message}`);
+          }
+        }),
+      );
       requested();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const session = http2.connect(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, { ca: root.cert, cert: alice.cert, key: alice.key });
+      const session = http2.connect(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, {
+        ca: root.cert,
+        cert: alice.cert,
+        key: alice.key,
+      });
       const stream = session.request({ ':path': '/' });
       stream.on('error', () => undefined);
       session.on('error', () => undefined);

@@ -11,8 +11,9 @@
  *   test client sends SNI `localhost` and `Host: localhost:<port>`.
  * - `servers { protocols h1 h2 }`: no HTTP/3 listener on the (UDP) port.
  */
-import type { ProxyLaunch } from './proxy-process.js';
+
 import type { ProxyFiles } from './fixtures.js';
+import type { ProxyLaunch } from './proxy-process.js';
 
 export interface CaddyVariant {
   /**
@@ -47,7 +48,12 @@ https://:${port} {
 }
 
 /** `caddy run --config Caddyfile --adapter caddyfile`, foreground. */
-export function caddyLaunch(binary: string, files: ProxyFiles, upstreamPort: number, variant: CaddyVariant): ProxyLaunch {
+export function caddyLaunch(
+  binary: string,
+  files: ProxyFiles,
+  upstreamPort: number,
+  variant: CaddyVariant,
+): ProxyLaunch {
   return {
     kind: 'caddy',
     binary,

@@ -7,8 +7,9 @@
  * SNI and Host are both `localhost`: Caddy with client authentication refuses a Host that differs
  * from the SNI (421), and a client that connects to an IP address sends no SNI at all.
  */
-import https from 'node:https';
+
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
 
 export interface ProxyRequest {
   port: number;
@@ -50,12 +51,22 @@ export function throughProxy(options: ProxyRequest): Promise<ProxyResult> {
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error: NodeJS.ErrnoException) => settle({ kind: 'error', code: error.code ?? 'ERR', message: error.message }));
+        res.on('error', (error: NodeJS.ErrnoException) =>
+          settle({ kind: 'error', code: error.code ?? 'ERR', message: error.message }),
+        );
         res.on('end', () =>
-          settle({ kind: 'response', status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+          settle({
+            kind: 'response',
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
       },
     );
-    req.on('error', (error: NodeJS.ErrnoException) => settle({ kind: 'error', code: error.code ?? 'ERR', message: error.message }));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      settle({ kind: 'error', code: error.code ?? 'ERR', message: error.message }),
+    );
     req.setTimeout(10_000, () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
     req.end();
   });

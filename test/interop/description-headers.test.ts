@@ -14,28 +14,36 @@
  * - `/xfcc/`: an Envoy-style XFCC element with nginx's `Subject` (tests xfccSubjectMatches).
  * A missing nginx skips the block on a developer machine and fails it in CI (proxy-process.ts).
  */
-import { expect } from 'chai';
+
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseCertificate } from '../../packages/core/src/x509/certificate.js';
+import { expect } from 'chai';
 import { isClientCertError } from '../../packages/core/src/errors.js';
-import {
-  compileHeaderSource, PROXY_DESCRIPTION_CHECK, readHeaderSource, type CompiledHeaderSource, type ForwardedCertificate,
-} from '../../packages/core/src/sources/headers.js';
 import type { ClientCertificate } from '../../packages/core/src/model.js';
+import {
+  type CompiledHeaderSource,
+  compileHeaderSource,
+  type ForwardedCertificate,
+  PROXY_DESCRIPTION_CHECK,
+  readHeaderSource,
+} from '../../packages/core/src/sources/headers.js';
 import { descriptionMismatch, xfccSubjectMatches } from '../../packages/core/src/sources/proxy-description.js';
-import { createCA, type JsonName, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { parseXfcc } from '../../packages/core/src/sources/xfcc.js';
+import { createCA, type JsonName, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
+import { parseCertificate } from '../../packages/core/src/x509/certificate.js';
 import { nginxEscape } from '../helpers/encodings.js';
 import { throughProxy } from './client.js';
-import { requireBinary, startProxy, type ProxyLaunch, type RunningProxy } from './proxy-process.js';
+import { type ProxyLaunch, type RunningProxy, requireBinary, startProxy } from './proxy-process.js';
 
 const UID = '0.9.2342.19200300.100.1.1';
 const DC = '0.9.2342.19200300.100.1.25';
 
 /** The exotic names, leaf subjects all (the issuers' names are exotic too). */
 const SUBJECTS: Array<{ title: string; subject: JsonName; serialNumber?: string }> = [
-  { title: 'non-ASCII UTF-8', subject: [{ O: [{ utf8String: 'Ünïcødé GmbH' }] }, { CN: [{ utf8String: 'José Müller' }] }] },
+  {
+    title: 'non-ASCII UTF-8',
+    subject: [{ O: [{ utf8String: 'Ünïcødé GmbH' }] }, { CN: [{ utf8String: 'José Müller' }] }],
+  },
   { title: 'RFC 2253 specials', subject: [{ CN: [{ utf8String: 'a,b+c"d\\e;f<g>h=i' }] }] },
   {
     title: 'multi-valued RDNs and DC components',
@@ -43,35 +51,67 @@ const SUBJECTS: Array<{ title: string; subject: JsonName; serialNumber?: string 
   },
   {
     title: 'emailAddress, a leading "#", leading and trailing spaces, a lone space',
-    subject: [{ E: ['jose@example.org'] }, { CN: [{ utf8String: '#hash' }] }, { O: [{ utf8String: ' padded ' }] }, { OU: [{ utf8String: ' ' }] }],
+    subject: [
+      { E: ['jose@example.org'] },
+      { CN: [{ utf8String: '#hash' }] },
+      { O: [{ utf8String: ' padded ' }] },
+      { OU: [{ utf8String: ' ' }] },
+    ],
   },
   {
     title: 'an unknown OID and control characters',
-    subject: [{ '1.3.6.1.4.1.99999.1': [{ utf8String: 'custom, with comma' }] }, { CN: [{ utf8String: 'tab\there\x7fdel\nline' }] }],
+    subject: [
+      { '1.3.6.1.4.1.99999.1': [{ utf8String: 'custom, with comma' }] },
+      { CN: [{ utf8String: 'tab\there\x7fdel\nline' }] },
+    ],
   },
   {
     title: 'OpenSSL names beyond RFC 4514',
     subject: [
-      { '2.5.4.97': ['NTRUS-123'] }, { '1.3.6.1.4.1.311.60.2.1.3': ['US'] }, { '2.5.4.41': ['nm'] }, { '2.5.4.5': ['SN1'] },
-      { '2.5.4.9': ['Main St'] }, { '2.5.4.12': ['Dr'] }, { '2.5.4.4': ['Surname'] }, { '2.5.4.42': ['Given'] }, { '2.5.4.43': ['GS'] },
-      { '2.5.4.65': ['pseudo'] }, { '2.5.4.17': ['12345'] }, { '2.5.4.15': ['Private Organization'] }, { '2.5.4.13': ['desc'] },
-      { '1.2.840.113549.1.9.2': ['unstructured'] }, { [UID]: ['uid-1'] },
+      { '2.5.4.97': ['NTRUS-123'] },
+      { '1.3.6.1.4.1.311.60.2.1.3': ['US'] },
+      { '2.5.4.41': ['nm'] },
+      { '2.5.4.5': ['SN1'] },
+      { '2.5.4.9': ['Main St'] },
+      { '2.5.4.12': ['Dr'] },
+      { '2.5.4.4': ['Surname'] },
+      { '2.5.4.42': ['Given'] },
+      { '2.5.4.43': ['GS'] },
+      { '2.5.4.65': ['pseudo'] },
+      { '2.5.4.17': ['12345'] },
+      { '2.5.4.15': ['Private Organization'] },
+      { '2.5.4.13': ['desc'] },
+      { '1.2.840.113549.1.9.2': ['unstructured'] },
+      { [UID]: ['uid-1'] },
     ],
   },
   {
     title: 'BMPString, UniversalString and a 4-byte UTF-8 character',
-    subject: [{ O: [{ bmpString: 'Ωmega Ärger' }] }, { OU: [{ universalString: 'Ünï' }] }, { CN: [{ utf8String: 'smile 😀' }] }],
+    subject: [
+      { O: [{ bmpString: 'Ωmega Ärger' }] },
+      { OU: [{ universalString: 'Ünï' }] },
+      { CN: [{ utf8String: 'smile 😀' }] },
+    ],
   },
-  { title: 'XFCC delimiters ending in a backslash', subject: [{ O: ['Acme'] }, { CN: [{ utf8String: 'x";Cert="forged",By=y;z\\' }] }] },
+  {
+    title: 'XFCC delimiters ending in a backslash',
+    subject: [{ O: ['Acme'] }, { CN: [{ utf8String: 'x";Cert="forged",By=y;z\\' }] }],
+  },
   // The name's string ends in an escaped space (`\ `), and HTTP trims the space off the header.
-  { title: 'a trailing space at the very end of the DN', subject: [{ O: [{ utf8String: 'trailing ' }] }, { CN: ['t'] }] },
+  {
+    title: 'a trailing space at the very end of the DN',
+    subject: [{ O: [{ utf8String: 'trailing ' }] }, { CN: ['t'] }],
+  },
   { title: 'a serial with the high bit set', subject: [{ CN: ['serial'] }], serialNumber: 'A1B2C3D4E5' },
   { title: 'a serial with a leading zero nibble', subject: [{ CN: ['serial0'] }], serialNumber: '0F00000000000001' },
 ];
 
 /** nginx's description headers: ingress-nginx's names, plus nginx's serial and SHA-1. */
 const NGINX_DESCRIPTION = {
-  subjectDn: 'ssl-client-subject-dn', issuerDn: 'ssl-client-issuer-dn', serial: 'ssl-client-serial', sha1: 'ssl-client-fingerprint',
+  subjectDn: 'ssl-client-subject-dn',
+  issuerDn: 'ssl-client-issuer-dn',
+  serial: 'ssl-client-serial',
+  sha1: 'ssl-client-fingerprint',
 };
 const DESCRIBE = [
   'proxy_set_header ssl-client-verify $ssl_client_verify;',
@@ -127,7 +167,7 @@ interface Client {
   parsed: ClientCertificate;
 }
 
-describe('interop: the proxy\'s description of the certificate (real nginx)', function () {
+describe("interop: the proxy's description of the certificate (real nginx)", () => {
   let root: TestCA;
   let intermediate: TestCA;
   let clients: Client[];
@@ -139,18 +179,29 @@ describe('interop: the proxy\'s description of the certificate (real nginx)', fu
   const recorded = new Map<string, IncomingHttpHeaders>();
   let requests = 0;
 
-  const pass = (): CompiledHeaderSource => compileHeaderSource({ source: 'url-pem', verifyHeader: 'ssl-client-verify', describedBy: NGINX_DESCRIPTION });
+  const pass = (): CompiledHeaderSource =>
+    compileHeaderSource({ source: 'url-pem', verifyHeader: 'ssl-client-verify', describedBy: NGINX_DESCRIPTION });
   /** The ingress-nginx preset's source with the description the lead is to give it. */
-  const ingress = (): CompiledHeaderSource => compileHeaderSource({
-    source: 'url-pem', verifyHeader: 'ssl-client-verify',
-    describedBy: { subjectDn: 'ssl-client-subject-dn', issuerDn: 'ssl-client-issuer-dn', required: true },
-  });
+  const ingress = (): CompiledHeaderSource =>
+    compileHeaderSource({
+      source: 'url-pem',
+      verifyHeader: 'ssl-client-verify',
+      describedBy: { subjectDn: 'ssl-client-subject-dn', issuerDn: 'ssl-client-issuer-dn', required: true },
+    });
 
   /** One request through nginx; the headers the app received. */
-  async function send(location: 'pass' | 'nopass' | 'xfcc', client: Client | null, headers: Record<string, string> = {}): Promise<IncomingHttpHeaders> {
+  async function send(
+    location: 'pass' | 'nopass' | 'xfcc',
+    client: Client | null,
+    headers: Record<string, string> = {},
+  ): Promise<IncomingHttpHeaders> {
     const path = `/${location}/${++requests}`;
     const result = await throughProxy({
-      port: proxy.port, path, headers, ca: root.cert, ...(client ? { cert: client.cert.fullChain, key: client.cert.key } : {}),
+      port: proxy.port,
+      path,
+      headers,
+      ca: root.cert,
+      ...(client ? { cert: client.cert.fullChain, key: client.cert.key } : {}),
     });
     if (result.kind !== 'response') throw new Error(`no response: ${result.code} ${result.message}\n${proxy.output()}`);
     expect(result.status, result.text).to.equal(200);
@@ -166,19 +217,35 @@ describe('interop: the proxy\'s description of the certificate (real nginx)', fu
 
   before(async function () {
     const binary = requireBinary(this, 'nginx');
-    root = await createCA({ subject: [{ CN: [{ utf8String: 'Zürich Root, Ltd.' }] }, { O: [{ bmpString: 'Ωmega' }], OU: [{ utf8String: 'ops' }] }] });
-    intermediate = await root.intermediate({ subject: [{ O: ['Acme'] }, { CN: [{ utf8String: 'Issuing "CA" + <2>' }] }] });
+    root = await createCA({
+      subject: [
+        { CN: [{ utf8String: 'Zürich Root, Ltd.' }] },
+        { O: [{ bmpString: 'Ωmega' }], OU: [{ utf8String: 'ops' }] },
+      ],
+    });
+    intermediate = await root.intermediate({
+      subject: [{ O: ['Acme'] }, { CN: [{ utf8String: 'Issuing "CA" + <2>' }] }],
+    });
     const issue = async (title: string, issuer: TestCA, options: Parameters<TestCA['issue']>[0]): Promise<Client> => {
       const cert = await issuer.issue(options);
       return { title, cert, parsed: parseCertificate(cert.der) };
     };
-    clients = await Promise.all(SUBJECTS.map((s, i) => issue(s.title, i % 2 === 0 ? root : intermediate, {
-      subject: s.subject, ...(s.serialNumber ? { serialNumber: s.serialNumber } : {}),
-    })));
+    clients = await Promise.all(
+      SUBJECTS.map((s, i) =>
+        issue(s.title, i % 2 === 0 ? root : intermediate, {
+          subject: s.subject,
+          ...(s.serialNumber ? { serialNumber: s.serialNumber } : {}),
+        }),
+      ),
+    );
     alice = await issue('alice', root, { subject: 'CN=alice,O=Acme\\, Inc.,C=US' });
     mallory = await issue('mallory', root, { subject: 'CN=mallory,O=Acme\\, Inc.,C=US' });
     nameless = await issue('an empty subject', intermediate, { subject: [], san: { dns: ['nameless.example'] } });
-    const server = await root.issue({ subject: 'CN=localhost', eku: ['serverAuth'], san: { dns: ['localhost'], ip: ['127.0.0.1'] } });
+    const server = await root.issue({
+      subject: 'CN=localhost',
+      eku: ['serverAuth'],
+      san: { dns: ['localhost'], ip: ['127.0.0.1'] },
+    });
 
     upstream = http.createServer((req, res) => {
       recorded.set(req.url ?? '', req.headers);
@@ -201,7 +268,7 @@ describe('interop: the proxy\'s description of the certificate (real nginx)', fu
     if (upstream) await new Promise<void>((resolve) => upstream.close(() => resolve()));
   });
 
-  describe('nginx\'s DN, serial and SHA-1 agree with the certificate it saw', () => {
+  describe("nginx's DN, serial and SHA-1 agree with the certificate it saw", () => {
     for (const [index, entry] of SUBJECTS.entries()) {
       it(entry.title, async () => {
         const client = clients[index]!;
@@ -215,31 +282,41 @@ describe('interop: the proxy\'s description of the certificate (real nginx)', fu
         // Not by accident: the same headers do not describe another certificate.
         const other = clients[(index + 1) % clients.length]!;
         expect(descriptionMismatch(other.parsed, { subjectDn: description.subjectDn! })).to.equal(
-          'The proxy\'s subject DN does not match the forwarded certificate.');
+          "The proxy's subject DN does not match the forwarded certificate.",
+        );
         expect(descriptionMismatch(other.parsed, { serial: description.serial! })).to.equal(
-          'The proxy\'s serial number does not match the forwarded certificate.');
+          "The proxy's serial number does not match the forwarded certificate.",
+        );
         expect(descriptionMismatch(other.parsed, { sha1: description.sha1! })).to.equal(
-          'The proxy\'s SHA-1 fingerprint does not match the forwarded certificate.');
+          "The proxy's SHA-1 fingerprint does not match the forwarded certificate.",
+        );
         expect(descriptionMismatch(other.parsed, { issuerDn: description.issuerDn! })).to.equal(
-          other.parsed.issuer.rfc4514 === client.parsed.issuer.rfc4514 ? null : 'The proxy\'s issuer DN does not match the forwarded certificate.');
+          other.parsed.issuer.rfc4514 === client.parsed.issuer.rfc4514
+            ? null
+            : "The proxy's issuer DN does not match the forwarded certificate.",
+        );
       });
     }
 
-    it('HTTP trims the escaped trailing space of a DN\'s last value (nginx sends it, Node drops it)', async () => {
+    it("HTTP trims the escaped trailing space of a DN's last value (nginx sends it, Node drops it)", async () => {
       const client = clients[SUBJECTS.findIndex((s) => s.title.startsWith('a trailing space'))]!;
       const dn = (await send('pass', client))['ssl-client-subject-dn'];
       expect(dn).to.equal('CN=t,O=trailing\\');
       expect(descriptionMismatch(client.parsed, { subjectDn: dn as string })).to.equal(null);
     });
 
-    it('the two issuers\' DN headers tell the issuers apart', async () => {
+    it("the two issuers' DN headers tell the issuers apart", async () => {
       const [fromRoot, fromIntermediate] = [clients[0]!, clients[1]!];
       const rootDn = (await send('pass', fromRoot))['ssl-client-issuer-dn'] as string;
       const intermediateDn = (await send('pass', fromIntermediate))['ssl-client-issuer-dn'] as string;
       expect(descriptionMismatch(fromRoot.parsed, { issuerDn: rootDn })).to.equal(null);
       expect(descriptionMismatch(fromIntermediate.parsed, { issuerDn: intermediateDn })).to.equal(null);
-      expect(descriptionMismatch(fromRoot.parsed, { issuerDn: intermediateDn })).to.equal('The proxy\'s issuer DN does not match the forwarded certificate.');
-      expect(descriptionMismatch(fromIntermediate.parsed, { issuerDn: rootDn })).to.equal('The proxy\'s issuer DN does not match the forwarded certificate.');
+      expect(descriptionMismatch(fromRoot.parsed, { issuerDn: intermediateDn })).to.equal(
+        "The proxy's issuer DN does not match the forwarded certificate.",
+      );
+      expect(descriptionMismatch(fromIntermediate.parsed, { issuerDn: rootDn })).to.equal(
+        "The proxy's issuer DN does not match the forwarded certificate.",
+      );
     });
 
     it('an empty subject: nginx sends no subject header; with `required` that reads as the empty name', async () => {
@@ -249,20 +326,25 @@ describe('interop: the proxy\'s description of the certificate (real nginx)', fu
       const forwarded = must(readHeaderSource(ingress(), headers));
       expect(forwarded.description).to.include({ subjectDn: '' });
       expect(descriptionMismatch(parseCertificate(forwarded.leaf), forwarded.description!)).to.equal(null);
-      expect(descriptionMismatch(alice.parsed, { subjectDn: '' })).to.equal('The proxy\'s subject DN does not match the forwarded certificate.');
+      expect(descriptionMismatch(alice.parsed, { subjectDn: '' })).to.equal(
+        "The proxy's subject DN does not match the forwarded certificate.",
+      );
     });
 
-    it('a client-sent description header is replaced by nginx\'s (proxy_set_header)', async () => {
+    it("a client-sent description header is replaced by nginx's (proxy_set_header)", async () => {
       const headers = await send('pass', mallory, {
-        'ssl-client-subject-dn': alice.parsed.subject.rfc4514, 'ssl-client-fingerprint': alice.parsed.fingerprints.sha1,
+        'ssl-client-subject-dn': alice.parsed.subject.rfc4514,
+        'ssl-client-fingerprint': alice.parsed.fingerprints.sha1,
       });
       expect(descriptionMismatch(mallory.parsed, must(readHeaderSource(pass(), headers)).description!)).to.equal(null);
-      expect(descriptionMismatch(alice.parsed, { subjectDn: headers['ssl-client-subject-dn'] as string })).to.not.equal(null);
+      expect(descriptionMismatch(alice.parsed, { subjectDn: headers['ssl-client-subject-dn'] as string })).to.not.equal(
+        null,
+      );
     });
   });
 
   describe('attack: ingress-nginx without auth-tls-pass-certificate-to-upstream', () => {
-    it('Mallory presents her own valid certificate and sends Alice\'s in ssl-client-cert: the description gives her away', async () => {
+    it("Mallory presents her own valid certificate and sends Alice's in ssl-client-cert: the description gives her away", async () => {
       const headers = await send('nopass', mallory, { 'ssl-client-cert': nginxEscape(alice.cert.cert) });
       // What the app gets: Alice's certificate (not overwritten) and nginx's verdict and DNs for Mallory's.
       expect(headers['ssl-client-verify']).to.equal('SUCCESS');
@@ -270,21 +352,29 @@ describe('interop: the proxy\'s description of the certificate (real nginx)', fu
       expect(forwarded.leaf.equals(alice.cert.der)).to.equal(true);
       expect(forwarded.proxyVerdict).to.equal('verified');
       expect(descriptionMismatch(parseCertificate(forwarded.leaf), forwarded.description!)).to.equal(
-        'The proxy\'s subject DN does not match the forwarded certificate.');
+        "The proxy's subject DN does not match the forwarded certificate.",
+      );
       // The same DNs do describe Mallory's certificate: the check is not refusing everything.
       expect(descriptionMismatch(mallory.parsed, forwarded.description!)).to.equal(null);
     });
 
     it('without a certificate of her own, the forged header comes with no description and is refused as untrusted', async () => {
-      const headers = await send('nopass', null, { 'ssl-client-cert': nginxEscape(alice.cert.cert), 'ssl-client-verify': 'SUCCESS' });
+      const headers = await send('nopass', null, {
+        'ssl-client-cert': nginxEscape(alice.cert.cert),
+        'ssl-client-verify': 'SUCCESS',
+      });
       expect(headers['ssl-client-verify']).to.equal('NONE');
       expect(headers).to.not.have.property('ssl-client-subject-dn');
       expect(headers).to.not.have.property('ssl-client-issuer-dn');
       let error: unknown;
       try {
-        readHeaderSource(compileHeaderSource({
-          source: 'url-pem', describedBy: { subjectDn: 'ssl-client-subject-dn', issuerDn: 'ssl-client-issuer-dn', required: true },
-        }), headers);
+        readHeaderSource(
+          compileHeaderSource({
+            source: 'url-pem',
+            describedBy: { subjectDn: 'ssl-client-subject-dn', issuerDn: 'ssl-client-issuer-dn', required: true },
+          }),
+          headers,
+        );
       } catch (caught) {
         error = caught;
       }

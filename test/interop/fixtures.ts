@@ -50,7 +50,10 @@ export function interopFixtures(): Promise<InteropFixtures> {
     const [root, otherRoot] = await Promise.all([createCA({ subject: DN.root }), createCA({ subject: DN.otherRoot })]);
     const [server, alice, bob, mallory, delimiters] = await Promise.all([
       root.issue({ subject: DN.server, eku: ['serverAuth'], san: { dns: ['localhost'], ip: ['127.0.0.1'] } }),
-      root.issue({ subject: DN.alice, san: { dns: ['alice.example.org'], uri: ['spiffe://example.org/ns/default/sa/alice'] } }),
+      root.issue({
+        subject: DN.alice,
+        san: { dns: ['alice.example.org'], uri: ['spiffe://example.org/ns/default/sa/alice'] },
+      }),
       root.issue({ subject: DN.bob }),
       otherRoot.issue({ subject: DN.mallory }),
       root.issue({ subject: DELIMITER_NAME }),

@@ -5,8 +5,9 @@
  * The client's copies are deleted first, unconditionally: `set-header … if { ssl_c_used }` alone
  * would leave a client-sent header in place on a request without a certificate (§14.2).
  */
-import type { ProxyLaunch } from './proxy-process.js';
+
 import type { ProxyFiles } from './fixtures.js';
+import type { ProxyLaunch } from './proxy-process.js';
 
 export interface HaproxyVariant {
   /**
@@ -44,7 +45,12 @@ backend app
 }
 
 /** `haproxy -f <cfg> -db`: foreground, no daemon. */
-export function haproxyLaunch(binary: string, files: ProxyFiles, upstreamPort: number, variant: HaproxyVariant): ProxyLaunch {
+export function haproxyLaunch(
+  binary: string,
+  files: ProxyFiles,
+  upstreamPort: number,
+  variant: HaproxyVariant,
+): ProxyLaunch {
   return {
     kind: 'haproxy',
     binary,

@@ -18,20 +18,33 @@
  * Each block starts its proxy once (in `before`) and stops it in `after`; a missing binary skips
  * the block on a developer machine and fails it in CI (see proxy-process.ts).
  */
-import { expect } from 'chai';
+
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseCertificate, type ClientCertOptions, type SourceName, type Verification } from '../../packages/core/src/index.js';
+import { expect } from 'chai';
+import {
+  type ClientCertOptions,
+  parseCertificate,
+  type SourceName,
+  type Verification,
+} from '../../packages/core/src/index.js';
 import { envoyXfcc, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { adapters, type RunningApp } from '../conformance/harness.js';
 import { b64, nginxEscape } from '../helpers/encodings.js';
-import { request, type ClientResponse } from '../helpers/http-client.js';
-import { caddyLaunch, type CaddyVariant } from './caddy.js';
-import { throughProxy, type ProxyResult } from './client.js';
-import { DN, interopFixtures, proxyFiles, type InteropFixtures } from './fixtures.js';
-import { haproxyLaunch, type HaproxyVariant } from './haproxy.js';
-import { nginxLaunch, type NginxVariant } from './nginx.js';
-import { findBinary, requireBinary, startProxy, type ProxyKind, type ProxyLaunch, type RunningProxy } from './proxy-process.js';
+import { type ClientResponse, request } from '../helpers/http-client.js';
+import { type CaddyVariant, caddyLaunch } from './caddy.js';
+import { type ProxyResult, throughProxy } from './client.js';
+import { DN, type InteropFixtures, interopFixtures, proxyFiles } from './fixtures.js';
+import { type HaproxyVariant, haproxyLaunch } from './haproxy.js';
+import { type NginxVariant, nginxLaunch } from './nginx.js';
+import {
+  findBinary,
+  type ProxyKind,
+  type ProxyLaunch,
+  type RunningProxy,
+  requireBinary,
+  startProxy,
+} from './proxy-process.js';
 
 const TRUSTED_PROXY = '127.0.0.1';
 const STRANGER = '127.0.0.2';
@@ -101,7 +114,11 @@ const appAccepts = (base: ClientCertOptions): AppConfig => ({
   only: ['express'],
 });
 
-const NGINX_400: OtherCaOutcome = { by: 'proxy-response', status: 400, text: '<title>400 The SSL certificate error</title>' };
+const NGINX_400: OtherCaOutcome = {
+  by: 'proxy-response',
+  status: 400,
+  text: '<title>400 The SSL certificate error</title>',
+};
 
 function nginxSetup(title: string, variant: NginxVariant, apps: AppConfig[], otherCa: OtherCaOutcome): Setup {
   const xfcc = variant.headers === 'xfcc';
@@ -111,9 +128,10 @@ function nginxSetup(title: string, variant: NginxVariant, apps: AppConfig[], oth
     launch: (binary, f, upstreamPort) => nginxLaunch(binary, proxyFiles(f), upstreamPort, variant),
     source: xfcc ? 'xfcc' : 'url-pem',
     apps,
-    forged: (_f, cert): Record<string, string> => xfcc
-      ? { 'x-forwarded-client-cert': envoyXfcc(cert) }
-      : { 'ssl-client-cert': nginxEscape(cert.cert), 'ssl-client-verify': 'SUCCESS' },
+    forged: (_f, cert): Record<string, string> =>
+      xfcc
+        ? { 'x-forwarded-client-cert': envoyXfcc(cert) }
+        : { 'ssl-client-cert': nginxEscape(cert.cert), 'ssl-client-verify': 'SUCCESS' },
     forgedChainLength: 0,
     otherCa,
     chainLength: 0,
@@ -121,7 +139,9 @@ function nginxSetup(title: string, variant: NginxVariant, apps: AppConfig[], oth
       ? {
           names: ['x-forwarded-client-cert'],
           // $ssl_client_s_dn is RFC 2253: the comma in "Acme, Inc." arrives escaped inside the quotes.
-          withCert: (f) => ({ 'x-forwarded-client-cert': `Cert="${nginxEscape(f.alice.cert)}";Subject="CN=alice,O=Acme\\, Inc.,C=US"` }),
+          withCert: (f) => ({
+            'x-forwarded-client-cert': `Cert="${nginxEscape(f.alice.cert)}";Subject="CN=alice,O=Acme\\, Inc.,C=US"`,
+          }),
           // Not absent: the directive's literal text stays, around two empty variables.
           withoutCert: { 'x-forwarded-client-cert': 'Cert="";Subject=""' },
           // RFC 2253 escapes each `"`, `;`, `,` and `\` of the value with a backslash; inside XFCC's quotes
@@ -155,10 +175,18 @@ function haproxySetup(title: string, variant: HaproxyVariant, otherCa: OtherCaOu
     source: 'base64-der',
     apps: [
       appVerifies({ proxy: 'haproxy' }),
-      { title: 'app relies on x-ssl-client-verify (no ca)', options: () => ({ proxy: 'haproxy', trustProxy: TRUSTED_PROXY }), verifiedBy: 'proxy' },
+      {
+        title: 'app relies on x-ssl-client-verify (no ca)',
+        options: () => ({ proxy: 'haproxy', trustProxy: TRUSTED_PROXY }),
+        verifiedBy: 'proxy',
+      },
       appAccepts({ proxy: 'haproxy' }),
     ],
-    forged: (f, cert) => ({ 'x-ssl-client-cert': base64Der(cert), 'x-ssl-client-chain': base64Der(f.root), 'x-ssl-client-verify': '0' }),
+    forged: (f, cert) => ({
+      'x-ssl-client-cert': base64Der(cert),
+      'x-ssl-client-chain': base64Der(f.root),
+      'x-ssl-client-verify': '0',
+    }),
     forgedChainLength: 1,
     otherCa,
     chainLength: 1, // see raw.withCert: the chain header holds the root
@@ -167,7 +195,11 @@ function haproxySetup(title: string, variant: HaproxyVariant, otherCa: OtherCaOu
       // ssl_c_chain_der holds the root CA: the Node client sent it after its leaf (OpenSSL builds
       // the client's chain from the `ca` it trusts) although the test only gave it the leaf.
       // Without a chain (mallory below) the header is sent with an empty value, not left out.
-      withCert: (f) => ({ 'x-ssl-client-cert': base64Der(f.alice), 'x-ssl-client-chain': base64Der(f.root), 'x-ssl-client-verify': '0' }),
+      withCert: (f) => ({
+        'x-ssl-client-cert': base64Der(f.alice),
+        'x-ssl-client-chain': base64Der(f.root),
+        'x-ssl-client-verify': '0',
+      }),
       withoutCert: {},
       ...(variant.verify === 'lenient'
         ? {
@@ -198,7 +230,9 @@ function caddySetup(title: string, variant: CaddyVariant, apps: AppConfig[], oth
       withCert: (f) => ({ 'x-client-cert': base64Der(f.alice) }),
       // Caddy 2.6 leaves a placeholder it cannot resolve in place: no certificate, the literal text.
       withoutCert: { 'x-client-cert': CADDY_NO_CERTIFICATE },
-      ...(variant.mode === 'request' ? { otherCa: (f: InteropFixtures) => ({ 'x-client-cert': base64Der(f.mallory) }) } : {}),
+      ...(variant.mode === 'request'
+        ? { otherCa: (f: InteropFixtures) => ({ 'x-client-cert': base64Der(f.mallory) }) }
+        : {}),
     },
   };
 }
@@ -209,7 +243,11 @@ const SETUPS: Setup[] = [
     { headers: 'url-pem', verifyClient: 'optional' },
     [
       appVerifies({ proxy: 'nginx' }),
-      { title: 'app relies on ssl-client-verify (no ca)', options: () => ({ proxy: 'nginx', trustProxy: TRUSTED_PROXY }), verifiedBy: 'proxy' },
+      {
+        title: 'app relies on ssl-client-verify (no ca)',
+        options: () => ({ proxy: 'nginx', trustProxy: TRUSTED_PROXY }),
+        verifiedBy: 'proxy',
+      },
       appAccepts({ proxy: 'nginx' }),
     ],
     NGINX_400,
@@ -219,7 +257,11 @@ const SETUPS: Setup[] = [
     { headers: 'url-pem', verifyClient: 'optional_no_ca' },
     [
       appVerifies({ proxy: 'nginx' }),
-      { title: 'app relies on ssl-client-verify (no ca)', options: () => ({ proxy: 'nginx', trustProxy: TRUSTED_PROXY }), verifiedBy: 'proxy' },
+      {
+        title: 'app relies on ssl-client-verify (no ca)',
+        options: () => ({ proxy: 'nginx', trustProxy: TRUSTED_PROXY }),
+        verifiedBy: 'proxy',
+      },
       appAccepts({ proxy: 'nginx' }),
     ],
     { by: 'app', code: 'client_certificate_untrusted' },
@@ -230,7 +272,11 @@ const SETUPS: Setup[] = [
     [appVerifies({ source: 'xfcc' }), appAccepts({ source: 'xfcc' })],
     NGINX_400,
   ),
-  haproxySetup('HAProxy: x-ssl-client-* headers, verify optional', { verify: 'strict' }, { by: 'handshake', code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' }),
+  haproxySetup(
+    'HAProxy: x-ssl-client-* headers, verify optional',
+    { verify: 'strict' },
+    { by: 'handshake', code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' },
+  ),
   haproxySetup(
     'HAProxy: x-ssl-client-* headers, verify optional with ca-ignore-err/crt-ignore-err all',
     { verify: 'lenient' },
@@ -241,7 +287,11 @@ const SETUPS: Setup[] = [
     { mode: 'verify_if_given' },
     [
       appVerifies({ proxy: 'caddy' }),
-      { title: 'app trusts Caddy\'s verification (proxyVerified: true)', options: () => ({ proxy: 'caddy', trustProxy: TRUSTED_PROXY, proxyVerified: true }), verifiedBy: 'proxy' },
+      {
+        title: "app trusts Caddy's verification (proxyVerified: true)",
+        options: () => ({ proxy: 'caddy', trustProxy: TRUSTED_PROXY, proxyVerified: true }),
+        verifiedBy: 'proxy',
+      },
       appAccepts({ proxy: 'caddy' }),
     ],
     { by: 'handshake', code: 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE' },
@@ -380,43 +430,45 @@ function pick(headers: http.IncomingHttpHeaders, names: string[]): Record<string
 // ---------------------------------------------------------------------------------------------
 // The suite
 
-describe('interop with real proxies', function () {
+describe('interop with real proxies', () => {
   let f: InteropFixtures;
 
-  before(async function () {
+  before(async () => {
     f = await interopFixtures();
   });
 
   for (const setup of SETUPS) {
     const installed = findBinary(setup.kind);
-    describe(`${setup.title}${installed ? '' : ` [${setup.kind} not installed]`}`, function () {
+    describe(`${setup.title}${installed ? '' : ` [${setup.kind} not installed]`}`, () => {
       let binary: string;
 
       before(function () {
         binary = requireBinary(this, setup.kind);
       });
 
-      describe('the headers it sends upstream', function () {
+      describe('the headers it sends upstream', () => {
         let echo: EchoServer | undefined;
         let proxy: RunningProxy | undefined;
 
-        before(async function () {
+        before(async () => {
           echo = await startEcho();
           proxy = await startProxy(setup.launch(binary, f, echo.port));
         });
 
-        after(async function () {
+        after(async () => {
           await proxy?.stop();
           await echo?.close();
         });
 
-        it('with a client certificate', async function () {
-          const res = response(await throughProxy({ port: proxy!.port, ca: f.root.cert, cert: f.alice.cert, key: f.alice.key }));
+        it('with a client certificate', async () => {
+          const res = response(
+            await throughProxy({ port: proxy!.port, ca: f.root.cert, cert: f.alice.cert, key: f.alice.key }),
+          );
           expect(res.status, proxy!.output()).to.equal(200);
           expect(pick(echo!.last(), setup.raw.names)).to.deep.equal(setup.raw.withCert(f));
         });
 
-        it('without one', async function () {
+        it('without one', async () => {
           const res = response(await throughProxy({ port: proxy!.port, ca: f.root.cert }));
           expect(res.status, proxy!.output()).to.equal(200);
           expect(pick(echo!.last(), setup.raw.names)).to.deep.equal(setup.raw.withoutCert);
@@ -424,8 +476,15 @@ describe('interop with real proxies', function () {
 
         if (setup.raw.delimiters) {
           const delimiters = setup.raw.delimiters;
-          it('with a certificate whose subject is made of XFCC delimiters', async function () {
-            const res = response(await throughProxy({ port: proxy!.port, ca: f.root.cert, cert: f.delimiters.cert, key: f.delimiters.key }));
+          it('with a certificate whose subject is made of XFCC delimiters', async () => {
+            const res = response(
+              await throughProxy({
+                port: proxy!.port,
+                ca: f.root.cert,
+                cert: f.delimiters.cert,
+                key: f.delimiters.key,
+              }),
+            );
             expect(res.status, proxy!.output()).to.equal(200);
             expect(pick(echo!.last(), setup.raw.names)).to.deep.equal(delimiters(f));
           });
@@ -433,8 +492,10 @@ describe('interop with real proxies', function () {
 
         if (setup.raw.otherCa) {
           const otherCa = setup.raw.otherCa;
-          it('with a certificate from another CA', async function () {
-            const res = response(await throughProxy({ port: proxy!.port, ca: f.root.cert, cert: f.mallory.cert, key: f.mallory.key }));
+          it('with a certificate from another CA', async () => {
+            const res = response(
+              await throughProxy({ port: proxy!.port, ca: f.root.cert, cert: f.mallory.cert, key: f.mallory.key }),
+            );
             expect(res.status, proxy!.output()).to.equal(200);
             expect(pick(echo!.last(), setup.raw.names)).to.deep.equal(otherCa(f));
           });
@@ -444,63 +505,86 @@ describe('interop with real proxies', function () {
       for (const adapter of adapters) {
         for (const appConfig of setup.apps.filter((a) => !a.only || a.only.includes(adapter.name))) {
           const none = appConfig.accept ? '200 with clientCert null' : '403 client_certificate_required';
-          describe(`${adapter.name}, ${appConfig.title}`, function () {
+          describe(`${adapter.name}, ${appConfig.title}`, () => {
             let app: RunningApp | undefined;
             let appPort: number;
             let proxy: RunningProxy | undefined;
             let via: (options: { cert?: TestCertificate; headers?: Record<string, string> }) => Promise<ProxyResult>;
 
-            before(async function () {
+            before(async () => {
               app = await adapter.start({ options: appConfig.options(f) });
               appPort = Number(new URL(app.url).port);
               proxy = await startProxy(setup.launch(binary, f, appPort));
               via = ({ cert, headers }) =>
-                throughProxy({ port: proxy!.port, ca: f.root.cert, headers, ...(cert ? { cert: cert.cert, key: cert.key } : {}) });
+                throughProxy({
+                  port: proxy!.port,
+                  ca: f.root.cert,
+                  headers,
+                  ...(cert ? { cert: cert.cert, key: cert.key } : {}),
+                });
             });
 
-            after(async function () {
+            after(async () => {
               await proxy?.stop();
               await app?.close();
             });
 
             const alice = (): Identity => ({
-              cert: f.alice, subject: DN.alice, source: setup.source, verifiedBy: appConfig.verifiedBy, chainLength: setup.chainLength,
+              cert: f.alice,
+              subject: DN.alice,
+              source: setup.source,
+              verifiedBy: appConfig.verifiedBy,
+              chainLength: setup.chainLength,
             });
 
-            it('(1) a valid client certificate → 200, the app sees exactly that certificate', async function () {
+            it('(1) a valid client certificate → 200, the app sees exactly that certificate', async () => {
               expectIdentity(await via({ cert: f.alice }), alice());
             });
 
-            it('(1) a certificate whose subject is made of XFCC delimiters → 200, exactly that certificate', async function () {
+            it('(1) a certificate whose subject is made of XFCC delimiters → 200, exactly that certificate', async () => {
               const subject = parseCertificate(f.delimiters.der).subject.rfc4514;
               expectIdentity(await via({ cert: f.delimiters }), { ...alice(), cert: f.delimiters, subject });
             });
 
-            it(`(2) no client certificate → ${none}`, async function () {
+            it(`(2) no client certificate → ${none}`, async () => {
               expectNoCertificate(await via({}), Boolean(appConfig.accept));
             });
 
-            it(`(3) a certificate from another CA → ${outcomeTitle(setup.otherCa)}`, async function () {
+            it(`(3) a certificate from another CA → ${outcomeTitle(setup.otherCa)}`, async () => {
               expectOtherCa(await via({ cert: f.mallory }), setup.otherCa);
             });
 
-            it(`(4) a forged header without a certificate is not honored → ${none}`, async function () {
+            it(`(4) a forged header without a certificate is not honored → ${none}`, async () => {
               expectNoCertificate(await via({ headers: setup.forged(f, f.bob) }), Boolean(appConfig.accept));
             });
 
-            it('(4) a forged header with a certificate: the app sees the presented certificate, not the forged one', async function () {
+            it('(4) a forged header with a certificate: the app sees the presented certificate, not the forged one', async () => {
               expectIdentity(await via({ cert: f.alice, headers: setup.forged(f, f.bob) }), alice());
             });
 
-            it(`(5) the forged header sent straight to the app from 127.0.0.2 is ignored → ${none}`, async function () {
-              const res = await request({ url: app!.url, path: '/whoami', headers: setup.forged(f, f.bob), localAddress: STRANGER });
+            it(`(5) the forged header sent straight to the app from 127.0.0.2 is ignored → ${none}`, async () => {
+              const res = await request({
+                url: app!.url,
+                path: '/whoami',
+                headers: setup.forged(f, f.bob),
+                localAddress: STRANGER,
+              });
               expectNoCertificate(res, Boolean(appConfig.accept));
             });
 
-            it('(5, control) the same header straight from 127.0.0.1, the trusted proxy address, is honored', async function () {
-              const res = await request({ url: app!.url, path: '/whoami', headers: setup.forged(f, f.bob), localAddress: TRUSTED_PROXY });
+            it('(5, control) the same header straight from 127.0.0.1, the trusted proxy address, is honored', async () => {
+              const res = await request({
+                url: app!.url,
+                path: '/whoami',
+                headers: setup.forged(f, f.bob),
+                localAddress: TRUSTED_PROXY,
+              });
               expectIdentity(res, {
-                cert: f.bob, subject: DN.bob, source: setup.source, verifiedBy: appConfig.verifiedBy, chainLength: setup.forgedChainLength,
+                cert: f.bob,
+                subject: DN.bob,
+                source: setup.source,
+                verifiedBy: appConfig.verifiedBy,
+                chainLength: setup.forgedChainLength,
               });
             });
           });

@@ -7,8 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ProxyLaunch } from './proxy-process.js';
 import type { ProxyFiles } from './fixtures.js';
+import type { ProxyLaunch } from './proxy-process.js';
 
 export const NGINX_EXAMPLE = fileURLToPath(new URL('../../examples/nginx/nginx.conf', import.meta.url));
 
@@ -20,8 +20,7 @@ const EXAMPLE_HEADERS = [
   'proxy_set_header ssl-client-verify $ssl_client_verify;',
 ];
 /** An Envoy-style XFCC element built by nginx; nginx has no SHA-256 variable, hence no Hash. */
-export const NGINX_XFCC_DIRECTIVE =
-  `proxy_set_header X-Forwarded-Client-Cert 'Cert="$ssl_client_escaped_cert";Subject="$ssl_client_s_dn"';`;
+export const NGINX_XFCC_DIRECTIVE = `proxy_set_header X-Forwarded-Client-Cert 'Cert="$ssl_client_escaped_cert";Subject="$ssl_client_s_dn"';`;
 
 export interface NginxVariant {
   /** `url-pem`: the example's ssl-client-cert / ssl-client-verify; `xfcc`: NGINX_XFCC_DIRECTIVE instead. */
@@ -61,7 +60,12 @@ export function nginxConfig(port: number, upstreamPort: number, variant: NginxVa
  * inside it; `-e stderr` keeps nginx from opening its compiled-in error log before reading the
  * configuration (it runs as root in CI).
  */
-export function nginxLaunch(binary: string, files: ProxyFiles, upstreamPort: number, variant: NginxVariant): ProxyLaunch {
+export function nginxLaunch(
+  binary: string,
+  files: ProxyFiles,
+  upstreamPort: number,
+  variant: NginxVariant,
+): ProxyLaunch {
   return {
     kind: 'nginx',
     binary,

@@ -4,7 +4,7 @@
  * port, wait until that port accepts connections, and stop it again (process killed, directory
  * removed). Every process started here is also killed if the test run exits early.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
@@ -177,7 +177,13 @@ export async function startProxy(launch: ProxyLaunch): Promise<RunningProxy> {
 
 type Launched = { ok: true; proxy: RunningProxy } | { ok: false; reason: string; output: string };
 
-async function launchOnce(launch: ProxyLaunch, dir: string, configFile: string, port: number, config: string): Promise<Launched> {
+async function launchOnce(
+  launch: ProxyLaunch,
+  dir: string,
+  configFile: string,
+  port: number,
+  config: string,
+): Promise<Launched> {
   const child = spawn(launch.binary, launch.args(dir, configFile), {
     cwd: dir,
     env: { ...process.env, ...launch.env?.(dir) },

@@ -54,7 +54,8 @@ function imports(c: Consumer): string {
     ['clientCert: koaClientCert', '@clientcert/koa'],
     ['clientCert: fastifyClientCert', '@clientcert/fastify'],
   ];
-  if (c.tools) named.push(['createDispatcher, loadClientCredential', '@clientcert/agent'], ['buildHeaders', '@clientcert/cli']);
+  if (c.tools)
+    named.push(['createDispatcher, loadClientCredential', '@clientcert/agent'], ['buildHeaders', '@clientcert/cli']);
   if (c.ts) {
     const star = new Set(['http', 'fs', 'path', 'testkit']);
     return [
@@ -185,7 +186,12 @@ main().catch((error) => {
 
 /** The files of one consumer, relative to its directory. */
 export function consumerFiles(c: Consumer): ConsumerFile[] {
-  const files: ConsumerFile[] = [{ path: 'package.json', text: JSON.stringify({ name: `consumer-${c.name}`, private: true, type: c.type }, null, 2) }];
+  const files: ConsumerFile[] = [
+    {
+      path: 'package.json',
+      text: JSON.stringify({ name: `consumer-${c.name}`, private: true, type: c.type }, null, 2),
+    },
+  ];
   const source = `${imports(c)}\n${c.ts ? typeChecks(c) : ''}${body(c)}`;
   if (!c.ts) {
     files.push({ path: 'index.js', text: source });

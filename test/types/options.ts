@@ -7,10 +7,14 @@ import express, { type RequestHandler } from 'express';
 import Fastify, { type FastifyContextConfig } from 'fastify';
 import Koa, { type Middleware } from 'koa';
 import type {
-  Authorization, ClientCertIdentities, ClientCertificate, ClientCertOptions, IdentityName,
+  Authorization,
+  ClientCertIdentities,
+  ClientCertificate,
+  ClientCertOptions,
+  IdentityName,
 } from '../../packages/core/src/index.js';
-import { clientCert as expressClientCert } from '../../packages/express/src/index.js';
 import type { ClientCertIdentities as ExpressIdentities } from '../../packages/express/src/index.js';
+import { clientCert as expressClientCert } from '../../packages/express/src/index.js';
 import { clientCert as fastifyClientCert } from '../../packages/fastify/src/index.js';
 import { clientCert as koaClientCert } from '../../packages/koa/src/index.js';
 
@@ -27,7 +31,12 @@ koaClientCert();
 // Everything a README shows is accepted, in every adapter.
 const everything: ClientCertOptions = {
   mode: 'accept',
-  source: ['tls', 'xfcc', 'rfc9440', { header: 'x-client-cert', decode: (value: string) => Buffer.from(value, 'base64') }],
+  source: [
+    'tls',
+    'xfcc',
+    'rfc9440',
+    { header: 'x-client-cert', decode: (value: string) => Buffer.from(value, 'base64') },
+  ],
   proxy: 'envoy',
   trustProxy: (address: string) => address === '10.0.0.1',
   ca: ['-----BEGIN CERTIFICATE-----', Buffer.from('')],
@@ -82,7 +91,11 @@ void Fastify().register(fastifyClientCert, { clockTolerance: '30s' });
 
 // Fastify route settings: options or false, nothing else.
 const fastify = Fastify();
-fastify.get('/a', { config: { clientCert: { mode: 'require', rules: { subject: { CN: 'alice' } } } } }, async () => 'ok');
+fastify.get(
+  '/a',
+  { config: { clientCert: { mode: 'require', rules: { subject: { CN: 'alice' } } } } },
+  async () => 'ok',
+);
 fastify.get('/b', { config: { clientCert: false } }, async () => 'ok');
 // @ts-expect-error true is not a route setting (options or false)
 export const notASetting: FastifyContextConfig['clientCert'] = true;
@@ -90,9 +103,13 @@ export const notASetting: FastifyContextConfig['clientCert'] = true;
 fastify.get('/d', { config: { clientCert: { mode: 'sometimes' } } }, async () => 'ok');
 
 // express and koa: route-level middleware takes the same options.
-express().get('/admin', expressClientCert({ rules: { identities: [{ name: 'admin', commonName: 'root' }] } }), (req, res) => {
-  res.json(req.clientCert?.authorization);
-});
+express().get(
+  '/admin',
+  expressClientCert({ rules: { identities: [{ name: 'admin', commonName: 'root' }] } }),
+  (req, res) => {
+    res.json(req.clientCert?.authorization);
+  },
+);
 new Koa().use(koaClientCert({ mode: 'ignore' }));
 
 // The identity-name extension point: an empty interface (re-exported by the adapters), so names are

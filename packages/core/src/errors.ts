@@ -55,7 +55,11 @@ export class ClientCertError extends Error {
    */
   readonly reason: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number; check?: string; reason?: string }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; status?: number; check?: string; reason?: string },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.check = options?.check;
@@ -66,8 +70,11 @@ export class ClientCertError extends Error {
 }
 
 export function isClientCertError(value: unknown): value is ClientCertError {
-  return value instanceof Error && (value as { name?: unknown }).name === 'ClientCertError' &&
-    typeof (value as { code?: unknown }).code === 'string';
+  return (
+    value instanceof Error &&
+    (value as { name?: unknown }).name === 'ClientCertError' &&
+    typeof (value as { code?: unknown }).code === 'string'
+  );
 }
 
 /** A TypeError-like failure at construction that names the option and the fix. */
@@ -77,7 +84,10 @@ export function invalidOption(option: string, problem: string): ClientCertError 
 
 /** Refuses any key of `options` not in `known`, naming it under `path` (a typo must not be ignored). */
 export function rejectUnknownOptions(
-  options: object, known: ReadonlySet<string>, path = '', problem = 'is not a known option',
+  options: object,
+  known: ReadonlySet<string>,
+  path = '',
+  problem = 'is not a known option',
 ): void {
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw invalidOption(path ? `${path}.${key}` : key, problem);

@@ -1,41 +1,101 @@
-export { createClientCertAuth } from './pipeline/authenticate.js';
-export type { AuthResult, ClientCertAuth, RequestLike } from './pipeline/authenticate.js';
-export { derToPem, parseCertificate, parseCertificateChain, pemToDer } from './x509/certificate.js';
-export { ClientCertError, isClientCertError } from './errors.js';
-export type { ErrorCode, RejectionCode } from './errors.js';
 export type {
-  Authorization, ClientCertIdentities, IdentityName, ClientCertificate, DistinguishedName, NameAttribute, SourceName, SubjectAltNames, Verification,
+  Identity,
+  RuleContext,
+  RulePredicate,
+  RuleResult,
+  RulesOption,
+  SanRule,
+  SpiffeRule,
+} from './authorize/rules.js';
+export { compileRules, evaluateRules } from './authorize/rules.js';
+export type { ProblemDetails } from './decide/problem.js';
+export { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS } from './decide/problem.js';
+export type { ErrorCode, RejectionCode } from './errors.js';
+export { ClientCertError, isClientCertError } from './errors.js';
+export {
+  createXfccForwarder,
+  type XfccDetail,
+  type XfccForwarder,
+  type XfccForwarderOptions,
+  type XfccForwardMode,
+} from './forwarder/forwarder.js';
+export type {
+  Authorization,
+  ClientCertIdentities,
+  ClientCertificate,
+  DistinguishedName,
+  IdentityName,
+  NameAttribute,
+  SourceName,
+  SubjectAltNames,
+  Verification,
 } from './model.js';
 export type { ClientCertOptions, CustomSource, Logger, Mode, SourceOption } from './options/compile.js';
-export { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS } from './decide/problem.js';
-export { WARNING_CODES, WARNINGS_DOCS } from './options/warnings.js';
+export type { ProxyName, ProxyPreset, ProxyVerification } from './options/presets.js';
+export { PRESETS, PROXY_NAMES, resolvePreset } from './options/presets.js';
 export type { WarningCode, WarningsOption } from './options/warnings.js';
-export { DECISION_CHANNEL } from './pipeline/observe.js';
+export { WARNING_CODES, WARNINGS_DOCS } from './options/warnings.js';
+export type { AuthResult, ClientCertAuth, RequestLike } from './pipeline/authenticate.js';
+export { createClientCertAuth } from './pipeline/authenticate.js';
 export type { DecisionEvent, DecisionHook } from './pipeline/observe.js';
-export type { ProblemDetails } from './decide/problem.js';
-export { DEFAULT_TRUST_PROXY } from './sources/proxy-trust.js';
-export type { TrustProxyFn, TrustProxyInput } from './sources/proxy-trust.js';
-export {
-  checkCertificate, checkKeyPolicy, compileIntermediatePool, compileTrustAnchors, compileVerifyPolicy, MAX_SIGNATURE_CHECKS, trustAnchorProblems,
-  verifyChain, verifyChainSync,
-} from './trust/path/verify.js';
-export { compilePins } from './trust/pins.js';
-export type { PinInput, PinResult, PinSpec, PinsOption, PinValue } from './trust/pins.js';
-export { compileRules, evaluateRules } from './authorize/rules.js';
-export type { Identity, RuleContext, RulePredicate, RuleResult, RulesOption, SanRule, SpiffeRule } from './authorize/rules.js';
-export { compileRevocation, decideRevocation } from './trust/revocation.js';
-export type { RevocationChecker, RevocationDecision, RevocationOptions, RevocationPolicy, RevocationResult } from './trust/revocation.js';
-export type { CompiledVerifyPolicy, VerifyChainInput, VerifyChainResult, VerifyFailureCode, VerifyPolicy } from './trust/path/verify.js';
-export { DEFAULT_XFCC_LIMITS, formatXfcc, parseXfcc, selectXfccElement, xfccHashMatches, xfccLeaf } from './sources/xfcc.js';
-export type { XfccElement, XfccLimits } from './sources/xfcc.js';
-export { createXfccForwarder, type XfccDetail, type XfccForwarder, type XfccForwarderOptions, type XfccForwardMode } from './forwarder/forwarder.js';
-export {
-  compileHeaderSource, HEADER_SOURCE_NAMES, parseTraefikInfo, readHeaderSource, readProxyVerdict, readTraefikInfo,
-} from './sources/headers.js';
+export { DECISION_CHANNEL } from './pipeline/observe.js';
 export type {
-  CompiledHeaderSource, CustomHeaderDecoder, DescriptionHeaders, ForwardedCertificate, ForwardedDescription, HeaderSourceName,
-  HeaderSourceOptions, ProxyVerdict, TraefikCertInfo,
+  CompiledHeaderSource,
+  CustomHeaderDecoder,
+  DescriptionHeaders,
+  ForwardedCertificate,
+  ForwardedDescription,
+  HeaderSourceName,
+  HeaderSourceOptions,
+  ProxyVerdict,
+  TraefikCertInfo,
+} from './sources/headers.js';
+export {
+  compileHeaderSource,
+  HEADER_SOURCE_NAMES,
+  parseTraefikInfo,
+  readHeaderSource,
+  readProxyVerdict,
+  readTraefikInfo,
 } from './sources/headers.js';
 export { descriptionMismatch } from './sources/proxy-description.js';
-export { PRESETS, PROXY_NAMES, resolvePreset } from './options/presets.js';
-export type { ProxyName, ProxyPreset, ProxyVerification } from './options/presets.js';
+export type { TrustProxyFn, TrustProxyInput } from './sources/proxy-trust.js';
+export { DEFAULT_TRUST_PROXY } from './sources/proxy-trust.js';
+export type { XfccElement, XfccLimits } from './sources/xfcc.js';
+export {
+  DEFAULT_XFCC_LIMITS,
+  formatXfcc,
+  parseXfcc,
+  selectXfccElement,
+  xfccHashMatches,
+  xfccLeaf,
+} from './sources/xfcc.js';
+export type {
+  CompiledVerifyPolicy,
+  VerifyChainInput,
+  VerifyChainResult,
+  VerifyFailureCode,
+  VerifyPolicy,
+} from './trust/path/verify.js';
+export {
+  checkCertificate,
+  checkKeyPolicy,
+  compileIntermediatePool,
+  compileTrustAnchors,
+  compileVerifyPolicy,
+  MAX_SIGNATURE_CHECKS,
+  trustAnchorProblems,
+  verifyChain,
+  verifyChainSync,
+} from './trust/path/verify.js';
+export type { PinInput, PinResult, PinSpec, PinsOption, PinValue } from './trust/pins.js';
+export { compilePins } from './trust/pins.js';
+export type {
+  RevocationChecker,
+  RevocationDecision,
+  RevocationOptions,
+  RevocationPolicy,
+  RevocationResult,
+} from './trust/revocation.js';
+export { compileRevocation, decideRevocation } from './trust/revocation.js';
+export { derToPem, parseCertificate, parseCertificateChain, pemToDer } from './x509/certificate.js';

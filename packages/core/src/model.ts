@@ -58,11 +58,13 @@ export type Verification =
  *
  * Name every identity then: an unnamed one reports `identities[<index>]`.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+// biome-ignore lint/suspicious/noEmptyInterface: apps add identity names by declaration merging
 export interface ClientCertIdentities {}
 
 /** `string` until `ClientCertIdentities` is augmented, then the union of its keys. */
-export type IdentityName = [keyof ClientCertIdentities] extends [never] ? string : Extract<keyof ClientCertIdentities, string>;
+export type IdentityName = [keyof ClientCertIdentities] extends [never]
+  ? string
+  : Extract<keyof ClientCertIdentities, string>;
 
 /** Which pin and which identity admitted the certificate (names from the configuration). */
 export interface Authorization {

@@ -10,10 +10,15 @@
  * row cannot pass on another name.
  */
 import { expect } from 'chai';
-import { parseCertificate } from '../../../packages/core/src/x509/certificate.js';
+import {
+  compileRules,
+  evaluateRules,
+  type RuleResult,
+  type RulesOption,
+} from '../../../packages/core/src/authorize/rules.js';
 import type { ClientCertificate } from '../../../packages/core/src/model.js';
-import { compileRules, evaluateRules, type RuleResult, type RulesOption } from '../../../packages/core/src/authorize/rules.js';
 import { createCA, generateKeyPair, type KeyPair, type TestCA } from '../../../packages/core/src/testkit/index.js';
+import { parseCertificate } from '../../../packages/core/src/x509/certificate.js';
 import { optionError } from '../../helpers/errors.js';
 
 type Kind = 'dns' | 'uri' | 'email' | 'ip';
@@ -36,33 +41,98 @@ const DNS: readonly Row[] = [
 ];
 
 const URI: readonly Row[] = [
-  ['http://www.example.com/', 'HTTP://www.EXAMPLE.com/', true, 'RFC 3986 §6.2.2.1\'s own example: scheme and host case-insensitive'],
+  [
+    'http://www.example.com/',
+    'HTTP://www.EXAMPLE.com/',
+    true,
+    "RFC 3986 §6.2.2.1's own example: scheme and host case-insensitive",
+  ],
   ['HTTP://www.EXAMPLE.com/', 'http://www.example.com/', true, 'in the rule too'],
   ['https://contoso.com/users/alice', 'https://contoso.com/Users/alice', false, 'the path is case-sensitive'],
-  ['https://contoso.com/users/alice', 'https://contoso.com/users/alice?', false, 'an empty query is still different text'],
+  [
+    'https://contoso.com/users/alice',
+    'https://contoso.com/users/alice?',
+    false,
+    'an empty query is still different text',
+  ],
   ['https://alice@contoso.com/x', 'https://Alice@contoso.com/x', false, 'userinfo is case-sensitive'],
   ['https://alice@contoso.com/x', 'https://alice@CONTOSO.com/x', true, 'the host after userinfo is not'],
   ['https://contoso.com:8443/x', 'https://CONTOSO.com:8443/x', true, 'host case with a port'],
-  ['https://contoso.com/x', 'https://contoso.com:443/x', false, 'default ports are not resolved (scheme-based normalisation, RFC 3986 §6.2.3)'],
+  [
+    'https://contoso.com/x',
+    'https://contoso.com:443/x',
+    false,
+    'default ports are not resolved (scheme-based normalisation, RFC 3986 §6.2.3)',
+  ],
   ['https://[2001:db8::1]/x', 'https://[2001:DB8::1]/x', true, 'an IP literal host is case-insensitive'],
-  ['http://example.com/~smith/', 'http://example.com/%7Esmith/', false, 'percent-encoding is compared as written (RFC 3986 §6.2.2.2 not applied)'],
+  [
+    'http://example.com/~smith/',
+    'http://example.com/%7Esmith/',
+    false,
+    'percent-encoding is compared as written (RFC 3986 §6.2.2.2 not applied)',
+  ],
   ['http://example.com/a%2Fb', 'http://example.com/a%2fb', false, 'including the case of its hex digits'],
-  ['http://example.com/a/b', 'http://example.com/a/./b', false, 'dot segments are not removed (RFC 3986 §6.2.2.3 not applied)'],
-  ['urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6', 'URN:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6', true, 'a URI without authority: the scheme only'],
-  ['urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6', 'urn:uuid:F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6', false, 'the rest is exact'],
-  ['https://contoso.com/users/*', 'HTTPS://CONTOSO.COM/users/alice', true, 'a prefix, with scheme and host case-insensitive'],
+  [
+    'http://example.com/a/b',
+    'http://example.com/a/./b',
+    false,
+    'dot segments are not removed (RFC 3986 §6.2.2.3 not applied)',
+  ],
+  [
+    'urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6',
+    'URN:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6',
+    true,
+    'a URI without authority: the scheme only',
+  ],
+  [
+    'urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6',
+    'urn:uuid:F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6',
+    false,
+    'the rest is exact',
+  ],
+  [
+    'https://contoso.com/users/*',
+    'HTTPS://CONTOSO.COM/users/alice',
+    true,
+    'a prefix, with scheme and host case-insensitive',
+  ],
   ['https://Contoso.COM/users/*', 'https://contoso.com/users/alice', true, 'in the rule too'],
   ['https://contoso.com/users/*', 'https://contoso.com/USERS/alice', false, 'the path of a prefix is case-sensitive'],
-  ['https://contoso.com/users/*', 'https://contoso.com/users/../admins/bob', false, 'a dot segment would leave the prefix'],
+  [
+    'https://contoso.com/users/*',
+    'https://contoso.com/users/../admins/bob',
+    false,
+    'a dot segment would leave the prefix',
+  ],
   ['https://contoso.com/users/*', 'https://contoso.com/users/%2E%2e/admins/bob', false, 'percent-encoded too'],
   ['https://contoso.com/users/*', 'https://contoso.com/users/./alice', false, 'any dot segment'],
-  ['https://contoso.com/users/*', 'https://contoso.com/users/..\\admins/bob', false, 'a backslash, which WHATWG parsers read as "/"'],
-  ['https://contoso.com/users/*', 'https://contoso.com/users/alice..b/x', true, 'dots inside a segment are not dot segments'],
+  [
+    'https://contoso.com/users/*',
+    'https://contoso.com/users/..\\admins/bob',
+    false,
+    'a backslash, which WHATWG parsers read as "/"',
+  ],
+  [
+    'https://contoso.com/users/*',
+    'https://contoso.com/users/alice..b/x',
+    true,
+    'dots inside a segment are not dot segments',
+  ],
   ['https://contoso.com/users/*', 'https://contoso.com/users/alice?next=/../x', true, 'the query is not a path'],
   ['https://contoso.com/*', 'https://contoso.com.evil.net/x', false, 'a prefix closes the host'],
   ['https://contoso.com/*', 'https://contoso.com@evil.net/x', false, 'userinfo cannot pose as the host'],
-  ['spiffe://example.org/ns/prod/sa/web', 'SPIFFE://Example.ORG/ns/prod/sa/web', true, 'SPIFFE ID §2.4: scheme and trust domain case-insensitive'],
-  ['spiffe://example.org/ns/prod/sa/web', 'spiffe://example.org/ns/prod/sa/Web', false, 'the SPIFFE path is case-sensitive'],
+  [
+    'spiffe://example.org/ns/prod/sa/web',
+    'SPIFFE://Example.ORG/ns/prod/sa/web',
+    true,
+    'SPIFFE ID §2.4: scheme and trust domain case-insensitive',
+  ],
+  [
+    'spiffe://example.org/ns/prod/sa/web',
+    'spiffe://example.org/ns/prod/sa/Web',
+    false,
+    'the SPIFFE path is case-sensitive',
+  ],
   ['spiffe://example.org/ns/prod/*', 'spiffe://EXAMPLE.org/ns/prod/sa/web', true, 'a trust domain prefix'],
 ];
 
@@ -98,7 +168,12 @@ const IP: readonly Row[] = [
   ['2001:DB8::/32', '2001:db9::1', false, 'outside it'],
 ];
 
-const TABLE: ReadonlyArray<readonly [Kind, readonly Row[]]> = [['dns', DNS], ['uri', URI], ['email', EMAIL], ['ip', IP]];
+const TABLE: ReadonlyArray<readonly [Kind, readonly Row[]]> = [
+  ['dns', DNS],
+  ['uri', URI],
+  ['email', EMAIL],
+  ['ip', IP],
+];
 
 function evaluate(rules: RulesOption, cert: ClientCertificate): RuleResult {
   const result = evaluateRules(compileRules(rules), cert, { chain: [] });
@@ -106,7 +181,7 @@ function evaluate(rules: RulesOption, cert: ClientCertificate): RuleResult {
   return result as RuleResult;
 }
 
-describe('rules: RFC 5280 name comparison, per kind', function () {
+describe('rules: RFC 5280 name comparison, per kind', () => {
   let ca: TestCA;
   let keys: KeyPair;
   /** kind → SAN value → a certificate with that one SAN. */
@@ -116,13 +191,15 @@ describe('rules: RFC 5280 name comparison, per kind', function () {
     const key = `${kind} ${value}`;
     let cert = certs.get(key);
     if (cert === undefined) {
-      cert = parseCertificate((await ca.issue({ subject: 'CN=workload', keyPair: keys, san: { [kind]: [value] } })).der);
+      cert = parseCertificate(
+        (await ca.issue({ subject: 'CN=workload', keyPair: keys, san: { [kind]: [value] } })).der,
+      );
       certs.set(key, cert);
     }
     return cert;
   }
 
-  before(async function () {
+  before(async () => {
     ca = await createCA({ subject: 'CN=name comparison CA' });
     keys = await generateKeyPair();
     for (const [kind, rows] of TABLE) {
@@ -136,9 +213,9 @@ describe('rules: RFC 5280 name comparison, per kind', function () {
   });
 
   for (const [kind, rows] of TABLE) {
-    describe(kind, function () {
+    describe(kind, () => {
       for (const [rule, san, match, why] of rows) {
-        it(`${rule} ${match ? 'matches' : 'does not match'} ${san}: ${why}`, async function () {
+        it(`${rule} ${match ? 'matches' : 'does not match'} ${san}: ${why}`, async () => {
           const cert = await certWith(kind, san);
           const top = evaluate({ san: { [kind]: rule } }, cert);
           expect(top.ok, 'rules.san').to.equal(match);
@@ -155,17 +232,29 @@ describe('rules: RFC 5280 name comparison, per kind', function () {
     });
   }
 
-  describe('spiffe: the X509-SVID check keeps the spec\'s canonical form', function () {
+  describe("spiffe: the X509-SVID check keeps the spec's canonical form", () => {
     const ID = 'spiffe://example.org/ns/prod/sa/web';
     const rows: ReadonlyArray<readonly [san: string, expected: string, why: string]> = [
       [ID, 'ok', 'identical'],
-      ['spiffe://example.org/ns/prod/sa/Web', 'The client certificate SPIFFE ID is not allowed.', 'the path is case-sensitive'],
+      [
+        'spiffe://example.org/ns/prod/sa/Web',
+        'The client certificate SPIFFE ID is not allowed.',
+        'the path is case-sensitive',
+      ],
       // SPIFFE ID §2.1: the trust domain MUST be lower case, so such a certificate is not an X509-SVID at all.
-      ['spiffe://Example.org/ns/prod/sa/web', 'The client certificate is not an X509-SVID: its SPIFFE ID is not a valid workload ID.', 'an upper-case trust domain is not a valid SPIFFE ID'],
-      ['SPIFFE://example.org/ns/prod/sa/web', 'The client certificate is not an X509-SVID: its SPIFFE ID is not a valid workload ID.', 'nor is an upper-case scheme'],
+      [
+        'spiffe://Example.org/ns/prod/sa/web',
+        'The client certificate is not an X509-SVID: its SPIFFE ID is not a valid workload ID.',
+        'an upper-case trust domain is not a valid SPIFFE ID',
+      ],
+      [
+        'SPIFFE://example.org/ns/prod/sa/web',
+        'The client certificate is not an X509-SVID: its SPIFFE ID is not a valid workload ID.',
+        'nor is an upper-case scheme',
+      ],
     ];
     for (const [san, expected, why] of rows) {
-      it(`${san}: ${why}`, async function () {
+      it(`${san}: ${why}`, async () => {
         const cert = await certWith('uri', san);
         for (const spiffe of [{ id: ID }, { ids: [ID] }, { trustDomain: 'example.org' }]) {
           const result = evaluate({ spiffe }, cert);
@@ -178,7 +267,7 @@ describe('rules: RFC 5280 name comparison, per kind', function () {
     }
   });
 
-  describe('rules that cannot be compared as written are refused at start-up', function () {
+  describe('rules that cannot be compared as written are refused at start-up', () => {
     const cases: ReadonlyArray<readonly [RulesOption, string, string]> = [
       [{ san: { uri: ['https://cont%6Fso.com/x'] } }, 'rules.san.uri[0]', 'without percent-encoding'],
       [{ san: { uri: ['https://contoso.com/users/../*'] } }, 'rules.san.uri[0]', '".." path segments'],
@@ -191,7 +280,7 @@ describe('rules: RFC 5280 name comparison, per kind', function () {
       [{ san: { ip: ['10.1.2.03/8'] } }, 'rules.san.ip[0]', 'without leading zeros'],
     ];
     for (const [rules, path, hint] of cases) {
-      it(`${JSON.stringify(rules)} → "${path}" ${hint}`, function () {
+      it(`${JSON.stringify(rules)} → "${path}" ${hint}`, () => {
         const message = optionError(() => compileRules(rules));
         expect(message).to.include(`"${path}"`);
         expect(message).to.include(hint);

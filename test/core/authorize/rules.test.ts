@@ -1,12 +1,22 @@
-import { expect } from 'chai';
 import { createHash, webcrypto } from 'node:crypto';
-import { parseCertificate } from '../../../packages/core/src/x509/certificate.js';
+import { expect } from 'chai';
+import {
+  compileRules,
+  evaluateRules,
+  type RuleContext,
+  type RuleResult,
+  type RulesOption,
+} from '../../../packages/core/src/authorize/rules.js';
 import type { ClientCertificate } from '../../../packages/core/src/model.js';
 import {
-  compileRules, evaluateRules, type RuleContext, type RuleResult, type RulesOption,
-} from '../../../packages/core/src/authorize/rules.js';
-import { createCA, createSelfSigned, type JsonName, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
+  createCA,
+  createSelfSigned,
+  type JsonName,
+  type TestCA,
+  type TestCertificate,
+} from '../../../packages/core/src/testkit/index.js';
 import { verifyChainSync } from '../../../packages/core/src/trust/path/verify.js';
+import { parseCertificate } from '../../../packages/core/src/x509/certificate.js';
 import { colonHex } from '../../helpers/encodings.js';
 import { optionError } from '../../helpers/errors.js';
 import { x509 } from '../../helpers/x509.js';
@@ -19,8 +29,12 @@ async function withName(name: JsonName): Promise<ClientCertificate> {
   const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const now = Math.floor(Date.now() / 1000) * 1000;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01', name: new x509.Name(name), keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    notBefore: new Date(now - 60_000), notAfter: new Date(now + 86_400_000),
+    serialNumber: '01',
+    name: new x509.Name(name),
+    keys,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 86_400_000),
     extensions: [new x509.BasicConstraintsExtension(false, undefined, true)],
   });
   return parseCertificate(Buffer.from(cert.rawData));
@@ -70,15 +84,19 @@ describe('rules', () => {
       },
     });
     aliceCert = parseCertificate(alice.der);
-    bobCert = parseCertificate((await issuing.issue({
-      subject: 'CN=bob,OU=Ops,O=Contoso,C=US',
-      san: {
-        dns: ['a.b.api.contoso.com', 'api.contoso.com'],
-        uri: ['https://contoso.com/admins/bob'],
-        email: ['alice@contoso.com'],
-        ip: ['192.168.1.1', '2001:db9::5'],
-      },
-    })).der);
+    bobCert = parseCertificate(
+      (
+        await issuing.issue({
+          subject: 'CN=bob,OU=Ops,O=Contoso,C=US',
+          san: {
+            dns: ['a.b.api.contoso.com', 'api.contoso.com'],
+            uri: ['https://contoso.com/admins/bob'],
+            email: ['alice@contoso.com'],
+            ip: ['192.168.1.1', '2001:db9::5'],
+          },
+        })
+      ).der,
+    );
     bareCert = parseCertificate((await issuing.issue({ subject: 'CN=bare' })).der);
     const verified = verifyChainSync({ leaf: alice.der, intermediates: alice.chain, trustAnchors: root.cert });
     if (!verified.ok) throw new Error(verified.message);
@@ -159,14 +177,17 @@ describe('rules', () => {
       expect(email.subject.rfc4514).to.match(/1\.2\.840\.113549\.1\.9\.1=#/);
       const multi = await withName([{ O: ['Contoso'] }, { CN: ['alice'], [UID]: ['42'] }]);
       for (const cert of [aliceCert, bobCert, email, multi]) {
-        expect(passes({ subject: cert.subject.rfc4514, issuer: cert.issuer.rfc4514 }, cert), cert.subject.rfc4514).to.equal(true);
+        expect(
+          passes({ subject: cert.subject.rfc4514, issuer: cert.issuer.rfc4514 }, cert),
+          cert.subject.rfc4514,
+        ).to.equal(true);
       }
       expect(passes({ subject: 'CN=x, E=ops@contoso.com, O=Contoso' }, email)).to.equal(true);
       expect(passes({ subject: 'CN=x, E=dev@contoso.com, O=Contoso' }, email)).to.equal(false);
       expect(passes({ subject: { emailAddress: 'ops@contoso.com' } }, email)).to.equal(true);
     });
 
-    it('issuer is checked against the leaf\'s issuer name', () => {
+    it("issuer is checked against the leaf's issuer name", () => {
       expect(passes({ issuer: 'CN=Contoso Issuing CA,O=Contoso,C=US' }, aliceCert)).to.equal(true);
       expect(passes({ issuer: { CN: 'Contoso Issuing CA' } }, aliceCert)).to.equal(true);
       expect(failedCheck({ issuer: 'CN=Contoso Root,O=Contoso,C=US' }, aliceCert)).to.equal('issuer');
@@ -187,8 +208,12 @@ describe('rules', () => {
       expect(passes(rules, aliceCert)).to.equal(true);
       // bob has a.b.api.contoso.com (two labels) and api.contoso.com (none).
       expect(failedCheck(rules, bobCert)).to.equal('san.dns');
-      const literal = parseCertificate((await issuing.issue({ san: { dns: ['*.api.contoso.com', '.api.contoso.com'] } })).der);
-      expect(passes(rules, literal), 'a wildcard or empty label in the certificate is not a host label').to.equal(false);
+      const literal = parseCertificate(
+        (await issuing.issue({ san: { dns: ['*.api.contoso.com', '.api.contoso.com'] } })).der,
+      );
+      expect(passes(rules, literal), 'a wildcard or empty label in the certificate is not a host label').to.equal(
+        false,
+      );
       expect(passes({ san: { dns: ['*.contoso.com'] } }, aliceCert)).to.equal(false);
     });
 
@@ -209,7 +234,14 @@ describe('rules', () => {
     });
 
     it('ip: addresses and CIDR blocks, IPv4 and IPv6', () => {
-      for (const ip of ['10.0.0.0/8', '10.1.2.3', '10.1.2.3/32', '2001:db8::/32', '2001:DB8:0:0::5', '2001:db8::4/126']) {
+      for (const ip of [
+        '10.0.0.0/8',
+        '10.1.2.3',
+        '10.1.2.3/32',
+        '2001:db8::/32',
+        '2001:DB8:0:0::5',
+        '2001:db8::4/126',
+      ]) {
         expect(passes({ san: { ip } }, aliceCert), ip).to.equal(true);
       }
       for (const ip of ['192.168.0.0/16', '10.1.2.4', '2001:db9::/32', '2001:db8::6/127', '128.0.0.0/1']) {
@@ -225,10 +257,19 @@ describe('rules', () => {
     });
 
     it('each kind is its own check, reported in order', () => {
-      const rules = { san: { dns: ['*.api.contoso.com'], uri: ['https://contoso.com/users/*'], email: ['@contoso.com'], ip: ['10.0.0.0/8'] } };
+      const rules = {
+        san: {
+          dns: ['*.api.contoso.com'],
+          uri: ['https://contoso.com/users/*'],
+          email: ['@contoso.com'],
+          ip: ['10.0.0.0/8'],
+        },
+      };
       expect(passes(rules, aliceCert)).to.equal(true);
       expect(failedCheck({ san: { ...rules.san, ip: ['192.168.0.0/16'] } }, aliceCert)).to.equal('san.ip');
-      expect(failedCheck({ san: { ...rules.san, email: ['@fabrikam.com'], ip: ['192.168.0.0/16'] } }, aliceCert)).to.equal('san.email');
+      expect(
+        failedCheck({ san: { ...rules.san, email: ['@fabrikam.com'], ip: ['192.168.0.0/16'] } }, aliceCert),
+      ).to.equal('san.email');
       expect(failedCheck(rules, bareCert)).to.equal('san.dns');
     });
   });
@@ -260,7 +301,11 @@ describe('rules', () => {
       ];
       for (const spiffe of notAllowed) {
         const result = evaluate({ spiffe }, svid);
-        expect(result, JSON.stringify(spiffe)).to.deep.equal({ ok: false, failed: 'spiffe', message: 'The client certificate SPIFFE ID is not allowed.' });
+        expect(result, JSON.stringify(spiffe)).to.deep.equal({
+          ok: false,
+          failed: 'spiffe',
+          message: 'The client certificate SPIFFE ID is not allowed.',
+        });
       }
     });
 
@@ -301,11 +346,16 @@ describe('rules', () => {
 
     it('key usage must be that of a leaf: digitalSignature, no keyCertSign or cRLSign', async () => {
       const { KeyUsageFlags: Flags } = x509;
-      const make = async (flags: number | null) => parseCertificate((await createSelfSigned({
-        subject: 'CN=workload',
-        san: { uri: [ID] },
-        extensions: flags === null ? [] : [new x509.KeyUsagesExtension(flags, true)],
-      })).der);
+      const make = async (flags: number | null) =>
+        parseCertificate(
+          (
+            await createSelfSigned({
+              subject: 'CN=workload',
+              san: { uri: [ID] },
+              extensions: flags === null ? [] : [new x509.KeyUsagesExtension(flags, true)],
+            })
+          ).der,
+        );
       const rules = { spiffe: { id: ID } };
       expect(passes(rules, await make(Flags.digitalSignature | Flags.keyAgreement))).to.equal(true);
       for (const [what, flags] of [
@@ -339,7 +389,10 @@ describe('rules', () => {
         `SHA256 Fingerprint=${colonHex(alice.sha256)}`,
       ];
       for (const thumbprint of notations) {
-        expect(evaluate({ identities: [{ name: 'alice', thumbprint }] }, aliceCert), thumbprint).to.deep.equal({ ok: true, matched: 'alice' });
+        expect(evaluate({ identities: [{ name: 'alice', thumbprint }] }, aliceCert), thumbprint).to.deep.equal({
+          ok: true,
+          matched: 'alice',
+        });
         expect(failedCheck({ identities: [{ thumbprint }] }, bobCert), thumbprint).to.equal('identities');
       }
     });
@@ -360,8 +413,12 @@ describe('rules', () => {
       expect(passes({ identities: [{ subject: 'CN=alice,O=Contoso,C=US' }] }, aliceCert)).to.equal(false);
       expect(passes({ identities: [{ dnsName: 'ALICE.api.contoso.com' }] }, aliceCert)).to.equal(true);
       expect(passes({ identities: [{ dnsName: 'api.contoso.com' }] }, aliceCert)).to.equal(false);
-      expect(optionError(() => compileRules({ identities: [{ dnsName: '*.api.contoso.com' }] }))).to.include('san: { dns');
-      expect(passes({ identities: [{ issuerSubject: 'CN=Contoso Issuing CA, O=Contoso, C=US' }] }, aliceCert)).to.equal(true);
+      expect(optionError(() => compileRules({ identities: [{ dnsName: '*.api.contoso.com' }] }))).to.include(
+        'san: { dns',
+      );
+      expect(passes({ identities: [{ issuerSubject: 'CN=Contoso Issuing CA, O=Contoso, C=US' }] }, aliceCert)).to.equal(
+        true,
+      );
       expect(passes({ identities: [{ issuerSubject: 'CN=Contoso Root,O=Contoso,C=US' }] }, aliceCert)).to.equal(false);
     });
 
@@ -369,18 +426,34 @@ describe('rules', () => {
       const issuingSha1 = createHash('sha1').update(issuing.der).digest('hex').toUpperCase();
       expect(compileRules({ identities: [{ issuerThumbprint: issuingSha1 }] }).usesChain).to.equal(true);
       expect(passes({ identities: [{ issuerThumbprint: issuingSha1 }] }, aliceCert, aliceContext)).to.equal(true);
-      expect(passes({ identities: [{ issuerThumbprint: `sha256:${issuing.sha256}` }] }, aliceCert, aliceContext)).to.equal(true);
-      expect(passes({ identities: [{ issuerThumbprint: root.sha256 }] }, aliceCert, aliceContext), 'the root is not the issuer').to.equal(false);
-      expect(passes({ identities: [{ issuerThumbprint: issuingSha1 }] }, aliceCert, NO_PATH), 'no path known').to.equal(false);
-      expect(() => evaluate({ identities: [{ issuerThumbprint: issuingSha1 }] }, bobCert, aliceContext)).to.throw(TypeError);
+      expect(
+        passes({ identities: [{ issuerThumbprint: `sha256:${issuing.sha256}` }] }, aliceCert, aliceContext),
+      ).to.equal(true);
+      expect(
+        passes({ identities: [{ issuerThumbprint: root.sha256 }] }, aliceCert, aliceContext),
+        'the root is not the issuer',
+      ).to.equal(false);
+      expect(passes({ identities: [{ issuerThumbprint: issuingSha1 }] }, aliceCert, NO_PATH), 'no path known').to.equal(
+        false,
+      );
+      expect(() => evaluate({ identities: [{ issuerThumbprint: issuingSha1 }] }, bobCert, aliceContext)).to.throw(
+        TypeError,
+      );
     });
 
     it('spki and san claims', () => {
-      const spki = createHash('sha256').update(alice.x509.publicKey.export({ type: 'spki', format: 'der' })).digest();
+      const spki = createHash('sha256')
+        .update(alice.x509.publicKey.export({ type: 'spki', format: 'der' }))
+        .digest();
       expect(passes({ identities: [{ spki: spki.toString('base64') }] }, aliceCert)).to.equal(true);
       expect(passes({ identities: [{ spki: `spki-sha256:${spki.toString('hex')}` }] }, bobCert)).to.equal(false);
       // Any-of across SAN kinds: one identity per kind.
-      const rules = { identities: [{ name: 'by-ip', san: { ip: ['192.168.0.0/16'] } }, { name: 'by-uri', san: { uri: ['https://contoso.com/users/*'] } }] };
+      const rules = {
+        identities: [
+          { name: 'by-ip', san: { ip: ['192.168.0.0/16'] } },
+          { name: 'by-uri', san: { uri: ['https://contoso.com/users/*'] } },
+        ],
+      };
       expect(evaluate(rules, aliceCert)).to.deep.equal({ ok: true, matched: 'by-uri' });
       expect(evaluate(rules, bobCert)).to.deep.equal({ ok: true, matched: 'by-ip' });
       expect(failedCheck(rules, bareCert)).to.equal('identities');
@@ -396,7 +469,9 @@ describe('rules', () => {
       expect(evaluate({ identities }, aliceCert)).to.deep.equal({ ok: true, matched: 'alice' });
       expect(evaluate({ identities }, bobCert)).to.deep.equal({ ok: true, matched: 'identities[1]' });
       expect(evaluate({ identities: identities.slice(0, 2) }, aliceCert)).to.deep.equal({
-        ok: false, failed: 'identities', message: 'The client certificate matches none of the allowed identities.',
+        ok: false,
+        failed: 'identities',
+        message: 'The client certificate matches none of the allowed identities.',
       });
     });
   });
@@ -404,15 +479,38 @@ describe('rules', () => {
   describe('evaluation order and the predicate', () => {
     it('top-level checks, then identities, then the predicate; the first failure is reported', () => {
       let calls = 0;
-      const predicate = () => { calls++; return true; };
+      const predicate = () => {
+        calls++;
+        return true;
+      };
       const identities = [{ name: 'bob', commonName: 'bob' }];
-      expect(failedCheck({ subject: { O: 'Fabrikam' }, san: { dns: ['nope.example.com'] }, identities, predicate }, aliceCert)).to.equal('subject');
-      expect(failedCheck({ issuer: { O: 'Fabrikam' }, spiffe: { trustDomain: 'contoso.com' }, identities, predicate }, aliceCert)).to.equal('issuer');
-      expect(failedCheck({ san: { uri: ['urn:x'] }, spiffe: { trustDomain: 'contoso.com' }, identities, predicate }, aliceCert)).to.equal('san.uri');
-      expect(failedCheck({ spiffe: { trustDomain: 'contoso.com' }, identities, predicate }, aliceCert)).to.equal('spiffe');
+      expect(
+        failedCheck(
+          { subject: { O: 'Fabrikam' }, san: { dns: ['nope.example.com'] }, identities, predicate },
+          aliceCert,
+        ),
+      ).to.equal('subject');
+      expect(
+        failedCheck(
+          { issuer: { O: 'Fabrikam' }, spiffe: { trustDomain: 'contoso.com' }, identities, predicate },
+          aliceCert,
+        ),
+      ).to.equal('issuer');
+      expect(
+        failedCheck(
+          { san: { uri: ['urn:x'] }, spiffe: { trustDomain: 'contoso.com' }, identities, predicate },
+          aliceCert,
+        ),
+      ).to.equal('san.uri');
+      expect(failedCheck({ spiffe: { trustDomain: 'contoso.com' }, identities, predicate }, aliceCert)).to.equal(
+        'spiffe',
+      );
       expect(failedCheck({ subject: { O: 'Contoso' }, identities, predicate }, aliceCert)).to.equal('identities');
       expect(calls, 'the predicate runs only after everything else passed').to.equal(0);
-      expect(evaluate({ subject: { O: 'Contoso' }, identities, predicate }, bobCert)).to.deep.equal({ ok: true, matched: 'bob' });
+      expect(evaluate({ subject: { O: 'Contoso' }, identities, predicate }, bobCert)).to.deep.equal({
+        ok: true,
+        matched: 'bob',
+      });
       expect(calls).to.equal(1);
     });
 
@@ -423,7 +521,12 @@ describe('rules', () => {
 
     it('a synchronous predicate keeps the result synchronous and receives the certificate and context', () => {
       const seen: unknown[] = [];
-      const rules = compileRules({ predicate: (cert, context) => { seen.push(cert, context); return cert.subject.get('CN') === 'alice'; } });
+      const rules = compileRules({
+        predicate: (cert, context) => {
+          seen.push(cert, context);
+          return cert.subject.get('CN') === 'alice';
+        },
+      });
       expect(rules.hasPredicate).to.equal(true);
       const yes = evaluateRules(rules, aliceCert, aliceContext);
       expect(yes instanceof Promise).to.equal(false);
@@ -431,11 +534,19 @@ describe('rules', () => {
       expect(seen).to.deep.equal([aliceCert, aliceContext]);
       const no = evaluateRules(rules, bobCert, NO_PATH);
       expect(no instanceof Promise).to.equal(false);
-      expect(no).to.deep.equal({ ok: false, failed: 'predicate', message: 'The client certificate was rejected by an application rule.' });
+      expect(no).to.deep.equal({
+        ok: false,
+        failed: 'predicate',
+        message: 'The client certificate was rejected by an application rule.',
+      });
     });
 
     it('no predicate: the result is not a Promise', () => {
-      const result = evaluateRules(compileRules({ subject: { O: 'Contoso' }, identities: [{ commonName: 'alice' }] }), aliceCert, NO_PATH);
+      const result = evaluateRules(
+        compileRules({ subject: { O: 'Contoso' }, identities: [{ commonName: 'alice' }] }),
+        aliceCert,
+        NO_PATH,
+      );
       expect(result instanceof Promise).to.equal(false);
       expect(compileRules({}).hasPredicate).to.equal(false);
     });
@@ -445,28 +556,57 @@ describe('rules', () => {
         identities: [{ name: 'contoso', issuerSubject: { O: 'Contoso' } }],
         predicate: async (cert) => {
           await new Promise((resolve) => setImmediate(resolve));
-          return cert.subject.get('CN') === 'alice' ? { ok: true } : { ok: false, reason: 'This partner is suspended.' };
+          return cert.subject.get('CN') === 'alice'
+            ? { ok: true }
+            : { ok: false, reason: 'This partner is suspended.' };
         },
       });
       const yes = evaluateRules(rules, aliceCert, NO_PATH);
       expect(yes).to.be.instanceOf(Promise);
       expect(await yes).to.deep.equal({ ok: true, matched: 'contoso' });
-      expect(await evaluateRules(rules, bobCert, NO_PATH)).to.deep.equal({ ok: false, failed: 'predicate', message: 'This partner is suspended.' });
+      expect(await evaluateRules(rules, bobCert, NO_PATH)).to.deep.equal({
+        ok: false,
+        failed: 'predicate',
+        message: 'This partner is suspended.',
+      });
     });
 
     it('a reason that is not short printable ASCII is replaced by the fixed message', async () => {
       for (const reason of [`bad subject ${'x'.repeat(300)}`, 'line\nbreak', 'CN=é', '']) {
         const result = evaluate({ predicate: () => ({ ok: false, reason }) }, aliceCert);
-        expect(result, JSON.stringify(reason)).to.deep.equal({ ok: false, failed: 'predicate', message: 'The client certificate was rejected by an application rule.' });
+        expect(result, JSON.stringify(reason)).to.deep.equal({
+          ok: false,
+          failed: 'predicate',
+          message: 'The client certificate was rejected by an application rule.',
+        });
       }
     });
 
     it('a predicate that throws or rejects fails with a fixed message and keeps the error as cause', async () => {
       const boom = new Error(`lookup failed for ${aliceCert.subject.rfc4514}`);
-      const thrown = evaluate({ predicate: () => { throw boom; } }, aliceCert);
-      expect(thrown).to.deep.include({ ok: false, failed: 'predicate', message: 'The client certificate could not be checked by an application rule.' });
+      const thrown = evaluate(
+        {
+          predicate: () => {
+            throw boom;
+          },
+        },
+        aliceCert,
+      );
+      expect(thrown).to.deep.include({
+        ok: false,
+        failed: 'predicate',
+        message: 'The client certificate could not be checked by an application rule.',
+      });
       expect(thrown.ok === false && thrown.cause).to.equal(boom);
-      const rejected = await evaluateRules(compileRules({ predicate: async () => { throw boom; } }), aliceCert, NO_PATH);
+      const rejected = await evaluateRules(
+        compileRules({
+          predicate: async () => {
+            throw boom;
+          },
+        }),
+        aliceCert,
+        NO_PATH,
+      );
       expect(rejected).to.deep.include({ ok: false, failed: 'predicate' });
       expect(rejected.ok === false && rejected.message).not.to.include('alice');
       expect(rejected.ok === false && rejected.cause).to.equal(boom);
@@ -482,9 +622,15 @@ describe('rules', () => {
 
     it('failure messages never carry certificate content', () => {
       const rules: RulesOption[] = [
-        { subject: { CN: 'x' } }, { issuer: { CN: 'x' } }, { san: { dns: ['x.example.com'] } }, { san: { uri: ['urn:x'] } },
-        { san: { email: ['x@example.com'] } }, { san: { ip: ['192.0.2.1'] } }, { spiffe: { trustDomain: 'x' } },
-        { identities: [{ commonName: 'x' }] }, { predicate: () => false },
+        { subject: { CN: 'x' } },
+        { issuer: { CN: 'x' } },
+        { san: { dns: ['x.example.com'] } },
+        { san: { uri: ['urn:x'] } },
+        { san: { email: ['x@example.com'] } },
+        { san: { ip: ['192.0.2.1'] } },
+        { spiffe: { trustDomain: 'x' } },
+        { identities: [{ commonName: 'x' }] },
+        { predicate: () => false },
       ];
       for (const rule of rules) {
         const result = evaluate(rule, aliceCert);
@@ -546,7 +692,15 @@ describe('rules', () => {
       [{ identities: [{ spki: 'AAAA' }] }, '"rules.identities[0].spki"'],
       [{ identities: [{ subject: { XX: 'a' } }] }, '"rules.identities[0].subject.XX"'],
       [{ identities: [{ san: { ip: ['x'] } }] }, '"rules.identities[0].san.ip[0]"'],
-      [{ identities: [{ name: 'a', commonName: 'a' }, { name: 'a', commonName: 'b' }] }, '"rules.identities[1].name"'],
+      [
+        {
+          identities: [
+            { name: 'a', commonName: 'a' },
+            { name: 'a', commonName: 'b' },
+          ],
+        },
+        '"rules.identities[1].name"',
+      ],
       [{ identities: [{ name: '', commonName: 'a' }] }, '"rules.identities[0].name"'],
       [{ predicate: 'yes' }, '"rules.predicate"'],
     ];
@@ -556,8 +710,10 @@ describe('rules', () => {
       });
     }
 
-    it('the option path prefix is the caller\'s (per-route configurations)', () => {
-      expect(optionError(() => compileRules({ san: { dns: ['*'] } }, 'routes[2].rules'))).to.include('"routes[2].rules.san.dns[0]"');
+    it("the option path prefix is the caller's (per-route configurations)", () => {
+      expect(optionError(() => compileRules({ san: { dns: ['*'] } }, 'routes[2].rules'))).to.include(
+        '"routes[2].rules.san.dns[0]"',
+      );
     });
   });
 });

@@ -1,15 +1,25 @@
-import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type Server } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import {
-  createClientCertAuth, createXfccForwarder, parseXfcc, xfccHashMatches, type XfccDetail, type XfccForwardMode,
-} from '../../../packages/core/src/index.js';
+import { expect } from 'chai';
 import { rfc2253Subject } from '../../../packages/core/src/forwarder/forwarder.js';
 import {
-  createCA, createSelfSigned, envoyXfcc, type JsonName, type TestCA, type TestCertificate,
+  createClientCertAuth,
+  createXfccForwarder,
+  parseXfcc,
+  type XfccDetail,
+  type XfccForwardMode,
+  xfccHashMatches,
+} from '../../../packages/core/src/index.js';
+import {
+  createCA,
+  createSelfSigned,
+  envoyXfcc,
+  type JsonName,
+  type TestCA,
+  type TestCertificate,
 } from '../../../packages/core/src/testkit/index.js';
 import { expectClientCertError } from '../../helpers/errors.js';
 import { request } from '../../helpers/http-client.js';
@@ -22,10 +32,12 @@ const GATEWAY_URIS = ['spiffe://gateway.test/ns/edge/sa/front', 'spiffe://gatewa
 type Probe = (req: IncomingMessage) => unknown;
 
 function listen(server: Server, host = '127.0.0.1'): Promise<string> {
-  return new Promise((resolve) => server.listen(0, host, () => {
-    const { port } = server.address() as AddressInfo;
-    resolve(`${server instanceof https.Server ? 'https' : 'http'}://127.0.0.1:${port}`);
-  }));
+  return new Promise((resolve) =>
+    server.listen(0, host, () => {
+      const { port } = server.address() as AddressInfo;
+      resolve(`${server instanceof https.Server ? 'https' : 'http'}://127.0.0.1:${port}`);
+    }),
+  );
 }
 
 function close(server: Server | undefined): Promise<void> {
@@ -64,7 +76,13 @@ function detailSet(set: number): XfccDetail[] {
 /** A socket as readPeer sees it, for cases a real handshake cannot produce. */
 /** A socket whose `getPeerX509Certificate()` returns `peer()`: an object with the DER as `raw` and no issuer. */
 function fakeTlsSocket(peer: () => { raw: Buffer } | undefined, extra: Record<string, unknown> = {}): Socket {
-  return { encrypted: true, authorized: false, authorizationError: null, getPeerX509Certificate: peer, ...extra } as unknown as Socket;
+  return {
+    encrypted: true,
+    authorized: false,
+    authorizationError: null,
+    getPeerX509Certificate: peer,
+    ...extra,
+  } as unknown as Socket;
 }
 
 describe('XFCC forwarder (createXfccForwarder)', () => {
@@ -90,27 +108,47 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
     intermediate = await root.intermediate({ subject: 'CN=forwarder test intermediate' });
     otherCA = await createCA({ subject: 'CN=somebody else' });
     serverCert = await root.issue({
-      subject: 'CN=localhost', eku: ['serverAuth'], san: { dns: ['localhost'], ip: ['127.0.0.1'], uri: GATEWAY_URIS },
+      subject: 'CN=localhost',
+      eku: ['serverAuth'],
+      san: { dns: ['localhost'], ip: ['127.0.0.1'], uri: GATEWAY_URIS },
     });
     alice = await root.issue({
       subject: 'CN=alice,OU=payments,O=clientcert test',
       san: { uri: ['spiffe://example.test/ns/pay/sa/alice'], dns: ['alice.example.test'] },
     });
-    bob = await intermediate.issue({ subject: 'CN=bob,O=clientcert test', san: { uri: ['spiffe://example.test/ns/web/sa/bob'] } });
+    bob = await intermediate.issue({
+      subject: 'CN=bob,O=clientcert test',
+      san: { uri: ['spiffe://example.test/ns/web/sa/bob'] },
+    });
     carol = await root.issue({ subject: 'CN=carol' });
     const daveName: JsonName = [
-      { C: ['US'] }, { O: [{ utf8String: 'Acme "Labs"; Inc.' }] }, { OU: [{ utf8String: 'R+D <east>' }] },
-      { CN: [{ utf8String: 'Doe, John' }] }, { E: ['dave@example.test'] },
+      { C: ['US'] },
+      { O: [{ utf8String: 'Acme "Labs"; Inc.' }] },
+      { OU: [{ utf8String: 'R+D <east>' }] },
+      { CN: [{ utf8String: 'Doe, John' }] },
+      { E: ['dave@example.test'] },
     ];
     dave = await root.issue({
       subject: daveName,
-      san: { uri: ['spiffe://example.test/a', 'https://example.test/dave?x=1'], dns: ['dave.example.test', 'www.dave.example.test'] },
+      san: {
+        uri: ['spiffe://example.test/a', 'https://example.test/dave?x=1'],
+        dns: ['dave.example.test', 'www.dave.example.test'],
+      },
     });
     selfSigned = await createSelfSigned({ subject: 'CN=self', san: { uri: ['urn:self'] } });
     mallory = await otherCA.issue({ subject: 'CN=mallory' });
 
-    const tlsOptions = { key: serverCert.key, cert: serverCert.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false };
-    tlsServer = https.createServer(tlsOptions, probeHandler(() => probe));
+    const tlsOptions = {
+      key: serverCert.key,
+      cert: serverCert.cert,
+      ca: root.cert,
+      requestCert: true,
+      rejectUnauthorized: false,
+    };
+    tlsServer = https.createServer(
+      tlsOptions,
+      probeHandler(() => probe),
+    );
     plainServer = http.createServer(probeHandler(() => probe));
     tlsUrl = await listen(tlsServer);
     plainUrl = await listen(plainServer);
@@ -121,16 +159,24 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
   });
 
   /** One request; the probe's result on the server side. */
-  async function run<T>(fn: (req: IncomingMessage) => T, via: {
-    tls?: boolean; client?: TestCertificate; chain?: boolean; headers?: OutgoingHttpHeaders;
-  } = {}): Promise<T> {
+  async function run<T>(
+    fn: (req: IncomingMessage) => T,
+    via: {
+      tls?: boolean;
+      client?: TestCertificate;
+      chain?: boolean;
+      headers?: OutgoingHttpHeaders;
+    } = {},
+  ): Promise<T> {
     probe = fn;
     const tls = via.tls ?? true;
     const answer = await request({
       url: tls ? tlsUrl : plainUrl,
       headers: via.headers ?? {},
       ...(tls ? { ca: root.cert } : {}),
-      ...(tls && via.client ? { cert: via.chain === false ? via.client.cert : via.client.fullChain, key: via.client.key } : {}),
+      ...(tls && via.client
+        ? { cert: via.chain === false ? via.client.cert : via.client.fullChain, key: via.client.key }
+        : {}),
     });
     expect(answer.status, answer.text).to.equal(200);
     return JSON.parse(answer.text) as T;
@@ -145,7 +191,11 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
       FORWARD_ONLY: { 'plain HTTP': 'absent', 'TLS without a client certificate': 'absent', mTLS: 'unchanged' },
       APPEND_FORWARD: { 'plain HTTP': 'absent', 'TLS without a client certificate': 'absent', mTLS: 'appended' },
       SANITIZE_SET: { 'plain HTTP': 'absent', 'TLS without a client certificate': 'absent', mTLS: 'replaced' },
-      ALWAYS_FORWARD_ONLY: { 'plain HTTP': 'unchanged', 'TLS without a client certificate': 'unchanged', mTLS: 'unchanged' },
+      ALWAYS_FORWARD_ONLY: {
+        'plain HTTP': 'unchanged',
+        'TLS without a client certificate': 'unchanged',
+        mTLS: 'unchanged',
+      },
     };
 
     for (const [mode, row] of Object.entries(TABLE) as Array<[XfccForwardMode, Record<Transport, Outcome>]>) {
@@ -154,18 +204,30 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
           const title = `${mode}, ${transport}, ${sent ? 'client sent an XFCC header' : 'no XFCC header'}: ${outcome}`;
           it(title, async () => {
             const forwarder = createXfccForwarder({ mode });
-            const result = await run((req) => {
-              const value = forwarder.headerFor(req.socket, req.headers[XFCC]);
-              // apply() on the object a gateway sends on, with a stale copy in another letter case
-              const outgoing: OutgoingHttpHeaders = { ...req.headers, 'X-Forwarded-Client-Cert': 'stale', host: 'upstream' };
-              forwarder.apply(req, outgoing);
-              const copies = Object.keys(outgoing).filter((key) => key.toLowerCase() === XFCC);
-              return { value: value ?? null, applied: outgoing[XFCC] ?? null, copies: copies.length, host: outgoing.host };
-            }, {
-              tls: transport !== 'plain HTTP',
-              ...(transport === 'mTLS' ? { client: alice } : {}),
-              headers: sent ? { [XFCC]: SENT } : {},
-            });
+            const result = await run(
+              (req) => {
+                const value = forwarder.headerFor(req.socket, req.headers[XFCC]);
+                // apply() on the object a gateway sends on, with a stale copy in another letter case
+                const outgoing: OutgoingHttpHeaders = {
+                  ...req.headers,
+                  'X-Forwarded-Client-Cert': 'stale',
+                  host: 'upstream',
+                };
+                forwarder.apply(req, outgoing);
+                const copies = Object.keys(outgoing).filter((key) => key.toLowerCase() === XFCC);
+                return {
+                  value: value ?? null,
+                  applied: outgoing[XFCC] ?? null,
+                  copies: copies.length,
+                  host: outgoing.host,
+                };
+              },
+              {
+                tls: transport !== 'plain HTTP',
+                ...(transport === 'mTLS' ? { client: alice } : {}),
+                headers: sent ? { [XFCC]: SENT } : {},
+              },
+            );
             const element = envoyXfcc(alice);
             const expected = {
               absent: null,
@@ -185,13 +247,16 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
     it('repeated header lines are joined with "," (as Envoy joins them) before forwarding or appending', async () => {
       const always = createXfccForwarder({ mode: 'ALWAYS_FORWARD_ONLY' });
       const append = createXfccForwarder({ mode: 'APPEND_FORWARD' });
-      const result = await run((req) => {
-        const forwarded: OutgoingHttpHeaders = {};
-        const appended: OutgoingHttpHeaders = {};
-        always.apply(req, forwarded);
-        append.apply(req, appended);
-        return { forwarded: forwarded[XFCC], appended: appended[XFCC] };
-      }, { client: alice, headers: { [XFCC]: ['By=a;Hash=1', 'By=b;Hash=2'] } });
+      const result = await run(
+        (req) => {
+          const forwarded: OutgoingHttpHeaders = {};
+          const appended: OutgoingHttpHeaders = {};
+          always.apply(req, forwarded);
+          append.apply(req, appended);
+          return { forwarded: forwarded[XFCC], appended: appended[XFCC] };
+        },
+        { client: alice, headers: { [XFCC]: ['By=a;Hash=1', 'By=b;Hash=2'] } },
+      );
       expect(result.forwarded).to.equal('By=a;Hash=1,By=b;Hash=2');
       expect(result.appended).to.equal(envoyXfcc(alice, { appendTo: 'By=a;Hash=1,By=b;Hash=2' }));
     });
@@ -205,8 +270,16 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
 
   describe('byte-identical to what Envoy writes (testkit envoyXfcc)', () => {
     const COMBINATIONS: XfccDetail[][] = [
-      [], ['Cert'], ['Chain'], ['Subject'], ['URI'], ['DNS'], ['Cert', 'Chain'], ['Subject', 'URI', 'DNS'],
-      ['Cert', 'Subject', 'DNS'], ['Cert', 'Chain', 'Subject', 'URI', 'DNS'],
+      [],
+      ['Cert'],
+      ['Chain'],
+      ['Subject'],
+      ['URI'],
+      ['DNS'],
+      ['Cert', 'Chain'],
+      ['Subject', 'URI', 'DNS'],
+      ['Cert', 'Subject', 'DNS'],
+      ['Cert', 'Chain', 'Subject', 'URI', 'DNS'],
     ];
     const clients: Array<[string, () => TestCertificate]> = [
       ['alice (URI and DNS SANs)', () => alice],
@@ -224,9 +297,14 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
           { details, by: [] as string[], forwarder: createXfccForwarder({ details }) },
           { details, by: GATEWAY_URIS, forwarder: createXfccForwarder({ details, by: GATEWAY_URIS }) },
         ]);
-        const values = await run((req) => forwarders.map(({ forwarder }) => forwarder.headerFor(req.socket, undefined)), { client });
+        const values = await run(
+          (req) => forwarders.map(({ forwarder }) => forwarder.headerFor(req.socket, undefined)),
+          { client },
+        );
         forwarders.forEach(({ details, by }, i) => {
-          expect(values[i], `details ${JSON.stringify(details)}, by ${by.length}`).to.equal(envoyXfcc(client, { details, by }));
+          expect(values[i], `details ${JSON.stringify(details)}, by ${by.length}`).to.equal(
+            envoyXfcc(client, { details, by }),
+          );
         });
       });
     }
@@ -237,7 +315,9 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
       expect(byDefault.details).to.deep.equal(['Cert', 'Chain', 'Subject', 'URI', 'DNS']);
       expect(reversed.details).to.deep.equal(['Cert', 'Chain', 'Subject', 'URI', 'DNS']);
       expect(byDefault.mode).to.equal('SANITIZE_SET');
-      const values = await run((req) => [byDefault, reversed].map((f) => f.headerFor(req.socket, SENT)), { client: dave });
+      const values = await run((req) => [byDefault, reversed].map((f) => f.headerFor(req.socket, SENT)), {
+        client: dave,
+      });
       expect(values).to.deep.equal([envoyXfcc(dave), envoyXfcc(dave)]);
     });
 
@@ -245,7 +325,10 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
       const fromOption = createXfccForwarder({ by: 'auto', serverCert: serverCert.fullChain });
       const fromDer = createXfccForwarder({ by: 'auto', serverCert: serverCert.der });
       const fromConnection = createXfccForwarder({ by: 'auto' });
-      const values = await run((req) => [fromOption, fromDer, fromConnection].map((f) => f.headerFor(req.socket, undefined)), { client: alice });
+      const values = await run(
+        (req) => [fromOption, fromDer, fromConnection].map((f) => f.headerFor(req.socket, undefined)),
+        { client: alice },
+      );
       const expected = envoyXfcc(alice, { by: GATEWAY_URIS });
       expect(expected.startsWith(`By=${GATEWAY_URIS[0]};By=${GATEWAY_URIS[1]};Hash=`)).to.equal(true);
       expect(values).to.deep.equal([expected, expected, expected]);
@@ -253,27 +336,52 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
 
     it('a client that sends only its leaf although it has an intermediate: Chain is the leaf alone', async () => {
       // The server's `ca` holds only the root, so Node cannot fill the gap from its store.
-      const value = await run((req) => createXfccForwarder().headerFor(req.socket, undefined), { client: bob, chain: false });
+      const value = await run((req) => createXfccForwarder().headerFor(req.socket, undefined), {
+        client: bob,
+        chain: false,
+      });
       expect(value).to.equal(envoyXfcc(bob, { presentedChain: [] }));
     });
 
     it('Subject is what OpenSSL prints with -nameopt RFC2253 (checked against the openssl binary)', async () => {
       const names: JsonName[] = [
-        [{ C: ['US'] }, { ST: ['California'] }, { O: ['Lyft'] }, { OU: ['Lyft Engineering'] }, { CN: ['Test Frontend Team'] }, { E: ['frontend-team@lyft.com'] }],
+        [
+          { C: ['US'] },
+          { ST: ['California'] },
+          { O: ['Lyft'] },
+          { OU: ['Lyft Engineering'] },
+          { CN: ['Test Frontend Team'] },
+          { E: ['frontend-team@lyft.com'] },
+        ],
         [{ O: [{ utf8String: 'A+B <x> "q";z' }] }, { CN: [{ utf8String: 'Doe, John' }] }],
         [{ OU: [{ utf8String: 'trailing ' }] }, { O: [{ utf8String: ' leading' }] }, { CN: [{ utf8String: '#hash' }] }],
         [{ CN: [{ utf8String: 'é ü 日本 😀' }] }, { O: [{ bmpString: 'bmp é' }] }, { L: ['#1404636166e9'] }], // T61String as Latin-1
         [{ CN: ['x', 'y'], O: ['z'] }], // a multi-valued RDN
         [{ CN: [{ utf8String: 'back\\slash' }] }, { CN: ['a\u0001b\u007f'] }], // control characters as \XX
-        [{ '2.5.4.4': ['Sur'], '2.5.4.42': ['Giv'] }, { '2.5.4.5': ['123'] }, { '2.5.4.9': ['Main St'] }, { '2.5.4.12': ['t'] }],
-        [{ DC: ['test'] }, { DC: ['example'] }, { '0.9.2342.19200300.100.1.1': ['uid'] }, { '2.5.4.65': ['ps'] }, { '2.5.4.46': ['dq'] }],
+        [
+          { '2.5.4.4': ['Sur'], '2.5.4.42': ['Giv'] },
+          { '2.5.4.5': ['123'] },
+          { '2.5.4.9': ['Main St'] },
+          { '2.5.4.12': ['t'] },
+        ],
+        [
+          { DC: ['test'] },
+          { DC: ['example'] },
+          { '0.9.2342.19200300.100.1.1': ['uid'] },
+          { '2.5.4.65': ['ps'] },
+          { '2.5.4.46': ['dq'] },
+        ],
         [{ '1.2.3.4.5': ['private'] }, { '2.5.4.45': ['#030100'] }], // unknown type: OID and #DER; a BIT STRING value: #DER
         [],
       ];
       for (const subject of names) {
         const certificate = await createSelfSigned({ subject });
-        const openssl = execFileSync('openssl', ['x509', '-noout', '-subject', '-nameopt', 'RFC2253'], { input: certificate.cert })
-          .toString('utf8').replace(/^subject=/, '').replace(/\n$/, '');
+        const openssl = execFileSync('openssl', ['x509', '-noout', '-subject', '-nameopt', 'RFC2253'], {
+          input: certificate.cert,
+        })
+          .toString('utf8')
+          .replace(/^subject=/, '')
+          .replace(/\n$/, '');
         expect(rfc2253Subject(certificate.der), JSON.stringify(subject)).to.equal(openssl);
       }
       // Where OpenSSL 3 and BoringSSL (Envoy) differ, Envoy's BoringSSL is followed: a value that is
@@ -287,7 +395,10 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
 
     it('the Subject of the element is the RFC 2253 subject, even when empty', async () => {
       const empty = await root.issue({ subject: [], san: { dns: ['nameless.example.test'] } });
-      const values = await run((req) => createXfccForwarder({ details: ['Subject'] }).headerFor(req.socket, undefined), { client: empty });
+      const values = await run(
+        (req) => createXfccForwarder({ details: ['Subject'] }).headerFor(req.socket, undefined),
+        { client: empty },
+      );
       expect(values).to.equal(`Hash=${empty.sha256};Subject=""`);
     });
   });
@@ -295,7 +406,9 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
   describe('what the app behind reads back', () => {
     it('round-trips through parseXfcc, and its Hash matches the certificate', async () => {
       for (const client of [alice, bob, carol, dave, selfSigned]) {
-        const value = await run((req) => createXfccForwarder({ by: GATEWAY_URIS }).headerFor(req.socket, SENT), { client });
+        const value = await run((req) => createXfccForwarder({ by: GATEWAY_URIS }).headerFor(req.socket, SENT), {
+          client,
+        });
         const elements = parseXfcc(value as string);
         expect(elements).to.have.length(1);
         const [element] = elements;
@@ -307,13 +420,25 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
         // Envoy puts the RFC 2253 text inside quotes unescaped, so XFCC unquoting (Envoy's parser and
         // parseXfcc alike) turns its \" and \\ into " and \ (header-formats.md §1.11 item 2).
         expect(element!.subject).to.equal(rfc2253Subject(client.der).replace(/\\(["\\])/g, '$1'));
-        expect(element!.uri).to.deep.equal(client.x509.subjectAltName?.split(', ').filter((s) => s.startsWith('URI:')).map((s) => s.slice(4)) ?? []);
-        expect(element!.dns).to.deep.equal(client.x509.subjectAltName?.split(', ').filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4)) ?? []);
+        expect(element!.uri).to.deep.equal(
+          client.x509.subjectAltName
+            ?.split(', ')
+            .filter((s) => s.startsWith('URI:'))
+            .map((s) => s.slice(4)) ?? [],
+        );
+        expect(element!.dns).to.deep.equal(
+          client.x509.subjectAltName
+            ?.split(', ')
+            .filter((s) => s.startsWith('DNS:'))
+            .map((s) => s.slice(4)) ?? [],
+        );
       }
     });
 
-    it('APPEND_FORWARD: the new element is the last one, after the client\'s', async () => {
-      const value = await run((req) => createXfccForwarder({ mode: 'APPEND_FORWARD' }).headerFor(req.socket, SENT), { client: bob });
+    it("APPEND_FORWARD: the new element is the last one, after the client's", async () => {
+      const value = await run((req) => createXfccForwarder({ mode: 'APPEND_FORWARD' }).headerFor(req.socket, SENT), {
+        client: bob,
+      });
       const elements = parseXfcc(value as string);
       expect(elements).to.have.length(2);
       expect(elements[0]!.hash).to.equal('123456');
@@ -331,10 +456,16 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
     it('true: only certificates Node verified against the server ca count; others are "no mTLS"', async () => {
       const modes: XfccForwardMode[] = ['FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'];
       const forwarders = modes.map((mode) => createXfccForwarder({ mode, requireVerified: true }));
-      const probeAll = (req: IncomingMessage): Array<string | null> => forwarders.map((f) => f.headerFor(req.socket, SENT) ?? null);
+      const probeAll = (req: IncomingMessage): Array<string | null> =>
+        forwarders.map((f) => f.headerFor(req.socket, SENT) ?? null);
       expect(await run(probeAll, { client: mallory })).to.deep.equal([null, null, null, SENT]);
       expect(await run(probeAll, { client: selfSigned })).to.deep.equal([null, null, null, SENT]);
-      expect(await run(probeAll, { client: alice })).to.deep.equal([SENT, envoyXfcc(alice, { appendTo: SENT }), envoyXfcc(alice), SENT]);
+      expect(await run(probeAll, { client: alice })).to.deep.equal([
+        SENT,
+        envoyXfcc(alice, { appendTo: SENT }),
+        envoyXfcc(alice),
+        SENT,
+      ]);
     });
   });
 
@@ -342,8 +473,12 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
     it('a URI SAN that would inject pairs or an element is quoted, and reads back as one URI', async () => {
       const forged = `spiffe://evil.test/x;Hash=${alice.sha256},By=spiffe://gateway.test;URI="a"`;
       const eve = await root.issue({ subject: 'CN=eve', san: { uri: [forged], dns: ['eve.example.test'] } });
-      const value = await run((req) => createXfccForwarder({ by: GATEWAY_URIS }).headerFor(req.socket, undefined), { client: eve }) as string;
-      expect(value).to.contain(`;URI="spiffe://evil.test/x;Hash=${alice.sha256},By=spiffe://gateway.test;URI=\\"a\\"";DNS=eve.example.test`);
+      const value = (await run((req) => createXfccForwarder({ by: GATEWAY_URIS }).headerFor(req.socket, undefined), {
+        client: eve,
+      })) as string;
+      expect(value).to.contain(
+        `;URI="spiffe://evil.test/x;Hash=${alice.sha256},By=spiffe://gateway.test;URI=\\"a\\"";DNS=eve.example.test`,
+      );
       const elements = parseXfcc(value);
       expect(elements).to.have.length(1);
       expect(elements[0]!.hash).to.equal(eve.sha256);
@@ -352,20 +487,39 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
     });
 
     it('a SAN with a control character: treated as no certificate when URI is forwarded', async () => {
-      const crlf = await createSelfSigned({ subject: 'CN=crlf', extensions: [sanExtension(0x86, Buffer.from('urn:a\r\nx-injected: 1'))] });
-      const results = await run((req) => ({
-        set: createXfccForwarder().headerFor(req.socket, SENT) ?? null,
-        forward: createXfccForwarder({ mode: 'FORWARD_ONLY' }).headerFor(req.socket, SENT) ?? null,
-        always: createXfccForwarder({ mode: 'ALWAYS_FORWARD_ONLY' }).headerFor(req.socket, SENT) ?? null,
-        certOnly: createXfccForwarder({ details: ['Cert'] }).headerFor(req.socket, SENT) ?? null,
-      }), { client: crlf });
-      expect(results).to.deep.equal({ set: null, forward: null, always: SENT, certOnly: envoyXfcc(crlf, { details: ['Cert'] }) });
+      const crlf = await createSelfSigned({
+        subject: 'CN=crlf',
+        extensions: [sanExtension(0x86, Buffer.from('urn:a\r\nx-injected: 1'))],
+      });
+      const results = await run(
+        (req) => ({
+          set: createXfccForwarder().headerFor(req.socket, SENT) ?? null,
+          forward: createXfccForwarder({ mode: 'FORWARD_ONLY' }).headerFor(req.socket, SENT) ?? null,
+          always: createXfccForwarder({ mode: 'ALWAYS_FORWARD_ONLY' }).headerFor(req.socket, SENT) ?? null,
+          certOnly: createXfccForwarder({ details: ['Cert'] }).headerFor(req.socket, SENT) ?? null,
+        }),
+        { client: crlf },
+      );
+      expect(results).to.deep.equal({
+        set: null,
+        forward: null,
+        always: SENT,
+        certOnly: envoyXfcc(crlf, { details: ['Cert'] }),
+      });
     });
 
     it('a certificate the TLS stack accepts but the core cannot parse (non-ASCII DNS SAN) is "no certificate"', async () => {
-      const odd = await createSelfSigned({ subject: 'CN=odd', extensions: [sanExtension(0x82, Buffer.from([0x63, 0x61, 0x66, 0xe9]))] });
-      const results = await run((req) => (['FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'] as const)
-        .map((mode) => createXfccForwarder({ mode }).headerFor(req.socket, SENT) ?? null), { client: odd });
+      const odd = await createSelfSigned({
+        subject: 'CN=odd',
+        extensions: [sanExtension(0x82, Buffer.from([0x63, 0x61, 0x66, 0xe9]))],
+      });
+      const results = await run(
+        (req) =>
+          (['FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'] as const).map(
+            (mode) => createXfccForwarder({ mode }).headerFor(req.socket, SENT) ?? null,
+          ),
+        { client: odd },
+      );
       expect(results).to.deep.equal([null, null, null, SENT]);
     });
 
@@ -415,17 +569,33 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
         sockets.add(req.socket);
         return forwarder.headerFor(req.socket, req.headers[XFCC]) ?? null;
       };
-      const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: root.cert, cert: alice.cert, key: alice.key });
+      const agent = new https.Agent({
+        keepAlive: true,
+        maxSockets: 1,
+        ca: root.cert,
+        cert: alice.cert,
+        key: alice.key,
+      });
       const { port } = tlsServer.address() as AddressInfo;
       try {
         const values: unknown[] = [];
         for (const sent of [undefined, SENT, undefined]) {
-          values.push(await new Promise((resolve, reject) => {
-            https.get({ host: '127.0.0.1', port, servername: 'localhost', agent, headers: sent ? { [XFCC]: sent } : {} }, (res) => {
-              let body = '';
-              res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve(JSON.parse(body)));
-            }).on('error', reject);
-          }));
+          values.push(
+            await new Promise((resolve, reject) => {
+              https
+                .get(
+                  { host: '127.0.0.1', port, servername: 'localhost', agent, headers: sent ? { [XFCC]: sent } : {} },
+                  (res) => {
+                    let body = '';
+                    res
+                      .setEncoding('utf8')
+                      .on('data', (chunk: string) => (body += chunk))
+                      .on('end', () => resolve(JSON.parse(body)));
+                  },
+                )
+                .on('error', reject);
+            }),
+          );
         }
         expect(sockets.size).to.equal(1);
         expect(values).to.deep.equal([envoyXfcc(alice), envoyXfcc(alice, { appendTo: SENT }), envoyXfcc(alice)]);
@@ -468,11 +638,14 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
     it('a custom header name: read and written case-insensitively, written lower-case', async () => {
       const forwarder = createXfccForwarder({ header: 'X-Client-Cert' });
       expect(forwarder.header).to.equal('x-client-cert');
-      const result = await run((req) => {
-        const outgoing: OutgoingHttpHeaders = { ...req.headers, 'X-Client-Cert': 'stale', [XFCC]: 'untouched' };
-        forwarder.apply(req, outgoing);
-        return outgoing;
-      }, { client: carol, headers: { 'x-client-cert': 'forged' } });
+      const result = await run(
+        (req) => {
+          const outgoing: OutgoingHttpHeaders = { ...req.headers, 'X-Client-Cert': 'stale', [XFCC]: 'untouched' };
+          forwarder.apply(req, outgoing);
+          return outgoing;
+        },
+        { client: carol, headers: { 'x-client-cert': 'forged' } },
+      );
       expect(result['x-client-cert']).to.equal(envoyXfcc(carol));
       expect(result['X-Client-Cert']).to.equal(undefined);
       expect(result[XFCC]).to.equal('untouched');
@@ -490,7 +663,13 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
       app = http.createServer(async (req, res) => {
         const result = await auth.authenticate(req);
         const body = result.ok
-          ? { ok: true, sha256: result.certificate?.fingerprints.sha256 ?? null, pem: result.certificate?.pem ?? null, source: result.certificate?.source ?? null, chain: result.certificate?.chain.length ?? 0 }
+          ? {
+              ok: true,
+              sha256: result.certificate?.fingerprints.sha256 ?? null,
+              pem: result.certificate?.pem ?? null,
+              source: result.certificate?.source ?? null,
+              chain: result.certificate?.chain.length ?? 0,
+            }
           : { ok: false, code: result.error.code };
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       });
@@ -498,7 +677,9 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
       const upstreamPort = Number(new URL(appUrl).port);
       const forwarder = createXfccForwarder({ mode: 'SANITIZE_SET', by: 'auto', serverCert: serverCert.cert });
       // `/details/<set>`: a forwarder writing that detail set (bit i: DETAIL_NAMES[i]).
-      const bySet = Array.from({ length: 32 }, (_, set) => createXfccForwarder({ details: detailSet(set), by: 'auto', serverCert: serverCert.cert }));
+      const bySet = Array.from({ length: 32 }, (_, set) =>
+        createXfccForwarder({ details: detailSet(set), by: 'auto', serverCert: serverCert.cert }),
+      );
       gateway = https.createServer(
         { key: serverCert.key, cert: serverCert.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false },
         (req, res) => {
@@ -506,7 +687,15 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
           const set = /^\/details\/(\d+)$/.exec(req.url ?? '')?.[1];
           (set === undefined ? forwarder : bySet[Number(set)]!).apply(req, headers);
           const upstream = http.request(
-            { host: '127.0.0.1', port: upstreamPort, localAddress: '127.0.0.1', method: req.method, path: req.url, headers, agent: false },
+            {
+              host: '127.0.0.1',
+              port: upstreamPort,
+              localAddress: '127.0.0.1',
+              method: req.method,
+              path: req.url,
+              headers,
+              agent: false,
+            },
             (answer) => {
               res.writeHead(answer.statusCode ?? 502, answer.headers);
               answer.pipe(res);
@@ -523,8 +712,18 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
       await Promise.all([close(gateway), close(app)]);
     });
 
-    async function through(client?: TestCertificate, headers: OutgoingHttpHeaders = {}, path = '/'): Promise<Record<string, unknown>> {
-      const answer = await request({ url: gatewayUrl, path, ca: root.cert, headers, ...(client ? { cert: client.fullChain, key: client.key } : {}) });
+    async function through(
+      client?: TestCertificate,
+      headers: OutgoingHttpHeaders = {},
+      path = '/',
+    ): Promise<Record<string, unknown>> {
+      const answer = await request({
+        url: gatewayUrl,
+        path,
+        ca: root.cert,
+        headers,
+        ...(client ? { cert: client.fullChain, key: client.key } : {}),
+      });
       expect(answer.status, answer.text).to.equal(200);
       return JSON.parse(answer.text) as Record<string, unknown>;
     }
@@ -532,11 +731,23 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
     const forgedFor = (who: TestCertificate): string => envoyXfcc(who);
 
     it('the app sees exactly the certificate the client presented', async () => {
-      expect(await through(alice)).to.deep.equal({ ok: true, sha256: alice.sha256, pem: alice.cert, source: 'xfcc', chain: 0 });
+      expect(await through(alice)).to.deep.equal({
+        ok: true,
+        sha256: alice.sha256,
+        pem: alice.cert,
+        source: 'xfcc',
+        chain: 0,
+      });
     });
 
     it('a client with an intermediate is verified by the app from the forwarded Chain', async () => {
-      expect(await through(bob)).to.deep.equal({ ok: true, sha256: bob.sha256, pem: bob.cert, source: 'xfcc', chain: 1 });
+      expect(await through(bob)).to.deep.equal({
+        ok: true,
+        sha256: bob.sha256,
+        pem: bob.cert,
+        source: 'xfcc',
+        chain: 1,
+      });
     });
 
     it('every detail set round-trips: the leaf from Cert, else from the first of Chain; neither is no certificate', async () => {
@@ -549,8 +760,10 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
           seen[label] = await through(client, {}, `/details/${set}`);
           const leaf = details.includes('Cert') || details.includes('Chain');
           // bob's intermediate comes only with Chain: from Cert alone the app (ca: the root) finds no path.
-          expected[label] = !leaf ? { ok: false, code: 'client_certificate_required' }
-            : client === bob && !details.includes('Chain') ? { ok: false, code: 'client_certificate_untrusted' }
+          expected[label] = !leaf
+            ? { ok: false, code: 'client_certificate_required' }
+            : client === bob && !details.includes('Chain')
+              ? { ok: false, code: 'client_certificate_untrusted' }
               : { ok: true, sha256: client.sha256, pem: client.cert, source: 'xfcc', chain: client === bob ? 1 : 0 };
         }
       }
@@ -558,19 +771,34 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
     });
 
     it('no certificate plus a forged XFCC: the header is stripped, the app sees nobody', async () => {
-      expect(await through(undefined, { [XFCC]: forgedFor(alice) })).to.deep.equal({ ok: false, code: 'client_certificate_required' });
+      expect(await through(undefined, { [XFCC]: forgedFor(alice) })).to.deep.equal({
+        ok: false,
+        code: 'client_certificate_required',
+      });
     });
 
     it('an untrusted certificate plus a forged XFCC for alice: the app sees the untrusted one, never alice', async () => {
-      expect(await through(mallory, { [XFCC]: forgedFor(alice) })).to.deep.equal({ ok: false, code: 'client_certificate_untrusted' });
+      expect(await through(mallory, { [XFCC]: forgedFor(alice) })).to.deep.equal({
+        ok: false,
+        code: 'client_certificate_untrusted',
+      });
     });
 
     it("alice's certificate plus forged XFCC lines for bob (two lines, mixed case): the app sees alice", async () => {
       const answer = await request({
-        url: gatewayUrl, ca: root.cert, cert: alice.fullChain, key: alice.key,
+        url: gatewayUrl,
+        ca: root.cert,
+        cert: alice.fullChain,
+        key: alice.key,
         headers: { [XFCC]: [forgedFor(bob), `Hash=${bob.sha256}`], 'X-Forwarded-Client-Cert': forgedFor(bob) },
       });
-      expect(JSON.parse(answer.text)).to.deep.equal({ ok: true, sha256: alice.sha256, pem: alice.cert, source: 'xfcc', chain: 0 });
+      expect(JSON.parse(answer.text)).to.deep.equal({
+        ok: true,
+        sha256: alice.sha256,
+        pem: alice.cert,
+        source: 'xfcc',
+        chain: 0,
+      });
     });
 
     it('the same forged header straight to the app from an untrusted address is ignored', async () => {

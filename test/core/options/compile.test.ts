@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { createClientCertAuth, DEFAULT_TRUST_PROXY, type ClientCertOptions, type Logger } from '../../../packages/core/src/index.js';
+import {
+  type ClientCertOptions,
+  createClientCertAuth,
+  DEFAULT_TRUST_PROXY,
+  type Logger,
+} from '../../../packages/core/src/index.js';
 import { compileTrustProxy } from '../../../packages/core/src/sources/proxy-trust.js';
 
 function constructionError(options: unknown): { code: string; message: string } {
@@ -43,7 +48,20 @@ describe('options', () => {
     for (const address of ['127.0.0.1', '127.0.0.6', '::1', '::ffff:127.0.0.1']) {
       expect(trust(address, 0), address).to.equal(true);
     }
-    for (const address of ['10.1.2.3', '172.16.0.9', '192.168.1.1', 'fd00::2', '100.100.0.7', '8.8.8.8', '203.0.113.9', '172.32.0.1', '100.128.0.1', '2001:db8::1', '::ffff:8.8.8.8', '::ffff:10.0.0.1']) {
+    for (const address of [
+      '10.1.2.3',
+      '172.16.0.9',
+      '192.168.1.1',
+      'fd00::2',
+      '100.100.0.7',
+      '8.8.8.8',
+      '203.0.113.9',
+      '172.32.0.1',
+      '100.128.0.1',
+      '2001:db8::1',
+      '::ffff:8.8.8.8',
+      '::ffff:10.0.0.1',
+    ]) {
       expect(trust(address, 0), address).to.equal(false);
     }
   });
@@ -69,14 +87,16 @@ describe('options', () => {
     auth.authenticate({ socket: { remoteAddress: '127.0.0.1', encrypted: false } as never, headers: {} });
     auth.authenticate({ socket: { remoteAddress: '127.0.0.1', encrypted: false } as never, headers: {} });
     expect(lines.slice(1)).to.deep.equal([
-      'warn clientcert: forwarded client certificates will be rejected as untrusted: set `ca` (the CA that issues your clients\' ' +
+      "warn clientcert: forwarded client certificates will be rejected as untrusted: set `ca` (the CA that issues your clients' " +
         'certificates) or `pins` (warning forwarded_untrusted; see https://www.npmjs.com/package/@clientcert/core#forwarded_untrusted)',
     ]);
   });
 
   it('ignore mode reads nothing', () => {
     const auth = createClientCertAuth({ ...quiet, mode: 'ignore' });
-    expect(auth.authenticate({ socket: {} as never, headers: { 'x-forwarded-client-cert': 'garbage"' } })).to.deep.equal({ ok: true, certificate: null });
+    expect(
+      auth.authenticate({ socket: {} as never, headers: { 'x-forwarded-client-cert': 'garbage"' } }),
+    ).to.deep.equal({ ok: true, certificate: null });
   });
 });
 

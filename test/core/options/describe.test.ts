@@ -3,10 +3,11 @@
  * who can mint an identity, the platform detected from the environment, and the hook that must
  * never end the process. Over real servers: test/conformance (all adapters) and test/deployments.
  */
-import { expect } from 'chai';
+
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { createClientCertAuth, type ClientCertOptions } from '../../../packages/core/src/index.js';
+import { expect } from 'chai';
+import { type ClientCertOptions, createClientCertAuth } from '../../../packages/core/src/index.js';
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
 import { request } from '../../helpers/http-client.js';
 
@@ -33,7 +34,10 @@ function withEnv<T>(vars: Record<string, string>, run: () => T): T {
   }
 }
 
-const ACA_ENV = { CONTAINER_APP_NAME: 'orders', CONTAINER_APP_ENV_DNS_SUFFIX: 'blue-sea-123.westeurope.azurecontainerapps.io' };
+const ACA_ENV = {
+  CONTAINER_APP_NAME: 'orders',
+  CONTAINER_APP_ENV_DNS_SUFFIX: 'blue-sea-123.westeurope.azurecontainerapps.io',
+};
 
 describe('trust model', () => {
   let root: TestCA;
@@ -51,16 +55,24 @@ describe('trust model', () => {
       it(`a forwarded certificate from ${address} is ignored, and the warning names the peer`, async () => {
         const logger = recorder();
         const auth = createClientCertAuth({ logger, ca: root.cert, source: 'xfcc' });
-        const result = await auth.authenticate({ socket: peer(address), headers: { 'x-forwarded-client-cert': envoyXfcc(alice) } });
+        const result = await auth.authenticate({
+          socket: peer(address),
+          headers: { 'x-forwarded-client-cert': envoyXfcc(alice) },
+        });
         expect(result.ok ? null : result.error.code).to.equal('client_certificate_required');
         expect(logger.warns).to.have.length(1);
-        expect(logger.warns[0]).to.include(`header from ${address}, a peer outside trustProxy (loopback)`).and.include('untrusted_peer_header');
+        expect(logger.warns[0])
+          .to.include(`header from ${address}, a peer outside trustProxy (loopback)`)
+          .and.include('untrusted_peer_header');
       });
     }
 
     it('the same request from loopback is honored', async () => {
       const auth = createClientCertAuth({ logger: false, ca: root.cert, source: 'xfcc' });
-      const result = await auth.authenticate({ socket: peer('127.0.0.1'), headers: { 'x-forwarded-client-cert': envoyXfcc(alice) } });
+      const result = await auth.authenticate({
+        socket: peer('127.0.0.1'),
+        headers: { 'x-forwarded-client-cert': envoyXfcc(alice) },
+      });
       expect(result.ok && result.certificate?.subject.rfc4514).to.equal('CN=alice,O=Acme');
     });
   });
@@ -69,25 +81,40 @@ describe('trust model', () => {
     it('is named in the start-up line, widens trustProxy to the private networks ACA connects from, and admits nobody without ca', async () => {
       const logger = recorder();
       const auth = withEnv(ACA_ENV, () => createClientCertAuth({ logger }));
-      expect(logger.infos[0]).to.include('proxy azure-container-apps (detected from the environment)')
-        .and.include('forwarded headers trusted from loopback, uniquelocal, 100.64.0.0/10 (default for azure-container-apps)')
+      expect(logger.infos[0])
+        .to.include('proxy azure-container-apps (detected from the environment)')
+        .and.include(
+          'forwarded headers trusted from loopback, uniquelocal, 100.64.0.0/10 (default for azure-container-apps)',
+        )
         .and.include('who can mint an identity: nobody');
-      expect(logger.warns.join('\n')).to.include('forwarded_untrusted').and.include('forwards certificates without verifying them')
+      expect(logger.warns.join('\n'))
+        .to.include('forwarded_untrusted')
+        .and.include('forwards certificates without verifying them')
         .and.not.include('proxyVerified');
-      const result = await auth.authenticate({ socket: peer('100.100.0.7'), headers: { 'x-forwarded-client-cert': envoyXfcc(selfMade) } });
+      const result = await auth.authenticate({
+        socket: peer('100.100.0.7'),
+        headers: { 'x-forwarded-client-cert': envoyXfcc(selfMade) },
+      });
       expect(result.ok ? null : result.error.code).to.equal('client_certificate_untrusted');
     });
 
     it('refuses proxyVerified, naming the detection', () => {
-      expect(() => withEnv(ACA_ENV, () => createClientCertAuth({ logger: false, proxyVerified: true })))
-        .to.throw(/proxyVerified.*azure-container-apps \(detected from the environment\) forwards certificates without verifying them/);
+      expect(() => withEnv(ACA_ENV, () => createClientCertAuth({ logger: false, proxyVerified: true }))).to.throw(
+        /proxyVerified.*azure-container-apps \(detected from the environment\) forwards certificates without verifying them/,
+      );
     });
 
     it('with ca, verifies the chain itself: Alice in, a self-made certificate out', async () => {
       const auth = withEnv(ACA_ENV, () => createClientCertAuth({ logger: false, ca: root.cert }));
-      const ok = await auth.authenticate({ socket: peer('100.100.0.7'), headers: { 'x-forwarded-client-cert': envoyXfcc(alice) } });
+      const ok = await auth.authenticate({
+        socket: peer('100.100.0.7'),
+        headers: { 'x-forwarded-client-cert': envoyXfcc(alice) },
+      });
       expect(ok.ok && ok.certificate?.verifiedBy).to.equal('chain');
-      const forged = await auth.authenticate({ socket: peer('100.100.0.8'), headers: { 'x-forwarded-client-cert': envoyXfcc(selfMade) } });
+      const forged = await auth.authenticate({
+        socket: peer('100.100.0.8'),
+        headers: { 'x-forwarded-client-cert': envoyXfcc(selfMade) },
+      });
       expect(forged.ok ? null : forged.error.code).to.equal('client_certificate_untrusted');
     });
 
@@ -100,11 +127,31 @@ describe('trust model', () => {
 
   describe('who can mint an identity (the start-up line)', () => {
     const cases: Array<[string, ClientCertOptions, string]> = [
-      ['direct mTLS', { source: 'tls' }, 'who can mint an identity: a TLS client holding the private key of a certificate that the TLS stack verified'],
-      ['a sidecar with ca', { source: 'xfcc', ca: '' }, 'who can mint an identity: any peer in trustProxy (loopback), with any certificate the trust anchors accept: forwarded certificates prove no key possession'],
-      ['nginx trusted for its verdict', { proxy: 'nginx' }, 'trust: the proxy\'s verification when ssl-client-verify says SUCCESS; who can mint an identity: any peer in trustProxy (loopback), with any certificate it says it verified'],
-      ['nobody verifies', { proxy: 'azure-container-apps', trustProxy: '10.0.0.4', dangerouslyTrustAnyForwardedCertificate: true }, 'who can mint an identity: any peer in trustProxy (10.0.0.4), with any certificate at all, even one it made itself'],
-      ['nothing can be trusted', { source: 'xfcc' }, 'who can mint an identity: nobody (no certificate can be trusted)'],
+      [
+        'direct mTLS',
+        { source: 'tls' },
+        'who can mint an identity: a TLS client holding the private key of a certificate that the TLS stack verified',
+      ],
+      [
+        'a sidecar with ca',
+        { source: 'xfcc', ca: '' },
+        'who can mint an identity: any peer in trustProxy (loopback), with any certificate the trust anchors accept: forwarded certificates prove no key possession',
+      ],
+      [
+        'nginx trusted for its verdict',
+        { proxy: 'nginx' },
+        "trust: the proxy's verification when ssl-client-verify says SUCCESS; who can mint an identity: any peer in trustProxy (loopback), with any certificate it says it verified",
+      ],
+      [
+        'nobody verifies',
+        { proxy: 'azure-container-apps', trustProxy: '10.0.0.4', dangerouslyTrustAnyForwardedCertificate: true },
+        'who can mint an identity: any peer in trustProxy (10.0.0.4), with any certificate at all, even one it made itself',
+      ],
+      [
+        'nothing can be trusted',
+        { source: 'xfcc' },
+        'who can mint an identity: nobody (no certificate can be trusted)',
+      ],
     ];
     for (const [name, options, expected] of cases) {
       it(name, () => {
@@ -126,7 +173,7 @@ describe('trust model', () => {
       const logger = recorder();
       createClientCertAuth({ logger, proxy: 'ingress-nginx', ca: root.cert });
       expect(logger.warns.filter((w) => w.includes('warning trust_proxy_default'))).to.have.length(1);
-      expect(logger.warns.join('\n')).to.include('ingress-nginx connects from the ingress controller\'s pods');
+      expect(logger.warns.join('\n')).to.include("ingress-nginx connects from the ingress controller's pods");
     });
   });
 
@@ -135,24 +182,41 @@ describe('trust model', () => {
       const server = await root.issue({ subject: 'CN=localhost', eku: ['serverAuth'], san: { ip: ['127.0.0.1'] } });
       const logger = recorder();
       const auth = createClientCertAuth({ logger, ca: root.cert, trustProxy: '127.0.0.1' });
-      const app = https.createServer({ cert: server.cert, key: server.key, ca: root.cert, requestCert: true, rejectUnauthorized: false }, async (req, res) => {
-        const result = await auth.authenticate(req);
-        res.end(result.ok ? `ok ${result.certificate?.subject.get('CN')}` : result.error.code);
-      });
+      const app = https.createServer(
+        { cert: server.cert, key: server.key, ca: root.cert, requestCert: true, rejectUnauthorized: false },
+        async (req, res) => {
+          const result = await auth.authenticate(req);
+          res.end(result.ok ? `ok ${result.certificate?.subject.get('CN')}` : result.error.code);
+        },
+      );
       await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
       try {
         const url = `https://127.0.0.1:${(app.address() as AddressInfo).port}`;
         for (let i = 0; i < 2; i++) {
-          const res = await request({ url, ca: root.cert, cert: alice.cert, key: alice.key, headers: { 'x-forwarded-client-cert': envoyXfcc(selfMade) } });
+          const res = await request({
+            url,
+            ca: root.cert,
+            cert: alice.cert,
+            key: alice.key,
+            headers: { 'x-forwarded-client-cert': envoyXfcc(selfMade) },
+          });
           expect(res.text).to.equal('client_certificate_untrusted'); // neither the proxy's certificate nor the unnamed proxy's header
         }
         // Without the header the peer is the client (direct mTLS from this host).
         expect((await request({ url, ca: root.cert, cert: alice.cert, key: alice.key })).text).to.equal('ok alice');
         // From a peer outside trustProxy the header is nobody's word: ignored, the connection's certificate counts.
-        const stranger = await request({ url, localAddress: '127.0.0.2', ca: root.cert, cert: alice.cert, key: alice.key, headers: { 'x-forwarded-client-cert': envoyXfcc(selfMade) } });
+        const stranger = await request({
+          url,
+          localAddress: '127.0.0.2',
+          ca: root.cert,
+          cert: alice.cert,
+          key: alice.key,
+          headers: { 'x-forwarded-client-cert': envoyXfcc(selfMade) },
+        });
         expect(stranger.text).to.equal('ok alice');
         expect(logger.warns.filter((w) => w.includes('warning proxy_not_named'))).to.have.length(1);
-        expect(logger.warns.join('\n')).to.include('a TLS connection from 127.0.0.1, a peer in trustProxy, sent x-forwarded-client-cert')
+        expect(logger.warns.join('\n'))
+          .to.include('a TLS connection from 127.0.0.1, a peer in trustProxy, sent x-forwarded-client-cert')
           .and.include('until the proxy is named with `proxy`');
       } finally {
         app.close();
@@ -164,14 +228,20 @@ describe('trust model', () => {
     for (const proxy of ['nginx', 'aws-alb', 'cloudflare'] as const) {
       it(`${proxy}: its verification is not believed on a source that carries no verdict (source xfcc)`, async () => {
         const auth = createClientCertAuth({ logger: false, proxy, source: 'xfcc' });
-        const result = await auth.authenticate({ socket: peer('127.0.0.1'), headers: { 'x-forwarded-client-cert': envoyXfcc(selfMade) } });
+        const result = await auth.authenticate({
+          socket: peer('127.0.0.1'),
+          headers: { 'x-forwarded-client-cert': envoyXfcc(selfMade) },
+        });
         expect(result.ok ? result.certificate?.verifiedBy : result.error.code).to.equal('client_certificate_untrusted');
       });
     }
 
-    it('envoy (verifies by configuration, reports nothing): proxyVerified is the operator\'s word for it', async () => {
+    it("envoy (verifies by configuration, reports nothing): proxyVerified is the operator's word for it", async () => {
       const auth = createClientCertAuth({ logger: false, proxy: 'envoy', proxyVerified: true });
-      const result = await auth.authenticate({ socket: peer('127.0.0.1'), headers: { 'x-forwarded-client-cert': envoyXfcc(alice) } });
+      const result = await auth.authenticate({
+        socket: peer('127.0.0.1'),
+        headers: { 'x-forwarded-client-cert': envoyXfcc(alice) },
+      });
       expect(result.ok && result.certificate?.verifiedBy).to.equal('proxy');
     });
   });
@@ -184,10 +254,18 @@ describe('trust model', () => {
       try {
         const logger = recorder();
         const auth = createClientCertAuth({
-          logger, ca: root.cert, source: 'xfcc', onDecision: async () => { throw new Error('hook down'); },
+          logger,
+          ca: root.cert,
+          source: 'xfcc',
+          onDecision: async () => {
+            throw new Error('hook down');
+          },
         });
         for (let i = 0; i < 3; i++) {
-          const result = await auth.authenticate({ socket: peer('127.0.0.1'), headers: { 'x-forwarded-client-cert': envoyXfcc(alice) } });
+          const result = await auth.authenticate({
+            socket: peer('127.0.0.1'),
+            headers: { 'x-forwarded-client-cert': envoyXfcc(alice) },
+          });
           expect(result.ok).to.equal(true);
         }
         await new Promise((resolve) => setImmediate(resolve));

@@ -1,14 +1,34 @@
 import { expect } from 'chai';
-import { pemToDer } from '../../../packages/core/src/x509/certificate.js';
 import { ClientCertError } from '../../../packages/core/src/errors.js';
-import { compileHeaderSource, readHeaderSource, type ForwardedCertificate } from '../../../packages/core/src/sources/headers.js';
-import { presetHeaderSource, PRESETS, PROXY_NAMES, resolvePreset, type ProxyName, type ProxyPreset } from '../../../packages/core/src/options/presets.js';
-import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
+import {
+  PRESETS,
+  PROXY_NAMES,
+  type ProxyName,
+  type ProxyPreset,
+  presetHeaderSource,
+  resolvePreset,
+} from '../../../packages/core/src/options/presets.js';
+import {
+  compileHeaderSource,
+  type ForwardedCertificate,
+  readHeaderSource,
+} from '../../../packages/core/src/sources/headers.js';
 import { parseXfcc, selectXfccElement } from '../../../packages/core/src/sources/xfcc.js';
+import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
+import { pemToDer } from '../../../packages/core/src/x509/certificate.js';
 import { albEscape, b64, nginxEscape } from '../../helpers/encodings.js';
 
 const REQUIRED: readonly ProxyName[] = [
-  'azure-container-apps', 'envoy', 'istio', 'nginx', 'ingress-nginx', 'traefik', 'haproxy', 'caddy', 'aws-alb', 'cloudflare',
+  'azure-container-apps',
+  'envoy',
+  'istio',
+  'nginx',
+  'ingress-nginx',
+  'traefik',
+  'haproxy',
+  'caddy',
+  'aws-alb',
+  'cloudflare',
   'azure-app-service',
 ];
 
@@ -43,14 +63,18 @@ describe('presets', () => {
 
     it('every preset is well formed: lower-case header names, one-line notes, proxyVerifies follows verification', () => {
       for (const preset of Object.values(PRESETS)) {
-        const names = [preset.header, preset.chainHeader, preset.infoHeader, preset.verifyHeader?.name].filter((h) => h !== undefined);
+        const names = [preset.header, preset.chainHeader, preset.infoHeader, preset.verifyHeader?.name].filter(
+          (h) => h !== undefined,
+        );
         for (const name of names) expect(name, preset.proxy).to.match(/^[a-z0-9-]+$/);
         expect(new Set(names).size, preset.proxy).to.equal(names.length);
         for (const note of [preset.strips, preset.setup]) {
           expect(note.length, preset.proxy).to.be.greaterThan(20);
           expect(note, preset.proxy).to.not.include('\n');
         }
-        expect(preset.proxyVerifies, preset.proxy).to.equal(preset.verification === 'always' || preset.verification === 'header');
+        expect(preset.proxyVerifies, preset.proxy).to.equal(
+          preset.verification === 'always' || preset.verification === 'header',
+        );
         expect(preset.verification === 'header', preset.proxy).to.equal(preset.verifyHeader !== undefined);
         expect(preset.xfccElement !== undefined, preset.proxy).to.equal(preset.source === 'xfcc');
         expect(preset.albMode !== undefined, preset.proxy).to.equal(preset.source === 'aws-alb');
@@ -58,7 +82,9 @@ describe('presets', () => {
     });
 
     it('says what each proxy verified (reference §14.2 and the sections per proxy)', () => {
-      const summary = Object.fromEntries(Object.values(PRESETS).map((p) => [p.proxy, `${p.source} ${p.header} ${p.verification}`]));
+      const summary = Object.fromEntries(
+        Object.values(PRESETS).map((p) => [p.proxy, `${p.source} ${p.header} ${p.verification}`]),
+      );
       expect(summary).to.deep.equal({
         'azure-container-apps': 'xfcc x-forwarded-client-cert never',
         envoy: 'xfcc x-forwarded-client-cert config',
@@ -81,8 +107,12 @@ describe('presets', () => {
       expect(PRESETS.istio.xfccElement).to.equal('first');
     });
 
-    it('uses the proxies\' own verification vocabularies', () => {
-      expect(PRESETS['ingress-nginx'].verifyHeader).to.deep.equal({ name: 'ssl-client-verify', success: ['SUCCESS'], none: ['NONE'] });
+    it("uses the proxies' own verification vocabularies", () => {
+      expect(PRESETS['ingress-nginx'].verifyHeader).to.deep.equal({
+        name: 'ssl-client-verify',
+        success: ['SUCCESS'],
+        none: ['NONE'],
+      });
       expect(PRESETS.nginx.verifyHeader).to.deep.equal(PRESETS['ingress-nginx'].verifyHeader);
       expect(PRESETS.haproxy.verifyHeader).to.deep.equal({ name: 'x-ssl-client-verify', success: ['0'] });
       expect(PRESETS.cloudflare.verifyHeader).to.deep.equal({ name: 'cf-cert-verified', success: ['true'] });
@@ -120,7 +150,11 @@ describe('presets', () => {
       return readHeaderSource(compileHeaderSource(options!), headers);
     }
 
-    function expectClient(result: ForwardedCertificate | undefined, verdict: ForwardedCertificate['proxyVerdict'], chain: Buffer[] = []): void {
+    function expectClient(
+      result: ForwardedCertificate | undefined,
+      verdict: ForwardedCertificate['proxyVerdict'],
+      chain: Buffer[] = [],
+    ): void {
       expect(result).to.not.equal(undefined);
       expect(result!.leaf.equals(client.der)).to.equal(true);
       expect(result!.chain.map(b64)).to.deep.equal(chain.map(b64));
@@ -128,20 +162,43 @@ describe('presets', () => {
     }
 
     it('nginx / ingress-nginx: $ssl_client_escaped_cert with $ssl_client_verify (and the DN headers ingress-nginx always sets)', () => {
-      const dns = { 'ssl-client-subject-dn': rfc2253(client.x509.subject), 'ssl-client-issuer-dn': rfc2253(client.x509.issuer) };
+      const dns = {
+        'ssl-client-subject-dn': rfc2253(client.x509.subject),
+        'ssl-client-issuer-dn': rfc2253(client.x509.issuer),
+      };
       for (const proxy of ['nginx', 'ingress-nginx'] as const) {
-        expectClient(decode(proxy, { ...dns, 'ssl-client-cert': nginxEscape(client.cert), 'ssl-client-verify': 'SUCCESS' }), 'verified');
-        expectClient(decode(proxy, { ...dns, 'ssl-client-cert': nginxEscape(client.cert), 'ssl-client-verify': 'FAILED:certificate has expired' }), 'failed');
+        expectClient(
+          decode(proxy, { ...dns, 'ssl-client-cert': nginxEscape(client.cert), 'ssl-client-verify': 'SUCCESS' }),
+          'verified',
+        );
+        expectClient(
+          decode(proxy, {
+            ...dns,
+            'ssl-client-cert': nginxEscape(client.cert),
+            'ssl-client-verify': 'FAILED:certificate has expired',
+          }),
+          'failed',
+        );
         expectClient(decode(proxy, { ...dns, 'ssl-client-cert': nginxEscape(client.cert) }), null);
       }
       // nginx sends the DN headers only if configured to; ingress-nginx always does, so without them the certificate is not its.
-      expectClient(decode('nginx', { 'ssl-client-cert': nginxEscape(client.cert), 'ssl-client-verify': 'SUCCESS' }), 'verified');
-      expect(() => decode('ingress-nginx', { 'ssl-client-cert': nginxEscape(client.cert), 'ssl-client-verify': 'SUCCESS' }))
-        .to.throw().with.property('code', 'client_certificate_untrusted');
+      expectClient(
+        decode('nginx', { 'ssl-client-cert': nginxEscape(client.cert), 'ssl-client-verify': 'SUCCESS' }),
+        'verified',
+      );
+      expect(() =>
+        decode('ingress-nginx', { 'ssl-client-cert': nginxEscape(client.cert), 'ssl-client-verify': 'SUCCESS' }),
+      )
+        .to.throw()
+        .with.property('code', 'client_certificate_untrusted');
     });
 
     it('traefik: the presented chain, comma-joined base64 DER', () => {
-      expectClient(decode('traefik', { 'x-forwarded-tls-client-cert': [client.der, intermediate.der].map(b64).join(',') }), null, [intermediate.der]);
+      expectClient(
+        decode('traefik', { 'x-forwarded-tls-client-cert': [client.der, intermediate.der].map(b64).join(',') }),
+        null,
+        [intermediate.der],
+      );
     });
 
     it('haproxy: %[ssl_c_der,base64], %[ssl_c_chain_der,base64] and %[ssl_c_verify]', () => {
@@ -151,23 +208,41 @@ describe('presets', () => {
         'x-ssl-client-verify': '0',
       };
       expectClient(decode('haproxy', headers), 'verified', [intermediate.der, root.der]);
-      expectClient(decode('haproxy', { ...headers, 'x-ssl-client-verify': '20' }), 'failed', [intermediate.der, root.der]);
+      expectClient(decode('haproxy', { ...headers, 'x-ssl-client-verify': '20' }), 'failed', [
+        intermediate.der,
+        root.der,
+      ]);
     });
 
     it('caddy, azure-app-service, cloudflare: base64 DER of the leaf', () => {
       expectClient(decode('caddy', { 'x-client-cert': b64(client.der) }), null);
       expectClient(decode('azure-app-service', { 'x-arr-clientcert': b64(client.der) }), null);
       const sha256 = { 'cf-client-cert-sha256': client.sha256 };
-      expectClient(decode('cloudflare', { ...sha256, 'cf-client-cert-der-base64': b64(client.der), 'cf-cert-verified': 'true' }), 'verified');
-      expectClient(decode('cloudflare', { ...sha256, 'cf-client-cert-der-base64': b64(client.der), 'cf-cert-verified': 'false' }), 'failed');
+      expectClient(
+        decode('cloudflare', { ...sha256, 'cf-client-cert-der-base64': b64(client.der), 'cf-cert-verified': 'true' }),
+        'verified',
+      );
+      expectClient(
+        decode('cloudflare', { ...sha256, 'cf-client-cert-der-base64': b64(client.der), 'cf-cert-verified': 'false' }),
+        'failed',
+      );
       expect(() => decode('cloudflare', { 'cf-client-cert-der-base64': b64(client.der), 'cf-cert-verified': 'true' }))
-        .to.throw().with.property('code', 'client_certificate_untrusted');
+        .to.throw()
+        .with.property('code', 'client_certificate_untrusted');
     });
 
     it('aws-alb (verify mode): the -Leaf header, verified by the ALB; aws-alb-passthrough: the whole chain, unverified', () => {
-      const described = { 'x-amzn-mtls-clientcert-serial-number': client.x509.serialNumber, 'x-amzn-mtls-clientcert-issuer': rfc2253(client.x509.issuer) };
-      expectClient(decode('aws-alb', { ...described, 'x-amzn-mtls-clientcert-leaf': nginxEscape(client.cert) }), 'verified');
-      expectClient(decode('aws-alb-passthrough', { 'x-amzn-mtls-clientcert': albEscape(client.fullChain) }), null, [intermediate.der]);
+      const described = {
+        'x-amzn-mtls-clientcert-serial-number': client.x509.serialNumber,
+        'x-amzn-mtls-clientcert-issuer': rfc2253(client.x509.issuer),
+      };
+      expectClient(
+        decode('aws-alb', { ...described, 'x-amzn-mtls-clientcert-leaf': nginxEscape(client.cert) }),
+        'verified',
+      );
+      expectClient(decode('aws-alb-passthrough', { 'x-amzn-mtls-clientcert': albEscape(client.fullChain) }), null, [
+        intermediate.der,
+      ]);
       // A passthrough listener never sends -Leaf: the verify preset must not read the passthrough header.
       expect(decode('aws-alb', { 'x-amzn-mtls-clientcert': albEscape(client.fullChain) })).to.equal(undefined);
     });
@@ -181,10 +256,19 @@ describe('presets', () => {
 
   describe('each XFCC preset selects the element that describes the client', () => {
     it('istio: behind gateway (SANITIZE_SET) + sidecar (APPEND_FORWARD) the client is the first element', async () => {
-      const gatewayWorkload = await root.issue({ subject: 'CN=gw', san: { uri: ['spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account'] } });
-      const gatewayElement = envoyXfcc(client, { by: ['spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account'] });
+      const gatewayWorkload = await root.issue({
+        subject: 'CN=gw',
+        san: { uri: ['spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account'] },
+      });
+      const gatewayElement = envoyXfcc(client, {
+        by: ['spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account'],
+      });
       // The sidecar describes its peer (the gateway) with Subject, URI and DNS only: no Cert.
-      const header = envoyXfcc(gatewayWorkload, { by: ['spiffe://cluster.local/ns/app/sa/app'], details: ['Subject', 'URI', 'DNS'], appendTo: gatewayElement });
+      const header = envoyXfcc(gatewayWorkload, {
+        by: ['spiffe://cluster.local/ns/app/sa/app'],
+        details: ['Subject', 'URI', 'DNS'],
+        appendTo: gatewayElement,
+      });
       const elements = parseXfcc(header);
       expect(elements).to.have.length(2);
       const chosen = selectXfccElement(elements, PRESETS.istio.xfccElement);
@@ -194,7 +278,9 @@ describe('presets', () => {
 
     it('envoy: one SANITIZE_SET element is accepted, a second element is refused', () => {
       const one = envoyXfcc(client);
-      expect(pemToDer(selectXfccElement(parseXfcc(one), PRESETS.envoy.xfccElement)!.cert!).equals(client.der)).to.equal(true);
+      expect(pemToDer(selectXfccElement(parseXfcc(one), PRESETS.envoy.xfccElement)!.cert!).equals(client.der)).to.equal(
+        true,
+      );
       expect(() => selectXfccElement(parseXfcc(`${one},${one}`), PRESETS.envoy.xfccElement)).to.throw(ClientCertError);
     });
 

@@ -1,9 +1,13 @@
-import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { expect } from 'chai';
 import {
-  createClientCertAuth, WARNING_CODES, WARNINGS_DOCS, type ClientCertOptions, type Logger,
+  type ClientCertOptions,
+  createClientCertAuth,
+  type Logger,
+  WARNING_CODES,
+  WARNINGS_DOCS,
 } from '../../../packages/core/src/index.js';
 import { createCA, createCrl, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
 import { request } from '../../helpers/http-client.js';
@@ -72,7 +76,9 @@ describe('warnings', () => {
   describe('trust_proxy_everywhere', () => {
     for (const trustProxy of [true, '0.0.0.0/1, 128.0.0.0/1', ['::/1', '8000::/1'], () => true] as const) {
       it(`warns for trustProxy ${typeof trustProxy === 'function' ? '() => true' : JSON.stringify(trustProxy)}`, () => {
-        expect(warningsOf({ ca: root.cert, trustProxy: trustProxy as ClientCertOptions['trustProxy'] })).to.deep.equal(['trust_proxy_everywhere']);
+        expect(warningsOf({ ca: root.cert, trustProxy: trustProxy as ClientCertOptions['trustProxy'] })).to.deep.equal([
+          'trust_proxy_everywhere',
+        ]);
       });
     }
 
@@ -86,7 +92,10 @@ describe('warnings', () => {
       const auth = createClientCertAuth({ logger: false, ca: root.cert, trustProxy: true, warnings: false });
       const { envoyXfcc } = await import('../../../packages/core/src/testkit/index.js');
       for (const remoteAddress of ['203.0.113.9', '2001:db8::1', '::ffff:8.8.8.8']) {
-        const result = await auth.authenticate({ socket: { remoteAddress, encrypted: false } as unknown as Socket, headers: { 'x-forwarded-client-cert': envoyXfcc(alice) } });
+        const result = await auth.authenticate({
+          socket: { remoteAddress, encrypted: false } as unknown as Socket,
+          headers: { 'x-forwarded-client-cert': envoyXfcc(alice) },
+        });
         expect(result.ok, remoteAddress).to.equal(true);
       }
     });
@@ -95,7 +104,9 @@ describe('warnings', () => {
   describe('accept_mode', () => {
     it('warns that requests without a certificate get through, and can be switched off alone', () => {
       expect(warningsOf({ ...safe, ca: root.cert, mode: 'accept' })).to.deep.equal(['accept_mode']);
-      expect(warningsOf({ ...safe, ca: root.cert, mode: 'accept', warnings: { accept_mode: false } })).to.deep.equal([]);
+      expect(warningsOf({ ...safe, ca: root.cert, mode: 'accept', warnings: { accept_mode: false } })).to.deep.equal(
+        [],
+      );
       expect(warningsOf({ ...safe, ca: root.cert, mode: 'require' })).to.deep.equal([]);
     });
   });
@@ -104,12 +115,21 @@ describe('warnings', () => {
     it('warns for SHA-1 thumbprints in identities, naming them; not for SHA-256', () => {
       const logger = recorder();
       createClientCertAuth({
-        ...safe, ca: root.cert, logger,
-        rules: { identities: [{ name: 'a', thumbprint: 'A9:09:50:2D:D8:2A:E4:14:33:E6:F8:38:86:B0:0D:42:77:A3:2A:7B' }, { name: 'b', thumbprint: alice.sha256 }] },
+        ...safe,
+        ca: root.cert,
+        logger,
+        rules: {
+          identities: [
+            { name: 'a', thumbprint: 'A9:09:50:2D:D8:2A:E4:14:33:E6:F8:38:86:B0:0D:42:77:A3:2A:7B' },
+            { name: 'b', thumbprint: alice.sha256 },
+          ],
+        },
       });
       expect(logger.warnings.map((w) => w.code)).to.deep.equal(['sha1_thumbprint']);
       expect(logger.warnings[0]!.message).to.include('rules.identities[0].thumbprint').and.not.include('identities[1]');
-      expect(warningsOf({ ...safe, ca: root.cert, rules: { identities: [{ thumbprint: alice.sha256 }] } })).to.deep.equal([]);
+      expect(
+        warningsOf({ ...safe, ca: root.cert, rules: { identities: [{ thumbprint: alice.sha256 }] } }),
+      ).to.deep.equal([]);
     });
   });
 
@@ -118,7 +138,12 @@ describe('warnings', () => {
       { subject: 'CN=alice' },
       { subject: { cn: ['alice', 'bob'] } },
       { identities: [{ name: 'alice', commonName: 'alice' }] },
-      { identities: [{ name: 'x', thumbprint: 'sha256:' + '00'.repeat(32) }, { name: 'alice', subject: 'commonName=alice' }] },
+      {
+        identities: [
+          { name: 'x', thumbprint: `sha256:${'00'.repeat(32)}` },
+          { name: 'alice', subject: 'commonName=alice' },
+        ],
+      },
     ];
     for (const rules of cnOnly) {
       it(`warns for ${JSON.stringify(rules)} without ca or pins`, () => {
@@ -146,32 +171,51 @@ describe('warnings', () => {
 
   describe('expired_anchor', () => {
     it('warns for anchors that expired or are not valid yet, naming their place in the bundle', async () => {
-      const old = await createCA({ subject: 'CN=Old CA', notBefore: new Date(Date.now() - 20 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) });
-      const future = await createCA({ subject: 'CN=Future CA', notBefore: new Date(Date.now() + 86_400_000), notAfter: new Date(Date.now() + 20 * 86_400_000) });
+      const old = await createCA({
+        subject: 'CN=Old CA',
+        notBefore: new Date(Date.now() - 20 * 86_400_000),
+        notAfter: new Date(Date.now() - 86_400_000),
+      });
+      const future = await createCA({
+        subject: 'CN=Future CA',
+        notBefore: new Date(Date.now() + 86_400_000),
+        notAfter: new Date(Date.now() + 20 * 86_400_000),
+      });
       const logger = recorder();
       createClientCertAuth({ ...safe, logger, ca: [root.cert, old.cert + future.cert] });
       expect(logger.warnings.map((w) => w.code)).to.deep.equal(['expired_anchor']);
-      expect(logger.warnings[0]!.message).to.include('ca[1] (CN=Old CA) expired').and.include('ca[2] (CN=Future CA) is not valid before');
+      expect(logger.warnings[0]!.message)
+        .to.include('ca[1] (CN=Old CA) expired')
+        .and.include('ca[2] (CN=Future CA) is not valid before');
       expect(warningsOf({ ...safe, ca: [root.cert, old.cert], warnings: { expired_anchor: false } })).to.deep.equal([]);
     });
 
     it('uses the configured clock', async () => {
-      expect(warningsOf({ ...safe, ca: root.cert, clock: () => new Date(Date.now() + 3650 * 86_400_000) })).to.deep.equal(['expired_anchor']);
+      expect(
+        warningsOf({ ...safe, ca: root.cert, clock: () => new Date(Date.now() + 3650 * 86_400_000) }),
+      ).to.deep.equal(['expired_anchor']);
     });
   });
 
   describe('tls_request_cert_off', () => {
     let server: TestCertificate;
     before(async () => {
-      server = await root.issue({ subject: 'CN=localhost', eku: ['serverAuth'], san: { dns: ['localhost'], ip: ['127.0.0.1'] } });
+      server = await root.issue({
+        subject: 'CN=localhost',
+        eku: ['serverAuth'],
+        san: { dns: ['localhost'], ip: ['127.0.0.1'] },
+      });
     });
 
     async function serve(requestCert: boolean, logger: Logger, requests: number): Promise<number[]> {
       const auth = createClientCertAuth({ logger, source: 'tls', ca: root.cert });
-      const tlsServer = https.createServer({ key: server.key, cert: server.cert, ca: root.cert, requestCert, rejectUnauthorized: false }, (req, res) => {
-        const result = auth.authenticate(req) as { ok: boolean };
-        res.writeHead(result.ok ? 200 : 403).end();
-      });
+      const tlsServer = https.createServer(
+        { key: server.key, cert: server.cert, ca: root.cert, requestCert, rejectUnauthorized: false },
+        (req, res) => {
+          const result = auth.authenticate(req) as { ok: boolean };
+          res.writeHead(result.ok ? 200 : 403).end();
+        },
+      );
       await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
       const url = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
       try {
@@ -204,15 +248,30 @@ describe('warnings', () => {
       const logger = recorder();
       createClientCertAuth({ ...safe, source: 'xfcc', ca: easyRsa.cert, logger });
       expect(logger.warnings.map((w) => w.code)).to.deep.equal(['anchor_profile']);
-      expect(logger.warnings[0]!.message).to.include('basicConstraints is not critical').and.include('verifyPolicy.allowNonCriticalBasicConstraints');
-      expect(warningsOf({ ...safe, source: 'xfcc', ca: easyRsa.cert, verifyPolicy: { allowNonCriticalBasicConstraints: true } })).to.deep.equal([]);
+      expect(logger.warnings[0]!.message)
+        .to.include('basicConstraints is not critical')
+        .and.include('verifyPolicy.allowNonCriticalBasicConstraints');
+      expect(
+        warningsOf({
+          ...safe,
+          source: 'xfcc',
+          ca: easyRsa.cert,
+          verifyPolicy: { allowNonCriticalBasicConstraints: true },
+        }),
+      ).to.deep.equal([]);
       expect(warningsOf({ ...safe, source: 'xfcc', ca: root.cert })).to.deep.equal([]);
     });
 
     it('crl_not_usable: a CRL without cRLNumber is no data, said at start-up', async () => {
       const crl = await createCrl(root, { crlNumber: null });
       const logger = recorder();
-      createClientCertAuth({ ...safe, source: 'xfcc', ca: root.cert, revocation: { crls: [crl.pem], policy: 'strict' }, logger });
+      createClientCertAuth({
+        ...safe,
+        source: 'xfcc',
+        ca: root.cert,
+        revocation: { crls: [crl.pem], policy: 'strict' },
+        logger,
+      });
       expect(logger.warnings.map((w) => w.code)).to.deep.equal(['crl_not_usable']);
       expect(logger.warnings[0]!.message).to.include('revocation.crls[0]').and.include('no cRLNumber');
     });
@@ -227,7 +286,10 @@ describe('warnings', () => {
     it('untrusted_peer_header: a header from a peer outside trustProxy', () => {
       const logger = recorder();
       const auth = createClientCertAuth({ ...safe, ca: root.cert, logger });
-      auth.authenticate({ socket: { remoteAddress: '203.0.113.9', encrypted: false } as unknown as Socket, headers: { 'x-forwarded-client-cert': 'x' } });
+      auth.authenticate({
+        socket: { remoteAddress: '203.0.113.9', encrypted: false } as unknown as Socket,
+        headers: { 'x-forwarded-client-cert': 'x' },
+      });
       expect(logger.warnings.map((w) => w.code)).to.deep.equal(['untrusted_peer_header']);
     });
   });
@@ -241,7 +303,9 @@ describe('warnings', () => {
     });
 
     it('switching one code off leaves the others on', () => {
-      expect(warningsOf({ mode: 'accept', source: 'xfcc', trustProxy: true, warnings: { accept_mode: false } })).to.deep.equal(['trust_proxy_everywhere', 'forwarded_untrusted']);
+      expect(
+        warningsOf({ mode: 'accept', source: 'xfcc', trustProxy: true, warnings: { accept_mode: false } }),
+      ).to.deep.equal(['trust_proxy_everywhere', 'forwarded_untrusted']);
     });
 
     for (const [warnings, option] of [

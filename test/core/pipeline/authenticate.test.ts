@@ -1,11 +1,14 @@
-import { expect } from 'chai';
 import type { Socket } from 'node:net';
-import { createClientCertAuth, type AuthResult, type ClientCertOptions } from '../../../packages/core/src/index.js';
+import { expect } from 'chai';
+import { type AuthResult, type ClientCertOptions, createClientCertAuth } from '../../../packages/core/src/index.js';
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
 
 /** The core takes plain data: a peer address and the headers are all a forwarded header needs. */
 function fromProxy(xfcc: string): { socket: Socket; headers: Record<string, string> } {
-  return { socket: { remoteAddress: '127.0.0.1', encrypted: false } as unknown as Socket, headers: { 'x-forwarded-client-cert': xfcc } };
+  return {
+    socket: { remoteAddress: '127.0.0.1', encrypted: false } as unknown as Socket,
+    headers: { 'x-forwarded-client-cert': xfcc },
+  };
 }
 
 async function run(options: ClientCertOptions, xfcc: string): Promise<AuthResult> {
@@ -29,10 +32,34 @@ describe('pipeline', () => {
     const cases: Array<[string, (o: { root: TestCA }) => ClientCertOptions, () => string, string, string]> = [
       ['no certificate', () => ({}), () => 'By=spiffe://proxy', 'client_certificate_required', 'presence'],
       ['no trust configured', () => ({}), () => envoyXfcc(alice), 'client_certificate_untrusted', 'trust'],
-      ['unknown issuer', (o) => ({ ca: o.root.cert }), () => envoyXfcc(stranger), 'client_certificate_untrusted', 'chain.untrusted'],
-      ['Hash does not match', (o) => ({ ca: o.root.cert }), () => envoyXfcc(alice).replace(alice.sha256, bob.sha256), 'client_certificate_malformed', 'xfcc'],
-      ['no pin matches', () => ({ pins: `sha256:${bob.sha256}` }), () => envoyXfcc(alice), 'client_certificate_untrusted', 'pins'],
-      ['no identity matches', (o) => ({ ca: o.root.cert, rules: { identities: [{ name: 'bob', commonName: 'bob' }] } }), () => envoyXfcc(alice), 'client_certificate_rejected', 'rules.identities'],
+      [
+        'unknown issuer',
+        (o) => ({ ca: o.root.cert }),
+        () => envoyXfcc(stranger),
+        'client_certificate_untrusted',
+        'chain.untrusted',
+      ],
+      [
+        'Hash does not match',
+        (o) => ({ ca: o.root.cert }),
+        () => envoyXfcc(alice).replace(alice.sha256, bob.sha256),
+        'client_certificate_malformed',
+        'xfcc',
+      ],
+      [
+        'no pin matches',
+        () => ({ pins: `sha256:${bob.sha256}` }),
+        () => envoyXfcc(alice),
+        'client_certificate_untrusted',
+        'pins',
+      ],
+      [
+        'no identity matches',
+        (o) => ({ ca: o.root.cert, rules: { identities: [{ name: 'bob', commonName: 'bob' }] } }),
+        () => envoyXfcc(alice),
+        'client_certificate_rejected',
+        'rules.identities',
+      ],
     ];
     for (const [name, options, header, code, check] of cases) {
       it(name, async () => {
@@ -41,7 +68,14 @@ describe('pipeline', () => {
         if (result.ok) return;
         expect(result.error.code).to.equal(code);
         expect(result.error.check).to.equal(check);
-        expect(Object.keys(result.problem).sort()).to.deep.equal(['code', 'detail', 'instance', 'status', 'title', 'type']);
+        expect(Object.keys(result.problem).sort()).to.deep.equal([
+          'code',
+          'detail',
+          'instance',
+          'status',
+          'title',
+          'type',
+        ]);
       });
     }
   });
@@ -50,41 +84,76 @@ describe('pipeline', () => {
     const XFCC = 'x-forwarded-client-cert';
     const code = (result: AuthResult | Promise<AuthResult>): string => {
       if (result instanceof Promise) throw new Error('decided synchronously here');
-      return result.ok ? result.certificate?.subject.rfc4514 ?? 'null' : result.error.code;
+      return result.ok ? (result.certificate?.subject.rfc4514 ?? 'null') : result.error.code;
     };
 
     it('no socket and no header: required (accept mode: null), over every source', () => {
       for (const source of ['auto', 'tls', 'xfcc', ['xfcc', 'tls'], 'rfc9440'] as const) {
-        expect(code(createClientCertAuth({ logger: false, ca: root.cert, source: source as ClientCertOptions['source'] }).authenticate({ headers: {} })), String(source))
-          .to.equal('client_certificate_required');
-        expect(code(createClientCertAuth({ logger: false, ca: root.cert, mode: 'accept', source: source as ClientCertOptions['source'] }).authenticate({ headers: {} })))
-          .to.equal('null');
+        expect(
+          code(
+            createClientCertAuth({
+              logger: false,
+              ca: root.cert,
+              source: source as ClientCertOptions['source'],
+            }).authenticate({ headers: {} }),
+          ),
+          String(source),
+        ).to.equal('client_certificate_required');
+        expect(
+          code(
+            createClientCertAuth({
+              logger: false,
+              ca: root.cert,
+              mode: 'accept',
+              source: source as ClientCertOptions['source'],
+            }).authenticate({ headers: {} }),
+          ),
+        ).to.equal('null');
       }
     });
 
     it('a forwarded header is read only from an address the caller gives and trustProxy names', () => {
       const warns: string[] = [];
-      const auth = createClientCertAuth({ logger: { info: () => undefined, warn: (m) => void warns.push(m) }, ca: root.cert });
+      const auth = createClientCertAuth({
+        logger: { info: () => undefined, warn: (m) => void warns.push(m) },
+        ca: root.cert,
+      });
       const headers = { [XFCC]: envoyXfcc(alice) };
       expect(code(auth.authenticate({ headers }))).to.equal('client_certificate_required'); // no address: nobody vouches
       expect(code(auth.authenticate({ headers, remoteAddress: '192.0.2.7' }))).to.equal('client_certificate_required');
-      expect(code(auth.authenticate({ headers, remoteAddress: 'not an address' }))).to.equal('client_certificate_required');
+      expect(code(auth.authenticate({ headers, remoteAddress: 'not an address' }))).to.equal(
+        'client_certificate_required',
+      );
       expect(code(auth.authenticate({ headers, remoteAddress: '' }))).to.equal('client_certificate_required');
       expect(code(auth.authenticate({ headers, remoteAddress: '127.0.0.1' }))).to.equal('CN=alice,O=Acme'); // the default: loopback
       expect(warns).to.have.length(1);
-      expect(warns[0]).to.include('untrusted_peer_header').and.include('no remoteAddress').and.not.include(alice.sha256);
+      expect(warns[0])
+        .to.include('untrusted_peer_header')
+        .and.include('no remoteAddress')
+        .and.not.include(alice.sha256);
     });
 
-    it('a socket\'s own address wins over a remoteAddress beside it', () => {
+    it("a socket's own address wins over a remoteAddress beside it", () => {
       const auth = createClientCertAuth({ logger: false, ca: root.cert, trustProxy: '127.0.0.1' });
       const stranger = { remoteAddress: '127.0.0.2', encrypted: false } as unknown as Socket;
-      const result = auth.authenticate({ socket: stranger, remoteAddress: '127.0.0.1', headers: { [XFCC]: envoyXfcc(alice) } });
+      const result = auth.authenticate({
+        socket: stranger,
+        remoteAddress: '127.0.0.1',
+        headers: { [XFCC]: envoyXfcc(alice) },
+      });
       expect(code(result)).to.equal('client_certificate_required');
     });
 
     it('nothing is kept per connection: each request is decided on its own address and headers', () => {
       const seen: string[] = [];
-      const auth = createClientCertAuth({ logger: false, ca: root.cert, trustProxy: (address) => (seen.push(address), address === '127.0.0.1') });
+      const auth = createClientCertAuth({
+        logger: false,
+        ca: root.cert,
+        trustProxy: (address) => {
+          seen.push(address);
+          return address === '127.0.0.1';
+        },
+      });
       const answers = [
         auth.authenticate({ headers: { [XFCC]: envoyXfcc(alice) }, remoteAddress: '127.0.0.1' }),
         auth.authenticate({ headers: { [XFCC]: envoyXfcc(bob) }, remoteAddress: '127.0.0.1' }),
@@ -96,8 +165,14 @@ describe('pipeline', () => {
 
     it('observed (onDecision): the hop is the address the caller gave', () => {
       const hops: Array<string | null> = [];
-      const auth = createClientCertAuth({ logger: false, ca: root.cert, onDecision: (event) => void hops.push(event.hop) });
-      expect(code(auth.authenticate({ headers: { [XFCC]: envoyXfcc(alice) }, remoteAddress: '::1' }))).to.equal('CN=alice,O=Acme');
+      const auth = createClientCertAuth({
+        logger: false,
+        ca: root.cert,
+        onDecision: (event) => void hops.push(event.hop),
+      });
+      expect(code(auth.authenticate({ headers: { [XFCC]: envoyXfcc(alice) }, remoteAddress: '::1' }))).to.equal(
+        'CN=alice,O=Acme',
+      );
       expect(hops).to.deep.equal(['::1']);
     });
 
@@ -124,9 +199,18 @@ describe('pipeline', () => {
 
     it('regression: a refusal for "not yet valid" is not cached past the moment the certificate becomes valid', async () => {
       const soon = new Date(Math.floor(Date.now() / 1000) * 1000 + 3600_000);
-      const early = await root.issue({ subject: 'CN=early', notBefore: soon, notAfter: new Date(soon.getTime() + 86_400_000) });
+      const early = await root.issue({
+        subject: 'CN=early',
+        notBefore: soon,
+        notAfter: new Date(soon.getTime() + 86_400_000),
+      });
       let now = Date.now();
-      const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert, clock: () => new Date(now) });
+      const auth = createClientCertAuth({
+        logger: false,
+        trustProxy: '127.0.0.1',
+        ca: root.cert,
+        clock: () => new Date(now),
+      });
       const before = auth.authenticate(fromProxy(envoyXfcc(early))) as AuthResult;
       expect(before.ok ? 'ok' : before.error.code).to.equal('client_certificate_not_yet_valid');
       now = soon.getTime() + 1000;
@@ -138,31 +222,59 @@ describe('pipeline', () => {
       const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert });
       const socket = { remoteAddress: '127.0.0.1', encrypted: false } as unknown as Socket;
       const subjects = [alice, bob, alice, stranger].map((cert) => {
-        const result = auth.authenticate({ socket, headers: { 'x-forwarded-client-cert': envoyXfcc(cert) } }) as AuthResult;
+        const result = auth.authenticate({
+          socket,
+          headers: { 'x-forwarded-client-cert': envoyXfcc(cert) },
+        }) as AuthResult;
         return result.ok ? result.certificate?.subject.rfc4514 : result.error.code;
       });
-      expect(subjects).to.deep.equal(['CN=alice,O=Acme', 'CN=bob,O=Acme', 'CN=alice,O=Acme', 'client_certificate_untrusted']);
+      expect(subjects).to.deep.equal([
+        'CN=alice,O=Acme',
+        'CN=bob,O=Acme',
+        'CN=alice,O=Acme',
+        'client_certificate_untrusted',
+      ]);
     });
 
     it('the per-connection memo for other header formats never answers for other values or another verdict', () => {
       const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', proxy: 'nginx' });
       const socket = { remoteAddress: '127.0.0.1', encrypted: false } as unknown as Socket;
       const send = (cert: TestCertificate, verdict: string) => {
-        const result = auth.authenticate({ socket, headers: { 'ssl-client-cert': encodeURIComponent(cert.cert), 'ssl-client-verify': verdict } }) as AuthResult;
+        const result = auth.authenticate({
+          socket,
+          headers: { 'ssl-client-cert': encodeURIComponent(cert.cert), 'ssl-client-verify': verdict },
+        }) as AuthResult;
         return result.ok ? result.certificate?.subject.rfc4514 : result.error.code;
       };
-      expect([send(alice, 'SUCCESS'), send(alice, 'SUCCESS'), send(alice, 'FAILED:expired'), send(bob, 'SUCCESS'), send(alice, 'SUCCESS')])
-        .to.deep.equal(['CN=alice,O=Acme', 'CN=alice,O=Acme', 'client_certificate_untrusted', 'CN=bob,O=Acme', 'CN=alice,O=Acme']);
+      expect([
+        send(alice, 'SUCCESS'),
+        send(alice, 'SUCCESS'),
+        send(alice, 'FAILED:expired'),
+        send(bob, 'SUCCESS'),
+        send(alice, 'SUCCESS'),
+      ]).to.deep.equal([
+        'CN=alice,O=Acme',
+        'CN=alice,O=Acme',
+        'client_certificate_untrusted',
+        'CN=bob,O=Acme',
+        'CN=alice,O=Acme',
+      ]);
     });
 
     it('a header sent as two lines (rawHeaders) is refused even on a connection that sent it once before', () => {
       const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert });
       const socket = { remoteAddress: '127.0.0.1', encrypted: false } as unknown as Socket;
       const value = envoyXfcc(alice);
-      const once = auth.authenticate({ socket, headers: { 'x-forwarded-client-cert': value }, rawHeaders: ['X-Forwarded-Client-Cert', value] }) as AuthResult;
+      const once = auth.authenticate({
+        socket,
+        headers: { 'x-forwarded-client-cert': value },
+        rawHeaders: ['X-Forwarded-Client-Cert', value],
+      }) as AuthResult;
       expect(once.ok).to.equal(true);
       const twice = auth.authenticate({
-        socket, headers: { 'x-forwarded-client-cert': `${value}, ${value}` }, rawHeaders: ['X-Forwarded-Client-Cert', value, 'x-forwarded-client-cert', value],
+        socket,
+        headers: { 'x-forwarded-client-cert': `${value}, ${value}` },
+        rawHeaders: ['X-Forwarded-Client-Cert', value, 'x-forwarded-client-cert', value],
       }) as AuthResult;
       expect(twice.ok ? 'ok' : twice.error.code).to.equal('client_certificate_malformed');
     });
@@ -170,12 +282,16 @@ describe('pipeline', () => {
     it('an intermediate sent with many leaves is parsed once and shared; different bytes never share it', async () => {
       const issuing = await root.intermediate({ subject: 'CN=Shared Issuing CA' });
       const otherIssuing = await root.intermediate({ subject: 'CN=Shared Issuing CA' }); // same name, other key
-      const [one, two, three] = await Promise.all([issuing.issue({ subject: 'CN=one' }), issuing.issue({ subject: 'CN=two' }),
-        otherIssuing.issue({ subject: 'CN=three' })]);
+      const [one, two, three] = await Promise.all([
+        issuing.issue({ subject: 'CN=one' }),
+        issuing.issue({ subject: 'CN=two' }),
+        otherIssuing.issue({ subject: 'CN=three' }),
+      ]);
       const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert });
       const chainOf = (cert: TestCertificate) => {
         const result = auth.authenticate(fromProxy(envoyXfcc(cert))) as AuthResult;
-        if (!result.ok || !result.certificate) throw new Error(`expected success, got ${result.ok ? 'none' : result.error.code}`);
+        if (!result.ok || !result.certificate)
+          throw new Error(`expected success, got ${result.ok ? 'none' : result.error.code}`);
         return result.certificate.chain;
       };
       const [first, second, third] = [chainOf(one), chainOf(two), chainOf(three)];
@@ -187,7 +303,12 @@ describe('pipeline', () => {
 
     it('a cached success is decided again once the clock leaves the validity window', () => {
       let now = Date.now();
-      const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert, clock: () => new Date(now) });
+      const auth = createClientCertAuth({
+        logger: false,
+        trustProxy: '127.0.0.1',
+        ca: root.cert,
+        clock: () => new Date(now),
+      });
       const header = envoyXfcc(alice);
       expect((auth.authenticate(fromProxy(header)) as AuthResult).ok).to.equal(true);
       now = alice.notAfter.getTime() + 1000;

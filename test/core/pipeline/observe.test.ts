@@ -1,9 +1,14 @@
-import { expect } from 'chai';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { expect } from 'chai';
 import {
-  createClientCertAuth, DECISION_CHANNEL, type AuthResult, type ClientCertOptions, type DecisionEvent, type Logger,
+  type AuthResult,
+  type ClientCertOptions,
+  createClientCertAuth,
+  DECISION_CHANNEL,
+  type DecisionEvent,
+  type Logger,
 } from '../../../packages/core/src/index.js';
 import { escapeForLog } from '../../../packages/core/src/options/warnings.js';
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
@@ -14,13 +19,22 @@ function proxySocket(remoteAddress = '127.0.0.1'): Socket {
 }
 
 /** An auth whose decisions are collected; requests come from a trusted proxy on one connection. */
-function observed(options: ClientCertOptions): { events: DecisionEvent[]; send: (header?: string, socket?: Socket) => Promise<AuthResult> } {
+function observed(options: ClientCertOptions): {
+  events: DecisionEvent[];
+  send: (header?: string, socket?: Socket) => Promise<AuthResult>;
+} {
   const events: DecisionEvent[] = [];
-  const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ...options, onDecision: (event) => void events.push(event) });
+  const auth = createClientCertAuth({
+    logger: false,
+    trustProxy: '127.0.0.1',
+    ...options,
+    onDecision: (event) => void events.push(event),
+  });
   const socket = proxySocket();
   return {
     events,
-    send: async (header, on = socket) => auth.authenticate({ socket: on, headers: header === undefined ? {} : { 'x-forwarded-client-cert': header } }),
+    send: async (header, on = socket) =>
+      auth.authenticate({ socket: on, headers: header === undefined ? {} : { 'x-forwarded-client-cert': header } }),
   };
 }
 
@@ -37,14 +51,28 @@ describe('observability', () => {
 
   describe('onDecision', () => {
     it('an authenticated request: fingerprint, identity, source, proxy hop, and whether it came from a cache', async () => {
-      const { events, send } = observed({ ca: root.cert, rules: { identities: [{ name: 'alice', commonName: 'alice' }] } });
+      const { events, send } = observed({
+        ca: root.cert,
+        rules: { identities: [{ name: 'alice', commonName: 'alice' }] },
+      });
       await send(envoyXfcc(alice));
       await send(envoyXfcc(alice));
       expect(events).to.have.length(2);
       expect(events[0]).to.deep.equal({
-        outcome: 'authenticated', ok: true, mode: 'require', code: null, check: null, instance: null,
-        fingerprint: alice.sha256, subject: 'CN=alice,O=Acme', identity: 'alice', pin: null, verifiedBy: 'chain',
-        source: 'xfcc', hop: '127.0.0.1', cached: false,
+        outcome: 'authenticated',
+        ok: true,
+        mode: 'require',
+        code: null,
+        check: null,
+        instance: null,
+        fingerprint: alice.sha256,
+        subject: 'CN=alice,O=Acme',
+        identity: 'alice',
+        pin: null,
+        verifiedBy: 'chain',
+        source: 'xfcc',
+        hop: '127.0.0.1',
+        cached: false,
       });
       expect(events[1]).to.deep.include({ outcome: 'authenticated', cached: true });
     });
@@ -55,20 +83,49 @@ describe('observability', () => {
       await send(envoyXfcc(stranger));
       expect(first.ok).to.equal(false);
       expect(events[0]).to.deep.equal({
-        outcome: 'rejected', ok: false, mode: 'require', code: 'client_certificate_untrusted', check: 'chain.untrusted',
-        instance: first.ok ? null : first.problem.instance, fingerprint: stranger.sha256, subject: null, identity: null, pin: null,
-        verifiedBy: null, source: 'xfcc', hop: '127.0.0.1', cached: false,
+        outcome: 'rejected',
+        ok: false,
+        mode: 'require',
+        code: 'client_certificate_untrusted',
+        check: 'chain.untrusted',
+        instance: first.ok ? null : first.problem.instance,
+        fingerprint: stranger.sha256,
+        subject: null,
+        identity: null,
+        pin: null,
+        verifiedBy: null,
+        source: 'xfcc',
+        hop: '127.0.0.1',
+        cached: false,
       });
-      expect(events[1]).to.deep.include({ code: 'client_certificate_untrusted', fingerprint: stranger.sha256, cached: true });
+      expect(events[1]).to.deep.include({
+        code: 'client_certificate_untrusted',
+        fingerprint: stranger.sha256,
+        cached: true,
+      });
     });
 
     it('no certificate: required in require mode, anonymous in accept mode', async () => {
       const required = observed({ ca: root.cert });
       await required.send();
-      expect(required.events[0]).to.deep.include({ outcome: 'rejected', code: 'client_certificate_required', check: 'presence', source: null, hop: null, fingerprint: null, cached: false });
+      expect(required.events[0]).to.deep.include({
+        outcome: 'rejected',
+        code: 'client_certificate_required',
+        check: 'presence',
+        source: null,
+        hop: null,
+        fingerprint: null,
+        cached: false,
+      });
       const accepting = observed({ ca: root.cert, mode: 'accept', warnings: { accept_mode: false } });
       await accepting.send();
-      expect(accepting.events[0]).to.deep.include({ outcome: 'anonymous', ok: true, mode: 'accept', code: null, source: null });
+      expect(accepting.events[0]).to.deep.include({
+        outcome: 'anonymous',
+        ok: true,
+        mode: 'accept',
+        code: null,
+        source: null,
+      });
     });
 
     it('an async rule: the event comes once it settles, naming the rule that refused', async () => {
@@ -77,16 +134,29 @@ describe('observability', () => {
       expect(events).to.deep.equal([]);
       await pending;
       expect(events).to.have.length(1);
-      expect(events[0]).to.deep.include({ outcome: 'rejected', code: 'client_certificate_rejected', check: 'rules.predicate', fingerprint: alice.sha256, source: 'xfcc' });
+      expect(events[0]).to.deep.include({
+        outcome: 'rejected',
+        code: 'client_certificate_rejected',
+        check: 'rules.predicate',
+        fingerprint: alice.sha256,
+        source: 'xfcc',
+      });
     });
 
     it('the TLS connection: source tls, no proxy hop', async () => {
       const server = await root.issue({ subject: 'CN=localhost', eku: ['serverAuth'], san: { ip: ['127.0.0.1'] } });
       const events: DecisionEvent[] = [];
-      const auth = createClientCertAuth({ logger: false, ca: root.cert, onDecision: (event) => void events.push(event) });
-      const tlsServer = https.createServer({ key: server.key, cert: server.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-        res.writeHead((auth.authenticate(req) as AuthResult).ok ? 200 : 403).end();
+      const auth = createClientCertAuth({
+        logger: false,
+        ca: root.cert,
+        onDecision: (event) => void events.push(event),
       });
+      const tlsServer = https.createServer(
+        { key: server.key, cert: server.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false },
+        (req, res) => {
+          res.writeHead((auth.authenticate(req) as AuthResult).ok ? 200 : 403).end();
+        },
+      );
       await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
       try {
         const url = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
@@ -94,7 +164,13 @@ describe('observability', () => {
       } finally {
         tlsServer.close();
       }
-      expect(events[0]).to.deep.include({ outcome: 'authenticated', source: 'tls', hop: null, fingerprint: alice.sha256, verifiedBy: 'chain' });
+      expect(events[0]).to.deep.include({
+        outcome: 'authenticated',
+        source: 'tls',
+        hop: null,
+        fingerprint: alice.sha256,
+        verifiedBy: 'chain',
+      });
     });
 
     it('is safe for logs: no PEM, no header text, escaped subject', async () => {
@@ -104,17 +180,30 @@ describe('observability', () => {
       await send('Cert="garbage\r\nInjected: yes"');
       const text = JSON.stringify(events);
       expect(text).not.to.include('BEGIN CERTIFICATE').and.not.to.include('garbage').and.not.to.include('Injected');
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the test is that no control character reaches the event
       expect(events[0]!.subject).not.to.match(/[\u0000-\u001f\u007f\u202e]/);
-      expect(events[0]!.subject).to.include('\\u202e').and.not.match(/[^\\]"/);
+      expect(events[0]!.subject)
+        .to.include('\\u202e')
+        .and.not.match(/[^\\]"/);
       expect(events[1]).to.deep.include({ code: 'client_certificate_malformed', fingerprint: null });
     });
 
     it('a hook that throws does not change the decision, and is reported once', async () => {
       const warnings: string[] = [];
       const logger: Logger = { info: () => {}, warn: (message) => void warnings.push(message) };
-      const auth = createClientCertAuth({ logger, trustProxy: '127.0.0.1', ca: root.cert, onDecision: () => { throw new Error('boom\n'); } });
+      const auth = createClientCertAuth({
+        logger,
+        trustProxy: '127.0.0.1',
+        ca: root.cert,
+        onDecision: () => {
+          throw new Error('boom\n');
+        },
+      });
       for (let i = 0; i < 3; i++) {
-        const result = await auth.authenticate({ socket: proxySocket(), headers: { 'x-forwarded-client-cert': envoyXfcc(alice) } });
+        const result = await auth.authenticate({
+          socket: proxySocket(),
+          headers: { 'x-forwarded-client-cert': envoyXfcc(alice) },
+        });
         expect(result.ok).to.equal(true);
       }
       expect(warnings).to.have.length(1);
@@ -140,7 +229,10 @@ describe('observability', () => {
   });
 
   describe('debug', () => {
-    function debugLines(options: ClientCertOptions): { lines: string[]; auth: ReturnType<typeof createClientCertAuth> } {
+    function debugLines(options: ClientCertOptions): {
+      lines: string[];
+      auth: ReturnType<typeof createClientCertAuth>;
+    } {
       const lines: string[] = [];
       const logger: Logger = { info: () => {}, warn: () => {}, debug: (line) => void lines.push(line) };
       return { lines, auth: createClientCertAuth({ trustProxy: '127.0.0.1', ca: root.cert, ...options, logger }) };
@@ -149,15 +241,27 @@ describe('observability', () => {
     it('debug: true explains each decision in one line, with the steps taken', async () => {
       const { lines, auth } = debugLines({ debug: true });
       await auth.authenticate({ socket: proxySocket(), headers: { 'x-forwarded-client-cert': envoyXfcc(stranger) } });
-      await auth.authenticate({ socket: proxySocket('203.0.113.9'), headers: { 'x-forwarded-client-cert': envoyXfcc(alice) } });
+      await auth.authenticate({
+        socket: proxySocket('203.0.113.9'),
+        headers: { 'x-forwarded-client-cert': envoyXfcc(alice) },
+      });
       await auth.authenticate({ socket: proxySocket(), headers: { 'x-forwarded-client-cert': envoyXfcc(alice) } });
       expect(lines).to.have.length(3);
       for (const line of lines) expect(line).not.to.match(/[\r\n]/);
-      expect(lines[0]).to.match(/^clientcert: rejected mode=require code=client_certificate_untrusted check=chain.untrusted source=xfcc hop=127.0.0.1 sha256=[0-9a-f]{64} cached=no/)
-        .and.include('reason="').and.include('steps: x-forwarded-client-cert: client_certificate_untrusted at chain.untrusted');
-      expect(lines[1]).to.include('rejected').and.include('code=client_certificate_required')
+      expect(lines[0])
+        .to.match(
+          /^clientcert: rejected mode=require code=client_certificate_untrusted check=chain.untrusted source=xfcc hop=127.0.0.1 sha256=[0-9a-f]{64} cached=no/,
+        )
+        .and.include('reason="')
+        .and.include('steps: x-forwarded-client-cert: client_certificate_untrusted at chain.untrusted');
+      expect(lines[1])
+        .to.include('rejected')
+        .and.include('code=client_certificate_required')
         .and.include('x-forwarded-client-cert: ignored, peer 203.0.113.9 is outside trustProxy');
-      expect(lines[2]).to.match(/^clientcert: authenticated /).and.include('subject="CN=alice,O=Acme"').and.include('verifiedBy=chain');
+      expect(lines[2])
+        .to.match(/^clientcert: authenticated /)
+        .and.include('subject="CN=alice,O=Acme"')
+        .and.include('verifiedBy=chain');
     });
 
     it('DEBUG=clientcert turns it on (to stderr) for auths created after; debug: false keeps it off', async () => {
@@ -181,7 +285,10 @@ describe('observability', () => {
   });
 
   it('onDecision and debug are validated at construction', () => {
-    for (const [option, value] of [['onDecision', 'log'], ['debug', 'yes']] as const) {
+    for (const [option, value] of [
+      ['onDecision', 'log'],
+      ['debug', 'yes'],
+    ] as const) {
       let caught: { code?: string; message?: string } | undefined;
       try {
         createClientCertAuth({ logger: false, [option]: value } as unknown as ClientCertOptions);
@@ -195,6 +302,8 @@ describe('observability', () => {
 
   it('escapeForLog escapes control characters, quotes, backslashes and direction marks, and nothing else', () => {
     expect(escapeForLog('CN=alice,O=Acme é')).to.equal('CN=alice,O=Acme é');
-    expect(escapeForLog('a"b\\c\nd\u0000e\u009bf\u2028g\u202eh')).to.equal('a\\"b\\\\c\\x0ad\\x00e\\x9bf\\u2028g\\u202eh');
+    expect(escapeForLog('a"b\\c\nd\u0000e\u009bf\u2028g\u202eh')).to.equal(
+      'a\\"b\\\\c\\x0ad\\x00e\\x9bf\\u2028g\\u202eh',
+    );
   });
 });

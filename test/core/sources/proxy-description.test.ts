@@ -5,21 +5,28 @@
  * nginx in test/interop/description-headers.test.ts); every unreadable value must fail closed.
  */
 import { expect } from 'chai';
-import { parseCertificate, parseDistinguishedName } from '../../../packages/core/src/x509/certificate.js';
-import type { DescriptionField, ForwardedDescription } from '../../../packages/core/src/sources/headers.js';
 import type { ClientCertificate } from '../../../packages/core/src/model.js';
+import type { DescriptionField, ForwardedDescription } from '../../../packages/core/src/sources/headers.js';
 import {
-  descriptionDiffersMessage, descriptionMismatch, descriptionUnreadableMessage, xfccIssuerMatches, xfccSubjectMatches,
+  descriptionDiffersMessage,
+  descriptionMismatch,
+  descriptionUnreadableMessage,
+  xfccIssuerMatches,
+  xfccSubjectMatches,
 } from '../../../packages/core/src/sources/proxy-description.js';
-import { createCA, type JsonName, type TestCA } from '../../../packages/core/src/testkit/index.js';
 import { parseXfcc } from '../../../packages/core/src/sources/xfcc.js';
+import { createCA, type JsonName, type TestCA } from '../../../packages/core/src/testkit/index.js';
+import { parseCertificate, parseDistinguishedName } from '../../../packages/core/src/x509/certificate.js';
 
 const UID = '0.9.2342.19200300.100.1.1';
 const DC = '0.9.2342.19200300.100.1.25';
 const SENTINEL = 'SeNtInEl';
 
 /** A root whose own name is exotic: a multi-valued RDN, a BMPString, an escaped comma, non-ASCII. */
-const ROOT_NAME: JsonName = [{ CN: [{ utf8String: 'Zürich Root, Ltd.' }] }, { O: [{ bmpString: 'Ωmega' }], OU: [{ utf8String: 'ops' }] }];
+const ROOT_NAME: JsonName = [
+  { CN: [{ utf8String: 'Zürich Root, Ltd.' }] },
+  { O: [{ bmpString: 'Ωmega' }], OU: [{ utf8String: 'ops' }] },
+];
 /** OpenSSL's rendering of ROOT_NAME: most specific RDN first, a multi-valued RDN in reverse order. */
 const ROOT_DN = 'OU=ops+O=\\CE\\A9mega,CN=Z\\C3\\BCrich Root\\, Ltd.';
 
@@ -31,7 +38,11 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { title: 'non-ASCII UTF-8 (\\XX escapes)', subject: [{ CN: [{ utf8String: 'José Müller' }] }], dn: 'CN=Jos\\C3\\A9 M\\C3\\BCller' },
+  {
+    title: 'non-ASCII UTF-8 (\\XX escapes)',
+    subject: [{ CN: [{ utf8String: 'José Müller' }] }],
+    dn: 'CN=Jos\\C3\\A9 M\\C3\\BCller',
+  },
   {
     title: 'RFC 2253 specials , + " \\ ; < > and an unescaped =',
     subject: [{ CN: [{ utf8String: 'a,b+c"d\\e;f<g>h=i' }] }],
@@ -54,12 +65,22 @@ const CASES: Case[] = [
   },
   {
     title: 'OpenSSL names beyond RFC 4514 (street, serialNumber, name, jurisdictionC, organizationIdentifier)',
-    subject: [{ '2.5.4.97': ['NTRUS-123'] }, { '1.3.6.1.4.1.311.60.2.1.3': ['US'] }, { '2.5.4.41': ['nm'] }, { '2.5.4.5': ['SN1'] }, { '2.5.4.9': ['Main St'] }],
+    subject: [
+      { '2.5.4.97': ['NTRUS-123'] },
+      { '1.3.6.1.4.1.311.60.2.1.3': ['US'] },
+      { '2.5.4.41': ['nm'] },
+      { '2.5.4.5': ['SN1'] },
+      { '2.5.4.9': ['Main St'] },
+    ],
     dn: 'street=Main St,serialNumber=SN1,name=nm,jurisdictionC=US,organizationIdentifier=NTRUS-123',
   },
   {
     title: 'BMPString, UniversalString and a 4-byte UTF-8 character',
-    subject: [{ O: [{ bmpString: 'Ωmega' }] }, { OU: [{ universalString: 'Ünï' }] }, { CN: [{ utf8String: 'smile 😀' }] }],
+    subject: [
+      { O: [{ bmpString: 'Ωmega' }] },
+      { OU: [{ universalString: 'Ünï' }] },
+      { CN: [{ utf8String: 'smile 😀' }] },
+    ],
     dn: 'CN=smile \\F0\\9F\\98\\80,OU=\\C3\\9Cn\\C3\\AF,O=\\CE\\A9mega',
   },
 ];
@@ -160,20 +181,30 @@ describe('proxy description', () => {
       expectUnreadable(alice, { subjectDn: `CN=${'a'.repeat(2000)};` }, 'subjectDn'); // within the bound: parsed
       // The longest renderings still fit: 64 four-byte characters (\XX four times each) in every attribute.
       const wide = '😀'.repeat(64);
-      const cert = parseCertificate((await root.issue({ subject: [{ O: [{ utf8String: wide }] }, { OU: [{ utf8String: wide }], CN: [{ utf8String: wide }] }] })).der);
+      const cert = parseCertificate(
+        (
+          await root.issue({
+            subject: [{ O: [{ utf8String: wide }] }, { OU: [{ utf8String: wide }], CN: [{ utf8String: wide }] }],
+          })
+        ).der,
+      );
       const escaped = '\\F0\\9F\\98\\80'.repeat(64);
       expectAgrees(cert, { subjectDn: `CN=${escaped}+OU=${escaped},O=${escaped}`, issuerDn: ROOT_DN });
       expect(xfccSubjectMatches(`OU=${escaped}+CN=${escaped},O=${escaped}`, cert)).to.equal(true);
     });
 
     it('a final lone backslash is an escaped trailing space whose space HTTP trimmed', async () => {
-      const cert = parseCertificate((await root.issue({ subject: [{ O: [{ utf8String: 'trailing ' }] }, { CN: ['t'] }] })).der);
+      const cert = parseCertificate(
+        (await root.issue({ subject: [{ O: [{ utf8String: 'trailing ' }] }, { CN: ['t'] }] })).der,
+      );
       expectAgrees(cert, { subjectDn: 'CN=t,O=trailing\\ ' });
       expectAgrees(cert, { subjectDn: 'CN=t,O=trailing\\' }); // as Node hands it over
       expectDiffers(cert, { subjectDn: 'CN=t,O=trailing' }, 'subjectDn');
       expectDiffers(cert, { subjectDn: 'CN=t,O=trailing\\\\' }, 'subjectDn'); // an escaped backslash
       // Inside XFCC's quotes nothing is trimmed: there a final backslash is the DN's unquoted "\\".
-      const backslash = parseCertificate((await root.issue({ subject: [{ O: [{ utf8String: 'trailing\\' }] }, { CN: ['t'] }] })).der);
+      const backslash = parseCertificate(
+        (await root.issue({ subject: [{ O: [{ utf8String: 'trailing\\' }] }, { CN: ['t'] }] })).der,
+      );
       expect(xfccSubjectMatches('CN=t,O=trailing\\', backslash)).to.equal(true);
       expect(xfccSubjectMatches('CN=t,O=trailing\\', cert)).to.equal(false);
       expect(xfccSubjectMatches('CN=t,O=trailing\\ ', cert)).to.equal(true);
@@ -210,9 +241,29 @@ describe('proxy description', () => {
 
   describe('unreadable DNs fail closed', () => {
     const malformed = [
-      'CN', 'CN=a,', 'CN=a,,', '=a', ',CN=a', 'CN=a+', 'CN=a\\q', 'CN=\\zz', 'CN=#', 'CN=#0', 'CN=#zz', 'CN=#0C03616263 x',
-      'NOSUCHTYPE=a', 'CN=\\C3', 'CN="unterminated', 'CN=a;b', 'CN=a<b', 'CN=a"b', '1.2=a+=b', 'CN=#0C0361626364', ' ',
-      `CN=${SENTINEL}\\zz`, `${SENTINEL}=x`,
+      'CN',
+      'CN=a,',
+      'CN=a,,',
+      '=a',
+      ',CN=a',
+      'CN=a+',
+      'CN=a\\q',
+      'CN=\\zz',
+      'CN=#',
+      'CN=#0',
+      'CN=#zz',
+      'CN=#0C03616263 x',
+      'NOSUCHTYPE=a',
+      'CN=\\C3',
+      'CN="unterminated',
+      'CN=a;b',
+      'CN=a<b',
+      'CN=a"b',
+      '1.2=a+=b',
+      'CN=#0C0361626364',
+      ' ',
+      `CN=${SENTINEL}\\zz`,
+      `${SENTINEL}=x`,
     ];
     for (const value of malformed) {
       it(`refuses ${JSON.stringify(value)}`, () => {
@@ -223,26 +274,35 @@ describe('proxy description', () => {
 
     it('messages never echo the header', () => {
       for (const value of malformed) expect(descriptionMismatch(alice, { subjectDn: value })).to.not.include(SENTINEL);
-      expect(descriptionMismatch(alice, { subjectDn: `CN=${SENTINEL}` })).to.equal(descriptionDiffersMessage('subjectDn'));
+      expect(descriptionMismatch(alice, { subjectDn: `CN=${SENTINEL}` })).to.equal(
+        descriptionDiffersMessage('subjectDn'),
+      );
     });
   });
 
   describe('serial numbers', () => {
     it('any case, leading zeros and colons', () => {
       const serial = alice.serialNumber;
-      for (const value of [serial, serial.toLowerCase(), `00${serial}`, serial.match(/../g)!.join(':'), `0:${serial.toLowerCase()}`]) {
+      for (const value of [
+        serial,
+        serial.toLowerCase(),
+        `00${serial}`,
+        serial.match(/../g)!.join(':'),
+        `0:${serial.toLowerCase()}`,
+      ]) {
         expectAgrees(alice, { serial: value });
       }
     });
 
     it('a serial with the high bit set (DER adds a 00 octet; nginx and ALB leave it out or keep it)', () => {
       expect(highSerial.serialNumber.replace(/^0+/, '')).to.equal('A1B2C3');
-      for (const value of ['A1B2C3', '00A1B2C3', 'a1:b2:c3', '00:A1:B2:C3']) expectAgrees(highSerial, { serial: value });
+      for (const value of ['A1B2C3', '00A1B2C3', 'a1:b2:c3', '00:A1:B2:C3'])
+        expectAgrees(highSerial, { serial: value });
       expectDiffers(highSerial, { serial: 'A1B2C4' }, 'serial');
       expectDiffers(highSerial, { serial: 'A1B2C300' }, 'serial');
     });
 
-    it('another certificate\'s serial is refused; a value that is not hex fails closed', () => {
+    it("another certificate's serial is refused; a value that is not hex fails closed", () => {
       expectDiffers(alice, { serial: bob.serialNumber }, 'serial');
       for (const value of ['xyz', '-1A', '0x1A', '1A 2B', `${alice.serialNumber}, ${alice.serialNumber}`, ':']) {
         expectUnreadable(alice, { serial: value }, 'serial');
@@ -258,7 +318,7 @@ describe('proxy description', () => {
       expectAgrees(alice, { sha256: sha256.match(/../g)!.join(':'), sha1: sha1.toUpperCase().match(/../g)!.join(':') });
     });
 
-    it('another certificate\'s fingerprint is refused; a wrong length or non-hex fails closed', () => {
+    it("another certificate's fingerprint is refused; a wrong length or non-hex fails closed", () => {
       expectDiffers(alice, { sha256: bob.fingerprints.sha256 }, 'sha256');
       expectDiffers(alice, { sha1: bob.fingerprints.sha1 }, 'sha1');
       expectUnreadable(alice, { sha256: alice.fingerprints.sha1 }, 'sha256');
@@ -271,20 +331,29 @@ describe('proxy description', () => {
   describe('several fields', () => {
     it('all agree → null; an empty description agrees', () => {
       expectAgrees(alice, {
-        subjectDn: 'CN=alice,O=Acme\\, Inc.,C=US', issuerDn: ROOT_DN, serial: alice.serialNumber,
-        sha256: alice.fingerprints.sha256, sha1: alice.fingerprints.sha1,
+        subjectDn: 'CN=alice,O=Acme\\, Inc.,C=US',
+        issuerDn: ROOT_DN,
+        serial: alice.serialNumber,
+        sha256: alice.fingerprints.sha256,
+        sha1: alice.fingerprints.sha1,
       });
       expectAgrees(alice, {});
     });
 
     it('one field that disagrees is enough, whichever it is', () => {
       const good: ForwardedDescription = {
-        subjectDn: 'CN=alice,O=Acme\\, Inc.,C=US', issuerDn: ROOT_DN, serial: alice.serialNumber,
-        sha256: alice.fingerprints.sha256, sha1: alice.fingerprints.sha1,
+        subjectDn: 'CN=alice,O=Acme\\, Inc.,C=US',
+        issuerDn: ROOT_DN,
+        serial: alice.serialNumber,
+        sha256: alice.fingerprints.sha256,
+        sha1: alice.fingerprints.sha1,
       };
       const bad: ForwardedDescription = {
-        subjectDn: 'CN=bob,O=Acme\\, Inc.,C=US', issuerDn: 'CN=Other', serial: bob.serialNumber,
-        sha256: bob.fingerprints.sha256, sha1: bob.fingerprints.sha1,
+        subjectDn: 'CN=bob,O=Acme\\, Inc.,C=US',
+        issuerDn: 'CN=Other',
+        serial: bob.serialNumber,
+        sha256: bob.fingerprints.sha256,
+        sha1: bob.fingerprints.sha1,
       };
       for (const field of ['subjectDn', 'issuerDn', 'serial', 'sha256', 'sha1'] as const) {
         expectDiffers(alice, { ...good, [field]: bad[field] }, field);
@@ -294,13 +363,16 @@ describe('proxy description', () => {
     });
 
     it('the messages are fixed text naming the field', () => {
-      expect(descriptionDiffersMessage('subjectDn')).to.equal('The proxy\'s subject DN does not match the forwarded certificate.');
+      expect(descriptionDiffersMessage('subjectDn')).to.equal(
+        "The proxy's subject DN does not match the forwarded certificate.",
+      );
       expect(descriptionUnreadableMessage('issuerDn')).to.equal(
-        'The proxy\'s issuer DN is not an RFC 4514 (RFC 2253) name, so it cannot vouch for the forwarded certificate.');
+        "The proxy's issuer DN is not an RFC 4514 (RFC 2253) name, so it cannot vouch for the forwarded certificate.",
+      );
     });
   });
 
-  describe('xfccSubjectMatches (Envoy\'s XFCC Subject)', () => {
+  describe("xfccSubjectMatches (Envoy's XFCC Subject)", () => {
     /** The Subject as Envoy writes it: OpenSSL's RFC 2253 text inside quotes, unescaped; then parsed back. */
     const viaXfcc = (rfc2253: string): string => parseXfcc(`Hash=00;Subject="${rfc2253}";URI=`)[0]!.subject!;
 
@@ -320,14 +392,18 @@ describe('proxy description', () => {
     });
 
     it('a subject made of XFCC delimiters, ending in a backslash', async () => {
-      const cert = parseCertificate((await root.issue({ subject: [{ O: ['Acme'] }, { CN: [{ utf8String: 'x";Cert="forged",By=y;z\\' }] }] })).der);
+      const cert = parseCertificate(
+        (await root.issue({ subject: [{ O: ['Acme'] }, { CN: [{ utf8String: 'x";Cert="forged",By=y;z\\' }] }] })).der,
+      );
       const dn = 'CN=x\\"\\;Cert=\\"forged\\"\\,By=y\\;z\\\\,O=Acme';
       expect(xfccSubjectMatches(viaXfcc(dn), cert)).to.equal(true);
       expect(xfccSubjectMatches(viaXfcc('CN=x\\"\\;Cert=\\"forged\\"\\,By=y\\;z,O=Acme'), cert)).to.equal(false);
     });
 
     it('the ambiguity XFCC unquoting leaves: CN "a\\" then O=b, and CN "a,O=b", give one Subject', async () => {
-      const trailing = parseCertificate((await root.issue({ subject: [{ O: ['b'] }, { CN: [{ utf8String: 'a\\' }] }] })).der);
+      const trailing = parseCertificate(
+        (await root.issue({ subject: [{ O: ['b'] }, { CN: [{ utf8String: 'a\\' }] }] })).der,
+      );
       const comma = parseCertificate((await root.issue({ subject: [{ CN: [{ utf8String: 'a,O=b' }] }] })).der);
       expect(viaXfcc('CN=a\\\\,O=b')).to.equal(viaXfcc('CN=a\\,O=b'));
       expect(xfccSubjectMatches(viaXfcc('CN=a\\\\,O=b'), trailing)).to.equal(true);
@@ -335,14 +411,14 @@ describe('proxy description', () => {
       expect(xfccSubjectMatches('CN=a\\,O=c', trailing)).to.equal(false);
     });
 
-    it('xfccIssuerMatches: the Issuer key against the certificate\'s issuer', () => {
+    it("xfccIssuerMatches: the Issuer key against the certificate's issuer", () => {
       expect(xfccIssuerMatches(viaXfcc(ROOT_DN), alice)).to.equal(true);
       expect(xfccIssuerMatches(viaXfcc('O=\\CE\\A9mega+OU=ops,CN=Z\\C3\\BCrich Root\\, Ltd.'), alice)).to.equal(true);
       expect(xfccIssuerMatches(viaXfcc(alice.subject.rfc4514), alice)).to.equal(false);
       expect(xfccSubjectMatches(viaXfcc(ROOT_DN), alice)).to.equal(false);
     });
 
-    it('the issuer-style multi-valued RDN in any order; the empty subject; Envoy\'s old one-line form', () => {
+    it("the issuer-style multi-valued RDN in any order; the empty subject; Envoy's old one-line form", () => {
       const multi = certs[2]!;
       expect(xfccSubjectMatches('CN=multi+UID=u123,DC=example,DC=org', multi)).to.equal(true);
       expect(xfccSubjectMatches('UID=u123+CN=multi,DC=example,DC=org', multi)).to.equal(true);

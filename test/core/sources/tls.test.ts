@@ -1,11 +1,15 @@
-import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import https from 'node:https';
-import type { Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import tls from 'node:tls';
+import { expect } from 'chai';
 import { createClientCertAuth } from '../../../packages/core/src/index.js';
-import { RESUMED_SESSION, readPeer, servesSeveralNames, type PeerInfo } from '../../../packages/core/src/sources/tls.js';
+import {
+  type PeerInfo,
+  RESUMED_SESSION,
+  readPeer,
+  servesSeveralNames,
+} from '../../../packages/core/src/sources/tls.js';
 import { createCA, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
 
 describe('tls source', () => {
@@ -27,7 +31,7 @@ describe('tls source', () => {
         { key: server.key, cert: server.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false, maxVersion },
         (req, res) => {
           const result = auth.authenticate(req);
-          const subject = 'ok' in result && result.ok ? result.certificate?.subject.rfc4514 ?? null : null;
+          const subject = 'ok' in result && result.ok ? (result.certificate?.subject.rfc4514 ?? null) : null;
           seen.push({ reused: (req.socket as tls.TLSSocket).isSessionReused(), subject });
           res.end();
         },
@@ -37,10 +41,20 @@ describe('tls source', () => {
       let session: Buffer | undefined;
       for (let i = 0; i < 2; i += 1) {
         await new Promise<void>((resolve, reject) => {
-          const request = https.request({
-            host: '127.0.0.1', port, servername: 'localhost', ca: root.cert, cert: alice.cert, key: alice.key,
-            agent: false, ...(session ? { session } : {}), maxVersion,
-          }, (res) => res.resume().on('end', resolve));
+          const request = https.request(
+            {
+              host: '127.0.0.1',
+              port,
+              servername: 'localhost',
+              ca: root.cert,
+              cert: alice.cert,
+              key: alice.key,
+              agent: false,
+              ...(session ? { session } : {}),
+              maxVersion,
+            },
+            (res) => res.resume().on('end', resolve),
+          );
           request.on('socket', (socket) => socket.on('session', (s: Buffer) => (session = s)));
           request.on('error', reject).end();
         });
@@ -58,9 +72,21 @@ describe('tls source', () => {
   // undefined). Current Node keeps the certificate in the session (see above), so the condition
   // cannot be produced with a real handshake here; the socket below has exactly that shape.
   it('regression nodejs/node#35317: authorized with no peer certificate is "no certificate"', () => {
-    const resumed = { encrypted: true, authorized: true, authorizationError: null, getPeerX509Certificate: () => undefined };
+    const resumed = {
+      encrypted: true,
+      authorized: true,
+      authorizationError: null,
+      getPeerX509Certificate: () => undefined,
+    };
     const peer = readPeer(resumed as unknown as Socket);
-    expect(peer).to.deep.equal({ leaf: null, chain: [], certificates: [], authorized: false, authorizationError: null, resumed: false });
+    expect(peer).to.deep.equal({
+      leaf: null,
+      chain: [],
+      certificates: [],
+      authorized: false,
+      authorizationError: null,
+      resumed: false,
+    });
 
     const auth = createClientCertAuth({ logger: false });
     const result = auth.authenticate({ socket: resumed as unknown as Socket, headers: {} });
@@ -70,31 +96,60 @@ describe('tls source', () => {
 
   it('reads the peer once per connection and keeps it on the socket', () => {
     let calls = 0;
-    const socket = { encrypted: true, authorized: false, getPeerX509Certificate: () => { calls += 1; return undefined; } };
+    const socket = {
+      encrypted: true,
+      authorized: false,
+      getPeerX509Certificate: () => {
+        calls += 1;
+        return undefined;
+      },
+    };
     readPeer(socket as unknown as Socket);
     readPeer(socket as unknown as Socket);
     expect(calls).to.equal(1);
   });
 
-  it('the chain is what the client sent, in its order, without the server\'s own trusted root', async () => {
+  it("the chain is what the client sent, in its order, without the server's own trusted root", async () => {
     const upper = await root.intermediate({ subject: 'CN=Upper CA' });
     const lower = await upper.intermediate({ subject: 'CN=Lower CA' });
     const bob = await lower.issue({ subject: 'CN=bob' });
     const seen: Array<{ leaf: string; chain: string[] }> = [];
-    const names = new Map([[upper.der.toString('hex'), 'upper'], [lower.der.toString('hex'), 'lower'], [root.der.toString('hex'), 'root']]);
-    const tlsServer = tls.createServer({ key: server.key, cert: server.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false }, (socket) => {
-      const peer = readPeer(socket)!;
-      seen.push({ leaf: peer.leaf?.equals(bob.der) ? 'bob' : 'other', chain: peer.chain.map((der) => names.get(der.toString('hex')) ?? 'unknown') });
-      expect(peer.certificates.map((cert) => cert.raw.toString('hex'))).to.deep.equal([bob.der, ...peer.chain].map((der) => der.toString('hex')));
-      socket.end();
-    });
+    const names = new Map([
+      [upper.der.toString('hex'), 'upper'],
+      [lower.der.toString('hex'), 'lower'],
+      [root.der.toString('hex'), 'root'],
+    ]);
+    const tlsServer = tls.createServer(
+      { key: server.key, cert: server.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false },
+      (socket) => {
+        const peer = readPeer(socket)!;
+        seen.push({
+          leaf: peer.leaf?.equals(bob.der) ? 'bob' : 'other',
+          chain: peer.chain.map((der) => names.get(der.toString('hex')) ?? 'unknown'),
+        });
+        expect(peer.certificates.map((cert) => cert.raw.toString('hex'))).to.deep.equal(
+          [bob.der, ...peer.chain].map((der) => der.toString('hex')),
+        );
+        socket.end();
+      },
+    );
     await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
     const { port } = tlsServer.address() as AddressInfo;
     try {
       for (const presented of [[lower.cert, upper.cert], [lower.cert], [lower.cert, upper.cert, root.cert]]) {
         await new Promise<void>((resolve, reject) => {
-          const socket = tls.connect({ host: '127.0.0.1', port, ca: root.cert, cert: [bob.cert, ...presented].join(''), key: bob.key, servername: 'localhost' });
-          socket.on('error', reject).on('close', () => resolve()).resume();
+          const socket = tls.connect({
+            host: '127.0.0.1',
+            port,
+            ca: root.cert,
+            cert: [bob.cert, ...presented].join(''),
+            key: bob.key,
+            servername: 'localhost',
+          });
+          socket
+            .on('error', reject)
+            .on('close', () => resolve())
+            .resume();
         });
       }
     } finally {
@@ -110,19 +165,32 @@ describe('tls source', () => {
 
   it('regression: reading the peer adds no property to the socket (a shape change slowed every TLS request by ~5%)', async () => {
     const keys: Array<[number, number]> = [];
-    const tlsServer = tls.createServer({ key: server.key, cert: server.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false }, (socket) => {
-      const before = Reflect.ownKeys(socket).length;
-      expect(readPeer(socket)?.leaf?.equals(alice.der)).to.equal(true);
-      expect(readPeer(socket)?.leaf?.equals(alice.der)).to.equal(true); // kept: the chain can be read only once
-      keys.push([before, Reflect.ownKeys(socket).length]);
-      socket.end();
-    });
+    const tlsServer = tls.createServer(
+      { key: server.key, cert: server.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false },
+      (socket) => {
+        const before = Reflect.ownKeys(socket).length;
+        expect(readPeer(socket)?.leaf?.equals(alice.der)).to.equal(true);
+        expect(readPeer(socket)?.leaf?.equals(alice.der)).to.equal(true); // kept: the chain can be read only once
+        keys.push([before, Reflect.ownKeys(socket).length]);
+        socket.end();
+      },
+    );
     await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
     const { port } = tlsServer.address() as AddressInfo;
     try {
       await new Promise<void>((resolve, reject) => {
-        tls.connect({ host: '127.0.0.1', port, ca: root.cert, cert: alice.cert, key: alice.key, servername: 'localhost' })
-          .on('error', reject).on('close', () => resolve()).resume();
+        tls
+          .connect({
+            host: '127.0.0.1',
+            port,
+            ca: root.cert,
+            cert: alice.cert,
+            key: alice.key,
+            servername: 'localhost',
+          })
+          .on('error', reject)
+          .on('close', () => resolve())
+          .resume();
       });
     } finally {
       tlsServer.close();
@@ -136,20 +204,30 @@ describe('tls source', () => {
     let caB: TestCA;
     let named: TestCertificate;
     let aliceA: TestCertificate; // CN=alice, trusted by CA-A
-    let bob: TestCertificate;
     before(async () => {
-      [caA, caB] = await Promise.all([createCA({ subject: 'CN=Client CA A' }), createCA({ subject: 'CN=Client CA B' })]);
-      named = await root.issue({ subject: 'CN=a.test', eku: ['serverAuth'], san: { dns: ['a.test', 'b.test', 'c.test'] } });
-      [aliceA, bob] = await Promise.all([caA.issue({ subject: 'CN=alice' }), caB.issue({ subject: 'CN=bob' })]);
+      [caA, caB] = await Promise.all([
+        createCA({ subject: 'CN=Client CA A' }),
+        createCA({ subject: 'CN=Client CA B' }),
+      ]);
+      named = await root.issue({
+        subject: 'CN=a.test',
+        eku: ['serverAuth'],
+        san: { dns: ['a.test', 'b.test', 'c.test'] },
+      });
+      aliceA = await caA.issue({ subject: 'CN=alice' });
     });
 
-    interface Seen { servername: string | false; reused: boolean; peer: Pick<PeerInfo, 'authorized' | 'authorizationError' | 'resumed'> & { subject: string | null } }
+    interface Seen {
+      servername: string | false;
+      reused: boolean;
+      peer: Pick<PeerInfo, 'authorized' | 'authorizationError' | 'resumed'> & { subject: string | null };
+    }
 
     interface Serve {
       /** Several names through an SNICallback, or one context. */
       sni: boolean;
       /** Runs before readPeer, e.g. to put something in the peers map. */
-      before?: (socket: tls.TLSSocket) => void;
+      onSecure?: (socket: tls.TLSSocket) => void;
       /** Who `a.test` trusts (default CA-A). */
       aTrusts?: TestCA;
       ticketKeys?: Buffer;
@@ -159,83 +237,150 @@ describe('tls source', () => {
      * A TLS server whose `a.test` trusts CA-A, `b.test` CA-B and `c.test` both (a client without
      * SNI, or any name with no SNICallback, gets the default context: CA-A), and a client for it.
      */
-    async function serve(maxVersion: 'TLSv1.2' | 'TLSv1.3', { sni, before, aTrusts = caA, ticketKeys }: Serve) {
-      const context = (...cas: TestCA[]) => tls.createSecureContext({ cert: named.cert, key: named.key, ca: cas.map((ca) => ca.cert) });
-      const contexts = new Map([['a.test', context(aTrusts)], ['b.test', context(caB)], ['c.test', context(caA, caB)]]);
+    async function serve(maxVersion: 'TLSv1.2' | 'TLSv1.3', { sni, onSecure, aTrusts = caA, ticketKeys }: Serve) {
+      const context = (...cas: TestCA[]) =>
+        tls.createSecureContext({ cert: named.cert, key: named.key, ca: cas.map((ca) => ca.cert) });
+      const contexts = new Map([
+        ['a.test', context(aTrusts)],
+        ['b.test', context(caB)],
+        ['c.test', context(caA, caB)],
+      ]);
       const seen: Seen[] = [];
-      const tlsServer = tls.createServer({
-        cert: named.cert, key: named.key, ca: caA.cert, requestCert: true, rejectUnauthorized: false, maxVersion, ...(ticketKeys ? { ticketKeys } : {}),
-        ...(sni ? { SNICallback: (name: string, done: (e: null, c?: tls.SecureContext) => void) => done(null, contexts.get(name)) } : {}),
-      }, (socket) => {
-        before?.(socket);
-        const peer = readPeer(socket)!;
-        seen.push({
-          servername: socket.servername as string | false,
-          reused: socket.isSessionReused(),
-          peer: { authorized: peer.authorized, authorizationError: peer.authorizationError, resumed: peer.resumed, subject: peer.certificates[0]?.subject ?? null },
-        });
-        socket.end('bye'); // data after the handshake: TLS 1.3 tickets reach the client before it
-      });
+      const tlsServer = tls.createServer(
+        {
+          cert: named.cert,
+          key: named.key,
+          ca: caA.cert,
+          requestCert: true,
+          rejectUnauthorized: false,
+          maxVersion,
+          ...(ticketKeys ? { ticketKeys } : {}),
+          ...(sni
+            ? {
+                SNICallback: (name: string, done: (e: null, c?: tls.SecureContext) => void) =>
+                  done(null, contexts.get(name)),
+              }
+            : {}),
+        },
+        (socket) => {
+          onSecure?.(socket);
+          const peer = readPeer(socket)!;
+          seen.push({
+            servername: socket.servername as string | false,
+            reused: socket.isSessionReused(),
+            peer: {
+              authorized: peer.authorized,
+              authorizationError: peer.authorizationError,
+              resumed: peer.resumed,
+              subject: peer.certificates[0]?.subject ?? null,
+            },
+          });
+          socket.end('bye'); // data after the handshake: TLS 1.3 tickets reach the client before it
+        },
+      );
       await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
       const { port } = tlsServer.address() as AddressInfo;
-      const connect = (client: TestCertificate, servername: string | undefined, session?: Buffer): Promise<{ session: Buffer; seen: Seen }> =>
+      const connect = (
+        client: TestCertificate,
+        servername: string | undefined,
+        session?: Buffer,
+      ): Promise<{ session: Buffer; seen: Seen }> =>
         new Promise((resolve, reject) => {
           let saved: Buffer | undefined;
           const socket = tls.connect({
-            host: '127.0.0.1', port, ca: root.cert, cert: client.cert, key: client.key, maxVersion,
-            ...(servername ? { servername } : { checkServerIdentity: () => undefined }), ...(session ? { session } : {}),
+            host: '127.0.0.1',
+            port,
+            ca: root.cert,
+            cert: client.cert,
+            key: client.key,
+            maxVersion,
+            ...(servername ? { servername } : { checkServerIdentity: () => undefined }),
+            ...(session ? { session } : {}),
           });
           socket.on('session', (s: Buffer) => (saved = s));
-          socket.on('error', reject).on('close', () => resolve({ session: saved ?? socket.getSession()!, seen: seen.at(-1)! })).resume();
+          socket
+            .on('error', reject)
+            .on('close', () => resolve({ session: saved ?? socket.getSession()!, seen: seen.at(-1)! }))
+            .resume();
         });
       return { connect, close: () => tlsServer.close() };
     }
 
     const granted = (subject: string) => ({ authorized: true, authorizationError: null, subject });
-    const refused = (subject: string, authorizationError: string) => ({ authorized: false, authorizationError, subject });
+    const refused = (subject: string, authorizationError: string) => ({
+      authorized: false,
+      authorizationError,
+      subject,
+    });
 
-    it('TLS 1.3: a resumed session keeps the stack\'s verdict only where its certificate was verified for that name', async () => {
+    it("TLS 1.3: a resumed session keeps the stack's verdict only where its certificate was verified for that name", async () => {
       const server = await serve('TLSv1.3', { sni: true });
       try {
         const onA = await server.connect(aliceA, 'a.test');
-        expect(onA.seen).to.deep.equal({ servername: 'a.test', reused: false, peer: { ...granted('CN=alice'), resumed: false } });
+        expect(onA.seen).to.deep.equal({
+          servername: 'a.test',
+          reused: false,
+          peer: { ...granted('CN=alice'), resumed: false },
+        });
 
         // Resumed for b.test (CA-B only) and for c.test (trusts CA-A too, but no full handshake yet).
         for (const name of ['b.test', 'c.test']) {
           const crossed = await server.connect(aliceA, name, onA.session);
           expect(crossed.seen, name).to.deep.equal({
-            servername: name, reused: true, peer: { ...refused('CN=alice', RESUMED_SESSION.notVerifiedForServerName), resumed: true },
+            servername: name,
+            reused: true,
+            peer: { ...refused('CN=alice', RESUMED_SESSION.notVerifiedForServerName), resumed: true },
           });
         }
         // The same name resumes.
-        expect((await server.connect(aliceA, 'a.test', onA.session)).seen.peer).to.deep.equal({ ...granted('CN=alice'), resumed: true });
+        expect((await server.connect(aliceA, 'a.test', onA.session)).seen.peer).to.deep.equal({
+          ...granted('CN=alice'),
+          resumed: true,
+        });
 
         // A full handshake for c.test verifies alice there: that is evidence for c.test, and then
         // her a.test session may resume on c.test. b.test's own full handshake refuses her, and
         // records nothing.
-        expect((await server.connect(aliceA, 'c.test')).seen.peer).to.deep.equal({ ...granted('CN=alice'), resumed: false });
-        expect((await server.connect(aliceA, 'c.test', onA.session)).seen.peer).to.deep.equal({ ...granted('CN=alice'), resumed: true });
+        expect((await server.connect(aliceA, 'c.test')).seen.peer).to.deep.equal({
+          ...granted('CN=alice'),
+          resumed: false,
+        });
+        expect((await server.connect(aliceA, 'c.test', onA.session)).seen.peer).to.deep.equal({
+          ...granted('CN=alice'),
+          resumed: true,
+        });
         const onB = await server.connect(aliceA, 'b.test');
         expect(onB.seen.peer.authorized).to.equal(false);
         expect(onB.seen.peer.authorizationError).to.not.match(/^RESUMED_/);
-        expect((await server.connect(aliceA, 'b.test', onA.session)).seen.peer)
-          .to.deep.equal({ ...refused('CN=alice', RESUMED_SESSION.notVerifiedForServerName), resumed: true });
+        expect((await server.connect(aliceA, 'b.test', onA.session)).seen.peer).to.deep.equal({
+          ...refused('CN=alice', RESUMED_SESSION.notVerifiedForServerName),
+          resumed: true,
+        });
 
         // No SNI is a name of its own (the default context): evidence for it is not evidence for a.test.
         const bare = await server.connect(aliceA, undefined);
-        expect(bare.seen).to.deep.equal({ servername: false, reused: false, peer: { ...granted('CN=alice'), resumed: false } });
-        expect((await server.connect(aliceA, undefined, bare.session)).seen.peer).to.deep.equal({ ...granted('CN=alice'), resumed: true });
+        expect(bare.seen).to.deep.equal({
+          servername: false,
+          reused: false,
+          peer: { ...granted('CN=alice'), resumed: false },
+        });
+        expect((await server.connect(aliceA, undefined, bare.session)).seen.peer).to.deep.equal({
+          ...granted('CN=alice'),
+          resumed: true,
+        });
         const carol = await caA.issue({ subject: 'CN=carol' });
         const carolBare = await server.connect(carol, undefined);
         expect(carolBare.seen.peer).to.deep.equal({ ...granted('CN=carol'), resumed: false });
-        expect((await server.connect(carol, 'a.test', carolBare.session)).seen.peer)
-          .to.deep.equal({ ...refused('CN=carol', RESUMED_SESSION.notVerifiedForServerName), resumed: true });
+        expect((await server.connect(carol, 'a.test', carolBare.session)).seen.peer).to.deep.equal({
+          ...refused('CN=carol', RESUMED_SESSION.notVerifiedForServerName),
+          resumed: true,
+        });
       } finally {
         server.close();
       }
     });
 
-    it('TLS 1.2: a resumed session has no server name to check, so the stack\'s verdict is refused', async () => {
+    it("TLS 1.2: a resumed session has no server name to check, so the stack's verdict is refused", async () => {
       const server = await serve('TLSv1.2', { sni: true });
       try {
         const onA = await server.connect(aliceA, 'a.test');
@@ -244,7 +389,9 @@ describe('tls source', () => {
           const resumed = await server.connect(aliceA, name, onA.session);
           // OpenSSL reports the session's name on a TLS 1.2 resumption, and Node's sessions keep none.
           expect(resumed.seen, name).to.deep.equal({
-            servername: false, reused: true, peer: { ...refused('CN=alice', RESUMED_SESSION.serverNameUnknown), resumed: true },
+            servername: false,
+            reused: true,
+            peer: { ...refused('CN=alice', RESUMED_SESSION.serverNameUnknown), resumed: true },
           });
         }
       } finally {
@@ -252,10 +399,13 @@ describe('tls source', () => {
       }
     });
 
-    it('a server with one context (one `ca`) keeps the stack\'s verdict on resumption, whatever name is asked', async () => {
+    it("a server with one context (one `ca`) keeps the stack's verdict on resumption, whatever name is asked", async () => {
       for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
         const detected: boolean[] = [];
-        const server = await serve(maxVersion, { sni: false, before: (socket) => detected.push(servesSeveralNames(socket)) });
+        const server = await serve(maxVersion, {
+          sni: false,
+          onSecure: (socket) => detected.push(servesSeveralNames(socket)),
+        });
         try {
           const first = await server.connect(aliceA, 'a.test');
           const resumed = await server.connect(aliceA, 'b.test', first.session);
@@ -268,7 +418,7 @@ describe('tls source', () => {
       }
     });
 
-    it('evidence is per server: two servers sharing ticket keys do not vouch for each other\'s names', async () => {
+    it("evidence is per server: two servers sharing ticket keys do not vouch for each other's names", async () => {
       const ticketKeys = randomBytes(48);
       const first = await serve('TLSv1.3', { sni: true, ticketKeys });
       const second = await serve('TLSv1.3', { sni: true, ticketKeys, aTrusts: caB }); // its a.test trusts CA-B only
@@ -276,8 +426,11 @@ describe('tls source', () => {
         const onA = await first.connect(aliceA, 'a.test');
         expect(onA.seen.peer).to.deep.equal({ ...granted('CN=alice'), resumed: false });
         const elsewhere = await second.connect(aliceA, 'a.test', onA.session);
-        expect(elsewhere.seen.reused, 'the first server\'s ticket was not resumed on the second').to.equal(true);
-        expect(elsewhere.seen.peer).to.deep.equal({ ...refused('CN=alice', RESUMED_SESSION.notVerifiedForServerName), resumed: true });
+        expect(elsewhere.seen.reused, "the first server's ticket was not resumed on the second").to.equal(true);
+        expect(elsewhere.seen.peer).to.deep.equal({
+          ...refused('CN=alice', RESUMED_SESSION.notVerifiedForServerName),
+          resumed: true,
+        });
       } finally {
         first.close();
         second.close();
@@ -291,17 +444,26 @@ describe('tls source', () => {
       let stale = false;
       const server = await serve('TLSv1.3', {
         sni: true,
-        before: (socket) => {
+        onSecure: (socket) => {
           if (!stale) return;
           const peer = socket.getPeerX509Certificate()!;
-          shared.set(socket, { leaf: peer.raw, chain: [], certificates: [peer], authorized: true, authorizationError: null });
+          shared.set(socket, {
+            leaf: peer.raw,
+            chain: [],
+            certificates: [peer],
+            authorized: true,
+            authorizationError: null,
+          });
         },
       });
       try {
         const onA = await server.connect(aliceA, 'a.test');
         stale = true;
         const crossed = await server.connect(aliceA, 'b.test', onA.session);
-        expect(crossed.seen.peer).to.deep.equal({ ...refused('CN=alice', RESUMED_SESSION.notVerifiedForServerName), resumed: true });
+        expect(crossed.seen.peer).to.deep.equal({
+          ...refused('CN=alice', RESUMED_SESSION.notVerifiedForServerName),
+          resumed: true,
+        });
       } finally {
         server.close();
       }
@@ -315,38 +477,72 @@ describe('tls source', () => {
     });
 
     /** A client nobody has seen yet: the process-wide memo of presented chains knows nothing of it. */
-    const newClient = (): Promise<TestCertificate> => intermediate.issue({ subject: `CN=client ${randomBytes(4).toString('hex')}` });
+    const newClient = (): Promise<TestCertificate> =>
+      intermediate.issue({ subject: `CN=client ${randomBytes(4).toString('hex')}` });
 
-    interface Answer { status: string; chain: number; reason: string | null }
+    interface Answer {
+      status: string;
+      chain: number;
+      reason: string | null;
+    }
 
     /**
-     * An HTTPS server whose handler first runs `before` (application code, another middleware),
+     * An HTTPS server whose handler first runs `beforeMiddleware` (application code, another middleware),
      * then the core; each connection answers what the core decided.
      */
-    async function serve(options: Parameters<typeof createClientCertAuth>[0], before: (socket: tls.TLSSocket) => void, maxVersion: tls.SecureVersion = 'TLSv1.3') {
+    async function serve(
+      options: Parameters<typeof createClientCertAuth>[0],
+      beforeMiddleware: (socket: tls.TLSSocket) => void,
+      maxVersion: tls.SecureVersion = 'TLSv1.3',
+    ) {
       const warns: string[] = [];
-      const auth = createClientCertAuth({ logger: { info: () => undefined, warn: (m) => void warns.push(m) }, ...options });
-      const answers: Answer[] = [];
-      const tlsServer = https.createServer({ key: server.key, cert: server.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false, maxVersion }, (req, res) => {
-        before(req.socket as tls.TLSSocket);
-        const result = auth.authenticate(req);
-        if (result instanceof Promise) throw new Error('no revocation here: decided synchronously');
-        answers.push(result.ok
-          ? { status: result.certificate ? 'verified' : 'none', chain: result.certificate?.chain.length ?? 0, reason: null }
-          : { status: result.error.code, chain: 0, reason: result.error.reason ?? null });
-        res.end();
+      const auth = createClientCertAuth({
+        logger: { info: () => undefined, warn: (m) => void warns.push(m) },
+        ...options,
       });
+      const answers: Answer[] = [];
+      const tlsServer = https.createServer(
+        { key: server.key, cert: server.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false, maxVersion },
+        (req, res) => {
+          beforeMiddleware(req.socket as tls.TLSSocket);
+          const result = auth.authenticate(req);
+          if (result instanceof Promise) throw new Error('no revocation here: decided synchronously');
+          answers.push(
+            result.ok
+              ? {
+                  status: result.certificate ? 'verified' : 'none',
+                  chain: result.certificate?.chain.length ?? 0,
+                  reason: null,
+                }
+              : { status: result.error.code, chain: 0, reason: result.error.reason ?? null },
+          );
+          res.end();
+        },
+      );
       await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
       const { port } = tlsServer.address() as AddressInfo;
       /** One request on a new connection; resumes `session` when given; returns the session to resume. */
-      const connect = (client: TestCertificate, { chain = true, session }: { chain?: boolean; session?: Buffer } = {}) =>
+      const connect = (
+        client: TestCertificate,
+        { chain = true, session }: { chain?: boolean; session?: Buffer } = {},
+      ) =>
         new Promise<{ answer: Answer; session: Buffer | undefined; reused: boolean }>((resolve, reject) => {
           let saved: Buffer | undefined;
           let reused = false;
-          const request = https.request({
-            host: '127.0.0.1', port, servername: 'localhost', ca: root.cert, cert: chain ? client.fullChain : client.cert, key: client.key,
-            agent: false, maxVersion, ...(session ? { session } : {}),
-          }, (res) => res.resume().on('end', () => resolve({ answer: answers.at(-1)!, session: saved, reused })));
+          const request = https.request(
+            {
+              host: '127.0.0.1',
+              port,
+              servername: 'localhost',
+              ca: root.cert,
+              cert: chain ? client.fullChain : client.cert,
+              key: client.key,
+              agent: false,
+              maxVersion,
+              ...(session ? { session } : {}),
+            },
+            (res) => res.resume().on('end', () => resolve({ answer: answers.at(-1)!, session: saved, reused })),
+          );
           request.on('socket', (socket: tls.TLSSocket) => {
             socket.on('session', (s: Buffer) => (saved = s));
             socket.on('secureConnect', () => (reused = socket.isSessionReused()));
@@ -369,7 +565,10 @@ describe('tls source', () => {
           expect(answer.reason).to.include('getPeerX509Certificate()');
         }
         expect(server.warns).to.have.length(1);
-        expect(server.warns[0]).to.include('tls_chain_missing').and.include('getPeerX509Certificate()').and.include('`intermediates`');
+        expect(server.warns[0])
+          .to.include('tls_chain_missing')
+          .and.include('getPeerX509Certificate()')
+          .and.include('`intermediates`');
       } finally {
         server.close();
       }
@@ -378,7 +577,11 @@ describe('tls source', () => {
     it('taken, with the intermediates configured: verified through them, no warning', async () => {
       const server = await serve({ ca: root.cert, intermediates: intermediate.cert }, takeChain);
       try {
-        expect((await server.connect(await newClient())).answer).to.deep.equal({ status: 'verified', chain: 0, reason: null });
+        expect((await server.connect(await newClient())).answer).to.deep.equal({
+          status: 'verified',
+          chain: 0,
+          reason: null,
+        });
         expect(server.warns).to.deep.equal([]);
       } finally {
         server.close();
@@ -429,7 +632,10 @@ describe('tls source', () => {
         expect(resumed.answer.status).to.equal('client_certificate_untrusted');
         expect(resumed.answer.reason).to.include('resumed');
         expect(server.warns).to.have.length(1);
-        expect(server.warns[0]).to.include('tls_chain_missing').and.include('resumed a TLS session').and.include('`intermediates`');
+        expect(server.warns[0])
+          .to.include('tls_chain_missing')
+          .and.include('resumed a TLS session')
+          .and.include('`intermediates`');
       } finally {
         server.close();
       }
@@ -441,7 +647,11 @@ describe('tls source', () => {
         const client = await newClient();
         const answers = [];
         for (const chain of [true, false, false]) answers.push((await server.connect(client, { chain })).answer);
-        expect(answers.map((a) => a.status)).to.deep.equal(['verified', 'client_certificate_untrusted', 'client_certificate_untrusted']);
+        expect(answers.map((a) => a.status)).to.deep.equal([
+          'verified',
+          'client_certificate_untrusted',
+          'client_certificate_untrusted',
+        ]);
         expect(answers[1]!.reason).to.not.include('getPeerX509Certificate');
         expect(server.warns).to.deep.equal([]);
       } finally {
@@ -450,7 +660,7 @@ describe('tls source', () => {
     });
   });
 
-    it('a plain TCP connection has no TLS peer', () => {
+  it('a plain TCP connection has no TLS peer', () => {
     expect(readPeer({ encrypted: false } as unknown as Socket)).to.equal(null);
   });
 });

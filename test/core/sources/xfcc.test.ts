@@ -1,16 +1,16 @@
 import { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
-import { derToPem, parseCertificate, pemToDer } from '../../../packages/core/src/x509/certificate.js';
-import { ClientCertError } from '../../../packages/core/src/errors.js';
+import type { ClientCertError } from '../../../packages/core/src/errors.js';
 import {
   DEFAULT_XFCC_LIMITS,
   formatXfcc,
   parseXfcc,
   selectXfccElement,
+  type XfccElement,
   xfccHashMatches,
   xfccLeaf,
-  type XfccElement,
 } from '../../../packages/core/src/sources/xfcc.js';
+import { derToPem, parseCertificate, pemToDer } from '../../../packages/core/src/x509/certificate.js';
 import {
   ACA_PLACEHOLDER,
   CONSUL_BETWEEN_PEERS,
@@ -97,12 +97,14 @@ const ALL_PARSEABLE_REAL: Record<string, string> = {
 describe('xfcc', () => {
   describe('parseXfcc: Envoy documentation examples (§1.8.1)', () => {
     it('example 1: By, Hash, slash-form Subject, URI', () => {
-      expect(one(ENVOY_DOCS_1)).to.deep.equal(element({
-        by: ['http://frontend.lyft.com'],
-        hash: '468ed33be74eee6556d90c0149c1309e9ba61d6425303443c0748a02dd8de688',
-        subject: '/C=US/ST=CA/L=San Francisco/OU=Lyft/CN=Test Client',
-        uri: ['http://testclient.lyft.com'],
-      }));
+      expect(one(ENVOY_DOCS_1)).to.deep.equal(
+        element({
+          by: ['http://frontend.lyft.com'],
+          hash: '468ed33be74eee6556d90c0149c1309e9ba61d6425303443c0748a02dd8de688',
+          subject: '/C=US/ST=CA/L=San Francisco/OU=Lyft/CN=Test Client',
+          uri: ['http://testclient.lyft.com'],
+        }),
+      );
     });
 
     it('example 2: two elements, leftmost first', () => {
@@ -121,13 +123,15 @@ describe('xfcc', () => {
     });
 
     it('example 3: repeated DNS pairs accumulate', () => {
-      expect(one(ENVOY_DOCS_3)).to.deep.equal(element({
-        by: ['http://frontend.lyft.com'],
-        hash: '468ed33be74eee6556d90c0149c1309e9ba61d6425303443c0748a02dd8de688',
-        subject: '/C=US/ST=CA/L=San Francisco/OU=Lyft/CN=Test Client',
-        uri: ['http://testclient.lyft.com'],
-        dns: ['lyft.com', 'www.lyft.com'],
-      }));
+      expect(one(ENVOY_DOCS_3)).to.deep.equal(
+        element({
+          by: ['http://frontend.lyft.com'],
+          hash: '468ed33be74eee6556d90c0149c1309e9ba61d6425303443c0748a02dd8de688',
+          subject: '/C=US/ST=CA/L=San Francisco/OU=Lyft/CN=Test Client',
+          uri: ['http://testclient.lyft.com'],
+          dns: ['lyft.com', 'www.lyft.com'],
+        }),
+      );
     });
   });
 
@@ -143,7 +147,8 @@ describe('xfcc', () => {
         element({
           by: ['spiffe://lyft.com/backend-team'],
           hash: 'e0f3c8ce5e2ea305f0701ff512e36e2e97928284a228bcf77332d33930a1b6fd',
-          subject: 'emailAddress=frontend-team@lyft.com,CN=Test Frontend Team,OU=Lyft Engineering,O=Lyft,L=San Francisco,ST=California,C=US',
+          subject:
+            'emailAddress=frontend-team@lyft.com,CN=Test Frontend Team,OU=Lyft Engineering,O=Lyft,L=San Francisco,ST=California,C=US',
           uri: ['spiffe://lyft.com/frontend-team'],
           dns: ['lyft.com', 'www.lyft.com'],
         }),
@@ -156,7 +161,13 @@ describe('xfcc', () => {
       const elements = parseXfcc(ENVOY_UNIT_FAKE_CERT);
       expect(elements).to.deep.equal([
         element({ by: ['test://foo.com/fe'], uri: ['test://bar.com/be'], dns: ['test.com', 'test.com'] }),
-        element({ by: ['test://foo.com/be'], hash: 'abcdefg', uri: ['test://foo.com/fe'], cert: '==abc\nde=', dns: ['www.example.com'] }),
+        element({
+          by: ['test://foo.com/be'],
+          hash: 'abcdefg',
+          uri: ['test://foo.com/fe'],
+          cert: '==abc\nde=',
+          dns: ['www.example.com'],
+        }),
       ]);
       expect(parseXfcc(formatXfcc(elements))).to.deep.equal(elements);
       expect(thrown(() => parseCertificate(at(elements, 1).cert as string)).code).to.equal('certificate_malformed');
@@ -184,11 +195,13 @@ describe('xfcc', () => {
     });
 
     it('a trailing bare "URI=" means no URI SAN', () => {
-      expect(one(ENVOY_UNIT_EMPTY_URI)).to.deep.equal(element({
-        by: ['test://foo.com/be'],
-        hash: 'abcdefg',
-        subject: '/C=US/ST=CA/L=San Francisco/OU=Lyft/CN=test.lyft.com',
-      }));
+      expect(one(ENVOY_UNIT_EMPTY_URI)).to.deep.equal(
+        element({
+          by: ['test://foo.com/be'],
+          hash: 'abcdefg',
+          subject: '/C=US/ST=CA/L=San Francisco/OU=Lyft/CN=test.lyft.com',
+        }),
+      );
     });
   });
 
@@ -212,7 +225,9 @@ describe('xfcc', () => {
 
     it('returns canonical PEM (64-character lines, trailing newline)', () => {
       const cert = certOf(one(ENVOY_131_CAPTURE));
-      expect(cert).to.match(/^-----BEGIN CERTIFICATE-----\n(?:[A-Za-z0-9+/=]{64}\n)*[A-Za-z0-9+/=]{1,64}\n-----END CERTIFICATE-----\n$/);
+      expect(cert).to.match(
+        /^-----BEGIN CERTIFICATE-----\n(?:[A-Za-z0-9+/=]{64}\n)*[A-Za-z0-9+/=]{1,64}\n-----END CERTIFICATE-----\n$/,
+      );
       expect(derToPem(pemToDer(cert))).to.equal(cert);
     });
   });
@@ -223,12 +238,15 @@ describe('xfcc', () => {
       expect(e.by).to.deep.equal(['spiffe://f1efe25e-a9b1-1ae1-b580-98000b84a935.consul/ns/default/dc/primary/svc/s2']);
       expect(e.hash).to.equal('c552ee3990fd6e9bb38b1a8bdd28e8358c339d282e6bb92fc86d04915407f47d');
       expect(e.subject).to.equal('');
-      expect(e.uri).to.deep.equal(['spiffe://f1efe25e-a9b1-1ae1-b580-98000b84a935.consul/ns/default/dc/primary/svc/s1']);
+      expect(e.uri).to.deep.equal([
+        'spiffe://f1efe25e-a9b1-1ae1-b580-98000b84a935.consul/ns/default/dc/primary/svc/s1',
+      ]);
       expect(e.dns).to.deep.equal([]);
       expect(sha256Hex(certOf(e))).to.equal(e.hash);
       expect(e.chain).to.deep.equal([e.cert]);
-      expect(new X509Certificate(certOf(e)).subjectAltName)
-        .to.equal('URI:spiffe://f1efe25e-a9b1-1ae1-b580-98000b84a935.consul/ns/default/dc/primary/svc/s1');
+      expect(new X509Certificate(certOf(e)).subjectAltName).to.equal(
+        'URI:spiffe://f1efe25e-a9b1-1ae1-b580-98000b84a935.consul/ns/default/dc/primary/svc/s1',
+      );
     });
 
     it('between peers: two elements, each Hash matches its own Cert', () => {
@@ -237,9 +255,13 @@ describe('xfcc', () => {
       const [gateway, sidecar] = [at(elements, 0), at(elements, 1)];
       expect(gateway.by).to.deep.equal(['spiffe://ca9857da-71aa-c5be-ec8f-abcd90cae693.consul/gateway/mesh/dc/alpha']);
       expect(gateway.hash).to.equal('419c850ddc7a32edc752d73bb0f0c6e4c2f5b40feae7cf0cdeeb6f3dd759ed1f');
-      expect(gateway.uri).to.deep.equal(['spiffe://fc9a08ef-efb4-bbc9-b3ec-b93e768abfc2.consul/ns/default/dc/primary/svc/s1']);
+      expect(gateway.uri).to.deep.equal([
+        'spiffe://fc9a08ef-efb4-bbc9-b3ec-b93e768abfc2.consul/ns/default/dc/primary/svc/s1',
+      ]);
       expect(gateway.subject).to.equal('');
-      expect(sidecar.by).to.deep.equal(['spiffe://ca9857da-71aa-c5be-ec8f-abcd90cae693.consul/ns/default/dc/alpha/svc/s2']);
+      expect(sidecar.by).to.deep.equal([
+        'spiffe://ca9857da-71aa-c5be-ec8f-abcd90cae693.consul/ns/default/dc/alpha/svc/s2',
+      ]);
       expect(sidecar.hash).to.equal('1db4ea1e68df1ea0cec7d7ba882ca734d3e1a29a0fe64e73275b6ab796234295');
       expect(sidecar.uri).to.deep.equal(['spiffe://ca9857da-71aa-c5be-ec8f-abcd90cae693.consul/gateway/mesh/dc/alpha']);
       expect(sidecar.subject).to.equal('');
@@ -285,7 +307,7 @@ describe('xfcc', () => {
       expect(e.chain).to.deep.equal(chain13);
     });
 
-    it('URL-encoded PEM (what Microsoft\'s sample parser URL-decodes)', () => {
+    it("URL-encoded PEM (what Microsoft's sample parser URL-decodes)", () => {
       const urlChain = chain13.map(encodeURIComponent).join('');
       const e = one(acaValue(DERIVED_LEAF_URL_PEM, urlChain));
       expect(e.cert).to.equal(LEAF_13_PEM);
@@ -301,12 +323,14 @@ describe('xfcc', () => {
     });
 
     it('sidecar element: By, Hash, empty Subject, caller SPIFFE ID', () => {
-      expect(one(ISTIO_DECODED)).to.deep.equal(element({
-        by: ['spiffe://cluster.local/ns/foo/sa/httpbin'],
-        hash: 'e5178ee79066bfbafb1d98044fcd0cf80db76be8714c7a4b630c7922df520bf2',
-        subject: '',
-        uri: ['spiffe://cluster.local/ns/foo/sa/sleep'],
-      }));
+      expect(one(ISTIO_DECODED)).to.deep.equal(
+        element({
+          by: ['spiffe://cluster.local/ns/foo/sa/httpbin'],
+          hash: 'e5178ee79066bfbafb1d98044fcd0cf80db76be8714c7a4b630c7922df520bf2',
+          subject: '',
+          uri: ['spiffe://cluster.local/ns/foo/sa/sleep'],
+        }),
+      );
     });
   });
 
@@ -356,18 +380,17 @@ describe('xfcc', () => {
     });
   });
 
-  describe('parseXfcc: Envoy\'s own parser test cases (§1.7)', () => {
+  describe("parseXfcc: Envoy's own parser test cases (§1.7)", () => {
     it('URI=abc', () => {
       expect(one('By=test;URI=abc;DNS=example.com').uri).to.deep.equal(['abc']);
     });
 
     it('quoted value with , ; = and an escaped quote', () => {
-      expect(one(String.raw`By=test;URI="a,b,c;\"e;f;g=x";DNS=example.com`).uri)
-        .to.deep.equal([String.raw`a,b,c;"e;f;g=x`]);
+      expect(one(String.raw`By=test;URI="a,b,c;\"e;f;g=x";DNS=example.com`).uri).to.deep.equal(['a,b,c;"e;f;g=x']);
       const two = parseXfcc(String.raw`By=test;DNS=example.com,By=test;URI="a,b,c;\"e;f;g=x";DNS=example.com`);
       expect(two).to.have.length(2);
       expect(at(two, 0).uri).to.deep.equal([]);
-      expect(at(two, 1).uri).to.deep.equal([String.raw`a,b,c;"e;f;g=x`]);
+      expect(at(two, 1).uri).to.deep.equal(['a,b,c;"e;f;g=x']);
       expect(at(two, 1).dns).to.deep.equal(['example.com']);
     });
 
@@ -392,9 +415,16 @@ describe('xfcc', () => {
 
   describe('parseXfcc: grammar details', () => {
     it('keys are case-insensitive', () => {
-      expect(one('BY=a;hAsH=b;uri=c;Dns=d;SUBJECT="e";issuer="f"')).to.deep.equal(element({
-        by: ['a'], hash: 'b', uri: ['c'], dns: ['d'], subject: 'e', issuer: 'f',
-      }));
+      expect(one('BY=a;hAsH=b;uri=c;Dns=d;SUBJECT="e";issuer="f"')).to.deep.equal(
+        element({
+          by: ['a'],
+          hash: 'b',
+          uri: ['c'],
+          dns: ['d'],
+          subject: 'e',
+          issuer: 'f',
+        }),
+      );
     });
 
     it('splits a pair at the first "=" only', () => {
@@ -431,8 +461,9 @@ describe('xfcc', () => {
     it('"__proto__" is an ordinary extra key (no prototype pollution)', () => {
       const e = one('__proto__=x;constructor=y');
       expect(Object.keys(e.extra)).to.deep.equal(['__proto__', 'constructor']);
-      expect(e.extra['__proto__']).to.deep.equal(['x']);
-      expect(({} as Record<string, unknown>)['x']).to.equal(undefined);
+      // biome-ignore lint/suspicious/noProto: the test is that a key named __proto__ is a plain own key
+      expect(e.extra.__proto__).to.deep.equal(['x']);
+      expect(({} as Record<string, unknown>).x).to.equal(undefined);
       expect(Object.getPrototypeOf(e.extra)).to.equal(null);
       expect(parseXfcc(formatXfcc([e]))).to.deep.equal([e]);
     });
@@ -478,7 +509,11 @@ describe('xfcc', () => {
       ['repeated Subject', 'Subject="a";Subject="b"', 'repeated single-valued key'],
       ['repeated Issuer', 'Issuer="a";Issuer="b"', 'repeated single-valued key'],
       ['repeated Cert', `Cert="${DERIVED_LEAF_URL_PEM}";Cert="${DERIVED_LEAF_URL_PEM}"`, 'repeated single-valued key'],
-      ['repeated Chain', `Chain="${DERIVED_LEAF_URL_PEM}";Chain="${DERIVED_LEAF_URL_PEM}"`, 'repeated single-valued key'],
+      [
+        'repeated Chain',
+        `Chain="${DERIVED_LEAF_URL_PEM}";Chain="${DERIVED_LEAF_URL_PEM}"`,
+        'repeated single-valued key',
+      ],
       ['empty Hash', 'Hash=;URI=a', 'empty Hash'],
       ['empty quoted Hash', 'Hash="";URI=a', 'empty Hash'],
       ['NUL', 'URI=a\u0000b', 'control character at position 5'],
@@ -492,7 +527,11 @@ describe('xfcc', () => {
       ['trailing comma', 'By=a,', 'empty element'],
       ['element of empty pairs only', 'By=a,;;', 'empty element'],
       ['injected element via a bare value', 'URI=spiffe://td/a",Hash=evil', 'quote inside an unquoted value'],
-      ['injected key via a quoted value', 'Subject="CN=a";Hash=good;Subject="x";Hash=evil', 'repeated single-valued key'],
+      [
+        'injected key via a quoted value',
+        'Subject="CN=a";Hash=good;Subject="x";Hash=evil',
+        'repeated single-valued key',
+      ],
     ];
     for (const [name, value, message] of cases) {
       it(name, () => {
@@ -525,7 +564,10 @@ describe('xfcc', () => {
       ['Cert of another PEM type', `Cert="${DERIVED_LEAF_URL_PEM.replace(/CERTIFICATE/g, 'PRIVATE%20KEY')}"`],
       ['Cert with bad base64', `Cert="${DERIVED_LEAF_URL_PEM.replace('MIIB', 'M!IB')}"`],
       ['Cert with truncated base64', `Cert="${DERIVED_LEAF_URL_PEM.replace('MIIB', 'MIB')}"`],
-      ['Cert with base64 that is not a DER certificate', 'Cert="-----BEGIN CERTIFICATE-----QUFBQQ==-----END CERTIFICATE-----"'],
+      [
+        'Cert with base64 that is not a DER certificate',
+        'Cert="-----BEGIN CERTIFICATE-----QUFBQQ==-----END CERTIFICATE-----"',
+      ],
       ['empty Chain', 'Chain=""'],
       ['Chain that is not PEM', 'Chain="junk"'],
     ];
@@ -543,7 +585,10 @@ describe('xfcc', () => {
       for (const value of [`Cert="${DERIVED_LEAF_URL_PEM}junk"`, `Cert="junk${DERIVED_LEAF_URL_PEM}"`]) {
         expect(parseCertificate(one(value).cert as string).fingerprints.sha256).to.equal(LEAF_13_HASH);
       }
-      expect(one(`Chain="${DERIVED_LEAF_URL_PEM}junk${DERIVED_LEAF_URL_PEM}"`).chain).to.deep.equal([LEAF_13_PEM, LEAF_13_PEM]);
+      expect(one(`Chain="${DERIVED_LEAF_URL_PEM}junk${DERIVED_LEAF_URL_PEM}"`).chain).to.deep.equal([
+        LEAF_13_PEM,
+        LEAF_13_PEM,
+      ]);
     });
 
     it('an empty Chain is no chain; an empty Cert is an empty string', () => {
@@ -593,16 +638,30 @@ describe('xfcc', () => {
 
     it('an undefined limit falls back to the default; invalid limits are an option error', () => {
       expect(parseXfcc(ISTIO_DECODED, { maxLength: undefined })).to.have.length(1);
-      for (const limits of [{ maxLength: 0 }, { maxElements: -1 }, { maxChainLength: 1.5 }, { maxLength: Number.NaN }]) {
+      for (const limits of [
+        { maxLength: 0 },
+        { maxElements: -1 },
+        { maxChainLength: 1.5 },
+        { maxLength: Number.NaN },
+      ]) {
         expect(thrown(() => parseXfcc(ISTIO_DECODED, limits)).code).to.equal('invalid_option');
       }
     });
   });
 
   describe('formatXfcc', () => {
-    it('writes the real values back byte for byte when Envoy\'s key order was used', () => {
-      for (const value of [ENVOY_DOCS_1, ENVOY_DOCS_2, ENVOY_DOCS_3, ENVOY_INTEGRATION_APPEND,
-        ENVOY_UNIT_NO_BY, ENVOY_131_CAPTURE, CONSUL_BETWEEN_SERVICES, CONSUL_BETWEEN_PEERS, ISTIO_DECODED]) {
+    it("writes the real values back byte for byte when Envoy's key order was used", () => {
+      for (const value of [
+        ENVOY_DOCS_1,
+        ENVOY_DOCS_2,
+        ENVOY_DOCS_3,
+        ENVOY_INTEGRATION_APPEND,
+        ENVOY_UNIT_NO_BY,
+        ENVOY_131_CAPTURE,
+        CONSUL_BETWEEN_SERVICES,
+        CONSUL_BETWEEN_PEERS,
+        ISTIO_DECODED,
+      ]) {
         expect(formatXfcc(parseXfcc(value))).to.equal(value);
       }
     });
@@ -628,7 +687,18 @@ describe('xfcc', () => {
     });
 
     it('round trip format → parse with awkward characters', () => {
-      const awkward = ['spiffe://td/a;b', 'x,y', 'k=v', 'has space', 'q"uote', 'back\\slash', '\\"', ' lead', 'trail\t', 'é'];
+      const awkward = [
+        'spiffe://td/a;b',
+        'x,y',
+        'k=v',
+        'has space',
+        'q"uote',
+        'back\\slash',
+        '\\"',
+        ' lead',
+        'trail\t',
+        'é',
+      ];
       const elements: XfccElement[] = [
         element({
           by: awkward,
@@ -647,8 +717,9 @@ describe('xfcc', () => {
       ];
       const formatted = formatXfcc(elements);
       expect(parseXfcc(formatted)).to.deep.equal(elements);
-      expect(formatted.startsWith('By="spiffe://td/a;b";By="x,y";By="k=v";By="has space";By="q\\"uote";By="back\\\\slash"'))
-        .to.equal(true);
+      expect(
+        formatted.startsWith('By="spiffe://td/a;b";By="x,y";By="k=v";By="has space";By="q\\"uote";By="back\\\\slash"'),
+      ).to.equal(true);
     });
 
     it('an element with no fields is written as "URI=" so it survives', () => {
@@ -658,8 +729,12 @@ describe('xfcc', () => {
     });
 
     it('accepts partial elements and skips empty SAN entries', () => {
-      expect(formatXfcc([{ uri: ['u', ''], hash: 'h' }, { dns: ['d'], subject: 's' }]))
-        .to.equal('Hash=h;URI=u,Subject="s";DNS=d');
+      expect(
+        formatXfcc([
+          { uri: ['u', ''], hash: 'h' },
+          { dns: ['d'], subject: 's' },
+        ]),
+      ).to.equal('Hash=h;URI=u,Subject="s";DNS=d');
     });
 
     it('refuses control characters and non-token or colliding extra keys', () => {
@@ -695,7 +770,8 @@ describe('xfcc', () => {
     });
 
     it('undefined when there are no elements; bad policy is an option error', () => {
-      for (const policy of ['last', 'first', 'only'] as const) expect(selectXfccElement([], policy)).to.equal(undefined);
+      for (const policy of ['last', 'first', 'only'] as const)
+        expect(selectXfccElement([], policy)).to.equal(undefined);
       expect(thrown(() => selectXfccElement(elements, 'middle' as 'last')).code).to.equal('invalid_option');
     });
   });
@@ -715,7 +791,7 @@ describe('xfcc', () => {
       expect(xfccHashMatches(capture, otherDer)).to.equal(false);
     });
 
-    it('false for the fake Hash=123456 from Envoy\'s tests against a real DER', () => {
+    it("false for the fake Hash=123456 from Envoy's tests against a real DER", () => {
       const fake = at(parseXfcc(ENVOY_INTEGRATION_APPEND), 0);
       expect(fake.hash).to.equal('123456');
       expect(xfccHashMatches(fake, der)).to.equal(false);
@@ -750,9 +826,11 @@ describe('xfcc', () => {
       expect(xfccLeaf(e)).to.equal(LEAF_13_PEM);
     });
 
-    it('an empty Cert is no Cert; neither Cert nor Chain (Envoy\'s default By and Hash) is no certificate', () => {
+    it("an empty Cert is no Cert; neither Cert nor Chain (Envoy's default By and Hash) is no certificate", () => {
       expect(xfccLeaf(one(`Cert="";Chain="${encoded(LEAF_13_PEM)}"`))).to.equal(LEAF_13_PEM);
-      expect(xfccLeaf(one(`By=spiffe://proxy;Hash=${LEAF_13_HASH};Subject="CN=BC";URI=;DNS=bc.example`))).to.equal(undefined);
+      expect(xfccLeaf(one(`By=spiffe://proxy;Hash=${LEAF_13_HASH};Subject="CN=BC";URI=;DNS=bc.example`))).to.equal(
+        undefined,
+      );
       expect(xfccLeaf(one('Chain=""'))).to.equal(undefined);
     });
   });

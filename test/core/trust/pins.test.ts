@@ -1,10 +1,15 @@
-import { expect } from 'chai';
 import { createHash, webcrypto, X509Certificate } from 'node:crypto';
-import { parseCertificate } from '../../../packages/core/src/x509/certificate.js';
+import { expect } from 'chai';
 import type { ClientCertificate } from '../../../packages/core/src/model.js';
-import { compilePins, matchPins, type PinsOption, type RuleContext } from '../../../packages/core/src/trust/pins.js';
-import { createCA, createSelfSigned, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
+import {
+  createCA,
+  createSelfSigned,
+  type TestCA,
+  type TestCertificate,
+} from '../../../packages/core/src/testkit/index.js';
 import { verifyChainSync } from '../../../packages/core/src/trust/path/verify.js';
+import { compilePins, matchPins, type PinsOption, type RuleContext } from '../../../packages/core/src/trust/pins.js';
+import { parseCertificate } from '../../../packages/core/src/x509/certificate.js';
 import { colonHex } from '../../helpers/encodings.js';
 import { optionError } from '../../helpers/errors.js';
 import { x509 } from '../../helpers/x509.js';
@@ -23,17 +28,33 @@ async function sameKey(original: TestCertificate, ca: boolean): Promise<TestCert
   const publicKey = await webcrypto.subtle.importKey('spki', spki, EC_IMPORT, true, ['verify']);
   const now = Math.floor(Date.now() / 1000) * 1000;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '7e57', name: new x509.X509Certificate(original.der).subjectName, notBefore: new Date(now - 60_000), notAfter: new Date(now + 86_400_000),
-    keys: { publicKey, privateKey }, signingAlgorithm: EC_SIGN,
+    serialNumber: '7e57',
+    name: new x509.X509Certificate(original.der).subjectName,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 86_400_000),
+    keys: { publicKey, privateKey },
+    signingAlgorithm: EC_SIGN,
     extensions: [
       new x509.BasicConstraintsExtension(ca, undefined, true),
-      ...(ca ? [new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        await x509.SubjectKeyIdentifierExtension.create(publicKey)] : []),
+      ...(ca
+        ? [
+            new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+            await x509.SubjectKeyIdentifierExtension.create(publicKey),
+          ]
+        : []),
     ],
   });
   const der = Buffer.from(cert.rawData);
   const pem = cert.toString('pem');
-  return { ...original, cert: pem, pem, der, x509: new X509Certificate(der), chain: [], sha256: createHash('sha256').update(der).digest('hex') };
+  return {
+    ...original,
+    cert: pem,
+    pem,
+    der,
+    x509: new X509Certificate(der),
+    chain: [],
+    sha256: createHash('sha256').update(der).digest('hex'),
+  };
 }
 
 /** SHA-256 of the SubjectPublicKeyInfo, computed by @peculiar/x509 rather than node:crypto. */
@@ -56,7 +77,8 @@ describe('pins', () => {
   let leafContext: RuleContext;
   let strangerContext: RuleContext;
 
-  const match = (pins: PinsOption, cert: ClientCertificate, context?: RuleContext) => matchPins(compilePins(pins), cert, context);
+  const match = (pins: PinsOption, cert: ClientCertificate, context?: RuleContext) =>
+    matchPins(compilePins(pins), cert, context);
   const client = (test: TestCertificate) => parseCertificate(test.der);
 
   function verifiedPath(test: TestCertificate, anchors: string | string[]): RuleContext {
@@ -105,7 +127,11 @@ describe('pins', () => {
 
     it('failure has a fixed message and no certificate content', () => {
       const result = match(partner.cert, leafCert);
-      expect(result).to.deep.equal({ ok: false, failed: 'pins', message: 'The client certificate does not match any pinned certificate or key.' });
+      expect(result).to.deep.equal({
+        ok: false,
+        failed: 'pins',
+        message: 'The client certificate does not match any pinned certificate or key.',
+      });
     });
   });
 
@@ -127,9 +153,13 @@ describe('pins', () => {
 
     it('refuses SHA-1 for pins, and a prefix that contradicts the length', () => {
       const sha1 = createHash('sha1').update(leaf.der).digest('hex');
-      expect(optionError(() => compilePins([sha1]))).to.include('"pins[0]"').and.include('SHA-1');
+      expect(optionError(() => compilePins([sha1])))
+        .to.include('"pins[0]"')
+        .and.include('SHA-1');
       expect(optionError(() => compilePins(`sha1:${sha1}`))).to.include('"pins"');
-      expect(optionError(() => compilePins([partner.cert, `sha1:${leaf.sha256}`]))).to.include('"pins[1]"').and.include('says sha1');
+      expect(optionError(() => compilePins([partner.cert, `sha1:${leaf.sha256}`])))
+        .to.include('"pins[1]"')
+        .and.include('says sha1');
     });
   });
 
@@ -159,8 +189,10 @@ describe('pins', () => {
 
     it('rejects a key hash of the wrong size or encoding', () => {
       expect(optionError(() => compilePins(['spki-sha256:AAAA']))).to.include('"pins[0]"');
-      expect(optionError(() => compilePins(['sha256/' + 'ab'.repeat(20)]))).to.include('"pins[0]"');
-      expect(optionError(() => compilePins([`spki-sha256:${Buffer.alloc(31).toString('base64')}`]))).to.include('"pins[0]"');
+      expect(optionError(() => compilePins([`sha256/${'ab'.repeat(20)}`]))).to.include('"pins[0]"');
+      expect(optionError(() => compilePins([`spki-sha256:${Buffer.alloc(31).toString('base64')}`]))).to.include(
+        '"pins[0]"',
+      );
     });
   });
 
@@ -202,7 +234,10 @@ describe('pins', () => {
     });
 
     it('a path that does not start with the leaf is a programming error', () => {
-      expect(() => match({ issuer: root.cert }, leafCert, strangerContext)).to.throw(TypeError, /starting with the leaf/);
+      expect(() => match({ issuer: root.cert }, leafCert, strangerContext)).to.throw(
+        TypeError,
+        /starting with the leaf/,
+      );
     });
 
     it('leaf-only pins do not need or read the path', () => {
@@ -222,9 +257,21 @@ describe('pins', () => {
       ['unknown key', () => compilePins([{ issuers: 'x' } as never]), '"pins[0].issuers"'],
       ['bad issuer', () => compilePins([{ issuer: 'sha256:zz' }]), '"pins[0].issuer"'],
       ['bundle as leaf of an object', () => compilePins([{ leaf: bundlePlaceholder() }]), '"pins[0].leaf"'],
-      ['PEM without a certificate', () => compilePins(['-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n']), '"pins[0]"'],
+      [
+        'PEM without a certificate',
+        () => compilePins(['-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n']),
+        '"pins[0]"',
+      ],
       ['broken certificate bytes', () => compilePins([Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01])]), '"pins[0]"'],
-      ['duplicate names', () => compilePins([{ name: 'a', leaf: partnerCertPlaceholder() }, { name: 'a', leaf: partnerCertPlaceholder() }]), '"pins[1].name"'],
+      [
+        'duplicate names',
+        () =>
+          compilePins([
+            { name: 'a', leaf: partnerCertPlaceholder() },
+            { name: 'a', leaf: partnerCertPlaceholder() },
+          ]),
+        '"pins[1].name"',
+      ],
       ['custom path', () => compilePins(['nope'], 'routes.admin.pins'), '"routes.admin.pins[0]"'],
     ];
     let pem = '';

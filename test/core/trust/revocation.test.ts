@@ -1,19 +1,33 @@
-import { expect } from 'chai';
 import type { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'chai';
 import {
-  compileRevocation, decideRevocation, type RevocationOptions, type RevocationResult,
-} from '../../../packages/core/src/trust/revocation.js';
-import { createCA, generateKeyPair, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
+  createCA,
+  generateKeyPair,
+  type TestCA,
+  type TestCertificate,
+} from '../../../packages/core/src/testkit/index.js';
 import {
-  createCrl, crlDistributionPointsExtension, deltaCrlIndicatorExtension, issuingDistributionPointExtension,
-  ocspAiaExtension, startOcspResponder, type OcspResponder, type TestCrl,
+  createCrl,
+  crlDistributionPointsExtension,
+  deltaCrlIndicatorExtension,
+  issuingDistributionPointExtension,
+  type OcspResponder,
+  ocspAiaExtension,
+  startOcspResponder,
+  type TestCrl,
 } from '../../../packages/core/src/testkit/revocation.js';
 import { verifyChainSync } from '../../../packages/core/src/trust/path/verify.js';
+import {
+  compileRevocation,
+  decideRevocation,
+  type RevocationOptions,
+  type RevocationResult,
+} from '../../../packages/core/src/trust/revocation.js';
 import { expectClientCertError } from '../../helpers/errors.js';
 
 const SECOND = 1000;
@@ -62,11 +76,18 @@ function expectRevoked(result: RevocationResult, depth: number): void {
   expect(result.message).to.equal(`certificate at depth ${depth} has been revoked`);
 }
 
-function expectUnknown(result: RevocationResult, depth: number, transient: boolean, reason?: string): Extract<RevocationResult, { status: 'unknown' }> {
+function expectUnknown(
+  result: RevocationResult,
+  depth: number,
+  transient: boolean,
+  reason?: string,
+): Extract<RevocationResult, { status: 'unknown' }> {
   if (result.status !== 'unknown') expect.fail(`expected unknown, got ${result.status}`);
   expect(result.depth, result.message).to.equal(depth);
   expect(result.transient, result.message).to.equal(transient);
-  expect(result.message).to.match(new RegExp(`^revocation status of the certificate at depth ${depth} could not be determined: `));
+  expect(result.message).to.match(
+    new RegExp(`^revocation status of the certificate at depth ${depth} could not be determined: `),
+  );
   if (reason !== undefined) expect(result.message).to.contain(reason);
   return result;
 }
@@ -95,7 +116,7 @@ interface CrlServer {
 }
 
 async function startCrlServer(body: Buffer | string, port = 0): Promise<CrlServer> {
-  const server = http.createServer((request, response) => {
+  const server = http.createServer((_request, response) => {
     state.requests++;
     response.writeHead(200, { 'content-type': 'application/pkix-crl' });
     response.end(state.body);
@@ -110,15 +131,16 @@ async function startCrlServer(body: Buffer | string, port = 0): Promise<CrlServe
     port: bound,
     requests: 0,
     body,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   return state;
 }
 
-describe('revocation', function () {
+describe('revocation', () => {
   let root: TestCA;
   let intermediate: TestCA;
   let leaf: TestCertificate;
@@ -130,19 +152,27 @@ describe('revocation', function () {
   let rootCrl: TestCrl;
   let intermediateCrl: TestCrl;
 
-  before(async function () {
+  before(async () => {
     root = await createCA({ subject: 'CN=revocation test root', ...validity() });
-    intermediate = await root.intermediate({ subject: 'CN=revocation test intermediate', serialNumber: '0a01', ...validity() });
+    intermediate = await root.intermediate({
+      subject: 'CN=revocation test intermediate',
+      serialNumber: '0a01',
+      ...validity(),
+    });
     leaf = await intermediate.issue({ subject: 'CN=good client', serialNumber: '1001', ...validity() });
     revokedLeaf = await intermediate.issue({ subject: 'CN=revoked client', serialNumber: '1002', ...validity() });
     path = pathOf(leaf, root);
     revokedPath = pathOf(revokedLeaf, root);
     rootCrl = await createCrl(root, { thisUpdate: at(-HOUR), nextUpdate: at(DAY) });
-    intermediateCrl = await createCrl(intermediate, { thisUpdate: at(-HOUR), nextUpdate: at(2 * DAY), revoked: [{ serialNumber: '1002' }] });
+    intermediateCrl = await createCrl(intermediate, {
+      thisUpdate: at(-HOUR),
+      nextUpdate: at(2 * DAY),
+      revoked: [{ serialNumber: '1002' }],
+    });
     dir = await mkdtemp(join(tmpdir(), 'clientcert-revocation-'));
   });
 
-  after(async function () {
+  after(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -152,8 +182,8 @@ describe('revocation', function () {
     return target;
   }
 
-  describe('options', function () {
-    it('is off, and does nothing, when nothing is configured', function () {
+  describe('options', () => {
+    it('is off, and does nothing, when nothing is configured', () => {
       const checker = compileRevocation(undefined);
       expect(checker.policy).to.equal('off');
       expect(checker.description).to.equal('off');
@@ -161,21 +191,23 @@ describe('revocation', function () {
       expect(compileRevocation({}).policy).to.equal('off');
     });
 
-    it('defaults to strict when CRLs or OCSP are configured', async function () {
+    it('defaults to strict when CRLs or OCSP are configured', async () => {
       const checker = compileRevocation({ crls: [await file('default.pem', rootCrl.pem)] });
       expect(checker.policy).to.equal('strict');
       expect(checker.description).to.equal('strict; 1 CRL file; whole chain');
       expect(compileRevocation({ ocsp: true, scope: 'leaf' }).description).to.equal('strict; OCSP; leaf only');
-      expect(compileRevocation({ crls: rootCrl.der, policy: 'soft' }).description).to.equal('soft; 1 inline CRL; whole chain');
+      expect(compileRevocation({ crls: rootCrl.der, policy: 'soft' }).description).to.equal(
+        'soft; 1 inline CRL; whole chain',
+      );
     });
 
-    it('refuses a policy that has nothing to check', function () {
+    it('refuses a policy that has nothing to check', () => {
       expectClientCertError(() => compileRevocation({ policy: 'strict' }), 'invalid_option');
       expectClientCertError(() => compileRevocation({ policy: 'soft', crls: [] }), 'invalid_option');
       expect(compileRevocation({ policy: 'off' }).policy).to.equal('off');
     });
 
-    it('names the option at fault', async function () {
+    it('names the option at fault', async () => {
       const cases: Array<[RevocationOptions, string]> = [
         [{ policy: 'lenient' as never }, 'revocation.policy'],
         [{ scope: 'all' as never }, 'revocation.scope'],
@@ -204,18 +236,22 @@ describe('revocation', function () {
       }
     });
 
-    it('names the path it was given', function () {
-      expect(() => compileRevocation({ policy: 'x' as never }, 'routes[2].revocation')).to.throw(/"routes\[2\]\.revocation\.policy"/);
+    it('names the path it was given', () => {
+      expect(() => compileRevocation({ policy: 'x' as never }, 'routes[2].revocation')).to.throw(
+        /"routes\[2\]\.revocation\.policy"/,
+      );
     });
 
-    it('does not use CRLs it cannot process (delta, indirect): no status from them, and start-up lists them', async function () {
+    it('does not use CRLs it cannot process (delta, indirect): no status from them, and start-up lists them', async () => {
       const delta = await createCrl(intermediate, { crlNumber: 2, extensions: [deltaCrlIndicatorExtension(1)] });
       const withDelta = compileRevocation({ crls: [rootCrl.der, delta.der] });
       expect(withDelta.problems).to.deep.equal([
         'revocation.crls[1] is not a valid CRL: it is a delta CRL, which is not supported; the certificates it covers have no revocation status from it',
       ]);
       expectUnknown(sync(withDelta.check(path, at())), 0, false, 'its CRL is not valid: it is a delta CRL');
-      const indirect = await createCrl(intermediate, { extensions: [issuingDistributionPointExtension({ indirectCRL: true })] });
+      const indirect = await createCrl(intermediate, {
+        extensions: [issuingDistributionPointExtension({ indirectCRL: true })],
+      });
       const withIndirect = compileRevocation({ crls: [rootCrl.pem + indirect.pem] });
       expect(withIndirect.problems).to.deep.equal([
         'revocation.crls[0] (CRL 2 of 2) is not a valid CRL: it is an indirect CRL, which is not supported; the certificates it covers have no revocation status from it',
@@ -224,30 +260,45 @@ describe('revocation', function () {
       expect(compileRevocation({ crls: [rootCrl.der, intermediateCrl.der] }).problems).to.deep.equal([]);
     });
 
-    it('does no work under policy off even with sources configured', function () {
+    it('does no work under policy off even with sources configured', () => {
       const checker = compileRevocation({ policy: 'off', crls: [intermediateCrl.der] });
       expect(sync(checker.check(revokedPath, at()))).to.deep.equal({ status: 'good', validUntil: Infinity });
     });
   });
 
-  describe('decideRevocation', function () {
+  describe('decideRevocation', () => {
     const unknown = (transient: boolean): RevocationResult => ({
-      status: 'unknown', depth: 0, transient, message: 'revocation status of the certificate at depth 0 could not be determined: x',
+      status: 'unknown',
+      depth: 0,
+      transient,
+      message: 'revocation status of the certificate at depth 0 could not be determined: x',
       validUntil: NOW + HOUR,
     });
 
-    it('passes good answers, cacheable until validUntil', function () {
-      expect(decideRevocation({ status: 'good', validUntil: NOW + HOUR }, 'strict')).to.deep.equal({ ok: true, cacheUntil: NOW + HOUR, warning: null });
+    it('passes good answers, cacheable until validUntil', () => {
+      expect(decideRevocation({ status: 'good', validUntil: NOW + HOUR }, 'strict')).to.deep.equal({
+        ok: true,
+        cacheUntil: NOW + HOUR,
+        warning: null,
+      });
     });
 
-    it('fails revoked under every policy with client_certificate_revoked', function () {
+    it('fails revoked under every policy with client_certificate_revoked', () => {
       for (const policy of ['soft', 'strict'] as const) {
-        const decision = decideRevocation({ status: 'revoked', depth: 1, message: 'certificate at depth 1 has been revoked', validUntil: 5 }, policy);
-        expect(decision).to.deep.equal({ ok: false, code: 'client_certificate_revoked', message: 'certificate at depth 1 has been revoked', cacheUntil: 5 });
+        const decision = decideRevocation(
+          { status: 'revoked', depth: 1, message: 'certificate at depth 1 has been revoked', validUntil: 5 },
+          policy,
+        );
+        expect(decision).to.deep.equal({
+          ok: false,
+          code: 'client_certificate_revoked',
+          message: 'certificate at depth 1 has been revoked',
+          cacheUntil: 5,
+        });
       }
     });
 
-    it('fails unknown under strict with client_certificate_untrusted, passes it under soft', function () {
+    it('fails unknown under strict with client_certificate_untrusted, passes it under soft', () => {
       const strict = decideRevocation(unknown(false), 'strict');
       expect(strict).to.include({ ok: false, code: 'client_certificate_untrusted', cacheUntil: NOW + HOUR });
       const soft = decideRevocation(unknown(false), 'soft');
@@ -255,38 +306,48 @@ describe('revocation', function () {
       expect((soft as { warning: string }).warning).to.contain('could not be determined');
     });
 
-    it('never lets a transient answer be cached', function () {
+    it('never lets a transient answer be cached', () => {
       expect(decideRevocation(unknown(true), 'strict').cacheUntil).to.equal(0);
       expect(decideRevocation(unknown(true), 'soft')).to.include({ ok: true, cacheUntil: 0 });
     });
   });
 
-  describe('CRLs from files and memory', function () {
-    it('finds an unlisted chain good from PEM files, synchronously, valid until the earliest nextUpdate', async function () {
-      const checker = compileRevocation({ crls: [await file('root.pem', rootCrl.pem), await file('intermediate.pem', intermediateCrl.pem)] });
+  describe('CRLs from files and memory', () => {
+    it('finds an unlisted chain good from PEM files, synchronously, valid until the earliest nextUpdate', async () => {
+      const checker = compileRevocation({
+        crls: [await file('root.pem', rootCrl.pem), await file('intermediate.pem', intermediateCrl.pem)],
+      });
       const result = expectGood(sync(checker.check(path, at())));
       expect(result.validUntil).to.equal(NOW + DAY);
     });
 
-    it('finds a listed leaf revoked from a DER file', async function () {
-      const checker = compileRevocation({ crls: [await file('root.der', rootCrl.der), await file('intermediate.der', intermediateCrl.der)] });
+    it('finds a listed leaf revoked from a DER file', async () => {
+      const checker = compileRevocation({
+        crls: [await file('root.der', rootCrl.der), await file('intermediate.der', intermediateCrl.der)],
+      });
       expectRevoked(sync(checker.check(revokedPath, at())), 0);
-      expect(decideRevocation(sync(checker.check(revokedPath, at())), 'strict')).to.include({ ok: false, code: 'client_certificate_revoked' });
+      expect(decideRevocation(sync(checker.check(revokedPath, at())), 'strict')).to.include({
+        ok: false,
+        code: 'client_certificate_revoked',
+      });
     });
 
-    it('reads several CRLs from one PEM bundle', async function () {
+    it('reads several CRLs from one PEM bundle', async () => {
       const checker = compileRevocation({ crls: await file('bundle.pem', rootCrl.pem + intermediateCrl.pem) });
       expectGood(sync(checker.check(path, at())));
       expectRevoked(sync(checker.check(revokedPath, at())), 0);
     });
 
-    it('finds a revoked intermediate at depth 1', async function () {
-      const rootRevoking = await createCrl(root, { thisUpdate: at(-HOUR), revoked: [{ serialNumber: '0a01', reason: 'cACompromise' }] });
+    it('finds a revoked intermediate at depth 1', async () => {
+      const rootRevoking = await createCrl(root, {
+        thisUpdate: at(-HOUR),
+        revoked: [{ serialNumber: '0a01', reason: 'cACompromise' }],
+      });
       const checker = compileRevocation({ crls: [rootRevoking.der, intermediateCrl.der] });
       expectRevoked(sync(checker.check(path, at())), 1);
     });
 
-    it('with scope leaf, checks the leaf only', async function () {
+    it('with scope leaf, checks the leaf only', async () => {
       const rootRevoking = await createCrl(root, { revoked: [{ serialNumber: '0a01' }] });
       const leafOnly = compileRevocation({ crls: [rootRevoking.der, intermediateCrl.der], scope: 'leaf' });
       expectGood(sync(leafOnly.check(path, at())));
@@ -295,7 +356,7 @@ describe('revocation', function () {
       expectGood(sync(compileRevocation({ crls: [intermediateCrl.der], scope: 'leaf' }).check(path, at())));
     });
 
-    it('needs a CRL for every certificate of the chain: one without is unknown (not transient)', function () {
+    it('needs a CRL for every certificate of the chain: one without is unknown (not transient)', () => {
       const checker = compileRevocation({ crls: [intermediateCrl.der] });
       const result = expectUnknown(sync(checker.check(path, at())), 1, false, 'no CRL covers it');
       expect(result.validUntil).to.equal(NOW + 2 * DAY);
@@ -305,7 +366,7 @@ describe('revocation', function () {
       expectRevoked(sync(checker.check(revokedPath, at())), 0);
     });
 
-    it('treats a stale CRL (past nextUpdate) as unknown: strict fails, soft passes', async function () {
+    it('treats a stale CRL (past nextUpdate) as unknown: strict fails, soft passes', async () => {
       const stale = await createCrl(intermediate, { thisUpdate: at(-2 * DAY), nextUpdate: at(-10 * MINUTE) });
       const strict = compileRevocation({ crls: [rootCrl.der, stale.der] });
       const result = expectUnknown(sync(strict.check(path, at())), 0, false, 'its CRL is out of date');
@@ -317,7 +378,7 @@ describe('revocation', function () {
       expectGood(sync(strict.check(path, at(-20 * MINUTE))));
     });
 
-    it('re-reads a stale CRL file; when it is still stale the answer is transient', async function () {
+    it('re-reads a stale CRL file; when it is still stale the answer is transient', async () => {
       const stale = await createCrl(intermediate, { thisUpdate: at(-2 * DAY), nextUpdate: at(-HOUR) });
       const target = await file('stale.pem', stale.pem);
       const soft = compileRevocation({ crls: [rootCrl.der, target], policy: 'soft', retryAfterMs: 0 });
@@ -330,7 +391,7 @@ describe('revocation', function () {
       expectGood(sync(soft.check(path, at())));
     });
 
-    it('ignores a CRL that the issuer did not sign', async function () {
+    it('ignores a CRL that the issuer did not sign', async () => {
       const forgedKeys = await generateKeyPair();
       const forged = await createCrl(intermediate, { signingKeys: forgedKeys, revoked: [{ serialNumber: '1001' }] });
       const checker = compileRevocation({ crls: [rootCrl.der, forged.der] });
@@ -340,42 +401,63 @@ describe('revocation', function () {
       expectGood(sync(both.check(path, at())));
     });
 
-    it('ignores a CRL of another CA with the same name', async function () {
+    it('ignores a CRL of another CA with the same name', async () => {
       const twin = await createCA({ subject: 'CN=revocation test intermediate' });
       const twinCrl = await createCrl(twin, { revoked: [{ serialNumber: '1001' }] });
       const checker = compileRevocation({ crls: [rootCrl.der, twinCrl.der] });
       expectUnknown(sync(checker.check(path, at())), 0, false);
     });
 
-    it('does not use a CRL before its thisUpdate (beyond 5 minutes of clock skew)', async function () {
+    it('does not use a CRL before its thisUpdate (beyond 5 minutes of clock skew)', async () => {
       const future = await createCrl(intermediate, { thisUpdate: at(HOUR), nextUpdate: at(DAY) });
       expectUnknown(sync(compileRevocation({ crls: [rootCrl.der, future.der] }).check(path, at())), 0, false);
       const skewed = await createCrl(intermediate, { thisUpdate: at(2 * MINUTE), nextUpdate: at(DAY) });
       expectGood(sync(compileRevocation({ crls: [rootCrl.der, skewed.der] }).check(path, at())));
     });
 
-    it('honours entry reasons: certificateHold revokes, removeFromCRL does not', async function () {
+    it('honours entry reasons: certificateHold revokes, removeFromCRL does not', async () => {
       const crl = await createCrl(intermediate, {
-        revoked: [{ serialNumber: '1001', reason: 'removeFromCRL' }, { serialNumber: '1002', reason: 'certificateHold' }],
+        revoked: [
+          { serialNumber: '1001', reason: 'removeFromCRL' },
+          { serialNumber: '1002', reason: 'certificateHold' },
+        ],
       });
       const checker = compileRevocation({ crls: [rootCrl.der, crl.der] });
       expectGood(sync(checker.check(path, at())));
       expectRevoked(sync(checker.check(revokedPath, at())), 0);
     });
 
-    it('applies an issuingDistributionPoint scope (user/CA certificates, distribution point)', async function () {
-      const caOnly = await createCrl(intermediate, { extensions: [issuingDistributionPointExtension({ onlyContainsCACerts: true })] });
+    it('applies an issuingDistributionPoint scope (user/CA certificates, distribution point)', async () => {
+      const caOnly = await createCrl(intermediate, {
+        extensions: [issuingDistributionPointExtension({ onlyContainsCACerts: true })],
+      });
       expectUnknown(sync(compileRevocation({ crls: [rootCrl.der, caOnly.der] }).check(path, at())), 0, false);
-      const userOnly = await createCrl(intermediate, { extensions: [issuingDistributionPointExtension({ onlyContainsUserCerts: true })] });
+      const userOnly = await createCrl(intermediate, {
+        extensions: [issuingDistributionPointExtension({ onlyContainsUserCerts: true })],
+      });
       expectGood(sync(compileRevocation({ crls: [rootCrl.der, userOnly.der] }).check(path, at())));
-      const rootUserOnly = await createCrl(root, { extensions: [issuingDistributionPointExtension({ onlyContainsUserCerts: true })] });
-      expectUnknown(sync(compileRevocation({ crls: [rootUserOnly.der, intermediateCrl.der] }).check(path, at())), 1, false);
+      const rootUserOnly = await createCrl(root, {
+        extensions: [issuingDistributionPointExtension({ onlyContainsUserCerts: true })],
+      });
+      expectUnknown(
+        sync(compileRevocation({ crls: [rootUserOnly.der, intermediateCrl.der] }).check(path, at())),
+        1,
+        false,
+      );
 
       const point = 'http://crl.example/partition-1.crl';
-      const partition = await createCrl(intermediate, { extensions: [issuingDistributionPointExtension({ uri: point })] });
-      const inPartition = await intermediate.issue({ serialNumber: '1003', extensions: [crlDistributionPointsExtension([point])], ...validity() });
+      const partition = await createCrl(intermediate, {
+        extensions: [issuingDistributionPointExtension({ uri: point })],
+      });
+      const inPartition = await intermediate.issue({
+        serialNumber: '1003',
+        extensions: [crlDistributionPointsExtension([point])],
+        ...validity(),
+      });
       const elsewhere = await intermediate.issue({
-        serialNumber: '1004', extensions: [crlDistributionPointsExtension(['http://crl.example/partition-2.crl'])], ...validity(),
+        serialNumber: '1004',
+        extensions: [crlDistributionPointsExtension(['http://crl.example/partition-2.crl'])],
+        ...validity(),
       });
       const checker = compileRevocation({ crls: [rootCrl.der, partition.der] });
       expectGood(sync(checker.check(pathOf(inPartition, root), at())));
@@ -383,12 +465,15 @@ describe('revocation', function () {
       expectUnknown(sync(checker.check(path, at())), 0, false); // no cRLDistributionPoints at all
     });
 
-    it('has nothing to check for a path of one certificate', function () {
-      expect(sync(compileRevocation({ crls: [rootCrl.der] }).check([root.x509], at()))).to.deep.equal({ status: 'good', validUntil: Infinity });
+    it('has nothing to check for a path of one certificate', () => {
+      expect(sync(compileRevocation({ crls: [rootCrl.der] }).check([root.x509], at()))).to.deep.equal({
+        status: 'good',
+        validUntil: Infinity,
+      });
     });
   });
 
-  describe('CRLs from URLs (a real HTTP server on loopback)', function () {
+  describe('CRLs from URLs (a real HTTP server on loopback)', () => {
     const servers: CrlServer[] = [];
     async function serve(body: Buffer | string, port = 0): Promise<CrlServer> {
       const server = await startCrlServer(body, port);
@@ -396,11 +481,11 @@ describe('revocation', function () {
       return server;
     }
 
-    afterEach(async function () {
+    afterEach(async () => {
       await Promise.all(servers.splice(0).map((server) => server.close()));
     });
 
-    it('fetches on first use, then answers from memory', async function () {
+    it('fetches on first use, then answers from memory', async () => {
       const server = await serve(intermediateCrl.der);
       const checker = compileRevocation({ crls: [rootCrl.der, server.url] });
       expect(server.requests).to.equal(0); // lazily
@@ -411,16 +496,20 @@ describe('revocation', function () {
       expect(server.requests).to.equal(1);
     });
 
-    it('accepts PEM over HTTP and shares one download between concurrent checks', async function () {
+    it('accepts PEM over HTTP and shares one download between concurrent checks', async () => {
       const server = await serve(intermediateCrl.pem);
       const checker = compileRevocation({ crls: [rootCrl.der, server.url] });
-      const results = await Promise.all([checker.check(path, at()), checker.check(revokedPath, at()), checker.check(path, at())]);
+      const results = await Promise.all([
+        checker.check(path, at()),
+        checker.check(revokedPath, at()),
+        checker.check(path, at()),
+      ]);
       expectGood(results[0]!);
       expectRevoked(results[1]!, 0);
       expect(server.requests).to.equal(1);
     });
 
-    it('refreshes ahead of nextUpdate in the background, and before answering once it has passed', async function () {
+    it('refreshes ahead of nextUpdate in the background, and before answering once it has passed', async () => {
       const first = await createCrl(intermediate, { thisUpdate: at(-HOUR), nextUpdate: at(HOUR), crlNumber: 1 });
       const server = await serve(first.der);
       const checker = compileRevocation({ crls: [rootCrl.der, server.url], retryAfterMs: 0 });
@@ -430,10 +519,18 @@ describe('revocation', function () {
 
       // The last tenth of the period (12 minutes here): the answer still comes from the CRL in
       // hand, synchronously, while a newer one is fetched.
-      const second = await createCrl(intermediate, { thisUpdate: at(50 * MINUTE), nextUpdate: at(3 * HOUR), crlNumber: 2, revoked: [{ serialNumber: '1002' }] });
+      const second = await createCrl(intermediate, {
+        thisUpdate: at(50 * MINUTE),
+        nextUpdate: at(3 * HOUR),
+        crlNumber: 2,
+        revoked: [{ serialNumber: '1002' }],
+      });
       server.body = second.der;
       expectGood(sync(checker.check(revokedPath, at(55 * MINUTE))));
-      await waitFor(() => sync(checker.check(revokedPath, at(56 * MINUTE))).status === 'revoked', 'the background refresh');
+      await waitFor(
+        () => sync(checker.check(revokedPath, at(56 * MINUTE))).status === 'revoked',
+        'the background refresh',
+      );
       expectRevoked(sync(checker.check(revokedPath, at(56 * MINUTE))), 0);
       expect(server.requests).to.equal(2);
 
@@ -444,8 +541,13 @@ describe('revocation', function () {
       expect(server.requests).to.equal(3);
     });
 
-    it('does not let an older CRL replace a newer one', async function () {
-      const newer = await createCrl(intermediate, { thisUpdate: at(-MINUTE), nextUpdate: at(HOUR), crlNumber: 7, revoked: [{ serialNumber: '1002' }] });
+    it('does not let an older CRL replace a newer one', async () => {
+      const newer = await createCrl(intermediate, {
+        thisUpdate: at(-MINUTE),
+        nextUpdate: at(HOUR),
+        crlNumber: 7,
+        revoked: [{ serialNumber: '1002' }],
+      });
       const older = await createCrl(intermediate, { thisUpdate: at(-DAY), nextUpdate: at(2 * HOUR), crlNumber: 6 });
       const server = await serve(newer.der);
       const checker = compileRevocation({ crls: [rootCrl.der, server.url], retryAfterMs: 0 });
@@ -457,7 +559,7 @@ describe('revocation', function () {
       expect(server.requests).to.equal(2);
     });
 
-    it('reports an unreachable URL as transient, does not cache it, and recovers when the server is up', async function () {
+    it('reports an unreachable URL as transient, does not cache it, and recovers when the server is up', async () => {
       const port = await closedPort();
       const url = `http://127.0.0.1:${port}/ca.crl`;
       const strict = compileRevocation({ crls: [rootCrl.der, url], retryAfterMs: 0 });
@@ -473,16 +575,19 @@ describe('revocation', function () {
       expect(server.requests).to.equal(1);
     });
 
-    it('does not try a failed URL again for retryAfterMs, answering at once', async function () {
+    it('does not try a failed URL again for retryAfterMs, answering at once', async () => {
       const port = await closedPort();
-      const checker = compileRevocation({ crls: [rootCrl.der, `http://127.0.0.1:${port}/ca.crl`], retryAfterMs: 60_000 });
+      const checker = compileRevocation({
+        crls: [rootCrl.der, `http://127.0.0.1:${port}/ca.crl`],
+        retryAfterMs: 60_000,
+      });
       expectUnknown(await fetched(checker.check(path, at())), 0, true);
       const server = await serve(intermediateCrl.der, port);
       expectUnknown(sync(checker.check(path, at())), 0, true, 'a CRL could not be loaded');
       expect(server.requests).to.equal(0);
     });
 
-    it('treats an error status or a body that is not a CRL as a failed download', async function () {
+    it('treats an error status or a body that is not a CRL as a failed download', async () => {
       const server = await serve('<html>not found</html>');
       const checker = compileRevocation({ crls: [rootCrl.der, server.url], retryAfterMs: 0 });
       expectUnknown(await fetched(checker.check(path, at())), 0, true, 'a CRL could not be loaded');
@@ -491,7 +596,7 @@ describe('revocation', function () {
     });
   });
 
-  describe('OCSP (a real openssl ocsp responder on loopback)', function () {
+  describe('OCSP (a real openssl ocsp responder on loopback)', () => {
     let responder: OcspResponder;
     let good: TestCertificate;
     let revoked: TestCertificate;
@@ -499,7 +604,7 @@ describe('revocation', function () {
     let noAia: TestCertificate;
     const extra: OcspResponder[] = [];
 
-    before(async function () {
+    before(async () => {
       responder = await startOcspResponder(root, {
         good: ['2001', '2004'],
         revoked: [{ serialNumber: '2002', reason: 'keyCompromise' }],
@@ -512,7 +617,7 @@ describe('revocation', function () {
       noAia = await root.issue({ subject: 'CN=ocsp no aia', serialNumber: '2004', ...validity() });
     });
 
-    after(async function () {
+    after(async () => {
       await Promise.all([responder?.close(), ...extra.splice(0).map((r) => r.close())]);
     });
 
@@ -520,7 +625,7 @@ describe('revocation', function () {
     const now = (): Date => new Date();
     const chainOf = (cert: TestCertificate): X509Certificate[] => [cert.x509, root.x509];
 
-    it('asks the responder named in authorityInfoAccess and finds a good certificate', async function () {
+    it('asks the responder named in authorityInfoAccess and finds a good certificate', async () => {
       const checker = compileRevocation({ ocsp: true });
       const before = responder.requests;
       const started = Date.now();
@@ -530,7 +635,7 @@ describe('revocation', function () {
       expect(result.validUntil).to.be.within(started + 29 * MINUTE, Date.now() + 30 * MINUTE + 5 * SECOND);
     });
 
-    it('serves a cached answer synchronously, without asking again', async function () {
+    it('serves a cached answer synchronously, without asking again', async () => {
       const checker = compileRevocation({ ocsp: true });
       expectGood(await fetched(checker.check(chainOf(good), now())));
       const before = responder.requests;
@@ -540,15 +645,20 @@ describe('revocation', function () {
       expect(responder.requests).to.equal(before);
     });
 
-    it('reports a revoked certificate', async function () {
+    it('reports a revoked certificate', async () => {
       const checker = compileRevocation({ ocsp: true });
       expectRevoked(await fetched(checker.check(chainOf(revoked), now())), 0);
       expectRevoked(sync(checker.check(chainOf(revoked), now())), 0);
     });
 
-    it('reports a serial the responder does not know as unknown (an answer: not transient)', async function () {
+    it('reports a serial the responder does not know as unknown (an answer: not transient)', async () => {
       const checker = compileRevocation({ ocsp: true });
-      const result = expectUnknown(await fetched(checker.check(chainOf(unknown), now())), 0, false, 'the OCSP responder does not know the certificate');
+      const result = expectUnknown(
+        await fetched(checker.check(chainOf(unknown), now())),
+        0,
+        false,
+        'the OCSP responder does not know the certificate',
+      );
       expect(result.validUntil).to.be.greaterThan(Date.now() + 25 * MINUTE);
       expect(checker.decide(result)).to.include({ ok: false, code: 'client_certificate_untrusted' });
       const before = responder.requests;
@@ -556,7 +666,7 @@ describe('revocation', function () {
       expect(responder.requests).to.equal(before);
     });
 
-    it('caps the cache at maxCacheSeconds', async function () {
+    it('caps the cache at maxCacheSeconds', async () => {
       const checker = compileRevocation({ ocsp: { maxCacheSeconds: 60 } });
       const checkedAt = now();
       const result = expectGood(await fetched(checker.check(chainOf(good), checkedAt)));
@@ -566,23 +676,37 @@ describe('revocation', function () {
       expect(responder.requests).to.equal(before + 1);
     });
 
-    it('a certificate without a responder is unknown, unless responderUrl names one', async function () {
-      expectUnknown(sync(compileRevocation({ ocsp: true }).check(chainOf(noAia), now())), 0, false, 'it names no OCSP responder');
+    it('a certificate without a responder is unknown, unless responderUrl names one', async () => {
+      expectUnknown(
+        sync(compileRevocation({ ocsp: true }).check(chainOf(noAia), now())),
+        0,
+        false,
+        'it names no OCSP responder',
+      );
       const fixed = compileRevocation({ ocsp: { responderUrl: responder.url } });
       expect(fixed.description).to.equal('strict; OCSP (fixed responder); whole chain');
       expectGood(await fetched(fixed.check(chainOf(noAia), now())));
     });
 
-    it('sends a nonce when asked and checks the echo', async function () {
+    it('sends a nonce when asked and checks the echo', async () => {
       const checker = compileRevocation({ ocsp: { nonce: true } });
       expectGood(await fetched(checker.check(chainOf(good), now())));
     });
 
-    it('a responder that is down: transient unknown, strict fails, soft passes, nothing cached', async function () {
+    it('a responder that is down: transient unknown, strict fails, soft passes, nothing cached', async () => {
       const port = await closedPort();
-      const down = await root.issue({ serialNumber: '2001', extensions: [ocspAiaExtension(`http://127.0.0.1:${port}/`)], ...validity() });
+      const down = await root.issue({
+        serialNumber: '2001',
+        extensions: [ocspAiaExtension(`http://127.0.0.1:${port}/`)],
+        ...validity(),
+      });
       const strict = compileRevocation({ ocsp: true, retryAfterMs: 0 });
-      const result = expectUnknown(await fetched(strict.check(chainOf(down), now())), 0, true, 'the OCSP responder could not be reached');
+      const result = expectUnknown(
+        await fetched(strict.check(chainOf(down), now())),
+        0,
+        true,
+        'the OCSP responder could not be reached',
+      );
       expect(strict.decide(result)).to.include({ ok: false, code: 'client_certificate_untrusted', cacheUntil: 0 });
       const soft = compileRevocation({ ocsp: true, policy: 'soft', retryAfterMs: 0 });
       expect(soft.decide(await fetched(soft.check(chainOf(down), now())))).to.include({ ok: true, cacheUntil: 0 });
@@ -594,7 +718,7 @@ describe('revocation', function () {
       expectUnknown(sync(backingOff.check(chainOf(down), now())), 0, true, 'the OCSP responder could not be reached');
     });
 
-    it('gives up on a responder that does not answer within the timeout', async function () {
+    it('gives up on a responder that does not answer within the timeout', async () => {
       const sockets = new Set<net.Socket>();
       const silent = net.createServer((socket) => {
         sockets.add(socket);
@@ -614,7 +738,7 @@ describe('revocation', function () {
       }
     });
 
-    it('policy off does no work: no connection to the responder', function () {
+    it('policy off does no work: no connection to the responder', () => {
       const checker = compileRevocation({ ocsp: true, policy: 'off' });
       const before = responder.requests;
       expect(sync(checker.check(chainOf(good), now()))).to.deep.equal({ status: 'good', validUntil: Infinity });
@@ -622,7 +746,7 @@ describe('revocation', function () {
       expect(responder.requests).to.equal(before);
     });
 
-    it('asks OCSP only when no CRL answered', async function () {
+    it('asks OCSP only when no CRL answered', async () => {
       const rootRevoking = await createCrl(root, { revoked: [{ serialNumber: '2001' }] });
       const before = responder.requests;
       const withCrl = compileRevocation({ crls: [rootCrl.der], ocsp: true });
@@ -634,19 +758,27 @@ describe('revocation', function () {
       expect(responder.requests).to.equal(before + 1);
     });
 
-    it('checks every certificate of the chain, each with its own answer', async function () {
+    it('checks every certificate of the chain, each with its own answer', async () => {
       // A responder for the root answers for certificates the root issued, such as this revoked
       // intermediate (serial 2002), but not for the intermediate's own certificates: its answer
       // about the leaf is signed by a key that has no authority over the leaf.
-      const issuing = await root.intermediate({ serialNumber: '2002', extensions: [ocspAiaExtension(responder.url)], ...validity() });
-      const below = await issuing.issue({ serialNumber: '3001', extensions: [ocspAiaExtension(responder.url)], ...validity() });
+      const issuing = await root.intermediate({
+        serialNumber: '2002',
+        extensions: [ocspAiaExtension(responder.url)],
+        ...validity(),
+      });
+      const below = await issuing.issue({
+        serialNumber: '3001',
+        extensions: [ocspAiaExtension(responder.url)],
+        ...validity(),
+      });
       const checker = compileRevocation({ ocsp: true });
       expectRevoked(await fetched(checker.check(pathOf(below, root), now())), 1);
       const leafScope = compileRevocation({ ocsp: true, scope: 'leaf' });
       expectUnknown(await fetched(leafScope.check(pathOf(below, root), now())), 0, true, 'could not be validated');
     });
 
-    it('accepts a delegated responder that the CA certified for OCSP signing', async function () {
+    it('accepts a delegated responder that the CA certified for OCSP signing', async () => {
       const delegate = await root.issue({ subject: 'CN=ocsp signer', eku: [OCSP_SIGNING], ...validity() });
       const delegated = await startOcspResponder(root, { good: ['2001'], signer: delegate, nextUpdateMinutes: 10 });
       extra.push(delegated);
@@ -654,21 +786,30 @@ describe('revocation', function () {
       expectGood(await fetched(checker.check(chainOf(good), now())));
     });
 
-    it('refuses answers signed by a certificate without the OCSPSigning EKU, or by another CA', async function () {
+    it('refuses answers signed by a certificate without the OCSPSigning EKU, or by another CA', async () => {
       const notSigner = await root.issue({ subject: 'CN=not an ocsp signer', eku: ['clientAuth'], ...validity() });
       const impostor = await startOcspResponder(root, { good: ['2001'], signer: notSigner });
       extra.push(impostor);
       const checker = compileRevocation({ ocsp: { responderUrl: impostor.url }, policy: 'soft' });
-      const result = expectUnknown(await fetched(checker.check(chainOf(good), now())), 0, true, 'could not be validated');
+      const result = expectUnknown(
+        await fetched(checker.check(chainOf(good), now())),
+        0,
+        true,
+        'could not be validated',
+      );
       expect(checker.decide(result)).to.include({ ok: true, cacheUntil: 0 });
 
       const otherCa = await createCA({ subject: 'CN=revocation test root' });
       const foreign = await startOcspResponder(otherCa, { good: ['2001'] });
       extra.push(foreign);
-      expectUnknown(await fetched(compileRevocation({ ocsp: { responderUrl: foreign.url } }).check(chainOf(good), now())), 0, true);
+      expectUnknown(
+        await fetched(compileRevocation({ ocsp: { responderUrl: foreign.url } }).check(chainOf(good), now())),
+        0,
+        true,
+      );
     });
 
-    it('answers without nextUpdate are cached for at most an hour', async function () {
+    it('answers without nextUpdate are cached for at most an hour', async () => {
       const plain = await startOcspResponder(root, { good: ['2001'] });
       extra.push(plain);
       const checker = compileRevocation({ ocsp: { responderUrl: plain.url } });

@@ -1,11 +1,23 @@
-import { expect } from 'chai';
 import { X509Certificate } from 'node:crypto';
+import { expect } from 'chai';
 import {
-  certificateValidity, derToPem, escapeRfc4514Value, formatIpAddress, parseCertificate, parseCertificateChain, parseDistinguishedName,
-  pemToDer, splitCertificates,
+  createCA,
+  type RawExtension,
+  type TestCA,
+  type TestCertificate,
+} from '../../../packages/core/src/testkit/index.js';
+import {
+  certificateValidity,
+  derToPem,
+  escapeRfc4514Value,
+  formatIpAddress,
+  parseCertificate,
+  parseCertificateChain,
+  parseDistinguishedName,
+  pemToDer,
+  splitCertificates,
 } from '../../../packages/core/src/x509/certificate.js';
 import { decodeOid, readTlv } from '../../../packages/core/src/x509/der.js';
-import { createCA, type RawExtension, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
 import { expectClientCertError } from '../../helpers/errors.js';
 
 function expectMalformed(fn: () => unknown): void {
@@ -115,7 +127,8 @@ describe('core/certificate', () => {
       });
       const cert = parseCertificate(leaf.cert);
       expect(cert.subject.rfc4514).to.equal(
-        'CN=José 日本,L=\\ leading,OU=trailing\\ ,O=\\#1 \\"Best\\" \\<Co\\>\\; a\\+b\\\\c,C=JP');
+        'CN=José 日本,L=\\ leading,OU=trailing\\ ,O=\\#1 \\"Best\\" \\<Co\\>\\; a\\+b\\\\c,C=JP',
+      );
       expect(cert.subject.get('O')).to.equal('#1 "Best" <Co>; a+b\\c');
       expect(cert.subject.get('CN')).to.equal('José 日本');
     });
@@ -148,15 +161,21 @@ describe('core/certificate', () => {
       });
       const cert = parseCertificate(leaf.cert);
       expect(cert.subject.rfc4514).to.equal(
-        'CN=bob,1.2.3.4=#0c0178,2.5.4.4=#0c05536d697468,2.5.4.5=#13023432,1.2.840.113549.1.9.1=#16056140622e63');
+        'CN=bob,1.2.3.4=#0c0178,2.5.4.4=#0c05536d697468,2.5.4.5=#13023432,1.2.840.113549.1.9.1=#16056140622e63',
+      );
       expect(cert.subject.get('emailAddress')).to.equal('a@b.c');
       expect(cert.subject.get('EMAIL')).to.equal('a@b.c');
       expect(cert.subject.get('serialNumber')).to.equal('42');
       expect(cert.subject.get('SN')).to.equal('Smith');
       expect(cert.subject.get('surname')).to.equal('Smith');
       expect(cert.subject.get('1.2.3.4')).to.equal('x');
-      expect(cert.subject.attributes.map((a) => a.type)).to.deep.equal(
-        ['emailAddress', 'serialNumber', 'SN', '1.2.3.4', 'CN']);
+      expect(cert.subject.attributes.map((a) => a.type)).to.deep.equal([
+        'emailAddress',
+        'serialNumber',
+        'SN',
+        '1.2.3.4',
+        'CN',
+      ]);
     });
 
     it('decodes every string type used in names and hex-encodes non-string values', async () => {
@@ -201,7 +220,10 @@ describe('core/certificate', () => {
     it('returns no SPIFFE ID unless exactly one URI SAN has the spiffe scheme', async () => {
       const two = await root.issue({
         subject: 'CN=two',
-        san: [{ type: 'url', value: 'spiffe://a/x' }, { type: 'url', value: 'spiffe://a/y' }],
+        san: [
+          { type: 'url', value: 'spiffe://a/x' },
+          { type: 'url', value: 'spiffe://a/y' },
+        ],
       });
       const https = await root.issue({ subject: 'CN=https', san: [{ type: 'url', value: 'https://a/x' }] });
       const upper = await root.issue({ subject: 'CN=upper', san: [{ type: 'url', value: 'SPIFFE://a/x' }] });
@@ -247,7 +269,11 @@ describe('core/certificate', () => {
   });
 
   describe('eager validation', () => {
-    const rawSan = (hexValue: string): RawExtension => ({ oid: '2.5.29.17', critical: false, value: Buffer.from(hexValue, 'hex') });
+    const rawSan = (hexValue: string): RawExtension => ({
+      oid: '2.5.29.17',
+      critical: false,
+      value: Buffer.from(hexValue, 'hex'),
+    });
 
     it('rejects at parse time what OpenSSL accepts but the model cannot represent', async () => {
       const cases = [
@@ -264,7 +290,9 @@ describe('core/certificate', () => {
 
     it('rejects duplicate extensions', async () => {
       const twice = await root.issue({
-        subject: 'CN=twice', san: [{ type: 'dns', value: 'a.example' }], extensions: [rawSan('3003820162')],
+        subject: 'CN=twice',
+        san: [{ type: 'dns', value: 'a.example' }],
+        extensions: [rawSan('3003820162')],
       });
       expectMalformed(() => parseCertificate(twice.der));
     });
@@ -289,7 +317,10 @@ describe('core/certificate', () => {
     it('splits bundles, DER, concatenated DER and arrays in order', () => {
       const chain = parseCertificateChain(`${alice.cert}\n${root.cert}`);
       expect(chain.map((c) => c.subject.get('CN'))).to.deep.equal(['alice', 'Test Root']);
-      expect(parseCertificateChain([alice.der, root.der]).map((c) => c.subject.get('CN'))).to.deep.equal(['alice', 'Test Root']);
+      expect(parseCertificateChain([alice.der, root.der]).map((c) => c.subject.get('CN'))).to.deep.equal([
+        'alice',
+        'Test Root',
+      ]);
       expect(parseCertificateChain(Buffer.concat([alice.der, root.der]))).to.have.length(2);
       expect(parseCertificateChain([alice.cert, root.cert])).to.have.length(2);
       expect(parseCertificateChain('')).to.deep.equal([]);
@@ -328,15 +359,23 @@ describe('core/certificate', () => {
       expectMalformed(() => formatIpAddress(new Uint8Array(5)));
     });
 
-    it('reads Node\'s printed validity times exactly', () => {
+    it("reads Node's printed validity times exactly", () => {
       const at = (text: string): number =>
         certificateValidity({ validFrom: text, validTo: text } as X509Certificate).notBefore.getTime();
       expect(at('Jan  5 01:02:03 2024 GMT')).to.equal(Date.UTC(2024, 0, 5, 1, 2, 3));
       expect(at('Feb 29 00:00:00 2024 GMT')).to.equal(Date.UTC(2024, 1, 29));
       expect(at('Dec 31 23:59:59 9999 GMT')).to.equal(Date.UTC(9999, 11, 31, 23, 59, 59));
       expect(at('Nov 25 02:37:18.250 2026 GMT')).to.equal(Date.UTC(2026, 10, 25, 2, 37, 18));
-      for (const bad of ['', 'Feb 30 00:00:00 2024 GMT', 'Foo  1 00:00:00 2024 GMT', 'ebM  1 00:00:00 2024 GMT',
-        'Jan  1 24:00:00 2024 GMT', 'Jan  1 00:00:00 2024 UTC', 'Jan  1 00:00:00 2024 GMT ', 'Jan  1 0:0 2024 GMT']) {
+      for (const bad of [
+        '',
+        'Feb 30 00:00:00 2024 GMT',
+        'Foo  1 00:00:00 2024 GMT',
+        'ebM  1 00:00:00 2024 GMT',
+        'Jan  1 24:00:00 2024 GMT',
+        'Jan  1 00:00:00 2024 UTC',
+        'Jan  1 00:00:00 2024 GMT ',
+        'Jan  1 0:0 2024 GMT',
+      ]) {
         expectMalformed(() => at(bad));
       }
     });
@@ -351,7 +390,9 @@ describe('core/certificate', () => {
       expect(oid([0x09, 0x92, 0x26])).to.equal('0.9.2342');
       expect(oid([0x88, 0x37])).to.equal('2.999');
       // 2.25.<2^64>: beyond double precision.
-      expect(oid([0x69, 0x82, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00])).to.equal('2.25.18446744073709551616');
+      expect(oid([0x69, 0x82, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00])).to.equal(
+        '2.25.18446744073709551616',
+      );
       expectMalformed(() => oid([]));
       expectMalformed(() => oid([0x55, 0x84]));
       expectMalformed(() => oid([0x55, 0x80, 0x01]));

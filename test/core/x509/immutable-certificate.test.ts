@@ -4,14 +4,19 @@
  * every request that presents the same chain, and intermediates are shared across chains, so
  * every write a handler could attempt must either throw or stay local to its own copy.
  */
-import { expect } from 'chai';
-import { X509Certificate } from 'node:crypto';
+
+import type { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { isSealedCertificate, parseCertificate, sealCertificate } from '../../../packages/core/src/x509/certificate.js';
-import { createClientCertAuth, type ClientCertificate, type ClientCertOptions } from '../../../packages/core/src/index.js';
+import { expect } from 'chai';
+import {
+  type ClientCertificate,
+  type ClientCertOptions,
+  createClientCertAuth,
+} from '../../../packages/core/src/index.js';
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
+import { isSealedCertificate, parseCertificate, sealCertificate } from '../../../packages/core/src/x509/certificate.js';
 import { request } from '../../helpers/http-client.js';
 
 /** Everything a handler can read, as plain data: two certificates that print alike are alike. */
@@ -100,35 +105,131 @@ describe('core/certificate: immutable certificates', () => {
     const cnAttribute = cert.subject.attributes.find((a) => a.type === 'CN')!;
 
     const writes: Array<[string, () => unknown]> = [
-      ['source', () => { anyCert['source'] = 'tls'; }],
-      ['verifiedBy', () => { anyCert['verifiedBy'] = 'pin'; }],
-      ['authorization', () => { anyCert['authorization'] = { pin: null, identity: 'admin' }; }],
-      ['chain', () => { anyCert['chain'] = []; }],
-      ['delete source', () => { delete anyCert['source']; }],
-      ['subject (assign)', () => { anyCert['subject'] = fakeName; }],
+      [
+        'source',
+        () => {
+          anyCert.source = 'tls';
+        },
+      ],
+      [
+        'verifiedBy',
+        () => {
+          anyCert.verifiedBy = 'pin';
+        },
+      ],
+      [
+        'authorization',
+        () => {
+          anyCert.authorization = { pin: null, identity: 'admin' };
+        },
+      ],
+      [
+        'chain',
+        () => {
+          anyCert.chain = [];
+        },
+      ],
+      [
+        'delete source',
+        () => {
+          delete anyCert.source;
+        },
+      ],
+      [
+        'subject (assign)',
+        () => {
+          anyCert.subject = fakeName;
+        },
+      ],
       ['subject (define)', () => Object.defineProperty(cert, 'subject', { value: fakeName })],
-      ['new property', () => { anyCert['isAdmin'] = true; }],
-      ['the getter on the prototype', () => Object.defineProperty(Object.getPrototypeOf(cert), 'subject', { get: () => fakeName })],
-      ['subject.rfc4514', () => { (cert.subject as { rfc4514: string }).rfc4514 = 'CN=admin'; }],
-      ['subject.get', () => { (cert.subject as { get: unknown }).get = () => 'admin'; }],
-      ['Name.prototype.get', () => { (Object.getPrototypeOf(cert.subject) as { get: unknown }).get = () => 'admin'; }],
-      ['an attribute value', () => { (cnAttribute as { value: string }).value = 'admin'; }],
-      ['subject.attributes.push', () => (cert.subject.attributes as unknown[]).push({ type: 'CN', oid: '2.5.4.3', value: 'admin' })],
+      [
+        'new property',
+        () => {
+          anyCert.isAdmin = true;
+        },
+      ],
+      [
+        'the getter on the prototype',
+        () => Object.defineProperty(Object.getPrototypeOf(cert), 'subject', { get: () => fakeName }),
+      ],
+      [
+        'subject.rfc4514',
+        () => {
+          (cert.subject as { rfc4514: string }).rfc4514 = 'CN=admin';
+        },
+      ],
+      [
+        'subject.get',
+        () => {
+          (cert.subject as { get: unknown }).get = () => 'admin';
+        },
+      ],
+      [
+        'Name.prototype.get',
+        () => {
+          (Object.getPrototypeOf(cert.subject) as { get: unknown }).get = () => 'admin';
+        },
+      ],
+      [
+        'an attribute value',
+        () => {
+          (cnAttribute as { value: string }).value = 'admin';
+        },
+      ],
+      [
+        'subject.attributes.push',
+        () => (cert.subject.attributes as unknown[]).push({ type: 'CN', oid: '2.5.4.3', value: 'admin' }),
+      ],
       ['subject.rdns[0].push', () => (cert.subject.rdns[0] as unknown[]).push(cnAttribute)],
       ['issuer.rdns.pop', () => (cert.issuer.rdns as unknown[]).pop()],
       ['san.dns.push', () => (cert.san.dns as string[]).push('admin.example.com')],
-      ['san.uri[0]', () => { (cert.san.uri as string[])[0] = 'spiffe://example.org/admin'; }],
-      ['san.dns', () => { (cert.san as unknown as { dns: string[] }).dns = []; }],
-      ['fingerprints.sha256', () => { (cert.fingerprints as { sha256: string }).sha256 = '00'; }],
+      [
+        'san.uri[0]',
+        () => {
+          (cert.san.uri as string[])[0] = 'spiffe://example.org/admin';
+        },
+      ],
+      [
+        'san.dns',
+        () => {
+          (cert.san as unknown as { dns: string[] }).dns = [];
+        },
+      ],
+      [
+        'fingerprints.sha256',
+        () => {
+          (cert.fingerprints as { sha256: string }).sha256 = '00';
+        },
+      ],
       ['extKeyUsage.push', () => (cert.extKeyUsage as string[]).push('2.5.29.37.0')],
       ['x509.keyUsage.push', () => cert.x509.keyUsage.push('2.5.29.37.0')],
       ['chain.push', () => (cert.chain as ClientCertificate[]).push(cert)],
-      ['chain[0].source', () => { (cert.chain[0] as unknown as Record<string, unknown>)['source'] = 'tls'; }],
-      ['authorization.identity', () => { (cert.authorization as { identity: string }).identity = 'admin'; }],
-      ['x509.subject (assign)', () => { x509['subject'] = 'CN=admin'; }],
+      [
+        'chain[0].source',
+        () => {
+          (cert.chain[0] as unknown as Record<string, unknown>).source = 'tls';
+        },
+      ],
+      [
+        'authorization.identity',
+        () => {
+          (cert.authorization as { identity: string }).identity = 'admin';
+        },
+      ],
+      [
+        'x509.subject (assign)',
+        () => {
+          x509.subject = 'CN=admin';
+        },
+      ],
       ['x509.subject (define)', () => Object.defineProperty(cert.x509, 'subject', { value: 'CN=admin' })],
       ['x509.raw (define)', () => Object.defineProperty(cert.x509, 'raw', { value: Buffer.alloc(1) })],
-      ['x509 new property', () => { x509['trusted'] = true; }],
+      [
+        'x509 new property',
+        () => {
+          x509.trusted = true;
+        },
+      ],
     ];
     for (const [name, write] of writes) {
       expect(write, name).to.throw(TypeError);
@@ -140,7 +241,13 @@ describe('core/certificate: immutable certificates', () => {
     const copies: Array<[string, () => unknown]> = [
       ['notAfter.setTime', () => cert.notAfter.setTime(0)],
       ['notBefore.setFullYear', () => cert.notBefore.setFullYear(1970)],
-      ['raw[0]', () => { const raw = cert.raw; raw[0] = raw[0]! ^ 0xff; }],
+      [
+        'raw[0]',
+        () => {
+          const raw = cert.raw;
+          raw[0] = raw[0]! ^ 0xff;
+        },
+      ],
       ['raw.fill', () => cert.raw.fill(0)],
       ['x509.raw.fill', () => cert.x509.raw.fill(0)],
       ['subject.getAll().push', () => cert.subject.getAll('CN').push('admin')],
@@ -157,7 +264,9 @@ describe('core/certificate: immutable certificates', () => {
     const validToDate = (cert.x509 as DatedX509).validToDate;
     if (validToDate !== undefined) expect(validToDate.getTime()).to.equal(alice.notAfter.getTime());
     // A view made after all that sees the certificate as it was.
-    expect(snapshot(sealCertificate(cert, { authorization: { pin: null, identity: 'reader' } }))).to.deep.equal(otherBefore);
+    expect(snapshot(sealCertificate(cert, { authorization: { pin: null, identity: 'reader' } }))).to.deep.equal(
+      otherBefore,
+    );
   });
 
   it('attacker: bytes written before anything was derived do not reach the fingerprint, PEM or names', () => {
@@ -193,10 +302,17 @@ describe('core/certificate: immutable certificates', () => {
     expect(cert.spiffeId).to.equal('spiffe://example.org/alice');
     // Nothing to change: no new view.
     expect(sealCertificate(view, {})).to.equal(view);
-    expect(sealCertificate(view, { source: 'xfcc', chain: view.chain, authorization: view.authorization })).to.equal(view);
+    expect(sealCertificate(view, { source: 'xfcc', chain: view.chain, authorization: view.authorization })).to.equal(
+      view,
+    );
     // Other fields can be replaced as well; an omitted field keeps the current value.
     const moved = sealCertificate(view, { source: 'rfc9440', verifiedBy: 'proxy', chain: [], authorization: null });
-    expect([moved.source, moved.verifiedBy, moved.chain.length, moved.authorization]).to.deep.equal(['rfc9440', 'proxy', 0, null]);
+    expect([moved.source, moved.verifiedBy, moved.chain.length, moved.authorization]).to.deep.equal([
+      'rfc9440',
+      'proxy',
+      0,
+      null,
+    ]);
     expect(moved.fingerprints).to.equal(fingerprints);
   });
 
@@ -204,15 +320,35 @@ describe('core/certificate: immutable certificates', () => {
     const cert = sealedAlice();
     const json = JSON.parse(JSON.stringify(cert)) as Record<string, unknown>;
     expect(Object.keys(json)).to.deep.equal([
-      'subject', 'issuer', 'serialNumber', 'notBefore', 'notAfter', 'fingerprints', 'san', 'spiffeId', 'extKeyUsage', 'isCA',
-      'source', 'verifiedBy', 'authorization', 'chain',
+      'subject',
+      'issuer',
+      'serialNumber',
+      'notBefore',
+      'notAfter',
+      'fingerprints',
+      'san',
+      'spiffeId',
+      'extKeyUsage',
+      'isCA',
+      'source',
+      'verifiedBy',
+      'authorization',
+      'chain',
     ]);
-    expect(json['subject']).to.equal('CN=alice,O=Acme');
-    expect(json['notAfter']).to.equal(alice.notAfter.toISOString());
-    expect(json['fingerprints']).to.deep.equal({ sha1: alice.x509.fingerprint.replaceAll(':', '').toLowerCase(), sha256: alice.sha256 });
-    expect(json['san']).to.deep.equal({ dns: ['alice.example.com'], uri: ['spiffe://example.org/alice'], email: [], ip: ['192.0.2.7'] });
-    expect(json['authorization']).to.deep.equal({ pin: null, identity: 'alice' });
-    expect((json['chain'] as Array<{ subject: string }>)[0]!.subject).to.equal('CN=Issuing CA');
+    expect(json.subject).to.equal('CN=alice,O=Acme');
+    expect(json.notAfter).to.equal(alice.notAfter.toISOString());
+    expect(json.fingerprints).to.deep.equal({
+      sha1: alice.x509.fingerprint.replaceAll(':', '').toLowerCase(),
+      sha256: alice.sha256,
+    });
+    expect(json.san).to.deep.equal({
+      dns: ['alice.example.com'],
+      uri: ['spiffe://example.org/alice'],
+      email: [],
+      ip: ['192.0.2.7'],
+    });
+    expect(json.authorization).to.deep.equal({ pin: null, identity: 'alice' });
+    expect((json.chain as Array<{ subject: string }>)[0]!.subject).to.equal('CN=Issuing CA');
   });
 
   it('only a certificate made by parseCertificate can be sealed', () => {
@@ -236,8 +372,18 @@ describe('core/certificate: immutable certificates', () => {
     try {
       const { port } = tlsServer.address() as AddressInfo;
       await new Promise<void>((resolve, reject) => {
-        const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: root.cert, cert: alice.fullChain, key: alice.key });
-        socket.on('error', reject).on('close', () => resolve()).resume();
+        const socket = tls.connect({
+          host: '127.0.0.1',
+          port,
+          servername: 'localhost',
+          ca: root.cert,
+          cert: alice.fullChain,
+          key: alice.key,
+        });
+        socket
+          .on('error', reject)
+          .on('close', () => resolve())
+          .resume();
       });
     } finally {
       tlsServer.close();
@@ -287,11 +433,36 @@ describe('core/certificate: immutable certificates', () => {
     function scribble(cert: ClientCertificate): string[] {
       const stuck: string[] = [];
       const attempts: Array<[string, () => void]> = [
-        ['authorization', () => { (cert as { authorization: unknown }).authorization = { pin: null, identity: 'admin' }; }],
-        ['identity', () => { (cert.authorization as { identity: string }).identity = 'admin'; }],
-        ['san', () => { (cert.san.dns as string[]).push('admin.example.com'); }],
-        ['cn', () => { (cert.subject.attributes.find((a) => a.type === 'CN') as { value: string }).value = 'admin'; }],
-        ['source', () => { (cert as { source: string }).source = 'tls'; }],
+        [
+          'authorization',
+          () => {
+            (cert as { authorization: unknown }).authorization = { pin: null, identity: 'admin' };
+          },
+        ],
+        [
+          'identity',
+          () => {
+            (cert.authorization as { identity: string }).identity = 'admin';
+          },
+        ],
+        [
+          'san',
+          () => {
+            (cert.san.dns as string[]).push('admin.example.com');
+          },
+        ],
+        [
+          'cn',
+          () => {
+            (cert.subject.attributes.find((a) => a.type === 'CN') as { value: string }).value = 'admin';
+          },
+        ],
+        [
+          'source',
+          () => {
+            (cert as { source: string }).source = 'tls';
+          },
+        ],
       ];
       for (const [name, write] of attempts) {
         try {
@@ -308,9 +479,8 @@ describe('core/certificate: immutable certificates', () => {
 
     it('attacker: a handler that writes to its certificate does not change what the next request with it sees', async () => {
       const stuck: string[][] = [];
-      const { url, seen } = await serve(
-        { rules: { identities: [{ name: 'alice', commonName: 'alice' }] } },
-        (cert) => stuck.push(scribble(cert)),
+      const { url, seen } = await serve({ rules: { identities: [{ name: 'alice', commonName: 'alice' }] } }, (cert) =>
+        stuck.push(scribble(cert)),
       );
       const first = await request({ url, headers: header() });
       const second = await request({ url, headers: header() });
@@ -323,7 +493,15 @@ describe('core/certificate: immutable certificates', () => {
       const stuck: string[][] = [];
       const sealed: boolean[] = [];
       const { url, seen } = await serve(
-        { rules: { identities: [{ name: 'alice', commonName: 'alice' }], predicate: (cert) => { stuck.push(scribble(cert)); return true; } } },
+        {
+          rules: {
+            identities: [{ name: 'alice', commonName: 'alice' }],
+            predicate: (cert) => {
+              stuck.push(scribble(cert));
+              return true;
+            },
+          },
+        },
         (cert) => {
           sealed.push(isSealedCertificate(cert));
           stuck.push(scribble(cert));

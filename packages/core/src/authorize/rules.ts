@@ -25,15 +25,23 @@
  *   compared, without allocating in the usual case (nothing to lower-case).
  * - Matching never builds a regular expression from configuration.
  */
+
+import type { X509Certificate } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import { TextDecoder } from 'node:util';
-import type { X509Certificate } from 'node:crypto';
-import { NAME_ALIASES } from '../x509/certificate.js';
-import { DerCursor, decodeString, isDottedOid, readTlv, Tag } from '../x509/der.js';
+import { isPrintableAscii } from '../encoding/text.js';
 import { invalidOption } from '../errors.js';
 import type { ClientCertificate, DistinguishedName, IdentityName } from '../model.js';
-import { digestMatches, parseSpkiHash, parseThumbprint, verifiedPath, type Digest, type RuleContext } from '../trust/pins.js';
-import { isPrintableAscii } from '../encoding/text.js';
+import {
+  type Digest,
+  digestMatches,
+  parseSpkiHash,
+  parseThumbprint,
+  type RuleContext,
+  verifiedPath,
+} from '../trust/pins.js';
+import { NAME_ALIASES } from '../x509/certificate.js';
+import { DerCursor, decodeString, isDottedOid, readTlv, Tag } from '../x509/der.js';
 
 export type { RuleContext } from '../trust/pins.js';
 
@@ -105,7 +113,10 @@ export type PredicateVerdict = boolean | { readonly ok: true } | { readonly ok: 
  * the failure message (and so the problem `detail`): it must be fixed text, never certificate
  * or request content; one that is not short printable ASCII is replaced by the default message.
  */
-export type RulePredicate = (cert: ClientCertificate, context: RuleContext) => PredicateVerdict | PromiseLike<PredicateVerdict>;
+export type RulePredicate = (
+  cert: ClientCertificate,
+  context: RuleContext,
+) => PredicateVerdict | PromiseLike<PredicateVerdict>;
 
 export interface RulesOption {
   readonly subject?: DnRule;
@@ -119,22 +130,30 @@ export interface RulesOption {
 
 /** Which check failed: stable labels for logs, hooks and metrics. */
 export type RuleFailureLabel =
-  | 'subject' | 'issuer' | 'san.dns' | 'san.uri' | 'san.email' | 'san.ip' | 'spiffe' | 'identities' | 'predicate';
+  | 'subject'
+  | 'issuer'
+  | 'san.dns'
+  | 'san.uri'
+  | 'san.email'
+  | 'san.ip'
+  | 'spiffe'
+  | 'identities'
+  | 'predicate';
 
 export type RuleResult =
   | {
-    readonly ok: true;
-    /** The matching identity's name; null when no identities are configured. */
-    readonly matched: string | null;
-  }
+      readonly ok: true;
+      /** The matching identity's name; null when no identities are configured. */
+      readonly matched: string | null;
+    }
   | {
-    readonly ok: false;
-    readonly failed: RuleFailureLabel;
-    /** Fixed text, safe for a problem `detail`. */
-    readonly message: string;
-    /** What a predicate threw or rejected with, or why its return value was refused; for logs only. */
-    readonly cause?: unknown;
-  };
+      readonly ok: false;
+      readonly failed: RuleFailureLabel;
+      /** Fixed text, safe for a problem `detail`. */
+      readonly message: string;
+      /** What a predicate threw or rejected with, or why its return value was refused; for logs only. */
+      readonly cause?: unknown;
+    };
 
 type Failure = Extract<RuleResult, { ok: false }>;
 
@@ -205,7 +224,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** Unknown keys are errors: a misspelt claim silently ignored would widen access. */
 function checkKeys(value: Record<string, unknown>, allowed: readonly string[], option: string): void {
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw invalidOption(`${option}.${key}`, `is not supported here (use ${allowed.join(', ')})`);
+    if (!allowed.includes(key))
+      throw invalidOption(`${option}.${key}`, `is not supported here (use ${allowed.join(', ')})`);
   }
 }
 
@@ -226,12 +246,18 @@ function stringList(value: unknown, option: string): { value: string; option: st
 /** Attribute type names (lower-case) → OID: RFC 4514/4519 names, long forms, and .NET's letters. */
 const ATTRIBUTE_TYPES: ReadonlyMap<string, string> = new Map([
   ...NAME_ALIASES,
-  ['s', '2.5.4.8'], ['t', '2.5.4.12'], ['g', '2.5.4.42'], ['i', '2.5.4.43'], ['e', '1.2.840.113549.1.9.1'],
+  ['s', '2.5.4.8'],
+  ['t', '2.5.4.12'],
+  ['g', '2.5.4.42'],
+  ['i', '2.5.4.43'],
+  ['e', '1.2.840.113549.1.9.1'],
 ]);
 
 function attributeOid(type: string, option: string, extraTypes?: ReadonlyMap<string, string>): string {
   const bare = type.length > 4 && type.slice(0, 4).toLowerCase() === 'oid.' ? type.slice(4) : type; // RFC 1779 / .NET "OID.x.y"
-  const oid = isDottedOid(bare) ? bare : ATTRIBUTE_TYPES.get(type.toLowerCase()) ?? extraTypes?.get(type.toLowerCase());
+  const oid = isDottedOid(bare)
+    ? bare
+    : (ATTRIBUTE_TYPES.get(type.toLowerCase()) ?? extraTypes?.get(type.toLowerCase()));
   if (oid === undefined) throw invalidOption(option, `has an unknown attribute type "${type}" (use a dotted OID)`);
   return oid;
 }
@@ -242,8 +268,11 @@ export interface DnAttribute {
 }
 
 type CompiledDn =
-  | { readonly exact: true; /** DER order, most general first. */ readonly rdns: readonly (readonly DnAttribute[])[] }
-  | { readonly exact: false; readonly attributes: readonly { readonly oid: string; readonly values: ReadonlySet<string> }[] };
+  | { readonly exact: true /** DER order, most general first. */; readonly rdns: readonly (readonly DnAttribute[])[] }
+  | {
+      readonly exact: false;
+      readonly attributes: readonly { readonly oid: string; readonly values: ReadonlySet<string> }[];
+    };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const RFC4514_ESCAPABLE = ' "#+,;<=>\\';
@@ -300,9 +329,14 @@ function decodeEscapedBytes(bytes: number[], option: string): string {
  * header) costs no allocation per character.
  */
 function readValue(text: string, start: number, option: string): { value: string; end: number } {
-  if (text.charCodeAt(start) === 0x23) { // '#'
+  if (text.charCodeAt(start) === 0x23) {
+    // '#'
     let end = start + 1;
-    for (let c = text.charCodeAt(end); end < text.length && c !== COMMA && c !== PLUS && c !== SPACE; c = text.charCodeAt(++end));
+    for (
+      let c = text.charCodeAt(end);
+      end < text.length && c !== COMMA && c !== PLUS && c !== SPACE;
+      c = text.charCodeAt(++end)
+    );
     return { value: hexValue(text.slice(start + 1, end), option), end };
   }
   const quoted = text.charCodeAt(start) === QUOTE;
@@ -329,7 +363,10 @@ function readValue(text: string, start: number, option: string): { value: string
       } else {
         const next = text[pos + 1];
         if (next === undefined || !RFC4514_ESCAPABLE.includes(next)) {
-          throw invalidOption(option, 'has an invalid "\\" escape (escape a space or one of "#+,;<=>\\, or give two hex digits)');
+          throw invalidOption(
+            option,
+            'has an invalid "\\" escape (escape a space or one of "#+,;<=>\\, or give two hex digits)',
+          );
         }
         if (escaped !== null) value += decodeEscapedBytes(escaped, option);
         escaped = null;
@@ -339,7 +376,8 @@ function readValue(text: string, start: number, option: string): { value: string
       runStart = pos;
       continue;
     }
-    if (!quoted && (c === QUOTE || c === 0x3b || c === 0x3c || c === 0x3e)) { // " ; < >
+    if (!quoted && (c === QUOTE || c === 0x3b || c === 0x3c || c === 0x3e)) {
+      // " ; < >
       throw invalidOption(option, `has an unescaped "${text[pos]}" in a value (write "\\${text[pos]}")`);
     }
     if (escaped !== null) {
@@ -385,8 +423,10 @@ export function parseDnString(text: string, option: string, extraTypes?: Readonl
     rdn.push({ oid, value });
     pos = skipSpaces(text, end);
     if (pos >= text.length) break;
-    if (text[pos] === ',') { rdns.push(rdn); rdn = []; }
-    else if (text[pos] !== '+') throw invalidOption(option, 'has text after a quoted or "#" value');
+    if (text[pos] === ',') {
+      rdns.push(rdn);
+      rdn = [];
+    } else if (text[pos] !== '+') throw invalidOption(option, 'has text after a quoted or "#" value');
     pos++;
   }
   rdns.push(rdn);
@@ -399,7 +439,8 @@ function compileDnAttributes(value: Record<string, unknown>, option: string): Co
   const seen = new Set<string>();
   const attributes = keys.map((type) => {
     const oid = attributeOid(type, `${option}.${type}`);
-    if (seen.has(oid)) throw invalidOption(`${option}.${type}`, 'names an attribute that is already listed under another name');
+    if (seen.has(oid))
+      throw invalidOption(`${option}.${type}`, 'names an attribute that is already listed under another name');
     seen.add(oid);
     return { oid, values: new Set(stringList(value[type], `${option}.${type}`).map((entry) => entry.value)) };
   });
@@ -416,9 +457,11 @@ const COMMON_NAME = '2.5.4.3';
 
 /** True when a compiled DN rule compares the CN and no other attribute. */
 function onlyCommonName(rule: readonly CompiledDn[]): boolean {
-  return rule.every((dn) => dn.exact
-    ? dn.rdns.every((rdn) => rdn.every((attribute) => attribute.oid === COMMON_NAME))
-    : dn.attributes.every((attribute) => attribute.oid === COMMON_NAME));
+  return rule.every((dn) =>
+    dn.exact
+      ? dn.rdns.every((rdn) => rdn.every((attribute) => attribute.oid === COMMON_NAME))
+      : dn.attributes.every((attribute) => attribute.oid === COMMON_NAME),
+  );
 }
 
 /** Compiles a `DnRule` into an any-of list. */
@@ -429,7 +472,10 @@ function compileDnRule(value: unknown, option: string): CompiledDn[] {
 }
 
 /** One RDN equals another: same size, and a one-to-one pairing of equal attributes (a SET). */
-export function rdnEquals(expected: readonly DnAttribute[], actual: readonly { oid: string; value: string }[]): boolean {
+export function rdnEquals(
+  expected: readonly DnAttribute[],
+  actual: readonly { oid: string; value: string }[],
+): boolean {
   if (expected.length !== actual.length) return false;
   if (expected.length === 1) return expected[0]!.oid === actual[0]!.oid && expected[0]!.value === actual[0]!.value;
   const used = new Array<boolean>(actual.length).fill(false);
@@ -471,12 +517,19 @@ function dnRuleMatches(rules: readonly CompiledDn[], name: DistinguishedName): b
 /** `[a-z0-9_-]` labels of 1–63 characters, at most 253 in all (A-labels: certificates carry no Unicode). */
 function checkDnsName(name: string, option: string): void {
   for (let i = 0; i < name.length; i++) {
-    if (name.charCodeAt(i) > 0x7e) throw invalidOption(option, 'must be ASCII: write internationalized names in their A-label ("xn--") form');
+    if (name.charCodeAt(i) > 0x7e)
+      throw invalidOption(option, 'must be ASCII: write internationalized names in their A-label ("xn--") form');
   }
   if (name.endsWith('.')) throw invalidOption(option, 'must be written without a trailing dot');
   const labels = name.split('.');
-  const valid = name.length <= 253 && labels.every((label) => label.length > 0 && label.length <= 63 &&
-    [...label].every((c) => (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c === '-' || c === '_'));
+  const valid =
+    name.length <= 253 &&
+    labels.every(
+      (label) =>
+        label.length > 0 &&
+        label.length <= 63 &&
+        [...label].every((c) => (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c === '-' || c === '_'),
+    );
   if (!valid) throw invalidOption(option, 'is not a DNS name');
 }
 
@@ -493,12 +546,14 @@ function compileDns(value: unknown, option: string): (names: readonly string[]) 
     const name = entry.value.toLowerCase();
     if (name.startsWith('*.')) {
       const parent = name.slice(2);
-      if (parent.includes('*')) throw invalidOption(entry.option, 'may only use "*" as the whole left-most label, as in "*.example.com"');
+      if (parent.includes('*'))
+        throw invalidOption(entry.option, 'may only use "*" as the whole left-most label, as in "*.example.com"');
       checkDnsName(parent, entry.option);
       if (!parent.includes('.')) throw invalidOption(entry.option, 'must not be a wildcard over a top-level domain');
       wildcardParents.add(parent);
     } else {
-      if (name.includes('*')) throw invalidOption(entry.option, 'may only use "*" as the whole left-most label, as in "*.example.com"');
+      if (name.includes('*'))
+        throw invalidOption(entry.option, 'may only use "*" as the whole left-most label, as in "*.example.com"');
       checkDnsName(name, entry.option);
       exact.add(name);
     }
@@ -594,8 +649,17 @@ function normalizeUri(uri: string, parts: UriParts): string {
 
 /** RFC 3986 §2: unreserved, reserved and "%" — nothing a parser might read as something else. */
 function isUriChar(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x40 && c <= 0x5b) || (c >= 0x23 && c <= 0x3b) ||
-    c === 0x21 || c === 0x3d || c === 0x3f || c === 0x5d || c === 0x5f || c === 0x7e;
+  return (
+    (c >= 0x61 && c <= 0x7a) ||
+    (c >= 0x40 && c <= 0x5b) ||
+    (c >= 0x23 && c <= 0x3b) ||
+    c === 0x21 ||
+    c === 0x3d ||
+    c === 0x3f ||
+    c === 0x5d ||
+    c === 0x5f ||
+    c === 0x7e
+  );
 }
 
 /** A `.` or `..` path segment, plain or percent-encoded (`%2e`), which RFC 3986 §5.2.4 would remove. */
@@ -603,7 +667,8 @@ function isDotSegment(uri: string, from: number, to: number): boolean {
   let dots = 0;
   for (let i = from; i < to; dots++) {
     if (uri.charCodeAt(i) === 0x2e) i++;
-    else if (uri.charCodeAt(i) === 0x25 && uri.charCodeAt(i + 1) === 0x32 && (uri.charCodeAt(i + 2) | 0x20) === 0x65) i += 3;
+    else if (uri.charCodeAt(i) === 0x25 && uri.charCodeAt(i + 1) === 0x32 && (uri.charCodeAt(i + 2) | 0x20) === 0x65)
+      i += 3;
     else return false;
   }
   return dots === 1 || dots === 2;
@@ -642,19 +707,29 @@ function compileUri(value: unknown, option: string): (uris: readonly string[]) =
     const uri = entry.value;
     const parts = uriParts(uri);
     if (parts === undefined || ![...uri].every((c) => c > ' ' && c <= '~')) {
-      throw invalidOption(entry.option, 'must be a URI with a scheme (such as "https:" or "spiffe:"), in printable ASCII without spaces');
+      throw invalidOption(
+        entry.option,
+        'must be a URI with a scheme (such as "https:" or "spiffe:"), in printable ASCII without spaces',
+      );
     }
     if (parts.hostStart >= 0 && uri.slice(parts.hostStart, parts.hostEnd).includes('%')) {
       throw invalidOption(entry.option, 'must write the host without percent-encoding');
     }
     const star = uri.indexOf('*');
-    if (star >= 0 && star !== uri.length - 1) throw invalidOption(entry.option, 'may only use "*" at the end, as a prefix');
+    if (star >= 0 && star !== uri.length - 1)
+      throw invalidOption(entry.option, 'may only use "*" at the end, as a prefix');
     const normalized = normalizeUri(uri, parts);
-    if (star < 0) { exact.add(normalized); continue; }
+    if (star < 0) {
+      exact.add(normalized);
+      continue;
+    }
     const prefix = normalized.slice(0, -1);
     // `spiffe://contoso*` would also match `spiffe://contoso.evil/…`: a prefix must close the authority.
     if (parts.hostStart >= 0 && parts.pathStart >= prefix.length) {
-      throw invalidOption(entry.option, 'must include the "/" after the host before "*", so that the prefix cannot match other hosts');
+      throw invalidOption(
+        entry.option,
+        'must include the "/" after the host before "*", so that the prefix cannot match other hosts',
+      );
     }
     if (!prefixMatchable(prefix, parts.pathStart)) {
       throw invalidOption(entry.option, 'must not contain "." or ".." path segments or characters outside RFC 3986');
@@ -704,7 +779,8 @@ function compileEmail(value: unknown, option: string): (addresses: readonly stri
   return (addresses) => {
     for (const address of addresses) {
       const parts = splitEmail(address);
-      if (parts !== undefined && (domains.has(parts.domain) || exact.has(`${parts.local}@${parts.domain}`))) return true;
+      if (parts !== undefined && (domains.has(parts.domain) || exact.has(`${parts.local}@${parts.domain}`)))
+        return true;
     }
     return false;
   };
@@ -725,13 +801,18 @@ function compileIp(value: unknown, option: string): (addresses: readonly string[
     const bits = family === 4 ? 32 : 128;
     if (family === 0 || extra !== undefined) {
       // 010.1.2.3: inet_aton reads the octet as octal, others as decimal; it is refused, not guessed.
-      const zeros = /(?:^|\.)0\d/.test(address) && /^[\d.]+$/.test(address) ? ' (write IPv4 octets without leading zeros)' : '';
+      const zeros =
+        /(?:^|\.)0\d/.test(address) && /^[\d.]+$/.test(address) ? ' (write IPv4 octets without leading zeros)' : '';
       throw invalidOption(entry.option, `must be an IP address or a CIDR block such as "10.0.0.0/8"${zeros}`);
     }
     const type = family === 4 ? 'ipv4' : 'ipv6';
-    if (prefix === undefined) { list.addAddress(address, type); continue; }
+    if (prefix === undefined) {
+      list.addAddress(address, type);
+      continue;
+    }
     const length = /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
-    if (!(length >= 0 && length <= bits)) throw invalidOption(entry.option, `must have a prefix length from 0 to ${bits}`);
+    if (!(length >= 0 && length <= bits))
+      throw invalidOption(entry.option, `must have a prefix length from 0 to ${bits}`);
     list.addSubnet(address, length, type);
   }
   return (addresses) => {
@@ -741,14 +822,20 @@ function compileIp(value: unknown, option: string): (addresses: readonly string[
 }
 
 const SAN_KINDS = ['dns', 'uri', 'email', 'ip'] as const;
-type SanKind = typeof SAN_KINDS[number];
+type SanKind = (typeof SAN_KINDS)[number];
 
 const SAN_COMPILERS: Record<SanKind, (value: unknown, option: string) => (values: readonly string[]) => boolean> = {
-  dns: compileDns, uri: compileUri, email: compileEmail, ip: compileIp,
+  dns: compileDns,
+  uri: compileUri,
+  email: compileEmail,
+  ip: compileIp,
 };
 
 /** One matcher per configured kind, in a fixed order. */
-function compileSan(value: unknown, option: string): { kind: SanKind; matches: (values: readonly string[]) => boolean }[] {
+function compileSan(
+  value: unknown,
+  option: string,
+): { kind: SanKind; matches: (values: readonly string[]) => boolean }[] {
   if (!isPlainObject(value)) throw invalidOption(option, 'must be an object with dns, uri, email or ip');
   checkKeys(value, SAN_KINDS, option);
   const kinds = SAN_KINDS.filter((kind) => value[kind] !== undefined);
@@ -807,7 +894,10 @@ function parseSpiffeId(id: string): { trustDomain: string; path: string } | unde
 function workloadId(value: unknown, option: string): string {
   const parsed = typeof value === 'string' ? parseSpiffeId(value) : undefined;
   if (parsed === undefined || parsed.path === '') {
-    throw invalidOption(option, 'must be a SPIFFE ID such as "spiffe://example.org/workload" (lower-case trust domain, non-empty path segments)');
+    throw invalidOption(
+      option,
+      'must be a SPIFFE ID such as "spiffe://example.org/workload" (lower-case trust domain, non-empty path segments)',
+    );
   }
   return value as string;
 }
@@ -842,7 +932,8 @@ function readKeyUsage(der: Buffer): number {
   const tbs = DerCursor.inside(der, certificate.expect(Tag.SEQUENCE, 'tbsCertificate'));
   tbs.optional(0xa0, 'version');
   tbs.expect(Tag.INTEGER, 'serialNumber');
-  for (const field of ['signature', 'issuer', 'validity', 'subject', 'subjectPublicKeyInfo']) tbs.expect(Tag.SEQUENCE, field);
+  for (const field of ['signature', 'issuer', 'validity', 'subject', 'subjectPublicKeyInfo'])
+    tbs.expect(Tag.SEQUENCE, field);
   tbs.optional(0x81, 'issuerUniqueID');
   tbs.optional(0x82, 'subjectUniqueID');
   const explicit = tbs.optional(0xa3, 'extensions');
@@ -854,9 +945,16 @@ function readKeyUsage(der: Buffer): number {
     extension.optional(Tag.BOOLEAN, 'critical');
     const value = extension.expect(Tag.OCTET_STRING, 'extension value');
     // 2.5.29.15 is encoded 55 1d 0f.
-    if (id.end - id.valueStart !== 3 || der[id.valueStart] !== 0x55 || der[id.valueStart + 1] !== 0x1d || der[id.valueStart + 2] !== 0x0f) continue;
+    if (
+      id.end - id.valueStart !== 3 ||
+      der[id.valueStart] !== 0x55 ||
+      der[id.valueStart + 1] !== 0x1d ||
+      der[id.valueStart + 2] !== 0x0f
+    )
+      continue;
     const bits = readTlv(der, value.valueStart, value.end);
-    if (bits.tag !== Tag.BIT_STRING || bits.end !== value.end || bits.end === bits.valueStart) return KEY_USAGE_MALFORMED;
+    if (bits.tag !== Tag.BIT_STRING || bits.end !== value.end || bits.end === bits.valueStart)
+      return KEY_USAGE_MALFORMED;
     return bits.end - bits.valueStart >= 2 ? der[bits.valueStart + 1]! : 0;
   }
   return KEY_USAGE_ABSENT;
@@ -876,12 +974,18 @@ function compileSpiffe(value: unknown, option: string): Check {
   if (value.trustDomain !== undefined) {
     const text = typeof value.trustDomain === 'string' ? value.trustDomain : '';
     const domain = text.startsWith(SPIFFE_SCHEME) ? text.slice(SPIFFE_SCHEME.length) : text;
-    if (!isTrustDomain(domain)) throw invalidOption(`${option}.trustDomain`, 'must be a trust domain name of lower-case letters, digits, ".", "-" and "_"');
+    if (!isTrustDomain(domain))
+      throw invalidOption(
+        `${option}.trustDomain`,
+        'must be a trust domain name of lower-case letters, digits, ".", "-" and "_"',
+      );
     allowed = (_id, trustDomain) => trustDomain === domain;
   } else {
-    const ids = new Set(value.id !== undefined
-      ? [workloadId(value.id, `${option}.id`)]
-      : stringList(value.ids, `${option}.ids`).map((entry) => workloadId(entry.value, entry.option)));
+    const ids = new Set(
+      value.id !== undefined
+        ? [workloadId(value.id, `${option}.id`)]
+        : stringList(value.ids, `${option}.ids`).map((entry) => workloadId(entry.value, entry.option)),
+    );
     allowed = (id) => ids.has(id);
   }
   return (cert) => {
@@ -892,7 +996,8 @@ function compileSpiffe(value: unknown, option: string): Check {
     if (parsed === undefined || parsed.path === '') return SVID_FAILURES.malformed;
     if (cert.isCA) return SVID_FAILURES.ca;
     const usage = keyUsageOctet(cert);
-    if (usage < 0 || (usage & DIGITAL_SIGNATURE) === 0 || (usage & (KEY_CERT_SIGN | CRL_SIGN)) !== 0) return SVID_FAILURES.keyUsage;
+    if (usage < 0 || (usage & DIGITAL_SIGNATURE) === 0 || (usage & (KEY_CERT_SIGN | CRL_SIGN)) !== 0)
+      return SVID_FAILURES.keyUsage;
     return allowed(id, parsed.trustDomain) ? null : SVID_FAILURES.notAllowed;
   };
 }
@@ -909,7 +1014,16 @@ function normalizeSerial(text: string): string | undefined {
 }
 
 const IDENTITY_CLAIMS = [
-  'name', 'thumbprint', 'serialNumber', 'commonName', 'subject', 'dnsName', 'issuerSubject', 'issuerThumbprint', 'spki', 'san',
+  'name',
+  'thumbprint',
+  'serialNumber',
+  'commonName',
+  'subject',
+  'dnsName',
+  'issuerSubject',
+  'issuerThumbprint',
+  'spki',
+  'san',
 ] as const;
 
 function nonEmptyString(value: unknown, option: string): string {
@@ -936,7 +1050,8 @@ function serialClaim(value: unknown, option: string): Claim {
 
 function dnsNameClaim(value: unknown, option: string): Claim {
   const name = nonEmptyString(value, option).toLowerCase();
-  if (name.includes('*')) throw invalidOption(option, 'must be an exact DNS name (use san: { dns: ["*.example.com"] } for wildcards)');
+  if (name.includes('*'))
+    throw invalidOption(option, 'must be an exact DNS name (use san: { dns: ["*.example.com"] } for wildcards)');
   checkDnsName(name, option);
   return (cert) => cert.san.dns.some((dns) => dns.toLowerCase() === name);
 }
@@ -948,7 +1063,10 @@ function sanClaim(value: unknown, option: string): Claim {
 
 /** Claims in a fixed order, cheapest first, so a non-matching identity is dropped early. */
 function compileIdentity(
-  value: unknown, option: string, index: number, sha1Thumbprints: string[],
+  value: unknown,
+  option: string,
+  index: number,
+  sha1Thumbprints: string[],
 ): { name: string; identity: CompiledIdentity } {
   if (!isPlainObject(value)) throw invalidOption(option, 'must be an object of claims');
   checkKeys(value, IDENTITY_CLAIMS, option);
@@ -983,7 +1101,11 @@ function compileIdentity(
     claims.push((cert) => dnRuleMatches(issuer, cert.issuer));
   }
   if (value.issuerThumbprint !== undefined) claims.push(issuerThumbprintClaim(thumbprint('issuerThumbprint')));
-  if (claims.length === 0) throw invalidOption(option, 'must have at least one claim (an identity without claims would match every certificate)');
+  if (claims.length === 0)
+    throw invalidOption(
+      option,
+      'must have at least one claim (an identity without claims would match every certificate)',
+    );
   const claimed = IDENTITY_CLAIMS.filter((key) => key !== 'name' && value[key] !== undefined);
   const cnOnly = claimed.every((key) => key === 'commonName' || (key === 'subject' && subjectOnlyCommonName));
   return { name, identity: { claims, result: Object.freeze({ ok: true, matched: name }), onlyCommonName: cnOnly } };
@@ -1001,7 +1123,11 @@ function compileIdentities(value: unknown, option: string, sha1Thumbprints: stri
   });
 }
 
-function firstIdentity(identities: readonly CompiledIdentity[], cert: ClientCertificate, context: RuleContext): CompiledIdentity | null {
+function firstIdentity(
+  identities: readonly CompiledIdentity[],
+  cert: ClientCertificate,
+  context: RuleContext,
+): CompiledIdentity | null {
   outer: for (const identity of identities) {
     for (const claim of identity.claims) if (!claim(cert, context)) continue outer;
     return identity;
@@ -1031,18 +1157,33 @@ function verdictResult(verdict: unknown, matched: RuleResult): RuleResult {
   if (isPlainObject(verdict) && verdict.ok === false) {
     return verdict.reason === undefined
       ? FAILURES.predicate
-      : { ok: false, failed: 'predicate', message: isSafeReason(verdict.reason) ? verdict.reason : FAILURES.predicate.message };
+      : {
+          ok: false,
+          failed: 'predicate',
+          message: isSafeReason(verdict.reason) ? verdict.reason : FAILURES.predicate.message,
+        };
   }
-  return predicateFailure(FAILURES.predicate.message, new TypeError('clientcert: rules.predicate must return true, false, { ok: true } or { ok: false, reason }'));
+  return predicateFailure(
+    FAILURES.predicate.message,
+    new TypeError('clientcert: rules.predicate must return true, false, { ok: true } or { ok: false, reason }'),
+  );
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null &&
-    typeof (value as { then?: unknown }).then === 'function';
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** Synchronous unless the predicate returned a thenable; a throw or rejection is a failure with `cause`. */
-function runPredicate(predicate: RulePredicate, cert: ClientCertificate, context: RuleContext, matched: RuleResult): RuleResult | Promise<RuleResult> {
+function runPredicate(
+  predicate: RulePredicate,
+  cert: ClientCertificate,
+  context: RuleContext,
+  matched: RuleResult,
+): RuleResult | Promise<RuleResult> {
   let verdict: unknown;
   try {
     verdict = predicate(cert, context);
@@ -1074,23 +1215,29 @@ export function compileRules(input: RulesOption, option = 'rules'): CompiledRule
   if (value.subject !== undefined) {
     const subject = compileDnRule(value.subject, `${option}.subject`);
     subjectOnlyCommonName = onlyCommonName(subject);
-    checks.push((cert) => dnRuleMatches(subject, cert.subject) ? null : FAILURES.subject);
+    checks.push((cert) => (dnRuleMatches(subject, cert.subject) ? null : FAILURES.subject));
   }
   if (value.issuer !== undefined) {
     const issuer = compileDnRule(value.issuer, `${option}.issuer`);
-    checks.push((cert) => dnRuleMatches(issuer, cert.issuer) ? null : FAILURES.issuer);
+    checks.push((cert) => (dnRuleMatches(issuer, cert.issuer) ? null : FAILURES.issuer));
   }
   if (value.san !== undefined) {
     for (const { kind, matches } of compileSan(value.san, `${option}.san`)) {
       const failed = FAILURES[`san.${kind}`];
-      checks.push((cert) => matches(cert.san[kind]) ? null : failed);
+      checks.push((cert) => (matches(cert.san[kind]) ? null : failed));
     }
   }
   if (value.spiffe !== undefined) checks.push(compileSpiffe(value.spiffe, `${option}.spiffe`));
   const sha1Thumbprints: string[] = [];
-  const identities = value.identities === undefined ? null : compileIdentities(value.identities, `${option}.identities`, sha1Thumbprints);
+  const identities =
+    value.identities === undefined
+      ? null
+      : compileIdentities(value.identities, `${option}.identities`, sha1Thumbprints);
   if (value.predicate !== undefined && typeof value.predicate !== 'function') {
-    throw invalidOption(`${option}.predicate`, 'must be a function (cert, context) => boolean | { ok, reason } or a Promise of one');
+    throw invalidOption(
+      `${option}.predicate`,
+      'must be a function (cert, context) => boolean | { ok, reason } or a Promise of one',
+    );
   }
   const identityList = value.identities as readonly Identity[] | undefined;
   return Object.freeze({
@@ -1099,8 +1246,12 @@ export function compileRules(input: RulesOption, option = 'rules'): CompiledRule
     checks,
     identities,
     predicate: (value.predicate as RulePredicate | undefined) ?? null,
-    onlyCommonName: value.predicate === undefined && value.issuer === undefined && value.san === undefined &&
-      value.spiffe === undefined && subjectOnlyCommonName !== false &&
+    onlyCommonName:
+      value.predicate === undefined &&
+      value.issuer === undefined &&
+      value.san === undefined &&
+      value.spiffe === undefined &&
+      subjectOnlyCommonName !== false &&
       (identities === null ? subjectOnlyCommonName === true : identities.some((identity) => identity.onlyCommonName)),
     sha1Thumbprints,
   });
@@ -1112,7 +1263,11 @@ export function compileRules(input: RulesOption, option = 'rules'): CompiledRule
  * unless a predicate returns a Promise; never rejects. Throws only for a `context.chain` that
  * does not start with the leaf.
  */
-export function evaluateRules(rules: CompiledRules, cert: ClientCertificate, context: RuleContext): RuleResult | Promise<RuleResult> {
+export function evaluateRules(
+  rules: CompiledRules,
+  cert: ClientCertificate,
+  context: RuleContext,
+): RuleResult | Promise<RuleResult> {
   for (const check of rules.checks) {
     const failed = check(cert);
     if (failed !== null) return failed;

@@ -28,7 +28,11 @@ const TITLES: Record<RejectionCode, string> = {
  * The rejection as a problem body. `detail` is the error's message, which the core only ever
  * builds from fixed text (never from header content or certificate fields).
  */
-export function toProblem(error: ClientCertError & { code: RejectionCode }, status: number, typeBase: string): ProblemDetails {
+export function toProblem(
+  error: ClientCertError & { code: RejectionCode },
+  status: number,
+  typeBase: string,
+): ProblemDetails {
   return {
     type: typeBase + error.code,
     title: TITLES[error.code],

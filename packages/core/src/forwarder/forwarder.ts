@@ -36,17 +36,18 @@
  *   description it cannot make exact.
  * - `Chain` is what Node reports as the peer's chain (see {@link presentedChain}).
  */
+
+import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
-import { derToPem, parseCertificate, splitCertificates } from '../x509/certificate.js';
-import { DerCursor, Tag, decodeOid, readTlv, type Tlv } from '../x509/der.js';
 import { invalidOption, rejectUnknownOptions } from '../errors.js';
 import type { ClientCertificate } from '../model.js';
-import { connectionOf, readPeer, type ConnectionCarrier } from '../sources/tls.js';
+import { type ConnectionCarrier, connectionOf, readPeer } from '../sources/tls.js';
 import { DEFAULT_XFCC_LIMITS, urlEncode } from '../sources/xfcc.js';
+import { derToPem, parseCertificate, splitCertificates } from '../x509/certificate.js';
+import { DerCursor, decodeOid, readTlv, Tag, type Tlv } from '../x509/der.js';
 
 /** Envoy's `forward_client_cert_details` values. */
 export type XfccForwardMode = 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
@@ -120,7 +121,13 @@ export interface XfccForwarder {
   apply(req: IncomingMessage | Http2ServerRequest, headers: OutgoingHttpHeaders): void;
 }
 
-const MODES: readonly XfccForwardMode[] = ['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'];
+const MODES: readonly XfccForwardMode[] = [
+  'SANITIZE',
+  'FORWARD_ONLY',
+  'APPEND_FORWARD',
+  'SANITIZE_SET',
+  'ALWAYS_FORWARD_ONLY',
+];
 /** Envoy's order (`convertSetCurrentClientCertDetails`). */
 const DETAILS: readonly XfccDetail[] = ['Cert', 'Chain', 'Subject', 'URI', 'DNS'];
 const KNOWN_OPTIONS = new Set(['mode', 'details', 'by', 'serverCert', 'header', 'requireVerified']);
@@ -137,14 +144,16 @@ export function createXfccForwarder(options: XfccForwarderOptions = {}): XfccFor
   const requested = options.details ?? DETAILS;
   if (!Array.isArray(requested)) throw invalidOption('details', `must be an array of ${DETAILS.join(', ')}`);
   for (const detail of requested) {
-    if (!DETAILS.includes(detail)) throw invalidOption('details', `must only contain ${DETAILS.join(', ')} (case-sensitive)`);
+    if (!DETAILS.includes(detail))
+      throw invalidOption('details', `must only contain ${DETAILS.join(', ')} (case-sensitive)`);
   }
   if (new Set(requested).size !== requested.length) throw invalidOption('details', 'must not repeat a detail');
   const details = DETAILS.filter((detail) => requested.includes(detail));
   const want = new Set(details);
 
   const header = options.header ?? 'x-forwarded-client-cert';
-  if (typeof header !== 'string' || !TOKEN.test(header.toLowerCase())) throw invalidOption('header', 'must be an HTTP header name');
+  if (typeof header !== 'string' || !TOKEN.test(header.toLowerCase()))
+    throw invalidOption('header', 'must be an HTTP header name');
   const name = header.toLowerCase();
 
   if (options.requireVerified !== undefined && typeof options.requireVerified !== 'boolean') {
@@ -184,7 +193,7 @@ export function createXfccForwarder(options: XfccForwarderOptions = {}): XfccFor
   function computeElement(socket: TLSSocket | Socket): string | null {
     try {
       const peer = readPeer(socket);
-      if (!peer || !peer.leaf) return null;
+      if (!peer?.leaf) return null;
       if (requireVerified && !peer.authorized) return null;
       let leaf: ClientCertificate;
       try {
@@ -275,7 +284,12 @@ function byFromConnection(socket: TLSSocket | Socket): string[] {
 // The element
 
 /** Builds Envoy's element, or null when a selected field cannot be written into a header. */
-function writeElement(by: readonly string[], leaf: ClientCertificate, chain: readonly Buffer[], want: ReadonlySet<XfccDetail>): string | null {
+function writeElement(
+  by: readonly string[],
+  leaf: ClientCertificate,
+  chain: readonly Buffer[],
+  want: ReadonlySet<XfccDetail>,
+): string | null {
   const pairs = [...by, `Hash=${leaf.fingerprints.sha256}`];
   if (want.has('Cert')) pairs.push(`Cert="${urlEncode(leaf.pem)}"`);
   if (want.has('Chain')) {
@@ -406,7 +420,10 @@ export function rfc2253Subject(der: Buffer): string {
       const value = fields.next('attribute value');
       const oid = decodeOid(der, type.valueStart, type.end);
       const short = SHORT_NAMES.get(oid);
-      avas.push({ rdn, text: short === undefined ? `${oid}=${dump(der, value)}` : `${short}=${printValue(der, value)}` });
+      avas.push({
+        rdn,
+        text: short === undefined ? `${oid}=${dump(der, value)}` : `${short}=${printValue(der, value)}`,
+      });
     }
   }
   let out = '';
@@ -457,7 +474,8 @@ function codePoints(der: Buffer, value: Tlv): number[] | null {
       for (let i = s; i + 1 < e; i += 2) points.push((der[i]! << 8) | der[i + 1]!);
       return points;
     case Tag.UNIVERSAL_STRING:
-      for (let i = s; i + 3 < e; i += 4) points.push(((der[i]! << 24) | (der[i + 1]! << 16) | (der[i + 2]! << 8) | der[i + 3]!) >>> 0);
+      for (let i = s; i + 3 < e; i += 4)
+        points.push(((der[i]! << 24) | (der[i + 1]! << 16) | (der[i + 2]! << 8) | der[i + 3]!) >>> 0);
       return points;
     default:
       return null;

@@ -1,19 +1,33 @@
 import type { X509Certificate } from 'node:crypto';
+import { type CompiledRules, compileRules, type RulesOption } from '../authorize/rules.js';
 import { invalidOption, rejectUnknownOptions } from '../errors.js';
+import { compileDebug, type DecisionHook } from '../pipeline/observe.js';
 import {
-  compileHeaderSource, HEADER_SOURCE_NAMES, type CompiledHeaderSource, type CustomSourceOptions, type HeaderSourceName,
+  type CompiledHeaderSource,
+  type CustomSourceOptions,
+  compileHeaderSource,
+  HEADER_SOURCE_NAMES,
+  type HeaderSourceName,
   type HeaderSourceOptions,
 } from '../sources/headers.js';
-import { presetHeaderSource, resolvePreset, type ProxyName, type ProxyPreset } from './presets.js';
-import { compilePins, type CompiledPins, type PinsOption } from '../trust/pins.js';
-import { compileRevocation, type RevocationChecker, type RevocationOptions } from '../trust/revocation.js';
-import { compileRules, type CompiledRules, type RulesOption } from '../authorize/rules.js';
 import {
-  compileIntermediatePool, compileTrustAnchors, compileVerifyPolicy, resolvePurpose, type CompiledVerifyPolicy, type VerifyPolicy,
-} from '../trust/path/verify.js';
+  compileTrustProxy,
+  DEFAULT_TRUST_PROXY,
+  type TrustProxyFn,
+  type TrustProxyInput,
+} from '../sources/proxy-trust.js';
 import { resolveLimits as resolveXfccLimits, type XfccLimits } from '../sources/xfcc.js';
-import { compileTrustProxy, DEFAULT_TRUST_PROXY, type TrustProxyInput, type TrustProxyFn } from '../sources/proxy-trust.js';
-import { compileDebug, type DecisionHook } from '../pipeline/observe.js';
+import {
+  type CompiledVerifyPolicy,
+  compileIntermediatePool,
+  compileTrustAnchors,
+  compileVerifyPolicy,
+  resolvePurpose,
+  type VerifyPolicy,
+} from '../trust/path/verify.js';
+import { type CompiledPins, compilePins, type PinsOption } from '../trust/pins.js';
+import { compileRevocation, type RevocationChecker, type RevocationOptions } from '../trust/revocation.js';
+import { type ProxyName, type ProxyPreset, presetHeaderSource, resolvePreset } from './presets.js';
 import { compileWarnings, createWarn, type WarnFn, type WarningsOption } from './warnings.js';
 
 export type Mode = 'require' | 'accept' | 'ignore';
@@ -191,12 +205,40 @@ const XFCC_OPTIONS: ReadonlySet<string> = new Set(['header', 'element', 'by', 'l
 const MODES: readonly Mode[] = ['require', 'accept', 'ignore'];
 const SOURCES: readonly SourceOption[] = ['auto', 'tls', 'xfcc', ...HEADER_SOURCE_NAMES];
 const SETTINGS_KEYS: Record<HeaderSourceName, 'rfc9440' | 'traefik' | 'urlPem' | 'base64Der' | 'awsAlb'> = {
-  rfc9440: 'rfc9440', traefik: 'traefik', 'url-pem': 'urlPem', 'base64-der': 'base64Der', 'aws-alb': 'awsAlb',
+  rfc9440: 'rfc9440',
+  traefik: 'traefik',
+  'url-pem': 'urlPem',
+  'base64-der': 'base64Der',
+  'aws-alb': 'awsAlb',
 };
 const KNOWN_OPTIONS = new Set([
-  'mode', 'source', 'trustProxy', 'ca', 'intermediates', 'verifyPolicy', 'proxyVerified', 'dangerouslyTrustAnyForwardedCertificate', 'pins', 'rules', 'revocation', 'purpose', 'clock', 'clockTolerance', 'xfcc',
-  'proxy', 'rfc9440', 'traefik', 'urlPem', 'base64Der', 'awsAlb',
-  'rejectStatus', 'problemTypeBase', 'logger', 'warnings', 'onDecision', 'debug',
+  'mode',
+  'source',
+  'trustProxy',
+  'ca',
+  'intermediates',
+  'verifyPolicy',
+  'proxyVerified',
+  'dangerouslyTrustAnyForwardedCertificate',
+  'pins',
+  'rules',
+  'revocation',
+  'purpose',
+  'clock',
+  'clockTolerance',
+  'xfcc',
+  'proxy',
+  'rfc9440',
+  'traefik',
+  'urlPem',
+  'base64Der',
+  'awsAlb',
+  'rejectStatus',
+  'problemTypeBase',
+  'logger',
+  'warnings',
+  'onDecision',
+  'debug',
 ]);
 
 /** Validate and normalise once, at construction: misuse fails at start-up naming the option. */
@@ -217,7 +259,8 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     if (typeof source === 'object' && source !== null) {
       return compileHeaderSource({ ...source, source: 'custom' } as HeaderSourceOptions, 'source');
     }
-    if (!SOURCES.includes(source)) throw invalidOption('source', `must be one of ${SOURCES.join(', ')}, or { header, decode }`);
+    if (!SOURCES.includes(source))
+      throw invalidOption('source', `must be one of ${SOURCES.join(', ')}, or { header, decode }`);
     return source === 'auto' || source === 'tls' || source === 'xfcc' ? source : compileHeader(source);
   };
   const forwarded = !preset || preset.source === 'xfcc' ? 'xfcc' : compileHeader(preset.source);
@@ -229,29 +272,44 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
   const readsHeaders = sources.some((source) => source !== 'tls');
   const tlsFromClientsOnly = sources.includes('tls') && sources.some((source) => source !== 'tls' && source !== 'auto');
 
-  if (options.proxyVerified !== undefined && typeof options.proxyVerified !== 'boolean') throw invalidOption('proxyVerified', 'must be true or false');
+  if (options.proxyVerified !== undefined && typeof options.proxyVerified !== 'boolean')
+    throw invalidOption('proxyVerified', 'must be true or false');
   if (options.proxyVerified && preset?.verification === 'never') {
-    throw invalidOption('proxyVerified', `cannot be true: ${preset.proxy}${detected ? ' (detected from the environment)' : ''} forwards ` +
-      'certificates without verifying them, so anyone could present a certificate they made; configure `ca` (your clients\' CA) or `pins`');
+    throw invalidOption(
+      'proxyVerified',
+      `cannot be true: ${preset.proxy}${detected ? ' (detected from the environment)' : ''} forwards ` +
+        "certificates without verifying them, so anyone could present a certificate they made; configure `ca` (your clients' CA) or `pins`",
+    );
   }
   if (options.proxyVerified && !preset) {
-    throw invalidOption('proxyVerified', 'needs `proxy`: name the proxy that verifies client certificates (envoy, istio, nginx, ' +
-      'ingress-nginx, traefik, haproxy, caddy, aws-alb, cloudflare), so that its own verdict is read where it sends one; or configure `ca`');
+    throw invalidOption(
+      'proxyVerified',
+      'needs `proxy`: name the proxy that verifies client certificates (envoy, istio, nginx, ' +
+        'ingress-nginx, traefik, haproxy, caddy, aws-alb, cloudflare), so that its own verdict is read where it sends one; or configure `ca`',
+    );
   }
   const unverifiedForwarded = options.dangerouslyTrustAnyForwardedCertificate ?? false;
-  if (typeof unverifiedForwarded !== 'boolean') throw invalidOption('dangerouslyTrustAnyForwardedCertificate', 'must be true or false');
+  if (typeof unverifiedForwarded !== 'boolean')
+    throw invalidOption('dangerouslyTrustAnyForwardedCertificate', 'must be true or false');
   if (unverifiedForwarded && options.proxyVerified) {
-    throw invalidOption('dangerouslyTrustAnyForwardedCertificate', 'contradicts proxyVerified: either the proxy verifies, or nobody does');
+    throw invalidOption(
+      'dangerouslyTrustAnyForwardedCertificate',
+      'contradicts proxyVerified: either the proxy verifies, or nobody does',
+    );
   }
   if (unverifiedForwarded && !readsHeaders) {
-    throw invalidOption('dangerouslyTrustAnyForwardedCertificate', 'applies to forwarded certificates, and no source reads a forwarded header');
+    throw invalidOption(
+      'dangerouslyTrustAnyForwardedCertificate',
+      'applies to forwarded certificates, and no source reads a forwarded header',
+    );
   }
 
   // `true` (express's "trust proxy") is every peer; the start-up warns about it (trust_proxy_everywhere).
   const trustProxyIsDefault = options.trustProxy === undefined;
-  const trust = options.trustProxy === true
-    ? { fn: () => true, description: 'every peer (trustProxy: true)' }
-    : compileTrustProxy(options.trustProxy ?? preset?.defaultTrustProxy ?? DEFAULT_TRUST_PROXY);
+  const trust =
+    options.trustProxy === true
+      ? { fn: () => true, description: 'every peer (trustProxy: true)' }
+      : compileTrustProxy(options.trustProxy ?? preset?.defaultTrustProxy ?? DEFAULT_TRUST_PROXY);
 
   let anchors: X509Certificate[] | null = null;
   if (options.ca !== undefined) {
@@ -264,7 +322,8 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
 
   let intermediatePool: X509Certificate[] = [];
   if (options.intermediates !== undefined) {
-    if (!anchors) throw invalidOption('intermediates', 'needs `ca`: intermediates only help build a path to the trust anchors');
+    if (!anchors)
+      throw invalidOption('intermediates', 'needs `ca`: intermediates only help build a path to the trust anchors');
     try {
       intermediatePool = compileIntermediatePool(options.intermediates);
     } catch (error) {
@@ -279,19 +338,26 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
   }
 
   const clockTolerance = options.clockTolerance ?? 0;
-  if (!Number.isFinite(clockTolerance) || clockTolerance < 0) throw invalidOption('clockTolerance', 'must be a number of seconds >= 0');
+  if (!Number.isFinite(clockTolerance) || clockTolerance < 0)
+    throw invalidOption('clockTolerance', 'must be a number of seconds >= 0');
   const rejectStatus = options.rejectStatus ?? 403;
-  if (!Number.isInteger(rejectStatus) || rejectStatus < 400 || rejectStatus > 499) throw invalidOption('rejectStatus', 'must be a 4xx status code');
-  if (options.clock !== undefined && typeof options.clock !== 'function') throw invalidOption('clock', 'must be a function returning a Date');
+  if (!Number.isInteger(rejectStatus) || rejectStatus < 400 || rejectStatus > 499)
+    throw invalidOption('rejectStatus', 'must be a 4xx status code');
+  if (options.clock !== undefined && typeof options.clock !== 'function')
+    throw invalidOption('clock', 'must be a function returning a Date');
 
   const xfcc = options.xfcc ?? {};
-  if (typeof xfcc !== 'object' || xfcc === null) throw invalidOption('xfcc', 'must be an object such as { header, element, by, limits }');
+  if (typeof xfcc !== 'object' || xfcc === null)
+    throw invalidOption('xfcc', 'must be an object such as { header, element, by, limits }');
   rejectUnknownOptions(xfcc, XFCC_OPTIONS, 'xfcc');
   // Validated here, at start-up: a bad limit would otherwise surface on the first request.
   const xfccLimits = resolveXfccLimits(xfcc.limits);
   const xfccElement = xfcc.element ?? preset?.xfccElement ?? 'last';
-  if (!['last', 'first', 'only'].includes(xfccElement)) throw invalidOption('xfcc.element', 'must be last, first or only');
-  const xfccHeader = (xfcc.header ?? (preset?.source === 'xfcc' ? preset.header : 'x-forwarded-client-cert')).toLowerCase();
+  if (!['last', 'first', 'only'].includes(xfccElement))
+    throw invalidOption('xfcc.element', 'must be last, first or only');
+  const xfccHeader = (
+    xfcc.header ?? (preset?.source === 'xfcc' ? preset.header : 'x-forwarded-client-cert')
+  ).toLowerCase();
   if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(xfccHeader)) throw invalidOption('xfcc.header', 'must be an HTTP header name');
   const byList = xfcc.by === undefined ? null : Array.isArray(xfcc.by) ? xfcc.by : [xfcc.by];
   if (byList && (byList.length === 0 || byList.some((by) => typeof by !== 'string' || by.length === 0))) {
@@ -300,14 +366,20 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
 
   const pins = options.pins === undefined ? null : compilePins(options.pins);
   if (pins?.usesChain && !anchors) {
-    throw invalidOption('pins', 'has issuer pins, which need `ca`: an issuer pin narrows a verified chain, it does not make one');
+    throw invalidOption(
+      'pins',
+      'has issuer pins, which need `ca`: an issuer pin narrows a verified chain, it does not make one',
+    );
   }
   const rules = options.rules === undefined ? null : compileRules(options.rules);
   const checker = compileRevocation(options.revocation);
   const revocation = checker.policy === 'off' ? null : checker;
   if (revocation && !anchors) {
     // Revocation is checked on the path this library verified; without `ca` there is none.
-    throw invalidOption('revocation', 'needs `ca`: revocation is checked along the chain verified to the trust anchors');
+    throw invalidOption(
+      'revocation',
+      'needs `ca`: revocation is checked along the chain verified to the trust anchors',
+    );
   }
 
   try {
@@ -316,13 +388,18 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
     throw invalidOption('purpose', (error as Error).message);
   }
 
-  const logger = options.logger === false ? null : options.logger ?? console;
-  if (logger !== null && (typeof logger !== 'object' || typeof logger.info !== 'function' || typeof logger.warn !== 'function')) {
+  const logger = options.logger === false ? null : (options.logger ?? console);
+  if (
+    logger !== null &&
+    (typeof logger !== 'object' || typeof logger.info !== 'function' || typeof logger.warn !== 'function')
+  ) {
     throw invalidOption('logger', 'must be false or an object with info(message) and warn(message)');
   }
   const offWarnings = compileWarnings(options.warnings);
-  if (options.onDecision !== undefined && typeof options.onDecision !== 'function') throw invalidOption('onDecision', 'must be a function (event) => void');
-  if (options.debug !== undefined && typeof options.debug !== 'boolean') throw invalidOption('debug', 'must be true or false');
+  if (options.onDecision !== undefined && typeof options.onDecision !== 'function')
+    throw invalidOption('onDecision', 'must be a function (event) => void');
+  if (options.debug !== undefined && typeof options.debug !== 'boolean')
+    throw invalidOption('debug', 'must be true or false');
   return {
     mode,
     sources,
@@ -364,5 +441,5 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
  * ACA's Envoy, which forwards whatever certificate a client presented without verifying it.
  */
 export function detectPlatform(env: NodeJS.ProcessEnv): ProxyPreset | null {
-  return env['CONTAINER_APP_NAME'] && env['CONTAINER_APP_ENV_DNS_SUFFIX'] ? resolvePreset('azure-container-apps') : null;
+  return env.CONTAINER_APP_NAME && env.CONTAINER_APP_ENV_DNS_SUFFIX ? resolvePreset('azure-container-apps') : null;
 }

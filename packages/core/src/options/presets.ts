@@ -9,7 +9,12 @@
  * and `verification` says whether that decision can be honoured (see ProxyVerification).
  */
 import { invalidOption } from '../errors.js';
-import type { DescriptionHeaders, HeaderSourceName, HeaderSourceOptions, VerifyHeaderOption } from '../sources/headers.js';
+import type {
+  DescriptionHeaders,
+  HeaderSourceName,
+  HeaderSourceOptions,
+  VerifyHeaderOption,
+} from '../sources/headers.js';
 import type { XfccElementPolicy } from '../sources/xfcc.js';
 
 export type ProxyName =
@@ -95,14 +100,16 @@ const TABLE: Record<ProxyName, PresetInput> = {
     // client-sent value were kept in front of it.
     xfccElement: 'last',
     verification: 'never',
-    connectsFrom: 'the environment\'s ingress (Envoy), from the environment\'s private address space (not a fixed address)',
+    connectsFrom:
+      "the environment's ingress (Envoy), from the environment's private address space (not a fixed address)",
     remote: true,
     defaultTrustProxy: ['loopback', 'uniquelocal', '100.64.0.0/10'],
     defaultTrustProxyReason:
-      'ACA\'s ingress connects to the container from the environment\'s private network, whose addresses are not fixed; a ' +
-      'container\'s target port is reached through the ingress. Anything else that can open a connection to the container ' +
+      "ACA's ingress connects to the container from the environment's private network, whose addresses are not fixed; a " +
+      "container's target port is reached through the ingress. Anything else that can open a connection to the container " +
       'from a private address (a custom VNet, a peered network) can send the header too: narrow trustProxy where you can.',
-    strips: 'Not documented whether ACA ingress removes a client-sent X-Forwarded-Client-Cert; the element ACA writes is the last one.',
+    strips:
+      'Not documented whether ACA ingress removes a client-sent X-Forwarded-Client-Cert; the element ACA writes is the last one.',
     setup: 'ingress clientCertificateMode require or accept; ACA accepts any certificate, so configure ca (or pins).',
   },
   envoy: {
@@ -111,7 +118,7 @@ const TABLE: Record<ProxyName, PresetInput> = {
     // One edge Envoy in SANITIZE_SET leaves exactly one element; more means another mode or hop.
     xfccElement: 'only',
     verification: 'config',
-    connectsFrom: 'a sidecar on loopback, or the front Envoy\'s address (then set trustProxy)',
+    connectsFrom: "a sidecar on loopback, or the front Envoy's address (then set trustProxy)",
     remote: false,
     strips:
       'SANITIZE (default) and SANITIZE_SET remove a client-sent XFCC; FORWARD_ONLY/APPEND_FORWARD keep it whenever the client presented any certificate; ALWAYS_FORWARD_ONLY never removes it.',
@@ -125,7 +132,7 @@ const TABLE: Record<ProxyName, PresetInput> = {
     // appends E2 about the gateway, without Cert. The client certificate is in the first element.
     xfccElement: 'first',
     verification: 'config',
-    connectsFrom: 'the pod\'s own sidecar, from loopback (127.0.0.6)',
+    connectsFrom: "the pod's own sidecar, from loopback (127.0.0.6)",
     remote: false,
     strips:
       'The ingress gateway (SANITIZE_SET by default) replaces a client-sent XFCC; sidecars (APPEND_FORWARD) keep what a mesh peer sent, so any workload that can reach the app directly can forge the first element: allow only the gateway (AuthorizationPolicy).',
@@ -140,9 +147,10 @@ const TABLE: Record<ProxyName, PresetInput> = {
     // Compared when nginx sends them (proxy_set_header … $ssl_client_s_dn / $ssl_client_i_dn).
     describedBy: { subjectDn: 'ssl-client-subject-dn', issuerDn: 'ssl-client-issuer-dn' },
     verification: 'header',
-    connectsFrom: 'loopback when nginx runs beside the app, else the nginx host\'s address (then set trustProxy)',
+    connectsFrom: "loopback when nginx runs beside the app, else the nginx host's address (then set trustProxy)",
     remote: false,
-    strips: 'proxy_set_header drops a client-sent header of each name it sets, in the locations where it is configured.',
+    strips:
+      'proxy_set_header drops a client-sent header of each name it sets, in the locations where it is configured.',
     setup:
       'proxy_set_header ssl-client-cert $ssl_client_escaped_cert; proxy_set_header ssl-client-verify $ssl_client_verify; (ssl_verify_client on | optional; optional_no_ca reports FAILED).',
   },
@@ -155,7 +163,8 @@ const TABLE: Record<ProxyName, PresetInput> = {
     // client really presented, and a forwarded certificate must be that one.
     describedBy: { subjectDn: 'ssl-client-subject-dn', issuerDn: 'ssl-client-issuer-dn', required: true },
     verification: 'header',
-    connectsFrom: 'the ingress controller\'s pods, from the cluster\'s pod network (set trustProxy; a NetworkPolicy keeps other pods out)',
+    connectsFrom:
+      "the ingress controller's pods, from the cluster's pod network (set trustProxy; a NetworkPolicy keeps other pods out)",
     remote: true,
     strips:
       'The ssl-client-* headers are overwritten only on hosts with auth-tls-secret, and ssl-client-cert only with auth-tls-pass-certificate-to-upstream "true": otherwise a client-sent ssl-client-cert reaches the app.',
@@ -167,7 +176,7 @@ const TABLE: Record<ProxyName, PresetInput> = {
     header: 'x-forwarded-tls-client-cert',
     infoHeader: 'x-forwarded-tls-client-cert-info',
     verification: 'config',
-    connectsFrom: 'loopback when Traefik runs beside the app, else Traefik\'s address (then set trustProxy)',
+    connectsFrom: "loopback when Traefik runs beside the app, else Traefik's address (then set trustProxy)",
     remote: false,
     strips:
       'The entry point removes both X-Forwarded-Tls-Client-Cert headers unless forwardedHeaders.insecure is set or the peer is in forwardedHeaders.trustedIPs; PassTLSClientCert sets them only when the client presented a certificate.',
@@ -181,7 +190,7 @@ const TABLE: Record<ProxyName, PresetInput> = {
     // ssl_c_verify is an integer, 0 when no error.
     verifyHeader: { name: 'x-ssl-client-verify', success: ['0'] },
     verification: 'header',
-    connectsFrom: 'loopback when HAProxy runs beside the app, else the HAProxy host\'s address (then set trustProxy)',
+    connectsFrom: "loopback when HAProxy runs beside the app, else the HAProxy host's address (then set trustProxy)",
     remote: false,
     strips:
       'http-request set-header replaces a client-sent header only when the rule runs: an `if { ssl_c_used }` guard leaves client copies on requests without a certificate unless `http-request del-header` comes first.',
@@ -192,7 +201,7 @@ const TABLE: Record<ProxyName, PresetInput> = {
     source: 'base64-der',
     header: 'x-client-cert',
     verification: 'config',
-    connectsFrom: 'loopback when Caddy runs beside the app, else the Caddy host\'s address (then set trustProxy)',
+    connectsFrom: "loopback when Caddy runs beside the app, else the Caddy host's address (then set trustProxy)",
     remote: false,
     strips: 'reverse_proxy header_up replaces a client-sent header of that name.',
     setup:
@@ -202,9 +211,13 @@ const TABLE: Record<ProxyName, PresetInput> = {
     source: 'aws-alb',
     header: 'x-amzn-mtls-clientcert-leaf',
     albMode: 'verify',
-    describedBy: { issuerDn: 'x-amzn-mtls-clientcert-issuer', serial: 'x-amzn-mtls-clientcert-serial-number', required: true },
+    describedBy: {
+      issuerDn: 'x-amzn-mtls-clientcert-issuer',
+      serial: 'x-amzn-mtls-clientcert-serial-number',
+      required: true,
+    },
     verification: 'always',
-    connectsFrom: 'the load balancer\'s nodes, from the VPC subnets it is placed in (set trustProxy to them)',
+    connectsFrom: "the load balancer's nodes, from the VPC subnets it is placed in (set trustProxy to them)",
     remote: true,
     strips:
       'Not documented whether the ALB removes client-sent X-Amzn-Mtls-* headers: make the app reachable only through the ALB, and keep the mode in step with the listener.',
@@ -215,11 +228,12 @@ const TABLE: Record<ProxyName, PresetInput> = {
     header: 'x-amzn-mtls-clientcert',
     albMode: 'passthrough',
     verification: 'never',
-    connectsFrom: 'the load balancer\'s nodes, from the VPC subnets it is placed in (set trustProxy to them)',
+    connectsFrom: "the load balancer's nodes, from the VPC subnets it is placed in (set trustProxy to them)",
     remote: true,
     strips:
       'Not documented whether the ALB removes client-sent X-Amzn-Mtls-* headers: make the app reachable only through the ALB, and keep the mode in step with the listener.',
-    setup: 'listener MutualAuthentication Mode passthrough (the ALB forwards the whole presented chain unverified; configure ca).',
+    setup:
+      'listener MutualAuthentication Mode passthrough (the ALB forwards the whole presented chain unverified; configure ca).',
   },
   cloudflare: {
     source: 'base64-der',
@@ -229,10 +243,10 @@ const TABLE: Record<ProxyName, PresetInput> = {
     // Managed Transform "Add TLS client auth headers": cf-cert-verified = cf.tls_client_auth.cert_verified.
     verifyHeader: { name: 'cf-cert-verified', success: ['true'] },
     verification: 'header',
-    connectsFrom: 'Cloudflare\'s published IP ranges (set trustProxy to them; they change, see Cloudflare\'s list)',
+    connectsFrom: "Cloudflare's published IP ranges (set trustProxy to them; they change, see Cloudflare's list)",
     remote: true,
     strips:
-      'Not documented for Cf-Client-Cert-Der-Base64; accept only Cloudflare\'s addresses (or authenticated origin pulls). The certificate may be forwarded only on the first request of a connection. cf-cert-revoked is not consulted.',
+      "Not documented for Cf-Client-Cert-Der-Base64; accept only Cloudflare's addresses (or authenticated origin pulls). The certificate may be forwarded only on the first request of a connection. cf-cert-revoked is not consulted.",
     setup:
       'Access mTLS with client_certificate_forwarding: true, plus the managed transform "Add TLS client auth headers" for cf-cert-verified.',
   },
@@ -242,17 +256,21 @@ const TABLE: Record<ProxyName, PresetInput> = {
     verification: 'never',
     connectsFrom: 'the App Service front ends (set trustProxy to the addresses your app sees)',
     remote: true,
-    strips: 'Not stated whether the App Service front end removes a client-sent X-ARR-ClientCert; the app must validate the certificate.',
-    setup: 'clientCertEnabled with clientCertMode Required or Optional; the front end forwards the leaf without validating it.',
+    strips:
+      'Not stated whether the App Service front end removes a client-sent X-ARR-ClientCert; the app must validate the certificate.',
+    setup:
+      'clientCertEnabled with clientCertMode Required or Optional; the front end forwards the leaf without validating it.',
   },
 };
 
 function freezePreset(proxy: ProxyName, input: PresetInput): ProxyPreset {
-  const verifyHeader = input.verifyHeader && Object.freeze({
-    ...input.verifyHeader,
-    success: Object.freeze([...input.verifyHeader.success]),
-    ...(input.verifyHeader.none ? { none: Object.freeze([...input.verifyHeader.none]) } : {}),
-  });
+  const verifyHeader =
+    input.verifyHeader &&
+    Object.freeze({
+      ...input.verifyHeader,
+      success: Object.freeze([...input.verifyHeader.success]),
+      ...(input.verifyHeader.none ? { none: Object.freeze([...input.verifyHeader.none]) } : {}),
+    });
   return Object.freeze({
     proxy,
     ...input,
@@ -265,14 +283,16 @@ function freezePreset(proxy: ProxyName, input: PresetInput): ProxyPreset {
 
 /** Every preset by proxy name (frozen). */
 export const PRESETS: Readonly<Record<ProxyName, ProxyPreset>> = Object.freeze(
-  Object.fromEntries((Object.keys(TABLE) as ProxyName[]).map((name) => [name, freezePreset(name, TABLE[name])])) as Record<ProxyName, ProxyPreset>,
+  Object.fromEntries(
+    (Object.keys(TABLE) as ProxyName[]).map((name) => [name, freezePreset(name, TABLE[name])]),
+  ) as Record<ProxyName, ProxyPreset>,
 );
 
 export const PROXY_NAMES: readonly ProxyName[] = Object.freeze(Object.keys(TABLE) as ProxyName[]);
 
 /** The preset for a proxy name; throws `invalidOption('proxy', …)` listing the known names. */
 export function resolvePreset(name: string): ProxyPreset {
-  if (typeof name === 'string' && Object.prototype.hasOwnProperty.call(PRESETS, name)) return PRESETS[name as ProxyName];
+  if (typeof name === 'string' && Object.hasOwn(PRESETS, name)) return PRESETS[name as ProxyName];
   const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 64)) : typeof name;
   throw invalidOption('proxy', `names an unknown proxy ${shown}; use one of ${PROXY_NAMES.join(', ')}`);
 }
@@ -288,7 +308,11 @@ export function presetHeaderSource(preset: ProxyPreset): HeaderSourceOptions | u
     ...(preset.verifyHeader.none ? { none: [...preset.verifyHeader.none] } : {}),
   };
   const describedBy = preset.describedBy && { ...preset.describedBy };
-  const common = { header: preset.header, ...(verifyHeader ? { verifyHeader } : {}), ...(describedBy ? { describedBy } : {}) };
+  const common = {
+    header: preset.header,
+    ...(verifyHeader ? { verifyHeader } : {}),
+    ...(describedBy ? { describedBy } : {}),
+  };
   switch (preset.source) {
     case 'xfcc':
       return undefined;
@@ -301,6 +325,11 @@ export function presetHeaderSource(preset: ProxyPreset): HeaderSourceOptions | u
     case 'base64-der':
       return { source: 'base64-der', ...common, ...(preset.chainHeader ? { chainHeader: preset.chainHeader } : {}) };
     case 'aws-alb':
-      return { source: 'aws-alb', header: preset.header, mode: preset.albMode ?? 'passthrough', ...(describedBy ? { describedBy } : {}) };
+      return {
+        source: 'aws-alb',
+        header: preset.header,
+        mode: preset.albMode ?? 'passthrough',
+        ...(describedBy ? { describedBy } : {}),
+      };
   }
 }

@@ -4,11 +4,11 @@
  * They go to the configured `logger` (`false` silences everything).
  */
 import type { X509Certificate } from 'node:crypto';
-import { certificateValidity } from '../x509/certificate.js';
-import { invalidOption } from '../errors.js';
-import type { ProxyPreset } from './presets.js';
 import type { CompiledRules } from '../authorize/rules.js';
+import { invalidOption } from '../errors.js';
 import type { TrustProxyFn } from '../sources/proxy-trust.js';
+import { certificateValidity } from '../x509/certificate.js';
+import type { ProxyPreset } from './presets.js';
 
 export const WARNING_CODES = [
   'trust_proxy_everywhere',
@@ -52,7 +52,8 @@ export function compileWarnings(input: unknown): ReadonlySet<WarningCode> | null
   }
   const off = new Set<WarningCode>();
   for (const [code, on] of Object.entries(input)) {
-    if (!KNOWN.has(code)) throw invalidOption(`warnings.${code}`, `is not a warning code (one of ${WARNING_CODES.join(', ')})`);
+    if (!KNOWN.has(code))
+      throw invalidOption(`warnings.${code}`, `is not a warning code (one of ${WARNING_CODES.join(', ')})`);
     if (typeof on !== 'boolean') throw invalidOption(`warnings.${code}`, 'must be true or false');
     if (!on) off.add(code as WarningCode);
   }
@@ -63,7 +64,10 @@ export function warningText(code: WarningCode, message: string): string {
   return `clientcert: ${message} (warning ${code}; see ${WARNINGS_DOCS}${code})`;
 }
 
-export function createWarn(logger: { warn(message: string): void } | null, off: ReadonlySet<WarningCode> | null): WarnFn {
+export function createWarn(
+  logger: { warn(message: string): void } | null,
+  off: ReadonlySet<WarningCode> | null,
+): WarnFn {
   if (!logger || off === null) return () => {};
   return (code, message) => {
     if (!off.has(code)) logger.warn(warningText(code, message));
@@ -92,8 +96,16 @@ export function escapeForLog(value: string): string {
 }
 
 function needsEscape(c: number): boolean {
-  return c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0x7f && c <= 0x9f) ||
-    c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+  return (
+    c < 0x20 ||
+    c === 0x22 ||
+    c === 0x5c ||
+    (c >= 0x7f && c <= 0x9f) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    (c >= 0x202a && c <= 0x202e) ||
+    (c >= 0x2066 && c <= 0x2069)
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,63 +152,95 @@ function trustsAll(fn: TrustProxyFn, addresses: readonly string[]): boolean {
  * `proxyVerified` is suggested only for a named proxy that verifies.
  */
 export function warnForwardedUntrusted(facts: StartupFacts, warn: WarnFn): void {
-  if (facts.mode === 'ignore' || facts.anchors || facts.hasPins || facts.proxyVerified || facts.unverifiedForwarded) return;
+  if (facts.mode === 'ignore' || facts.anchors || facts.hasPins || facts.proxyVerified || facts.unverifiedForwarded)
+    return;
   const preset = facts.preset;
-  const alternative = preset && preset.verification !== 'never'
-    ? `, or, if ${preset.proxy} verifies client certificates against your CA, \`proxyVerified: true\``
-    : preset ? ` (${preset.proxy} forwards certificates without verifying them)` : '';
-  warn('forwarded_untrusted', 'forwarded client certificates will be rejected as untrusted: set `ca` (the CA that issues your ' +
-    `clients' certificates) or \`pins\`${alternative}`);
+  const alternative =
+    preset && preset.verification !== 'never'
+      ? `, or, if ${preset.proxy} verifies client certificates against your CA, \`proxyVerified: true\``
+      : preset
+        ? ` (${preset.proxy} forwards certificates without verifying them)`
+        : '';
+  warn(
+    'forwarded_untrusted',
+    'forwarded client certificates will be rejected as untrusted: set `ca` (the CA that issues your ' +
+      `clients' certificates) or \`pins\`${alternative}`,
+  );
 }
 
 /** Every start-up warning that applies, in a fixed order. */
 export function startupWarnings(facts: StartupFacts, warn: WarnFn): void {
   if (facts.mode === 'ignore') return;
   if (facts.mayReadHeaders && (trustsAll(facts.trustProxy, PUBLIC_V4) || trustsAll(facts.trustProxy, PUBLIC_V6))) {
-    warn('trust_proxy_everywhere', `trustProxy (${escapeForLog(facts.trustProxyDescription)}) trusts every peer, so any client can ` +
-      'send a forwarded certificate header that will be believed; list only your proxies\' addresses');
+    warn(
+      'trust_proxy_everywhere',
+      `trustProxy (${escapeForLog(facts.trustProxyDescription)}) trusts every peer, so any client can ` +
+        "send a forwarded certificate header that will be believed; list only your proxies' addresses",
+    );
   }
   const preset = facts.preset;
   if (facts.readsHeaders && preset?.remote && facts.trustProxyIsDefault && !preset.defaultTrustProxy) {
-    warn('trust_proxy_default', `${preset.proxy} connects from ${preset.connectsFrom}, but trustProxy is the default ` +
-      `(${escapeForLog(facts.trustProxyDescription)}), so its headers will be ignored: set trustProxy to the addresses it connects from`);
+    warn(
+      'trust_proxy_default',
+      `${preset.proxy} connects from ${preset.connectsFrom}, but trustProxy is the default ` +
+        `(${escapeForLog(facts.trustProxyDescription)}), so its headers will be ignored: set trustProxy to the addresses it connects from`,
+    );
   }
   if (facts.readsHeaders) warnForwardedUntrusted(facts, warn);
   if (facts.mayReadHeaders && facts.unverifiedForwarded) {
-    warn('unverified_forwarded', 'dangerouslyTrustAnyForwardedCertificate is on: any peer in trustProxy ' +
-      `(${escapeForLog(facts.trustProxyDescription)}) can present a certificate it made itself and be admitted; ` +
-      'every route must authorize the certificate itself (rules, or a check in the handler), or configure `ca` or `pins` instead');
+    warn(
+      'unverified_forwarded',
+      'dangerouslyTrustAnyForwardedCertificate is on: any peer in trustProxy ' +
+        `(${escapeForLog(facts.trustProxyDescription)}) can present a certificate it made itself and be admitted; ` +
+        'every route must authorize the certificate itself (rules, or a check in the handler), or configure `ca` or `pins` instead',
+    );
   }
   if (facts.mode === 'accept') {
-    warn('accept_mode', 'mode accept lets requests without a certificate through with clientCert null: ' +
-      'every route that needs a caller must check for it (or use mode require there)');
+    warn(
+      'accept_mode',
+      'mode accept lets requests without a certificate through with clientCert null: ' +
+        'every route that needs a caller must check for it (or use mode require there)',
+    );
   }
   const sha1 = facts.rules?.sha1Thumbprints ?? [];
   if (sha1.length > 0) {
-    warn('sha1_thumbprint', `${sha1.join(', ')} ${sha1.length === 1 ? 'is a SHA-1 thumbprint' : 'are SHA-1 thumbprints'}; ` +
-      'SHA-1 is not collision resistant: use the SHA-256 fingerprint, or spki');
+    warn(
+      'sha1_thumbprint',
+      `${sha1.join(', ')} ${sha1.length === 1 ? 'is a SHA-1 thumbprint' : 'are SHA-1 thumbprints'}; ` +
+        'SHA-1 is not collision resistant: use the SHA-256 fingerprint, or spki',
+    );
   }
   if (!facts.anchors && !facts.hasPins && facts.rules?.onlyCommonName) {
-    warn('cn_only_rules', 'rules check only the common name (CN) and neither `ca` nor `pins` is set: any certificate that the TLS stack ' +
-      'or the proxy accepts with that CN gets in; set `ca` or `pins`, or check the issuer');
+    warn(
+      'cn_only_rules',
+      'rules check only the common name (CN) and neither `ca` nor `pins` is set: any certificate that the TLS stack ' +
+        'or the proxy accepts with that CN gets in; set `ca` or `pins`, or check the issuer',
+    );
   }
   const outOfDate = (facts.anchors ?? []).flatMap((anchor, index) => {
     const { notBefore, notAfter } = certificateValidity(anchor);
     const subject = escapeForLog(anchor.subject.replace(/\n/g, ', '));
-    if (notAfter.getTime() < facts.now.getTime()) return [`ca[${index}] (${subject}) expired ${notAfter.toISOString()}`];
-    if (notBefore.getTime() > facts.now.getTime()) return [`ca[${index}] (${subject}) is not valid before ${notBefore.toISOString()}`];
+    if (notAfter.getTime() < facts.now.getTime())
+      return [`ca[${index}] (${subject}) expired ${notAfter.toISOString()}`];
+    if (notBefore.getTime() > facts.now.getTime())
+      return [`ca[${index}] (${subject}) is not valid before ${notBefore.toISOString()}`];
     return [];
   });
   if (outOfDate.length > 0) {
-    warn('expired_anchor', `the ca bundle has trust anchors outside their validity period, which verify nothing: ${outOfDate.join('; ')}`);
+    warn(
+      'expired_anchor',
+      `the ca bundle has trust anchors outside their validity period, which verify nothing: ${outOfDate.join('; ')}`,
+    );
   }
   // Said at start-up: otherwise a legacy CA (easy-rsa writes non-critical basicConstraints) shows
   // only as every client refused.
   if (facts.anchorProblems.length > 0) {
-    warn('anchor_profile', `every client of these trust anchors will be refused: ${facts.anchorProblems.map(escapeForLog).join('; ')}`);
+    warn(
+      'anchor_profile',
+      `every client of these trust anchors will be refused: ${facts.anchorProblems.map(escapeForLog).join('; ')}`,
+    );
   }
   if (facts.crlProblems.length > 0) {
     warn('crl_not_usable', facts.crlProblems.map(escapeForLog).join('; '));
   }
 }
-

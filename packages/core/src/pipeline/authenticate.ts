@@ -1,27 +1,43 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { createHash, type X509Certificate } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { LRUCache } from 'lru-cache';
-import { parseCertificate, pemToDer, sealCertificate, validityWindow } from '../x509/certificate.js';
+import { evaluateRules, type RuleResult } from '../authorize/rules.js';
+import { type ProblemDetails, toProblem } from '../decide/problem.js';
 import { ClientCertError, isClientCertError, type RejectionCode } from '../errors.js';
 import type { ClientCertificate, SourceName, Verification } from '../model.js';
 import {
-  PROXY_DESCRIPTION_CHECK, readHeaderSource, readProxyVerdict, type CompiledHeaderSource, type ForwardedDescription, type ProxyVerdict,
+  type ClientCertOptions,
+  type CompiledOptions,
+  type CompiledSource,
+  compileOptions,
+} from '../options/compile.js';
+import { describeTrust, trustModelFacts } from '../options/describe.js';
+import { escapeForLog, startupWarnings, warnForwardedUntrusted } from '../options/warnings.js';
+import {
+  type CompiledHeaderSource,
+  type ForwardedDescription,
+  PROXY_DESCRIPTION_CHECK,
+  type ProxyVerdict,
+  readHeaderSource,
+  readProxyVerdict,
 } from '../sources/headers.js';
 import { descriptionMismatch } from '../sources/proxy-description.js';
-import { compileOptions, type ClientCertOptions, type CompiledOptions, type CompiledSource } from '../options/compile.js';
-import { toProblem, type ProblemDetails } from '../decide/problem.js';
 import {
-  connectionOf, missingChainCause, readPeer, RESUMED_SESSION, servesSeveralNames, type MissingChainCause, type PeerInfo,
+  connectionOf,
+  type MissingChainCause,
+  missingChainCause,
+  type PeerInfo,
+  RESUMED_SESSION,
+  readPeer,
+  servesSeveralNames,
 } from '../sources/tls.js';
+import { parseXfcc, selectXfccElement, xfccHashMatches, xfccLeaf } from '../sources/xfcc.js';
+import { checkCertificate, checkKeyPolicy, type VerifyFailureCode, verifyChainSync } from '../trust/path/verify.js';
 import { matchPins } from '../trust/pins.js';
 import type { RevocationResult } from '../trust/revocation.js';
-import { evaluateRules, type RuleResult } from '../authorize/rules.js';
-import { checkCertificate, checkKeyPolicy, verifyChainSync, type VerifyFailureCode } from '../trust/path/verify.js';
-import { parseXfcc, selectXfccElement, xfccHashMatches, xfccLeaf } from '../sources/xfcc.js';
+import { parseCertificate, pemToDer, sealCertificate, validityWindow } from '../x509/certificate.js';
 import { debugLine, decisionChannel, decisionEvent, newTrace, type Trace } from './observe.js';
-import { escapeForLog, startupWarnings, warnForwardedUntrusted } from '../options/warnings.js';
-import { describeTrust, trustModelFacts } from '../options/describe.js';
 
 /**
  * The little the core needs of a request: Node's IncomingMessage (HTTP/1.1) and Http2ServerRequest
@@ -91,8 +107,15 @@ const ISSUER_CACHE_SIZE = 100;
 const VERIFY_FAILURE_TTL_MS = 60_000;
 const UNTRUSTED_HEADER_REPORT_INTERVAL_MS = 60_000;
 
-function reject(code: RejectionCode, message: string, check: string, reason?: string): ClientCertError & { code: RejectionCode } {
-  return new ClientCertError(code, message, reason === undefined ? { check } : { check, reason }) as ClientCertError & { code: RejectionCode };
+function reject(
+  code: RejectionCode,
+  message: string,
+  check: string,
+  reason?: string,
+): ClientCertError & { code: RejectionCode } {
+  return new ClientCertError(code, message, reason === undefined ? { check } : { check, reason }) as ClientCertError & {
+    code: RejectionCode;
+  };
 }
 
 /**
@@ -125,12 +148,24 @@ function tlsRejection(reason: string | null): ClientCertError & { code: Rejectio
       return reject('client_certificate_revoked', 'The client certificate has been revoked.', 'tls');
     case 'INVALID_PURPOSE':
     case 'UNSUPPORTED_CERTIFICATE_PURPOSE':
-      return reject('client_certificate_rejected', 'The client certificate is not valid for client authentication.', 'tls');
+      return reject(
+        'client_certificate_rejected',
+        'The client certificate is not valid for client authentication.',
+        'tls',
+      );
     case RESUMED_SESSION.notVerifiedForServerName:
     case RESUMED_SESSION.serverNameUnknown:
-      return reject('client_certificate_untrusted', 'A resumed TLS session is not evidence for this server name: connect again without resuming.', 'tls.resumed');
+      return reject(
+        'client_certificate_untrusted',
+        'A resumed TLS session is not evidence for this server name: connect again without resuming.',
+        'tls.resumed',
+      );
     default:
-      return reject('client_certificate_untrusted', 'The client certificate was not issued by a trusted certificate authority.', 'tls');
+      return reject(
+        'client_certificate_untrusted',
+        'The client certificate was not issued by a trusted certificate authority.',
+        'tls',
+      );
   }
 }
 
@@ -147,7 +182,10 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   // forwarded-header value with its decision — a proxy's keep-alive connection repeats it, and
   // comparing two strings is far cheaper than hashing a 2-3 KB header for the LRU lookup.
   const peerTrusted = new WeakMap<Socket, boolean>();
-  const lastHeader = new WeakMap<Socket, { readonly source: 'xfcc' | CompiledHeaderSource; readonly value: string; readonly decision: Decision }>();
+  const lastHeader = new WeakMap<
+    Socket,
+    { readonly source: 'xfcc' | CompiledHeaderSource; readonly value: string; readonly decision: Decision }
+  >();
   let lastUntrustedReport = -Infinity;
   let forwardedTrustChecked = false;
   // TLS certificates are trusted on the TLS stack's word (no ca, no pins): its verdict is per server name.
@@ -174,15 +212,29 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
    * configured pool): kept for a minute at most, so a flood of the same chain stays cheap.
    */
   function refusedForNow(code: RejectionCode, message: string, check: string, now: Date, reason?: string): Decision {
-    return { certificate: null, error: reject(code, message, check, reason), checkFrom: -Infinity, checkUntil: now.getTime() + VERIFY_FAILURE_TTL_MS };
+    return {
+      certificate: null,
+      error: reject(code, message, check, reason),
+      checkFrom: -Infinity,
+      checkUntil: now.getTime() + VERIFY_FAILURE_TTL_MS,
+    };
   }
 
   /**
    * Establish trust in a presented certificate — configured anchors, else leaf pins, else the TLS
    * stack, else a declared verifying proxy — then narrow it with pins and rules.
    */
-  function verify(certificate: ClientCertificate, source: SourceName, peer: PeerInfo | null, verdict: Verdict): Decided {
-    const checks = { at: options.clock(), purpose: options.purpose, clockToleranceSeconds: options.clockToleranceMs / 1000 };
+  function verify(
+    certificate: ClientCertificate,
+    source: SourceName,
+    peer: PeerInfo | null,
+    verdict: Verdict,
+  ): Decided {
+    const checks = {
+      at: options.clock(),
+      purpose: options.purpose,
+      clockToleranceSeconds: options.clockToleranceMs / 1000,
+    };
     let by: Verification;
     let path: readonly X509Certificate[];
     if (options.anchors) {
@@ -196,30 +248,43 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       });
       // `message` is the same for every path that reaches no anchor (it becomes the problem detail,
       // and must not tell a prober which names are anchors); `reason` says why, for logs only.
-      if (!result.ok) return refusedForNow(VERIFY_CODES[result.code], result.message, `chain.${result.code}`, checks.at, result.reason);
+      if (!result.ok)
+        return refusedForNow(
+          VERIFY_CODES[result.code],
+          result.message,
+          `chain.${result.code}`,
+          checks.at,
+          result.reason,
+        );
       by = 'chain';
       path = result.chain;
     } else {
       if (options.pins) {
         by = 'pin'; // checked with the other pins below; without `ca` a leaf pin is the trust
       } else if (source === 'tls') {
-        if (peer && !peer.authorized) return { certificate: null, error: tlsRejection(peer.authorizationError), ...ALWAYS };
+        if (peer && !peer.authorized)
+          return { certificate: null, error: tlsRejection(peer.authorizationError), ...ALWAYS };
         by = 'tls';
       } else if (options.proxyVerified) {
         // A proxy that reports its verification per request is believed only when it says
         // "verified"; a proxy known to report it (nginx, HAProxy, Cloudflare, ALB verify mode) is
         // not believed on a source that carries no verdict (`{ proxy: 'nginx', source: 'xfcc' }`).
         if (verdict !== 'verified' && (verdict !== undefined || options.preset?.proxyVerifies === true)) {
-          const message = verdict === 'failed'
-            ? 'The proxy reported that the client certificate failed verification.'
-            : 'The proxy did not report verifying the client certificate.';
+          const message =
+            verdict === 'failed'
+              ? 'The proxy reported that the client certificate failed verification.'
+              : 'The proxy did not report verifying the client certificate.';
           return refused('client_certificate_untrusted', message, 'proxy');
         }
         by = 'proxy';
       } else if (options.unverifiedForwarded) {
         by = 'none'; // dangerouslyTrustAnyForwardedCertificate: the configuration's explicit, logged choice
       } else {
-        return refused('client_certificate_untrusted', 'No trust anchors are configured for forwarded client certificates.', 'trust');
+        return refused(
+          'client_certificate_untrusted',
+          'No trust anchors are configured for forwarded client certificates.',
+          'trust',
+        );
       }
       const leaf = checkCertificate(certificate.x509, checks);
       if (!leaf.ok) return refusedForNow(VERIFY_CODES[leaf.code], leaf.message, `certificate.${leaf.code}`, checks.at);
@@ -260,12 +325,19 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
    * the path expires (or before one is valid), or the revocation data runs out (`revocationUntil`;
    * 0 = do not reuse).
    */
-  function authorize(certificate: ClientCertificate, path: readonly X509Certificate[], revocationUntil: number): Decision {
+  function authorize(
+    certificate: ClientCertificate,
+    path: readonly X509Certificate[],
+    revocationUntil: number,
+  ): Decision {
     const validity = path.map(validityWindow);
-    const window = revocationUntil === 0 ? NEVER : {
-      checkFrom: Math.max(...validity.map((v) => v.from)) - options.clockToleranceMs,
-      checkUntil: Math.min(revocationUntil, ...validity.map((v) => v.until + options.clockToleranceMs)),
-    };
+    const window =
+      revocationUntil === 0
+        ? NEVER
+        : {
+            checkFrom: Math.max(...validity.map((v) => v.from)) - options.clockToleranceMs,
+            checkUntil: Math.min(revocationUntil, ...validity.map((v) => v.until + options.clockToleranceMs)),
+          };
     if (!options.rules) return { certificate, error: null, ...window };
     // A predicate may depend on time or state, so its verdict is never cached: it runs per request.
     if (options.rules.hasPredicate) return { certificate, error: null, ...window, pendingRules: path };
@@ -275,7 +347,11 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
 
   /** The certificate admitted by the rules (naming the identity), or the rule that refused it. */
   function ruled(certificate: ClientCertificate, verdict: RuleResult): Pick<Decision, 'certificate' | 'error'> {
-    if (!verdict.ok) return { certificate: null, error: reject('client_certificate_rejected', verdict.message, `rules.${verdict.failed}`) };
+    if (!verdict.ok)
+      return {
+        certificate: null,
+        error: reject('client_certificate_rejected', verdict.message, `rules.${verdict.failed}`),
+      };
     // A view of its own (parsed state shared): with a predicate this runs per request, and one
     // request's identity must never show in another's certificate.
     const authorization = { pin: certificate.authorization?.pin ?? null, identity: verdict.matched };
@@ -287,28 +363,46 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
    * it: keyed by a digest of the DER itself (and, for TLS, what the TLS stack said), so a key can
    * only ever find the decision about those exact bytes.
    */
-  function decidePresented(source: SourceName, leaf: Buffer, chain: readonly Buffer[], peer: PeerInfo | null, verdict: Verdict): Decided {
+  function decidePresented(
+    source: SourceName,
+    leaf: Buffer,
+    chain: readonly Buffer[],
+    peer: PeerInfo | null,
+    verdict: Verdict,
+  ): Decided {
     const key = presentedKey(source, leaf, chain, peer, verdict);
-    return cached(key, (k) => perChain.get(k), (k, d) => perChain.set(k, d), () => {
-      decidedNow();
-      try {
-        // Over TLS, Node has parsed the certificates already: reuse its objects (~100 µs each).
-        const parsed = peer?.certificates;
-        // Envoy's Chain includes the leaf; Azure Container Apps documents intermediates only. Accept both.
-        const presented = chain.flatMap((der, i) => der.equals(leaf) ? [] : [chainCertificate(der, parsed?.[i + 1])]);
-        const certificate = sealCertificate(parseCertificate(parsed?.[0] ?? leaf), { source, chain: presented, verifiedBy: null, authorization: null });
-        return fingerprinted(leaf, verify(certificate, source, peer, verdict));
-      } catch (error) {
-        return { certificate: null, error: asRejection(error), fingerprint: sha256Hex(leaf), ...ALWAYS };
-      }
-    });
+    return cached(
+      key,
+      (k) => perChain.get(k),
+      (k, d) => perChain.set(k, d),
+      () => {
+        decidedNow();
+        try {
+          // Over TLS, Node has parsed the certificates already: reuse its objects (~100 µs each).
+          const parsed = peer?.certificates;
+          // Envoy's Chain includes the leaf; Azure Container Apps documents intermediates only. Accept both.
+          const presented = chain.flatMap((der, i) =>
+            der.equals(leaf) ? [] : [chainCertificate(der, parsed?.[i + 1])],
+          );
+          const certificate = sealCertificate(parseCertificate(parsed?.[0] ?? leaf), {
+            source,
+            chain: presented,
+            verifiedBy: null,
+            authorization: null,
+          });
+          return fingerprinted(leaf, verify(certificate, source, peer, verdict));
+        } catch (error) {
+          return { certificate: null, error: asRejection(error), fingerprint: sha256Hex(leaf), ...ALWAYS };
+        }
+      },
+    );
   }
 
   /** An intermediate, shared by every chain that carries the same bytes (from Node's object when the TLS stack parsed it). */
   function chainCertificate(der: Buffer, parsed: X509Certificate | undefined): ClientCertificate {
     const key = der.toString('latin1');
     let known = issuers.get(key);
-    if (known === undefined) issuers.set(key, known = parseCertificate(parsed ?? der)); // throws certificate_malformed, uncached
+    if (known === undefined) issuers.set(key, (known = parseCertificate(parsed ?? der))); // throws certificate_malformed, uncached
     return known;
   }
 
@@ -324,7 +418,8 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     if (!peer.leaf) return { certificate: null, error: null, ...ALWAYS };
     const decided = decidePresented('tls', peer.leaf, peer.chain, peer, undefined);
     // No path to an anchor, and no chain on the connection: say why, when the connection can tell.
-    if (decided instanceof Promise || decided.error?.check !== 'chain.untrusted' || peer.chain.length > 0) return decided;
+    if (decided instanceof Promise || decided.error?.check !== 'chain.untrusted' || peer.chain.length > 0)
+      return decided;
     const cause = missingChainCause(socket, peer);
     return cause === null ? decided : chainMissing(decided, cause);
   }
@@ -336,24 +431,31 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
    * same certificate (tls-source.ts); this one had none in this process.
    */
   function chainMissing(decided: Decision, cause: MissingChainCause): Decision {
-    const reason = cause === 'resumed'
-      ? 'the TLS session was resumed, and a resumed session carries the leaf certificate only'
-      : 'code that ran before the middleware called getPeerX509Certificate() on the connection and took its chain';
+    const reason =
+      cause === 'resumed'
+        ? 'the TLS session was resumed, and a resumed session carries the leaf certificate only'
+        : 'code that ran before the middleware called getPeerX509Certificate() on the connection and took its chain';
     if (!chainMissingReported.has(cause)) {
       chainMissingReported.add(cause);
-      options.warn('tls_chain_missing', cause === 'resumed'
-        ? 'a client resumed a TLS session, which carries its leaf certificate only, and this process has not seen that ' +
-          'certificate\'s intermediates on a full handshake (another worker or an earlier process made the session): the path to ' +
-          '`ca` cannot be verified, so the client is refused until it connects without resuming. Give the intermediates with ' +
-          'the `intermediates` option; reported once'
-        : 'the TLS stack verified a client certificate through intermediates that are no longer on its connection: code that ' +
-          'ran before the middleware called getPeerX509Certificate() on it, and Node 20 hands a peer\'s chain out only once. ' +
-          'The client is refused. Put the middleware first and read the certificate from its result (req.clientCert), or ' +
-          'give the intermediates with the `intermediates` option; reported once');
+      options.warn(
+        'tls_chain_missing',
+        cause === 'resumed'
+          ? 'a client resumed a TLS session, which carries its leaf certificate only, and this process has not seen that ' +
+              "certificate's intermediates on a full handshake (another worker or an earlier process made the session): the path to " +
+              '`ca` cannot be verified, so the client is refused until it connects without resuming. Give the intermediates with ' +
+              'the `intermediates` option; reported once'
+          : 'the TLS stack verified a client certificate through intermediates that are no longer on its connection: code that ' +
+              "ran before the middleware called getPeerX509Certificate() on it, and Node 20 hands a peer's chain out only once. " +
+              'The client is refused. Put the middleware first and read the certificate from its result (req.clientCert), or ' +
+              'give the intermediates with the `intermediates` option; reported once',
+      );
     }
     const error = decided.error!;
     const full = error.reason === undefined ? reason : `${error.reason}; ${reason}`;
-    return { ...decided, error: reject(error.code as RejectionCode, error.message, error.check ?? 'chain.untrusted', full) };
+    return {
+      ...decided,
+      error: reject(error.code as RejectionCode, error.message, error.check ?? 'chain.untrusted', full),
+    };
   }
 
   function decideXfcc(value: string): Decided {
@@ -361,14 +463,22 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     try {
       const element = selectXfccElement(parseXfcc(value, options.xfccLimits), options.xfccElement);
       if (element && options.xfccBy && !element.by.some((by) => options.xfccBy!.has(by))) {
-        return refused('client_certificate_untrusted', 'The forwarded element was not written by the expected proxy.', 'xfcc.by');
+        return refused(
+          'client_certificate_untrusted',
+          'The forwarded element was not written by the expected proxy.',
+          'xfcc.by',
+        );
       }
       // The leaf is `Cert`, else the first of `Chain` (Envoy set to send `Chain` alone); `Hash` must be its digest.
       const written = element ? xfccLeaf(element) : undefined;
       if (written === undefined) return { certificate: null, error: null, ...ALWAYS };
       const leaf = pemToDer(written);
       if (!xfccHashMatches(element!, leaf)) {
-        return refused('client_certificate_malformed', 'The forwarded Hash does not match the forwarded certificate.', 'xfcc');
+        return refused(
+          'client_certificate_malformed',
+          'The forwarded Hash does not match the forwarded certificate.',
+          'xfcc',
+        );
       }
       return decidePresented('xfcc', leaf, element!.chain.map(pemToDer), null, undefined);
     } catch (error) {
@@ -401,13 +511,23 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   }
 
   /** The decision for this connection's last header value of `source`, while it still holds. */
-  function recall(socket: Socket | undefined, source: 'xfcc' | CompiledHeaderSource, value: string): Decision | undefined {
+  function recall(
+    socket: Socket | undefined,
+    source: 'xfcc' | CompiledHeaderSource,
+    value: string,
+  ): Decision | undefined {
     const last = socket === undefined ? undefined : lastHeader.get(socket);
     return last && last.source === source && last.value === value && isFresh(last.decision) ? last.decision : undefined;
   }
 
-  function remember(socket: Socket | undefined, source: 'xfcc' | CompiledHeaderSource, value: string, decided: Decided): Decided {
-    if (socket !== undefined && !(decided instanceof Promise)) lastHeader.set(socket, { source, value, decision: decided });
+  function remember(
+    socket: Socket | undefined,
+    source: 'xfcc' | CompiledHeaderSource,
+    value: string,
+    decided: Decided,
+  ): Decided {
+    if (socket !== undefined && !(decided instanceof Promise))
+      lastHeader.set(socket, { source, value, decision: decided });
     return decided;
   }
 
@@ -418,7 +538,11 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
 
   /** `auto` is the TLS peer on a TLS connection, else the forwarded header. */
   function resolve(source: CompiledSource, socket: Socket | undefined): 'tls' | 'xfcc' | CompiledHeaderSource {
-    return source === 'auto' ? ((socket as { encrypted?: boolean } | undefined)?.encrypted ? 'tls' : options.forwarded) : source;
+    return source === 'auto'
+      ? (socket as { encrypted?: boolean } | undefined)?.encrypted
+        ? 'tls'
+        : options.forwarded
+      : source;
   }
 
   /** `socket`: the request's connection (connectionOf), undefined for a request without one. */
@@ -428,7 +552,10 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       if (socket === undefined) return undefined; // no connection, no TLS peer
       // Beside header sources, a trusted peer is a proxy: its TLS certificate is its own, not a client's.
       if (options.tlsFromClientsOnly && source === 'tls' && peerIsTrusted(socket, request)) {
-        if (trace?.steps) trace.steps.push(`tls: not read, peer ${escapeForLog(socket.remoteAddress ?? 'unknown')} is a trusted proxy (its certificate is its own)`);
+        if (trace?.steps)
+          trace.steps.push(
+            `tls: not read, peer ${escapeForLog(socket.remoteAddress ?? 'unknown')} is a trusted proxy (its certificate is its own)`,
+          );
         return undefined;
       }
       // `auto` without a proxy: the peer of a TLS connection is the client. A trusted peer that
@@ -436,20 +563,33 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       // own: refused rather than taken for the client's (proxy_not_named says how to fix it).
       if (source === 'auto' && request.headers[options.xfccHeader] !== undefined && peerIsTrusted(socket, request)) {
         if (!reencryptionReported) reportReencryption(socket);
-        return refused('client_certificate_untrusted', 'A proxy forwarded a client certificate over TLS, but the configuration names no proxy.', 'tls.proxy');
+        return refused(
+          'client_certificate_untrusted',
+          'A proxy forwarded a client certificate over TLS, but the configuration names no proxy.',
+          'tls.proxy',
+        );
       }
       const peer = readPeer(socket);
       if (!peer) return undefined;
       // A server with a client CA per name: the stack verified the certificate for the TLS server
       // name, so a request for another host is not covered by that verdict (nginx answers 421).
       if (trustsTlsStack && peer.leaf && servesSeveralNames(socket) && !hostIsServerName(request, socket)) {
-        return refused('client_certificate_untrusted', 'The request is for another host than the TLS server name the certificate was verified for.', 'tls.host');
+        return refused(
+          'client_certificate_untrusted',
+          'The request is for another host than the TLS server name the certificate was verified for.',
+          'tls.host',
+        );
       }
       // Every request on a kept-alive connection lands here: answer a fresh hit without allocating.
       const known = perSocket.get(socket);
       if (known && isFresh(known)) return known;
       const connection = socket; // captured from this block, so other sources' calls carry no larger closure context
-      return cached(socket, (k) => perSocket.get(k), (k, d) => perSocket.set(k, d), () => decideTls(peer, connection));
+      return cached(
+        socket,
+        (k) => perSocket.get(k),
+        (k, d) => perSocket.set(k, d),
+        () => decideTls(peer, connection),
+      );
     }
     if (source === 'auto' && !forwardedTrustChecked) checkForwardedTrust();
     if (resolved !== 'xfcc') return fromHeaderSource(resolved, request, socket);
@@ -459,10 +599,26 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     if (!fromTrustedProxy(socket, request, options.xfccHeader)) return undefined;
     // A proxy writes one line (APPEND_FORWARD appends with a comma); a second line was added by someone else.
     if (request.rawHeaders && countLines(request.rawHeaders, options.xfccHeader) > 1) {
-      return refused('client_certificate_malformed', 'The forwarded client certificate header was sent more than once.', 'xfcc');
+      return refused(
+        'client_certificate_malformed',
+        'The forwarded client certificate header was sent more than once.',
+        'xfcc',
+      );
     }
-    return recall(socket, 'xfcc', value)
-      ?? remember(socket, 'xfcc', value, cached(value, (k) => perHeader.get(k), (k, d) => perHeader.set(k, d), () => decideXfcc(value)));
+    return (
+      recall(socket, 'xfcc', value) ??
+      remember(
+        socket,
+        'xfcc',
+        value,
+        cached(
+          value,
+          (k) => perHeader.get(k),
+          (k, d) => perHeader.set(k, d),
+          () => decideXfcc(value),
+        ),
+      )
+    );
   }
 
   /** Headers are evidence only from a trusted proxy: from anyone else they are ignored (and reported). */
@@ -472,7 +628,10 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       const given = peerAddress(socket, request);
       const address = given === undefined || given === '' ? null : escapeForLog(given);
       reportUntrustedHeader(headerNames, address);
-      if (trace?.steps) trace.steps.push(`${headerNames}: ignored, ${address === null ? 'no peer address' : `peer ${address} is outside trustProxy`}`);
+      if (trace?.steps)
+        trace.steps.push(
+          `${headerNames}: ignored, ${address === null ? 'no peer address' : `peer ${address} is outside trustProxy`}`,
+        );
     }
     return trusted;
   }
@@ -503,9 +662,12 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
    */
   function reportReencryption(socket: Socket): void {
     reencryptionReported = true;
-    options.warn('proxy_not_named', `a TLS connection from ${escapeForLog(socket.remoteAddress ?? 'unknown')}, a peer in ` +
-      `trustProxy, sent ${options.xfccHeader}: a proxy re-encrypts to this app, and the certificate of its connection is its ` +
-      'own, not the client\'s; such requests are refused until the proxy is named with `proxy` (then only its header is read)');
+    options.warn(
+      'proxy_not_named',
+      `a TLS connection from ${escapeForLog(socket.remoteAddress ?? 'unknown')}, a peer in ` +
+        `trustProxy, sent ${options.xfccHeader}: a proxy re-encrypts to this app, and the certificate of its connection is its ` +
+        "own, not the client's; such requests are refused until the proxy is named with `proxy` (then only its header is read)",
+    );
   }
 
   /**
@@ -523,13 +685,20 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     if (typeof server !== 'object' || server === null || serversChecked.has(server)) return;
     serversChecked.add(server);
     if (server.requestCert !== true) {
-      options.warn('tls_request_cert_off', 'the TLS server does not ask for client certificates (requestCert is not true), so the TLS ' +
-        'source never gets one: set requestCert: true (and rejectUnauthorized: false to let this library answer)');
+      options.warn(
+        'tls_request_cert_off',
+        'the TLS server does not ask for client certificates (requestCert is not true), so the TLS ' +
+          'source never gets one: set requestCert: true (and rejectUnauthorized: false to let this library answer)',
+      );
     }
   }
 
   /** The other proxies' formats (RFC 9440, Traefik, URL-encoded PEM, base64 DER, AWS ALB, custom). */
-  function fromHeaderSource(source: CompiledHeaderSource, request: RequestLike, socket: Socket | undefined): Decided | undefined {
+  function fromHeaderSource(
+    source: CompiledHeaderSource,
+    request: RequestLike,
+    socket: Socket | undefined,
+  ): Decided | undefined {
     const headers = request.headers;
     if (!source.headers.some((name) => headers[name] !== undefined)) return undefined;
     if (!fromTrustedProxy(socket, request, source.headers.join(', '))) return undefined;
@@ -543,11 +712,20 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       if (forwarded) {
         const verdict = source.hasVerdict ? forwarded.proxyVerdict : undefined;
         const decided = decidePresented(forwarded.source, forwarded.leaf, forwarded.chain, null, verdict);
-        return remember(socket, source, value, forwarded.description ? described(decided, forwarded.description) : decided);
+        return remember(
+          socket,
+          source,
+          value,
+          forwarded.description ? described(decided, forwarded.description) : decided,
+        );
       }
       // No certificate, but the proxy says the client presented one that failed its verification.
       if (readProxyVerdict(source, headers) === 'failed') {
-        return refused('client_certificate_untrusted', 'The proxy reported that the client certificate failed verification.', 'proxy');
+        return refused(
+          'client_certificate_untrusted',
+          'The proxy reported that the client certificate failed verification.',
+          'proxy',
+        );
       }
       return undefined;
     } catch (error) {
@@ -587,11 +765,14 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     const now = Date.now();
     if (!options.logger || now - lastUntrustedReport < UNTRUSTED_HEADER_REPORT_INTERVAL_MS) return;
     lastUntrustedReport = now;
-    options.warn('untrusted_peer_header', address === null
-      ? `ignored a ${headerNames} header on a request with no socket and no remoteAddress: a forwarded header is read only ` +
-        'from a peer in trustProxy; pass the address of the peer that sent the request as remoteAddress; reported at most once a minute'
-      : `ignored a ${headerNames} header from ${address}, a peer outside trustProxy (${escapeForLog(options.trustProxyDescription)}): ` +
-        `if ${address} is your proxy, add it to trustProxy; reported at most once a minute`);
+    options.warn(
+      'untrusted_peer_header',
+      address === null
+        ? `ignored a ${headerNames} header on a request with no socket and no remoteAddress: a forwarded header is read only ` +
+            'from a peer in trustProxy; pass the address of the peer that sent the request as remoteAddress; reported at most once a minute'
+        : `ignored a ${headerNames} header from ${address}, a peer outside trustProxy (${escapeForLog(options.trustProxyDescription)}): ` +
+            `if ${address} is your proxy, add it to trustProxy; reported at most once a minute`,
+    );
   }
 
   function authenticate(request: RequestLike): AuthResult | Promise<AuthResult> {
@@ -600,7 +781,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     if (request?.headers == null) request = headless(request);
     // HTTP/1.1 (no stream) is told apart here: calling connectionOf cost the cached TLS path ~15 ns of ~75.
     const stream = request.stream;
-    const socket = stream === undefined || stream === null ? request.socket ?? undefined : connectionOf(request);
+    const socket = stream === undefined || stream === null ? (request.socket ?? undefined) : connectionOf(request);
     if (!alwaysObserved && !decisionChannel.hasSubscribers) return fromSources(request, socket, 0);
     return observed(request, socket);
   }
@@ -622,7 +803,8 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     const event = decisionEvent(options.mode as 'require' | 'accept', result, traced);
     if (decisionChannel.hasSubscribers) decisionChannel.publish(event);
     try {
-      if (explain) explain(debugLine(event, result.ok ? null : result.error.reason ?? result.error.message, traced.steps));
+      if (explain)
+        explain(debugLine(event, result.ok ? null : (result.error.reason ?? result.error.message), traced.steps));
       // An async hook's rejection would otherwise be unhandled, and end the process.
       const returned: unknown = hook ? hook(event) : undefined;
       if (returned instanceof Promise) returned.catch(hookThrew);
@@ -637,14 +819,23 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     if (hookFailed) return;
     hookFailed = true;
     const reason = escapeForLog(String(error instanceof Error ? error.message : error).slice(0, 200));
-    options.warn('on_decision_error', `onDecision (or the debug logger) threw (${reason}); the decision stands; reported once`);
+    options.warn(
+      'on_decision_error',
+      `onDecision (or the debug logger) threw (${reason}); the decision stands; reported once`,
+    );
   }
 
   /** What an observed request records about the source that decided it. */
-  function note(traced: Trace, index: number, request: RequestLike, socket: Socket | undefined, decision: Decision): void {
+  function note(
+    traced: Trace,
+    index: number,
+    request: RequestLike,
+    socket: Socket | undefined,
+    decision: Decision,
+  ): void {
     const resolved = resolve(options.sources[index]!, socket);
     traced.source = resolved === 'tls' || resolved === 'xfcc' ? resolved : resolved.source;
-    traced.hop = resolved === 'tls' ? null : peerAddress(socket, request) ?? null;
+    traced.hop = resolved === 'tls' ? null : (peerAddress(socket, request) ?? null);
     traced.fingerprint = decision.certificate?.fingerprints.sha256 ?? decision.fingerprint ?? null;
   }
 
@@ -652,15 +843,25 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   function step(traced: Trace, index: number, socket: Socket | undefined, decided: Decided | undefined): void {
     const resolved = resolve(options.sources[index]!, socket);
     const name = resolved === 'tls' ? 'tls' : resolved === 'xfcc' ? options.xfccHeader : resolved.description;
-    const what = decided === undefined ? 'nothing presented'
-      : decided instanceof Promise ? 'pending (revocation data)'
-        : decided.error ? `${decided.error.code} at ${decided.error.check ?? '-'}`
-          : decided.certificate ? `certificate passed (verified by ${decided.certificate.verifiedBy ?? '-'})` : 'no certificate';
+    const what =
+      decided === undefined
+        ? 'nothing presented'
+        : decided instanceof Promise
+          ? 'pending (revocation data)'
+          : decided.error
+            ? `${decided.error.code} at ${decided.error.check ?? '-'}`
+            : decided.certificate
+              ? `certificate passed (verified by ${decided.certificate.verifiedBy ?? '-'})`
+              : 'no certificate';
     traced.steps!.push(`${name}: ${what}${traced.cached ? ' (cached)' : ''}`);
   }
 
   /** Sources in order; the first that presents a certificate (or fails) decides. */
-  function fromSources(request: RequestLike, socket: Socket | undefined, first: number): AuthResult | Promise<AuthResult> {
+  function fromSources(
+    request: RequestLike,
+    socket: Socket | undefined,
+    first: number,
+  ): AuthResult | Promise<AuthResult> {
     for (let i = first; i < options.sources.length; i++) {
       if (trace !== null) trace.cached = true; // until a source decides now (decidedNow)
       const decided = fromSource(options.sources[i]!, request, socket);
@@ -675,7 +876,12 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   }
 
   /** Source `index` is fetching revocation data: go on once it has decided (a function of its own, so the loop above allocates no closure context). */
-  function afterPending(pending: Promise<Decision>, request: RequestLike, socket: Socket | undefined, index: number): Promise<AuthResult> {
+  function afterPending(
+    pending: Promise<Decision>,
+    request: RequestLike,
+    socket: Socket | undefined,
+    index: number,
+  ): Promise<AuthResult> {
     const traced = trace;
     return pending.then((d) => {
       const outer = trace;
@@ -695,7 +901,9 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
     if (decision.pendingRules && decision.certificate && options.rules) {
       const certificate = decision.certificate;
       const verdict = evaluateRules(options.rules, certificate, { chain: decision.pendingRules });
-      return verdict instanceof Promise ? verdict.then((v) => settle(ruled(certificate, v))) : settle(ruled(certificate, verdict));
+      return verdict instanceof Promise
+        ? verdict.then((v) => settle(ruled(certificate, v)))
+        : settle(ruled(certificate, verdict));
     }
     return settle(decision);
   }
@@ -727,8 +935,13 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
 
 /** A request whose headers are missing, as one without headers (its connection kept). */
 function headless(request: unknown): RequestLike {
-  const given = typeof request === 'object' && request !== null ? request as Partial<RequestLike> : {};
-  return { socket: given.socket ?? null, stream: given.stream ?? null, remoteAddress: given.remoteAddress, headers: {} };
+  const given = typeof request === 'object' && request !== null ? (request as Partial<RequestLike>) : {};
+  return {
+    socket: given.socket ?? null,
+    stream: given.stream ?? null,
+    remoteAddress: given.remoteAddress,
+    headers: {},
+  };
 }
 
 /** The immediate peer's address: the connection's, else (no connection) the one the caller gave. */
@@ -765,7 +978,13 @@ function sha256Hex(der: Buffer): string {
 }
 
 /** Digest of a presented chain (length-prefixed DERs), with the source and the TLS stack's verdict. */
-function presentedKey(source: SourceName, leaf: Buffer, chain: readonly Buffer[], peer: PeerInfo | null, verdict: Verdict): string {
+function presentedKey(
+  source: SourceName,
+  leaf: Buffer,
+  chain: readonly Buffer[],
+  peer: PeerInfo | null,
+  verdict: Verdict,
+): string {
   const tls = peer ? `${peer.authorized}\0${peer.authorizationError ?? ''}` : '';
   const hash = createHash('sha256').update(`${source}\0${tls}\0${verdict ?? '-'}\0`);
   for (const der of [leaf, ...chain]) {

@@ -88,7 +88,9 @@ function debugEnvNames(value: string | undefined): boolean {
 
 export function decisionEvent(
   mode: 'require' | 'accept',
-  result: { ok: true; certificate: ClientCertificate | null } | { ok: false; error: { code: RejectionCode; check: string | undefined }; problem: { instance: string } },
+  result:
+    | { ok: true; certificate: ClientCertificate | null }
+    | { ok: false; error: { code: RejectionCode; check: string | undefined }; problem: { instance: string } },
   trace: Trace,
 ): DecisionEvent {
   if (result.ok) {
@@ -105,7 +107,7 @@ export function decisionEvent(
       identity: nullableEscaped(cert?.authorization?.identity),
       pin: nullableEscaped(cert?.authorization?.pin),
       verifiedBy: cert?.verifiedBy ?? null,
-      source: cert ? trace.source ?? cert.source : null,
+      source: cert ? (trace.source ?? cert.source) : null,
       hop: cert ? trace.hop : null,
       cached: cert !== null && trace.cached,
     };

@@ -41,11 +41,24 @@
  * on header text), so work is linear in the capped header length.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { readTlv } from '../x509/der.js';
-import { ClientCertError, invalidOption, isClientCertError, type ErrorCode } from '../errors.js';
 import {
-  COLON, COMMA, DQUOTE, EQUALS, HTAB, PERCENT, PLUS, SEMICOLON, SP, isBase64Char, isDigit, isPemSpace, isTchar, skipOws,
+  COLON,
+  COMMA,
+  DQUOTE,
+  EQUALS,
+  HTAB,
+  isBase64Char,
+  isDigit,
+  isPemSpace,
+  isTchar,
+  PERCENT,
+  PLUS,
+  SEMICOLON,
+  SP,
+  skipOws,
 } from '../encoding/text.js';
+import { ClientCertError, type ErrorCode, invalidOption, isClientCertError } from '../errors.js';
+import { readTlv } from '../x509/der.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -54,7 +67,11 @@ import {
 export type HeaderSourceName = 'rfc9440' | 'traefik' | 'url-pem' | 'base64-der' | 'aws-alb';
 
 export const HEADER_SOURCE_NAMES: readonly HeaderSourceName[] = Object.freeze([
-  'rfc9440', 'traefik', 'url-pem', 'base64-der', 'aws-alb',
+  'rfc9440',
+  'traefik',
+  'url-pem',
+  'base64-der',
+  'aws-alb',
 ]);
 
 /**
@@ -68,7 +85,13 @@ export type ProxyVerdict = 'verified' | 'failed' | 'none';
 /** The fields a proxy can describe a forwarded certificate with, besides the certificate itself. */
 export type DescriptionField = 'subjectDn' | 'issuerDn' | 'serial' | 'sha256' | 'sha1';
 
-export const DESCRIPTION_FIELDS: readonly DescriptionField[] = Object.freeze(['subjectDn', 'issuerDn', 'serial', 'sha256', 'sha1']);
+export const DESCRIPTION_FIELDS: readonly DescriptionField[] = Object.freeze([
+  'subjectDn',
+  'issuerDn',
+  'serial',
+  'sha256',
+  'sha1',
+]);
 
 /**
  * Headers in which the proxy describes the certificate it forwards (`describedBy`). Names are
@@ -132,7 +155,9 @@ export interface ForwardedCertificate {
 }
 
 /** A custom decoder: the header value (already length/character-checked) to DER. */
-export type CustomHeaderDecoder = (value: string) => Buffer | Uint8Array | Array<Buffer | Uint8Array> | undefined | null;
+export type CustomHeaderDecoder = (
+  value: string,
+) => Buffer | Uint8Array | Array<Buffer | Uint8Array> | undefined | null;
 
 export interface HeaderSourceLimits {
   /** Longest value accepted for any header of the source, in characters (default 65536). */
@@ -227,7 +252,9 @@ interface CompiledVerifyHeader {
 }
 
 /** `describedBy`, validated: lower-case header names (null where not configured). */
-export type CompiledDescriptionHeaders = { readonly [K in DescriptionField]: string | null } & { readonly required: boolean };
+export type CompiledDescriptionHeaders = { readonly [K in DescriptionField]: string | null } & {
+  readonly required: boolean;
+};
 
 /** A validated, frozen header source; build it once with {@link compileHeaderSource}. */
 export interface CompiledHeaderSource {
@@ -283,12 +310,14 @@ export function forwardedHeaderError(header: string, message: string, cause?: un
 export const PROXY_DESCRIPTION_CHECK = 'proxy.description';
 
 const DESCRIPTION_MISSING_MESSAGE =
-  'The forwarded certificate came without the proxy\'s description of it (its subject, issuer, serial or fingerprint ' +
+  "The forwarded certificate came without the proxy's description of it (its subject, issuer, serial or fingerprint " +
   'headers), so the proxy did not write it.';
 
 /** True for errors thrown by this module (by code and check, so it survives duplicate copies). */
 export function isForwardedHeaderError(error: unknown): error is ClientCertError {
-  return isClientCertError(error) && error.code === FORWARDED_HEADER_ERROR_CODE && error.check === FORWARDED_HEADER_CHECK;
+  return (
+    isClientCertError(error) && error.code === FORWARDED_HEADER_ERROR_CODE && error.check === FORWARDED_HEADER_CHECK
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -371,7 +400,8 @@ function decodeBase64(header: string, text: string, start: number, end: number, 
   if (padding > 2) throw forwardedHeaderError(header, `invalid base64 padding at position ${end - padding}`);
   const remainder = length % 4;
   if (padding > 0 || !allowUnpadded) {
-    if (remainder !== 0) throw forwardedHeaderError(header, `base64 length is not a multiple of 4 at position ${start}`);
+    if (remainder !== 0)
+      throw forwardedHeaderError(header, `base64 length is not a multiple of 4 at position ${start}`);
   } else if (remainder === 1) {
     throw forwardedHeaderError(header, `truncated base64 at position ${start}`);
   }
@@ -395,16 +425,21 @@ function checkDer(header: string, der: Buffer, index: number): Buffer {
 /** Concatenated DER certificates (HAProxy `ssl_c_chain_der`), split by their outer lengths. */
 function splitConcatenatedDer(header: string, bytes: Buffer, max: number): Buffer[] {
   const ders: Buffer[] = [];
-  for (let offset = 0; offset < bytes.length;) {
+  for (let offset = 0; offset < bytes.length; ) {
     if (ders.length === max) throw forwardedHeaderError(header, `more than maxChainLength (${max}) certificates`);
     let end: number;
     try {
       const tlv = readTlv(bytes, offset, bytes.length);
-      if (tlv.tag !== 0x30) throw forwardedHeaderError(header, `certificate ${ders.length + 1} is not a DER certificate`);
+      if (tlv.tag !== 0x30)
+        throw forwardedHeaderError(header, `certificate ${ders.length + 1} is not a DER certificate`);
       end = tlv.end;
     } catch (error) {
       if (isForwardedHeaderError(error)) throw error;
-      throw forwardedHeaderError(header, `certificate ${ders.length + 1} is not DER (${(error as Error).message})`, error);
+      throw forwardedHeaderError(
+        header,
+        `certificate ${ders.length + 1} is not DER (${(error as Error).message})`,
+        error,
+      );
     }
     ders.push(bytes.subarray(offset, end));
     offset = end;
@@ -542,9 +577,12 @@ function parseClientCert(header: string, value: string): Buffer {
   rejectParameters(header, value, item.end);
   pos = skipSp(value, item.end);
   if (pos < value.length) {
-    throw forwardedHeaderError(header, value.charCodeAt(pos) === COMMA
-      ? `more than one value (a repeated Client-Cert header?) at position ${pos}`
-      : `unexpected character after the byte sequence at position ${pos}`);
+    throw forwardedHeaderError(
+      header,
+      value.charCodeAt(pos) === COMMA
+        ? `more than one value (a repeated Client-Cert header?) at position ${pos}`
+        : `unexpected character after the byte sequence at position ${pos}`,
+    );
   }
   return checkDer(header, item.der, 0);
 }
@@ -593,11 +631,13 @@ function decodeTraefik(header: string, value: string, max: number): Buffer[] {
   for (;;) {
     let end = value.indexOf(',', start);
     if (end < 0) end = value.length;
-    if (ders.length === max + 1) throw forwardedHeaderError(header, `more than maxChainLength (${max}) certificates besides the leaf`);
+    if (ders.length === max + 1)
+      throw forwardedHeaderError(header, `more than maxChainLength (${max}) certificates besides the leaf`);
     if (percent >= 0 && percent < start) percent = value.indexOf('%', start);
-    const der = percent >= 0 && percent < end
-      ? decodeEscapedBase64(header, value, start, end, ders.length)
-      : decodeBase64(header, value, start, end, false);
+    const der =
+      percent >= 0 && percent < end
+        ? decodeEscapedBase64(header, value, start, end, ders.length)
+        : decodeBase64(header, value, start, end, false);
     ders.push(checkDer(header, der, ders.length));
     if (end === value.length) return ders;
     start = end + 1;
@@ -615,7 +655,8 @@ function decodeEscapedBase64(header: string, value: string, start: number, end: 
     if (value.charCodeAt(i) !== PERCENT) continue;
     const high = hexValue(value.charCodeAt(i + 1));
     const low = hexValue(value.charCodeAt(i + 2));
-    if (i + 2 >= end || high < 0 || low < 0) throw forwardedHeaderError(header, `invalid percent-encoding at position ${i}`);
+    if (i + 2 >= end || high < 0 || low < 0)
+      throw forwardedHeaderError(header, `invalid percent-encoding at position ${i}`);
     out += value.slice(chunk, i) + String.fromCharCode(high * 16 + low);
     i += 2;
     chunk = i + 1;
@@ -678,24 +719,32 @@ function optionalHeader(option: string, value: unknown, fallback: string | null)
 
 function stringList(option: string, value: unknown, required: boolean): readonly string[] {
   if (value === undefined && !required) return Object.freeze([]);
-  if (!Array.isArray(value) || (required && value.length === 0) ||
-    !value.every((item) => typeof item === 'string' && item !== '')) {
+  if (
+    !Array.isArray(value) ||
+    (required && value.length === 0) ||
+    !value.every((item) => typeof item === 'string' && item !== '')
+  ) {
     throw invalidOption(option, `must be ${required ? 'a non-empty' : 'an'} array of non-empty strings`);
   }
-  return Object.freeze([...value as string[]]);
+  return Object.freeze([...(value as string[])]);
 }
 
 function compileVerifyHeader(option: string, value: unknown): CompiledVerifyHeader | null {
   if (value === undefined) return null;
   if (typeof value === 'string') {
-    return Object.freeze({ name: headerName(option, value), success: Object.freeze(['SUCCESS']), none: Object.freeze(['NONE']) });
+    return Object.freeze({
+      name: headerName(option, value),
+      success: Object.freeze(['SUCCESS']),
+      none: Object.freeze(['NONE']),
+    });
   }
   if (typeof value !== 'object' || value === null) {
     throw invalidOption(option, 'must be a header name or { name, success: string[], none?: string[] }');
   }
   const input = value as Partial<VerifyHeaderOption>;
   for (const key of Object.keys(input)) {
-    if (key !== 'name' && key !== 'success' && key !== 'none') throw invalidOption(`${option}.${key}`, 'is not a known option');
+    if (key !== 'name' && key !== 'success' && key !== 'none')
+      throw invalidOption(`${option}.${key}`, 'is not a known option');
   }
   const success = stringList(`${option}.success`, input.success, true);
   const none = stringList(`${option}.none`, input.none, false);
@@ -706,7 +755,10 @@ function compileVerifyHeader(option: string, value: unknown): CompiledVerifyHead
 function compileDescribedBy(option: string, value: unknown): CompiledDescriptionHeaders | null {
   if (value === undefined || value === false) return null;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidOption(option, 'must be false or { subjectDn?, issuerDn?, serial?, sha256?, sha1?, required? } with header names');
+    throw invalidOption(
+      option,
+      'must be false or { subjectDn?, issuerDn?, serial?, sha256?, sha1?, required? } with header names',
+    );
   }
   const input = value as Record<string, unknown>;
   for (const key of Object.keys(input)) {
@@ -721,7 +773,7 @@ function compileDescribedBy(option: string, value: unknown): CompiledDescription
   if (DESCRIPTION_FIELDS.every((field) => names[field] === null)) {
     throw invalidOption(option, `must name at least one header (${DESCRIPTION_FIELDS.join(', ')}); use false for none`);
   }
-  const required = input['required'] ?? false;
+  const required = input.required ?? false;
   if (typeof required !== 'boolean') throw invalidOption(`${option}.required`, 'must be true or false');
   return Object.freeze({ ...names, required });
 }
@@ -731,10 +783,14 @@ function compileLimits(option: string, value: unknown): Readonly<Required<Header
   if (typeof value !== 'object' || value === null) throw invalidOption(option, 'must be an object');
   const limits = { ...DEFAULT_HEADER_SOURCE_LIMITS };
   for (const [key, raw] of Object.entries(value)) {
-    if (key !== 'maxLength' && key !== 'maxChainLength') throw invalidOption(`${option}.${key}`, 'is not a known option');
+    if (key !== 'maxLength' && key !== 'maxChainLength')
+      throw invalidOption(`${option}.${key}`, 'is not a known option');
     if (raw === undefined) continue;
     if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < (key === 'maxChainLength' ? 0 : 1)) {
-      throw invalidOption(`${option}.${key}`, key === 'maxChainLength' ? 'must be an integer >= 0' : 'must be a positive integer');
+      throw invalidOption(
+        `${option}.${key}`,
+        key === 'maxChainLength' ? 'must be an integer >= 0' : 'must be a positive integer',
+      );
     }
     limits[key] = raw;
   }
@@ -748,53 +804,72 @@ function compileLimits(option: string, value: unknown): Readonly<Required<Header
 export function compileHeaderSource(input: HeaderSourceOptions, optionName = 'source'): CompiledHeaderSource {
   if (typeof input !== 'object' || input === null) throw invalidOption(optionName, 'must be an object');
   const raw = input as unknown as Record<string, unknown>;
-  const hasDecode = raw['decode'] !== undefined;
-  const kind = raw['source'] === undefined && hasDecode ? 'custom' : raw['source'];
+  const hasDecode = raw.decode !== undefined;
+  const kind = raw.source === undefined && hasDecode ? 'custom' : raw.source;
   if (kind !== 'custom' && !HEADER_SOURCE_NAMES.includes(kind as HeaderSourceName)) {
-    throw invalidOption(`${optionName}.source`, `must be one of ${[...HEADER_SOURCE_NAMES, 'custom'].join(', ')} (or give decode)`);
+    throw invalidOption(
+      `${optionName}.source`,
+      `must be one of ${[...HEADER_SOURCE_NAMES, 'custom'].join(', ')} (or give decode)`,
+    );
   }
   const name = kind as HeaderSourceName | 'custom';
   if (hasDecode && name !== 'custom') {
-    throw invalidOption(`${optionName}.decode`, `cannot be combined with source "${name}": a custom decoder is its own source`);
+    throw invalidOption(
+      `${optionName}.decode`,
+      `cannot be combined with source "${name}": a custom decoder is its own source`,
+    );
   }
   for (const key of Object.keys(raw)) {
-    if (!KEYS[name].includes(key)) throw invalidOption(`${optionName}.${key}`, `is not a known option for source "${name}"`);
+    if (!KEYS[name].includes(key))
+      throw invalidOption(`${optionName}.${key}`, `is not a known option for source "${name}"`);
   }
 
-  const limits = compileLimits(`${optionName}.limits`, raw['limits']);
+  const limits = compileLimits(`${optionName}.limits`, raw.limits);
   let decode: CustomHeaderDecoder | null = null;
   let mode: 'passthrough' | 'verify' | null = null;
   let header: string;
   let chainHeader: string | null = null;
   let infoHeader: string | null = null;
   if (name === 'custom') {
-    if (typeof raw['decode'] !== 'function') throw invalidOption(`${optionName}.decode`, 'must be a function (value: string) => Buffer | Buffer[]');
-    decode = raw['decode'] as CustomHeaderDecoder;
-    if (raw['header'] === undefined) throw invalidOption(`${optionName}.header`, 'is required with a custom decoder');
-    header = headerName(`${optionName}.header`, raw['header']);
+    if (typeof raw.decode !== 'function')
+      throw invalidOption(`${optionName}.decode`, 'must be a function (value: string) => Buffer | Buffer[]');
+    decode = raw.decode as CustomHeaderDecoder;
+    if (raw.header === undefined) throw invalidOption(`${optionName}.header`, 'is required with a custom decoder');
+    header = headerName(`${optionName}.header`, raw.header);
   } else if (name === 'aws-alb') {
-    const m = raw['mode'] ?? 'passthrough';
-    if (m !== 'passthrough' && m !== 'verify') throw invalidOption(`${optionName}.mode`, "must be 'passthrough' or 'verify'");
+    const m = raw.mode ?? 'passthrough';
+    if (m !== 'passthrough' && m !== 'verify')
+      throw invalidOption(`${optionName}.mode`, "must be 'passthrough' or 'verify'");
     mode = m;
-    header = raw['header'] === undefined
-      ? (mode === 'verify' ? AWS_ALB_LEAF_HEADER : DEFAULT_HEADERS['aws-alb'])
-      : headerName(`${optionName}.header`, raw['header']);
+    header =
+      raw.header === undefined
+        ? mode === 'verify'
+          ? AWS_ALB_LEAF_HEADER
+          : DEFAULT_HEADERS['aws-alb']
+        : headerName(`${optionName}.header`, raw.header);
   } else {
-    header = raw['header'] === undefined ? DEFAULT_HEADERS[name] : headerName(`${optionName}.header`, raw['header']);
-    if (name === 'rfc9440') chainHeader = optionalHeader(`${optionName}.chainHeader`, raw['chainHeader'], 'client-cert-chain');
-    if (name === 'base64-der') chainHeader = optionalHeader(`${optionName}.chainHeader`, raw['chainHeader'], null);
-    if (name === 'traefik') infoHeader = optionalHeader(`${optionName}.infoHeader`, raw['infoHeader'], 'x-forwarded-tls-client-cert-info');
+    header = raw.header === undefined ? DEFAULT_HEADERS[name] : headerName(`${optionName}.header`, raw.header);
+    if (name === 'rfc9440')
+      chainHeader = optionalHeader(`${optionName}.chainHeader`, raw.chainHeader, 'client-cert-chain');
+    if (name === 'base64-der') chainHeader = optionalHeader(`${optionName}.chainHeader`, raw.chainHeader, null);
+    if (name === 'traefik')
+      infoHeader = optionalHeader(`${optionName}.infoHeader`, raw.infoHeader, 'x-forwarded-tls-client-cert-info');
   }
 
-  const verifyHeader = compileVerifyHeader(`${optionName}.verifyHeader`, raw['verifyHeader']);
+  const verifyHeader = compileVerifyHeader(`${optionName}.verifyHeader`, raw.verifyHeader);
   if (verifyHeader && mode === 'verify') {
-    throw invalidOption(`${optionName}.verifyHeader`, 'does not apply to aws-alb verify mode: the ALB only forwards certificates it verified');
+    throw invalidOption(
+      `${optionName}.verifyHeader`,
+      'does not apply to aws-alb verify mode: the ALB only forwards certificates it verified',
+    );
   }
-  const describedBy = compileDescribedBy(`${optionName}.describedBy`, raw['describedBy']);
+  const describedBy = compileDescribedBy(`${optionName}.describedBy`, raw.describedBy);
   const descriptionHeaders = describedBy === null ? [] : DESCRIPTION_FIELDS.map((field) => describedBy[field]);
-  const headers = [header, chainHeader, infoHeader, verifyHeader?.name, ...descriptionHeaders]
-    .filter((h): h is string => typeof h === 'string');
-  if (new Set(headers).size !== headers.length) throw invalidOption(optionName, 'uses one header name for two purposes');
+  const headers = [header, chainHeader, infoHeader, verifyHeader?.name, ...descriptionHeaders].filter(
+    (h): h is string => typeof h === 'string',
+  );
+  if (new Set(headers).size !== headers.length)
+    throw invalidOption(optionName, 'uses one header name for two purposes');
 
   const described = name === 'aws-alb' ? `aws-alb ${mode}` : name;
   return Object.freeze({
@@ -854,7 +929,10 @@ export function readProxyVerdict(source: CompiledHeaderSource, headers: Incoming
  * This function does not decide trust: the caller checks the peer against `trustProxy` before
  * calling it, then verifies the certificate or honours the verdict (see ForwardedCertificate).
  */
-export function readHeaderSource(source: CompiledHeaderSource, headers: IncomingHttpHeaders): ForwardedCertificate | undefined {
+export function readHeaderSource(
+  source: CompiledHeaderSource,
+  headers: IncomingHttpHeaders,
+): ForwardedCertificate | undefined {
   const value = readChecked(source, headers, source.header);
   const chainValue = source.chainHeader === null ? undefined : readChecked(source, headers, source.chainHeader);
   if (value === undefined) {
@@ -868,7 +946,10 @@ export function readHeaderSource(source: CompiledHeaderSource, headers: Incoming
   if (!decoded) return undefined;
   const proxyVerdict = readProxyVerdict(source, headers);
   if (proxyVerdict === 'none') {
-    throw forwardedHeaderError(source.header, `present although "${source.verifyHeader!.name}" says no certificate was presented`);
+    throw forwardedHeaderError(
+      source.header,
+      `present although "${source.verifyHeader!.name}" says no certificate was presented`,
+    );
   }
   const description = readDescription(source, headers);
   return Object.freeze({
@@ -886,13 +967,18 @@ export function readHeaderSource(source: CompiledHeaderSource, headers: Incoming
  * fails), at most `maxLength` characters, no control characters. DN headers may carry bytes
  * above 0x7e (a proxy that writes UTF-8 instead of `\XX` escapes); the others are hex, ASCII only.
  */
-function readDescriptionValue(source: CompiledHeaderSource, headers: IncomingHttpHeaders, name: string, dn: boolean): string | undefined {
+function readDescriptionValue(
+  source: CompiledHeaderSource,
+  headers: IncomingHttpHeaders,
+  name: string,
+  dn: boolean,
+): string | undefined {
   const raw: unknown = headers[name];
   let value: string;
   if (typeof raw === 'string') value = raw;
   else if (Array.isArray(raw) && raw.every((item) => typeof item === 'string')) {
     if (raw.length > 1) throw forwardedHeaderError(name, 'sent more than once (the proxy sends one value)');
-    value = raw.length === 0 ? '' : raw[0] as string;
+    value = raw.length === 0 ? '' : (raw[0] as string);
   } else return undefined;
   if (value === '') return undefined;
   if (!dn) {
@@ -928,7 +1014,9 @@ function readDescription(source: CompiledHeaderSource, headers: IncomingHttpHead
   }
   if (described.required) {
     if (present === 0 || missingOtherThanSubject) {
-      throw new ClientCertError('client_certificate_untrusted', DESCRIPTION_MISSING_MESSAGE, { check: PROXY_DESCRIPTION_CHECK });
+      throw new ClientCertError('client_certificate_untrusted', DESCRIPTION_MISSING_MESSAGE, {
+        check: PROXY_DESCRIPTION_CHECK,
+      });
     }
     // Every other header is there, so the proxy wrote them: its subject header is missing
     // because the subject is empty (nginx sends no header for an empty value).
@@ -955,7 +1043,8 @@ function decodeSource(
   switch (source.source) {
     case 'rfc9440': {
       const leaf = parseClientCert(header, value);
-      const chain = chainValue === undefined ? [] : parseClientCertChain(source.chainHeader!, chainValue, limits.maxChainLength);
+      const chain =
+        chainValue === undefined ? [] : parseClientCertChain(source.chainHeader!, chainValue, limits.maxChainLength);
       return { leaf, chain };
     }
     case 'traefik': {
@@ -968,13 +1057,19 @@ function decodeSource(
     }
     case 'base64-der': {
       if (value === CADDY_NO_CERTIFICATE) {
-        if (chainValue !== undefined) throw forwardedHeaderError(source.chainHeader!, `present without a certificate in "${header}"`);
+        if (chainValue !== undefined)
+          throw forwardedHeaderError(source.chainHeader!, `present without a certificate in "${header}"`);
         return undefined;
       }
       const leaf = checkDer(header, decodeBase64(header, value, 0, value.length, false), 0);
-      const chain = chainValue === undefined
-        ? []
-        : splitConcatenatedDer(source.chainHeader!, decodeBase64(source.chainHeader!, chainValue, 0, chainValue.length, false), limits.maxChainLength);
+      const chain =
+        chainValue === undefined
+          ? []
+          : splitConcatenatedDer(
+              source.chainHeader!,
+              decodeBase64(source.chainHeader!, chainValue, 0, chainValue.length, false),
+              limits.maxChainLength,
+            );
       return { leaf, chain };
     }
     case 'aws-alb': {
@@ -1003,10 +1098,14 @@ function decodeCustom(source: CompiledHeaderSource, value: string): { leaf: Buff
   const list = Array.isArray(result) ? result : [result];
   if (list.length === 0) return undefined;
   if (list.length > limits.maxChainLength + 1) {
-    throw forwardedHeaderError(header, `more than maxChainLength (${limits.maxChainLength}) certificates besides the leaf`);
+    throw forwardedHeaderError(
+      header,
+      `more than maxChainLength (${limits.maxChainLength}) certificates besides the leaf`,
+    );
   }
   const ders = list.map((item, index) => {
-    if (!(item instanceof Uint8Array)) throw forwardedHeaderError(header, `the custom decoder returned a non-Buffer for certificate ${index + 1}`);
+    if (!(item instanceof Uint8Array))
+      throw forwardedHeaderError(header, `the custom decoder returned a non-Buffer for certificate ${index + 1}`);
     const der = Buffer.isBuffer(item) ? item : Buffer.from(item.buffer, item.byteOffset, item.byteLength);
     return checkDer(header, der, index);
   });
@@ -1039,7 +1138,7 @@ export interface TraefikCertInfo {
 
 /** Keys in Traefik's fixed order (getCertInfo); each at most once, in this order. */
 const INFO_KEYS = ['Subject', 'Issuer', 'SerialNumber', 'NB', 'NA', 'SAN'] as const;
-type InfoKey = typeof INFO_KEYS[number];
+type InfoKey = (typeof INFO_KEYS)[number];
 
 const INFO_HEADER_LABEL = 'x-forwarded-tls-client-cert-info';
 
@@ -1056,12 +1155,21 @@ function queryUnescape(header: string, value: string): string {
     if (c === PERCENT) {
       const high = hexValue(value.charCodeAt(i + 1));
       const low = hexValue(value.charCodeAt(i + 2));
-      if (i + 2 >= value.length || high < 0 || low < 0) throw forwardedHeaderError(header, `invalid percent-encoding at position ${i}`);
+      if (i + 2 >= value.length || high < 0 || low < 0)
+        throw forwardedHeaderError(header, `invalid percent-encoding at position ${i}`);
       bytes[n++] = high * 16 + low;
       i += 2;
     } else if (c === PLUS) {
       bytes[n++] = SP;
-    } else if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || isDigit(c) || c === 0x2d || c === 0x5f || c === 0x2e || c === 0x7e) {
+    } else if (
+      (c >= 0x41 && c <= 0x5a) ||
+      (c >= 0x61 && c <= 0x7a) ||
+      isDigit(c) ||
+      c === 0x2d ||
+      c === 0x5f ||
+      c === 0x2e ||
+      c === 0x7e
+    ) {
       bytes[n++] = c;
     } else {
       throw forwardedHeaderError(header, `character not produced by query escaping at position ${i}`);
@@ -1107,9 +1215,11 @@ function parseInfo(header: string, value: string, lim: Readonly<Required<HeaderS
     if (eq < 0) throw forwardedHeaderError(header, `field without "=" at unescaped position ${keyStart}`);
     const keyIndex = INFO_KEYS.indexOf(text.slice(keyStart, eq) as InfoKey);
     if (keyIndex < 0) throw forwardedHeaderError(header, `unknown field at unescaped position ${keyStart}`);
-    if (keyIndex <= lastKey) throw forwardedHeaderError(header, `repeated or out-of-order field at unescaped position ${keyStart}`);
+    if (keyIndex <= lastKey)
+      throw forwardedHeaderError(header, `repeated or out-of-order field at unescaped position ${keyStart}`);
     lastKey = keyIndex;
-    if (text.charCodeAt(eq + 1) !== DQUOTE) throw forwardedHeaderError(header, `unquoted value at unescaped position ${eq + 1}`);
+    if (text.charCodeAt(eq + 1) !== DQUOTE)
+      throw forwardedHeaderError(header, `unquoted value at unescaped position ${eq + 1}`);
     const close = text.indexOf('"', eq + 2);
     if (close < 0) throw forwardedHeaderError(header, `unterminated value at unescaped position ${eq + 1}`);
     setInfoField(header, entry, INFO_KEYS[keyIndex]!, text.slice(eq + 2, close), eq + 2);
@@ -1122,7 +1232,10 @@ function parseInfo(header: string, value: string, lim: Readonly<Required<HeaderS
     if (separator === COMMA) {
       entries.push(entry);
       if (entries.length > lim.maxChainLength) {
-        throw forwardedHeaderError(header, `more than maxChainLength (${lim.maxChainLength}) certificates besides the leaf`);
+        throw forwardedHeaderError(
+          header,
+          `more than maxChainLength (${lim.maxChainLength}) certificates besides the leaf`,
+        );
       }
       entry = { san: [] };
       lastKey = -1;
@@ -1143,7 +1256,8 @@ function setInfoField(header: string, entry: TraefikCertInfo, key: InfoKey, valu
       return;
     case 'SerialNumber': {
       // RFC 5280 serials are at most 20 octets (49 decimal digits); allow non-conforming ones up to 100.
-      if (!isDigits(value, 100)) throw forwardedHeaderError(header, `SerialNumber is not a decimal number at unescaped position ${at}`);
+      if (!isDigits(value, 100))
+        throw forwardedHeaderError(header, `SerialNumber is not a decimal number at unescaped position ${at}`);
       entry.serialNumber = value;
       const hex = BigInt(value).toString(16).toUpperCase();
       entry.serialNumberHex = hex.length % 2 === 0 ? hex : `0${hex}`;
@@ -1151,9 +1265,11 @@ function setInfoField(header: string, entry: TraefikCertInfo, key: InfoKey, valu
     }
     case 'NB':
     case 'NA': {
-      if (!isDigits(value, 12)) throw forwardedHeaderError(header, `${key} is not Unix seconds at unescaped position ${at}`);
+      if (!isDigits(value, 12))
+        throw forwardedHeaderError(header, `${key} is not Unix seconds at unescaped position ${at}`);
       const date = new Date(Number(value) * 1000);
-      if (Number.isNaN(date.getTime())) throw forwardedHeaderError(header, `${key} is out of range at unescaped position ${at}`);
+      if (Number.isNaN(date.getTime()))
+        throw forwardedHeaderError(header, `${key} is out of range at unescaped position ${at}`);
       if (key === 'NB') entry.notBefore = date;
       else entry.notAfter = date;
       return;
@@ -1176,7 +1292,10 @@ function isDigits(value: string, maxLength: number): boolean {
  * certificate means; this library's recommendation: a certificate cannot be authenticated from
  * it, so it is at most a hint (log it, or expose it next to a null `clientCert`).
  */
-export function readTraefikInfo(source: CompiledHeaderSource, headers: IncomingHttpHeaders): TraefikCertInfo[] | undefined {
+export function readTraefikInfo(
+  source: CompiledHeaderSource,
+  headers: IncomingHttpHeaders,
+): TraefikCertInfo[] | undefined {
   if (source.infoHeader === null) return undefined;
   const value = headerValue(headers, source.infoHeader);
   if (value === undefined) return undefined;

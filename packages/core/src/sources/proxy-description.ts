@@ -20,11 +20,12 @@
  *   certificate's names could be (DN_CHARS_PER_DER_BYTE) differs without being parsed.
  * - Messages are fixed text naming the field, never header content (the caller may show them).
  */
+
+import { type DnAttribute, parseDnString, rdnEquals } from '../authorize/rules.js';
+import type { ClientCertificate, DistinguishedName, NameAttribute } from '../model.js';
 import { NAME_ALIASES } from '../x509/certificate.js';
 import { decodeString, isDottedOid, readTlv } from '../x509/der.js';
 import type { DescriptionField, ForwardedDescription } from './headers.js';
-import type { ClientCertificate, DistinguishedName, NameAttribute } from '../model.js';
-import { parseDnString, rdnEquals, type DnAttribute } from '../authorize/rules.js';
 
 /**
  * Attribute names OpenSSL writes (its short names, `XN_FLAG_FN_SN`) that are not among the
@@ -146,7 +147,9 @@ function fieldAgrees(field: DescriptionField, value: string, certificate: Client
       return fitsCertificate(value, certificate) && dnAgrees(value, certificate.issuer);
     case 'serial': {
       const hex = hexDigits(value);
-      return hex === undefined ? undefined : withoutLeadingZeros(hex) === withoutLeadingZeros(certificate.serialNumber.toLowerCase());
+      return hex === undefined
+        ? undefined
+        : withoutLeadingZeros(hex) === withoutLeadingZeros(certificate.serialNumber.toLowerCase());
     }
     case 'sha256':
     case 'sha1': {
@@ -326,7 +329,11 @@ function matchRdn(text: string, pos: number, attributes: readonly NameAttribute[
     if (end < 0) continue;
     if (attributes.length === 1) return end;
     if (text.charCodeAt(end) !== PLUS) continue;
-    const done = matchRdn(text, end + 1, attributes.filter((_, i) => i !== k));
+    const done = matchRdn(
+      text,
+      end + 1,
+      attributes.filter((_, i) => i !== k),
+    );
     if (done >= 0) return done;
   }
   return -1;
@@ -379,7 +386,8 @@ function unquotedRendering(value: string): string {
     const b = bytes[i]!;
     const ch = String.fromCharCode(b);
     if (b < 0x20 || b >= 0x7f) out += `\\${b.toString(16).toUpperCase().padStart(2, '0')}`;
-    else if (',+<>;'.includes(ch) || (i === 0 && (ch === '#' || ch === ' ')) || (i === last && ch === ' ')) out += `\\${ch}`;
+    else if (',+<>;'.includes(ch) || (i === 0 && (ch === '#' || ch === ' ')) || (i === last && ch === ' '))
+      out += `\\${ch}`;
     else out += ch; // including `\` and `"`, whose escapes XFCC unquoting removed
   }
   return out;

@@ -24,7 +24,13 @@ export interface CompiledTrust {
 export function compileTrustProxy(input: TrustProxyInput): CompiledTrust {
   if (input === false) return { fn: () => false, description: 'no peer' };
   if (typeof input === 'function') return { fn: input, description: 'a custom function' };
-  const list = typeof input === 'string' ? input.split(',').map((part) => part.trim()).filter(Boolean) : [...input];
+  const list =
+    typeof input === 'string'
+      ? input
+          .split(',')
+          .map((part) => part.trim())
+          .filter(Boolean)
+      : [...input];
   if (list.length === 0) return { fn: () => false, description: 'no peer' };
   try {
     return { fn: proxyaddr.compile(list), description: list.join(', ') };

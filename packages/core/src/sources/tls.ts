@@ -55,8 +55,9 @@ const MAX_CHAIN = 10;
  * full handshake again — refusing is the safe side of not knowing.
  */
 const VERIFIED_KEY = Symbol.for('clientcert.verifiedServerNames.v1');
-const verifiedNames: WeakMap<object, Map<string, true>> = ((globalThis as { [VERIFIED_KEY]?: WeakMap<object, Map<string, true>> })[VERIFIED_KEY] ??=
-  new WeakMap<object, Map<string, true>>());
+const verifiedNames: WeakMap<object, Map<string, true>> = ((
+  globalThis as { [VERIFIED_KEY]?: WeakMap<object, Map<string, true>> }
+)[VERIFIED_KEY] ??= new WeakMap<object, Map<string, true>>());
 const MAX_VERIFIED_NAMES = 10_000;
 
 /** What the core reads of a request to find its connection: Node's IncomingMessage and Http2ServerRequest both fit. */
@@ -101,7 +102,8 @@ export function readPeer(socket: Socket): PeerInfo | null {
   if (!tls.encrypted || typeof tls.getPeerX509Certificate !== 'function') return null;
   // Kept by a copy of this library that predates `resumed`? Its verdict lacks the rule below.
   const cached: Omit<PeerInfo, 'resumed'> | undefined = peers.get(socket);
-  if (cached) return 'resumed' in cached ? cached as PeerInfo : remember(socket, { ...cached, ...verdict(tls, cached.leaf) });
+  if (cached)
+    return 'resumed' in cached ? (cached as PeerInfo) : remember(socket, { ...cached, ...verdict(tls, cached.leaf) });
 
   // A resumed TLS session can report `authorized` with no certificate at all (nodejs/node#35317):
   // there is then no peer certificate. That is "no certificate", never "verified".
@@ -140,7 +142,10 @@ export function readPeer(socket: Socket): PeerInfo | null {
  * candidates: trust is still decided from the configured anchors. Shared between copies of this
  * library like the peers map; bounded.
  */
-interface KnownChain { readonly chain: readonly Buffer[]; readonly certificates: readonly X509Certificate[] }
+interface KnownChain {
+  readonly chain: readonly Buffer[];
+  readonly certificates: readonly X509Certificate[];
+}
 const CHAINS_KEY = Symbol.for('clientcert.presentedChains.v1');
 const knownChains: Map<string, KnownChain> = ((globalThis as { [CHAINS_KEY]?: Map<string, KnownChain> })[CHAINS_KEY] ??=
   new Map<string, KnownChain>());
@@ -193,7 +198,12 @@ export function missingChainCause(socket: Socket, peer: PeerInfo): MissingChainC
  * one from the leaf (`getPeerCertificate(true)`, tens of µs, so asked only when it matters), the
  * client sent the intermediates and someone took them off the socket before this library read it.
  */
-function chainLoss(tls: TLSSocket, leaf: X509Certificate, resumed: boolean, authorized: boolean): MissingChainCause | null {
+function chainLoss(
+  tls: TLSSocket,
+  leaf: X509Certificate,
+  resumed: boolean,
+  authorized: boolean,
+): MissingChainCause | null {
   let current: { raw?: Buffer; issuerCertificate?: unknown } | undefined;
   try {
     if (leaf.checkIssued(leaf)) return null; // self-issued: there was no chain to lose
@@ -220,7 +230,11 @@ function remember(socket: Socket, info: PeerInfo): PeerInfo {
 function verdict(tls: TLSSocket, leaf: Buffer | null): Pick<PeerInfo, 'authorized' | 'authorizationError' | 'resumed'> {
   const resumed = typeof tls.isSessionReused === 'function' && tls.isSessionReused();
   if (leaf === null || tls.authorized !== true) {
-    return { authorized: false, authorizationError: leaf && tls.authorizationError ? String(tls.authorizationError) : null, resumed };
+    return {
+      authorized: false,
+      authorizationError: leaf && tls.authorizationError ? String(tls.authorizationError) : null,
+      resumed,
+    };
   }
   const refusal = resumedSessionRefusal(tls, leaf, resumed);
   return { authorized: refusal === null, authorizationError: refusal, resumed };

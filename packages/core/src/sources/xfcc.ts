@@ -21,9 +21,9 @@
  * and a position, never the offending text (the header is attacker-controlled).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { BACKSLASH, COMMA, DQUOTE, EQUALS, HTAB, isOws, isTchar, SEMICOLON, skipOws } from '../encoding/text.js';
 import { ClientCertError, invalidOption, rejectUnknownOptions } from '../errors.js';
 import { derToPem, pemToDer, splitCertificates } from '../x509/certificate.js';
-import { BACKSLASH, COMMA, DQUOTE, EQUALS, HTAB, SEMICOLON, isOws, isTchar, skipOws } from '../encoding/text.js';
 
 /** One XFCC element: what one proxy hop wrote about the TLS client it saw. */
 export interface XfccElement {
@@ -97,7 +97,8 @@ const LIMIT_NAMES: ReadonlySet<string> = new Set(['maxLength', 'maxElements', 'm
 
 /** The limits with defaults filled in; `invalid_option` naming `xfcc.limits.<name>` for a bad one. */
 export function resolveLimits(limits: XfccLimits | undefined): Required<XfccLimits> {
-  if (limits !== undefined && (typeof limits !== 'object' || limits === null)) throw invalidOption('xfcc.limits', 'must be an object such as { maxLength: 65536 }');
+  if (limits !== undefined && (typeof limits !== 'object' || limits === null))
+    throw invalidOption('xfcc.limits', 'must be an object such as { maxLength: 65536 }');
   if (limits) rejectUnknownOptions(limits, LIMIT_NAMES, 'xfcc.limits');
   const resolved = { ...DEFAULT_XFCC_LIMITS };
   for (const name of ['maxLength', 'maxElements', 'maxChainLength'] as const) {
@@ -176,9 +177,7 @@ function scanPair(text: string, start: number): Scanned<RawPair> {
   const key = text.slice(start, keyEnd).toLowerCase();
 
   pos = skipOws(text, pos + 1);
-  const value = pos < text.length && text.charCodeAt(pos) === DQUOTE
-    ? scanQuoted(text, pos)
-    : scanBare(text, pos);
+  const value = pos < text.length && text.charCodeAt(pos) === DQUOTE ? scanQuoted(text, pos) : scanBare(text, pos);
   return { result: { key, value: value.result, at: start }, end: value.end };
 }
 

@@ -17,9 +17,9 @@
  * package, not of yours).
  */
 import 'reflect-metadata';
+import { createHash, KeyObject, sign as nodeSign, webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { KeyObject, createHash, sign as nodeSign, webcrypto, X509Certificate } from 'node:crypto';
-import { DerCursor, Tag, readTlv } from '../x509/der.js';
+import { DerCursor, readTlv, Tag } from '../x509/der.js';
 import { derOid, derTlv, pem, percentEncode, signingAlgorithm } from './shared.js';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -76,8 +76,15 @@ export type ExtKeyUsageInput = 'clientAuth' | 'serverAuth' | 'codeSigning' | 'em
 
 /** keyUsage bits by their RFC 5280 names. */
 export type KeyUsageInput =
-  | 'digitalSignature' | 'nonRepudiation' | 'keyEncipherment' | 'dataEncipherment' | 'keyAgreement'
-  | 'keyCertSign' | 'cRLSign' | 'encipherOnly' | 'decipherOnly';
+  | 'digitalSignature'
+  | 'nonRepudiation'
+  | 'keyEncipherment'
+  | 'dataEncipherment'
+  | 'keyAgreement'
+  | 'keyCertSign'
+  | 'cRLSign'
+  | 'encipherOnly'
+  | 'decipherOnly';
 
 /**
  * An extension given by OID and DER value (the contents of the extnValue OCTET STRING). It lets
@@ -261,9 +268,15 @@ const DAY_MS = 86_400_000;
  * cross-sign each other.
  */
 export async function generateKeyPair(options: KeyPairOptions = {}): Promise<KeyPair> {
-  const alg = options.keyType === 'rsa'
-    ? { name: 'RSASSA-PKCS1-v1_5', modulusLength: options.rsaBits ?? 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }
-    : { name: 'ECDSA', namedCurve: 'P-256' };
+  const alg =
+    options.keyType === 'rsa'
+      ? {
+          name: 'RSASSA-PKCS1-v1_5',
+          modulusLength: options.rsaBits ?? 2048,
+          publicExponent: new Uint8Array([1, 0, 1]),
+          hash: 'SHA-256',
+        }
+      : { name: 'ECDSA', namedCurve: 'P-256' };
   return (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as KeyPair;
 }
 
@@ -287,25 +300,43 @@ function validity(options: IssueOptions, defaultDays: number): { notBefore: Date
 
 function sanExtension(san: SubjectAltNameInput | GeneralNameInput[] | undefined, critical: boolean): x509.Extension[] {
   if (!san) return [];
-  const names: x509.JsonGeneralName[] = Array.isArray(san) ? san : [
-    ...(san.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
-    ...(san.uri ?? []).map((value) => ({ type: 'url' as const, value })),
-    ...(san.email ?? []).map((value) => ({ type: 'email' as const, value })),
-    ...(san.ip ?? []).map((value) => ({ type: 'ip' as const, value })),
-  ];
+  const names: x509.JsonGeneralName[] = Array.isArray(san)
+    ? san
+    : [
+        ...(san.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
+        ...(san.uri ?? []).map((value) => ({ type: 'url' as const, value })),
+        ...(san.email ?? []).map((value) => ({ type: 'email' as const, value })),
+        ...(san.ip ?? []).map((value) => ({ type: 'ip' as const, value })),
+      ];
   return names.length ? [new x509.SubjectAlternativeNameExtension(names, critical)] : [];
 }
 
-function ekuExtension(eku: ExtKeyUsageInput[] | null | undefined, fallback: ExtKeyUsageInput[] | null): x509.Extension[] {
+function ekuExtension(
+  eku: ExtKeyUsageInput[] | null | undefined,
+  fallback: ExtKeyUsageInput[] | null,
+): x509.Extension[] {
   const list = eku === undefined ? fallback : eku;
   if (!list) return [];
-  return [new x509.ExtendedKeyUsageExtension(list.map((name) => EKU_OIDS[name] ?? name), false)];
+  return [
+    new x509.ExtendedKeyUsageExtension(
+      list.map((name) => EKU_OIDS[name] ?? name),
+      false,
+    ),
+  ];
 }
 
-function keyUsageExtension(usage: KeyUsageInput[] | null | undefined, fallback: KeyUsageInput[] | null): x509.Extension[] {
+function keyUsageExtension(
+  usage: KeyUsageInput[] | null | undefined,
+  fallback: KeyUsageInput[] | null,
+): x509.Extension[] {
   const list = usage === undefined ? fallback : usage;
   if (!list) return [];
-  return [new x509.KeyUsagesExtension(list.reduce((flags, name) => flags | KEY_USAGE_FLAGS[name], 0), true)];
+  return [
+    new x509.KeyUsagesExtension(
+      list.reduce((flags, name) => flags | KEY_USAGE_FLAGS[name], 0),
+      true,
+    ),
+  ];
 }
 
 /** @peculiar/x509 extensions pass through; raw ones are wrapped (their value is written as given). */
@@ -324,7 +355,7 @@ function toName(name: NameInput): x509.Name {
 }
 
 function toTestCertificate(cert: x509.X509Certificate, key: string, keys: KeyPair, chain: string[]): TestCertificate {
-  const pem = cert.toString('pem').replace(/\r\n/g, '\n').trimEnd() + '\n';
+  const pem = `${cert.toString('pem').replace(/\r\n/g, '\n').trimEnd()}\n`;
   const der = Buffer.from(cert.rawData);
   return {
     cert: pem,
@@ -390,19 +421,26 @@ function generalSubtrees(input: GeneralSubtreesInput): Buffer {
 
 function nameConstraintsExtension(input: NameConstraintsInput | undefined): x509.Extension[] {
   if (!input) return [];
-  const value = derTlv(0x30,
+  const value = derTlv(
+    0x30,
     ...(input.permitted ? [derTlv(0xa0, generalSubtrees(input.permitted))] : []),
-    ...(input.excluded ? [derTlv(0xa1, generalSubtrees(input.excluded))] : []));
+    ...(input.excluded ? [derTlv(0xa1, generalSubtrees(input.excluded))] : []),
+  );
   return [new x509.Extension('2.5.29.30', input.critical ?? true, value)];
 }
 
 const SIGNATURE_OIDS: Record<string, Partial<Record<SignatureHashInput, string>>> = {
   'RSASSA-PKCS1-v1_5': {
-    'MD5': '1.2.840.113549.1.1.4', 'SHA-1': '1.2.840.113549.1.1.5', 'SHA-256': '1.2.840.113549.1.1.11',
-    'SHA-384': '1.2.840.113549.1.1.12', 'SHA-512': '1.2.840.113549.1.1.13',
+    MD5: '1.2.840.113549.1.1.4',
+    'SHA-1': '1.2.840.113549.1.1.5',
+    'SHA-256': '1.2.840.113549.1.1.11',
+    'SHA-384': '1.2.840.113549.1.1.12',
+    'SHA-512': '1.2.840.113549.1.1.13',
   },
   ECDSA: {
-    'SHA-1': '1.2.840.10045.4.1', 'SHA-256': '1.2.840.10045.4.3.2', 'SHA-384': '1.2.840.10045.4.3.3',
+    'SHA-1': '1.2.840.10045.4.1',
+    'SHA-256': '1.2.840.10045.4.3.2',
+    'SHA-384': '1.2.840.10045.4.3.3',
     'SHA-512': '1.2.840.10045.4.3.4',
   },
 };
@@ -442,9 +480,11 @@ function resign(der: Buffer, signingKey: CryptoKey, hash: SignatureHashInput, ve
 
 /** Build one certificate, signed by `signer` or, without one, by its own key (self-signed). */
 async function build(
-  options: CAOptions, signer: Signer | undefined, profile: Profile,
+  options: CAOptions,
+  signer: Signer | undefined,
+  profile: Profile,
 ): Promise<{ certificate: x509.X509Certificate; keys: KeyPair; key: string }> {
-  const keys = options.keyPair ?? await generateKeyPair(options);
+  const keys = options.keyPair ?? (await generateKeyPair(options));
   const keyIds = options.keyIdentifiers ?? true;
   const subjectKeyId = options.subjectKeyId ?? (keyIds && profile.subjectKeyId);
   const authorityKeyId = options.authorityKeyId ?? keyIds;
@@ -464,7 +504,9 @@ async function build(
     signingKey,
     signingAlgorithm: signingAlgorithm(signingKey),
     extensions: [
-      ...(ca === null ? [] : [new x509.BasicConstraintsExtension(ca, options.pathLength, options.basicConstraintsCritical ?? true)]),
+      ...(ca === null
+        ? []
+        : [new x509.BasicConstraintsExtension(ca, options.pathLength, options.basicConstraintsCritical ?? true)]),
       ...keyUsageExtension(options.keyUsage, profile.keyUsage),
       ...(subjectKeyId ? [await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)] : []),
       ...(signer && authorityKeyId ? [await x509.AuthorityKeyIdentifierExtension.create(signer.certificate)] : []),
@@ -475,7 +517,8 @@ async function build(
     ],
   });
   const version1 = options.version === 1;
-  if (!version1 && options.signatureHash === undefined) return { certificate, keys, key: await keyToPem(keys.privateKey) };
+  if (!version1 && options.signatureHash === undefined)
+    return { certificate, keys, key: await keyToPem(keys.privateKey) };
   const hash = options.signatureHash ?? (signingAlgorithm(signingKey).hash as SignatureHashInput);
   const resigned = resign(Buffer.from(certificate.rawData), signingKey, hash, version1);
   return { certificate: new x509.X509Certificate(resigned), keys, key: await keyToPem(keys.privateKey) };
@@ -484,7 +527,11 @@ async function build(
 async function makeCA(options: CAOptions, signer: Signer | undefined): Promise<TestCA> {
   const { certificate, keys, key } = await build(options, signer, {
     subject: signer ? 'CN=clientcert test intermediate CA' : 'CN=clientcert test root CA',
-    ca: true, keyUsage: CA_KEY_USAGE, eku: null, subjectKeyId: true, validDays: 3650,
+    ca: true,
+    keyUsage: CA_KEY_USAGE,
+    eku: null,
+    subjectKeyId: true,
+    validDays: 3650,
   });
   const base = toTestCertificate(certificate, key, keys, signer ? signer.chainBelow : []);
   const self: Signer = { keys, certificate, chainBelow: signer ? [base.cert, ...signer.chainBelow] : [] };
@@ -498,7 +545,11 @@ async function makeCA(options: CAOptions, signer: Signer | undefined): Promise<T
 async function issue(options: IssueOptions, signer: Signer): Promise<TestCertificate> {
   const { certificate, keys, key } = await build(options, signer, {
     subject: 'CN=clientcert test client',
-    ca: false, keyUsage: ['digitalSignature', 'keyEncipherment'], eku: ['clientAuth'], subjectKeyId: false, validDays: 30,
+    ca: false,
+    keyUsage: ['digitalSignature', 'keyEncipherment'],
+    eku: ['clientAuth'],
+    subjectKeyId: false,
+    validDays: 30,
   });
   return toTestCertificate(certificate, key, keys, signer.chainBelow);
 }
@@ -512,7 +563,11 @@ export function createCA(options: CAOptions = {}): Promise<TestCA> {
 export async function createSelfSigned(options: IssueOptions = {}): Promise<TestCertificate> {
   const { certificate, keys, key } = await build(options, undefined, {
     subject: 'CN=clientcert self-signed',
-    ca: false, keyUsage: null, eku: ['clientAuth'], subjectKeyId: false, validDays: 30,
+    ca: false,
+    keyUsage: null,
+    eku: ['clientAuth'],
+    subjectKeyId: false,
+    validDays: 30,
   });
   return toTestCertificate(certificate, key, keys, []);
 }
@@ -568,4 +623,5 @@ export function envoyXfcc(client: TestCertificate, options: EnvoyXfccOptions = {
 function rfc2253(cert: X509Certificate): string {
   return cert.subject.split('\n').filter(Boolean).reverse().join(',');
 }
+
 export * from './revocation.js';

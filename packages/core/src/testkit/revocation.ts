@@ -17,20 +17,28 @@
  * kills the process, closes the relay and removes the directory.
  */
 import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
 import type { KeyPair, RawExtension, TestCA, TestCertificate } from './index.js';
 import { derOid, derTlv, pem, signingAlgorithm } from './shared.js';
 
 /** CRL entry reason codes by their RFC 5280 names. */
 export type CrlReasonName =
-  | 'unspecified' | 'keyCompromise' | 'cACompromise' | 'affiliationChanged' | 'superseded' | 'cessationOfOperation'
-  | 'certificateHold' | 'removeFromCRL' | 'privilegeWithdrawn' | 'aACompromise';
+  | 'unspecified'
+  | 'keyCompromise'
+  | 'cACompromise'
+  | 'affiliationChanged'
+  | 'superseded'
+  | 'cessationOfOperation'
+  | 'certificateHold'
+  | 'removeFromCRL'
+  | 'privilegeWithdrawn'
+  | 'aACompromise';
 
 export interface RevokedEntryInput {
   /** Hex serial number, as `IssueOptions.serialNumber` takes it. */
@@ -76,8 +84,16 @@ export interface TestCrl {
 }
 
 const REASONS: Record<CrlReasonName, number> = {
-  unspecified: 0, keyCompromise: 1, cACompromise: 2, affiliationChanged: 3, superseded: 4, cessationOfOperation: 5,
-  certificateHold: 6, removeFromCRL: 8, privilegeWithdrawn: 9, aACompromise: 10,
+  unspecified: 0,
+  keyCompromise: 1,
+  cACompromise: 2,
+  affiliationChanged: 3,
+  superseded: 4,
+  cessationOfOperation: 5,
+  certificateHold: 6,
+  removeFromCRL: 8,
+  privilegeWithdrawn: 9,
+  aACompromise: 10,
 };
 
 const MINUTE_MS = 60_000;
@@ -169,23 +185,28 @@ export async function createCrl(ca: TestCertificate, options: CrlOptions = {}): 
   const crlNumber = options.crlNumber === undefined ? Math.floor(thisUpdate.getTime() / 1000) : options.crlNumber;
   const toExtension = (e: RawExtension): x509.Extension => new x509.Extension(e.oid, e.critical ?? false, e.value);
   const extensions = [
-    ...(crlNumber === null ? [] : [{ oid: '2.5.29.20', critical: options.crlNumberCritical ?? false, value: integer(crlNumber) }]),
+    ...(crlNumber === null
+      ? []
+      : [{ oid: '2.5.29.20', critical: options.crlNumberCritical ?? false, value: integer(crlNumber) }]),
     ...(options.extensions ?? []),
   ].map(toExtension);
-  const crl = await x509.X509CrlGenerator.create({
-    issuer: caCertificate.subjectName,
-    thisUpdate,
-    ...(nextUpdate === null ? {} : { nextUpdate }),
-    entries: (options.revoked ?? []).map((entry) => ({
-      serialNumber: entry.serialNumber,
-      revocationDate: entry.date ?? wholeSeconds(Date.now() - 60 * MINUTE_MS),
-      ...(entry.reason === undefined ? {} : { reason: REASONS[entry.reason] as x509.X509CrlReason }),
-      ...(entry.extensions === undefined ? {} : { extensions: entry.extensions.map(toExtension) }),
-    })),
-    extensions,
-    signingKey: keys.privateKey,
-    signingAlgorithm: signingAlgorithm(keys.privateKey),
-  }, webcrypto as unknown as Parameters<typeof x509.X509CrlGenerator.create>[1]);
+  const crl = await x509.X509CrlGenerator.create(
+    {
+      issuer: caCertificate.subjectName,
+      thisUpdate,
+      ...(nextUpdate === null ? {} : { nextUpdate }),
+      entries: (options.revoked ?? []).map((entry) => ({
+        serialNumber: entry.serialNumber,
+        revocationDate: entry.date ?? wholeSeconds(Date.now() - 60 * MINUTE_MS),
+        ...(entry.reason === undefined ? {} : { reason: REASONS[entry.reason] as x509.X509CrlReason }),
+        ...(entry.extensions === undefined ? {} : { extensions: entry.extensions.map(toExtension) }),
+      })),
+      extensions,
+      signingKey: keys.privateKey,
+      signingAlgorithm: signingAlgorithm(keys.privateKey),
+    },
+    webcrypto as unknown as Parameters<typeof x509.X509CrlGenerator.create>[1],
+  );
   const der = Buffer.from(crl.rawData);
   return {
     der,
@@ -238,9 +259,14 @@ function indexTime(date: Date): string {
 
 /** openssl's spelling of the CRL reasons in its index (`CACompromise`, not `cACompromise`). */
 const OPENSSL_REASONS: Partial<Record<CrlReasonName, string>> = {
-  unspecified: 'unspecified', keyCompromise: 'keyCompromise', cACompromise: 'CACompromise',
-  affiliationChanged: 'affiliationChanged', superseded: 'superseded', cessationOfOperation: 'cessationOfOperation',
-  certificateHold: 'certificateHold', removeFromCRL: 'removeFromCRL',
+  unspecified: 'unspecified',
+  keyCompromise: 'keyCompromise',
+  cACompromise: 'CACompromise',
+  affiliationChanged: 'affiliationChanged',
+  superseded: 'superseded',
+  cessationOfOperation: 'cessationOfOperation',
+  certificateHold: 'certificateHold',
+  removeFromCRL: 'removeFromCRL',
 };
 
 /** The index.txt lines of OpenSSL's CA database: status, expiry, revocation, serial, file, subject. */
@@ -255,7 +281,16 @@ function indexLines(options: OcspResponderOptions): string {
     const hex = indexSerial(entry.serialNumber);
     const reason = entry.reason === undefined ? undefined : OPENSSL_REASONS[entry.reason];
     const revokedAt = indexTime(entry.date ?? wholeSeconds(Date.now() - 60 * MINUTE_MS));
-    lines.push(['R', expiry, reason === undefined ? revokedAt : `${revokedAt},${reason}`, hex, 'unknown', `/CN=serial ${hex}`].join('\t'));
+    lines.push(
+      [
+        'R',
+        expiry,
+        reason === undefined ? revokedAt : `${revokedAt},${reason}`,
+        hex,
+        'unknown',
+        `/CN=serial ${hex}`,
+      ].join('\t'),
+    );
   }
   return lines.map((line) => `${line}\n`).join('');
 }
@@ -264,25 +299,34 @@ function indexLines(options: OcspResponderOptions): string {
 function requireOpenssl3(binary: string): void {
   const probe = spawnSync(binary, ['version'], { encoding: 'utf8', timeout: 10_000 });
   if (probe.error !== undefined || probe.status !== 0) {
-    throw new Error(`startOcspResponder: could not run "${binary} version" (${probe.error?.message ?? `exit ${probe.status}`}); ` +
-      'a real OCSP responder needs the openssl command of OpenSSL 3 (install openssl, or pass { openssl: "/path/to/openssl" })');
+    throw new Error(
+      `startOcspResponder: could not run "${binary} version" (${probe.error?.message ?? `exit ${probe.status}`}); ` +
+        'a real OCSP responder needs the openssl command of OpenSSL 3 (install openssl, or pass { openssl: "/path/to/openssl" })',
+    );
   }
   if (!/^OpenSSL 3\./.test(probe.stdout)) {
-    throw new Error(`startOcspResponder: "${binary}" is ${probe.stdout.trim() || 'not OpenSSL'}; OpenSSL 3 is needed ` +
-      '(it reports the port it bound for -port 0)');
+    throw new Error(
+      `startOcspResponder: "${binary}" is ${probe.stdout.trim() || 'not OpenSSL'}; OpenSSL 3 is needed ` +
+        '(it reports the port it bound for -port 0)',
+    );
   }
 }
 
 /** Resolves with openssl's port once it has printed `ACCEPT <addr>:<port> PID=...`. */
 function waitForAccept(child: ChildProcess, output: { text: string }): Promise<number> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error('startOcspResponder: openssl ocsp did not start within 10 s')), 10_000);
+    const timer = setTimeout(
+      () => done(new Error('startOcspResponder: openssl ocsp did not start within 10 s')),
+      10_000,
+    );
     const onData = (): void => {
       const match = /ACCEPT \S*:(\d+)/.exec(output.text);
       if (match) done(null, Number(match[1]));
     };
-    const onExit = (code: number | null): void => done(new Error(`startOcspResponder: openssl ocsp exited (${code}): ${output.text.trim().slice(-500)}`));
-    const onError = (error: Error): void => done(new Error(`startOcspResponder: could not start openssl: ${error.message}`));
+    const onExit = (code: number | null): void =>
+      done(new Error(`startOcspResponder: openssl ocsp exited (${code}): ${output.text.trim().slice(-500)}`));
+    const onError = (error: Error): void =>
+      done(new Error(`startOcspResponder: could not start openssl: ${error.message}`));
     function done(error: Error | null, port?: number): void {
       clearTimeout(timer);
       child.stdout?.off('data', onData);
@@ -316,7 +360,10 @@ function stopProcess(child: ChildProcess): Promise<void> {
  * Starts `openssl ocsp` as a responder for `ca` with the given good and revoked serials, behind a
  * counting relay on 127.0.0.1. Fails with a clear message when OpenSSL 3 is not installed.
  */
-export async function startOcspResponder(ca: TestCA | TestCertificate, options: OcspResponderOptions = {}): Promise<OcspResponder> {
+export async function startOcspResponder(
+  ca: TestCA | TestCertificate,
+  options: OcspResponderOptions = {},
+): Promise<OcspResponder> {
   const binary = options.openssl ?? 'openssl';
   requireOpenssl3(binary);
   const dir = await mkdtemp(join(tmpdir(), 'clientcert-ocsp-'));
@@ -330,8 +377,20 @@ export async function startOcspResponder(ca: TestCA | TestCertificate, options: 
     writeFile(join(dir, 'index.txt.attr'), 'unique_subject = no\n'),
   ]);
   const args = [
-    'ocsp', '-index', 'index.txt', '-CA', 'ca.pem', '-rsigner', 'signer.pem', '-rkey', 'signer.key',
-    '-port', '0', '-ignore_err', '-timeout', '5',
+    'ocsp',
+    '-index',
+    'index.txt',
+    '-CA',
+    'ca.pem',
+    '-rsigner',
+    'signer.pem',
+    '-rkey',
+    'signer.key',
+    '-port',
+    '0',
+    '-ignore_err',
+    '-timeout',
+    '5',
   ];
   if (options.nextUpdateMinutes !== undefined) args.push('-nmin', String(options.nextUpdateMinutes));
   const child = spawn(binary, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -13,7 +13,8 @@ import type { webcrypto } from 'node:crypto';
 export function signingAlgorithm(key: webcrypto.CryptoKey): { name: string; hash: string } {
   const algorithm = key.algorithm as webcrypto.KeyAlgorithm & { namedCurve?: string; hash?: { name: string } };
   if (algorithm.name === 'ECDSA') {
-    const hash = algorithm.namedCurve === 'P-384' ? 'SHA-384' : algorithm.namedCurve === 'P-521' ? 'SHA-512' : 'SHA-256';
+    const hash =
+      algorithm.namedCurve === 'P-384' ? 'SHA-384' : algorithm.namedCurve === 'P-521' ? 'SHA-512' : 'SHA-256';
     return { name: 'ECDSA', hash };
   }
   if (algorithm.name === 'RSASSA-PKCS1-v1_5') return { name: algorithm.name, hash: algorithm.hash?.name ?? 'SHA-256' };

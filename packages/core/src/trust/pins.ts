@@ -30,9 +30,9 @@
  * Digests are compared with `crypto.timingSafeEqual` on equal-length buffers.
  */
 import { createHash, timingSafeEqual, X509Certificate } from 'node:crypto';
-import { splitCertificates, toX509Certificate } from '../x509/certificate.js';
 import { invalidOption, isClientCertError } from '../errors.js';
 import type { ClientCertificate } from '../model.js';
+import { splitCertificates, toX509Certificate } from '../x509/certificate.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared with rules.ts: the context, digests and fingerprint notations
@@ -66,7 +66,7 @@ const digestCache = new WeakMap<X509Certificate, DigestCache>();
 /** SHA-1/SHA-256 of the certificate's DER, or SHA-256 of its SubjectPublicKeyInfo. */
 export function certificateDigest(cert: X509Certificate, kind: 'sha1' | 'sha256' | 'spki'): Buffer {
   let cache = digestCache.get(cert);
-  if (cache === undefined) digestCache.set(cert, cache = {});
+  if (cache === undefined) digestCache.set(cert, (cache = {}));
   const cached = cache[kind];
   if (cached !== undefined) return cached;
   const digest = kind === 'spki' ? spkiSha256(cert) : createHash(kind).update(cert.raw).digest();
@@ -77,7 +77,9 @@ export function certificateDigest(cert: X509Certificate, kind: 'sha1' | 'sha256'
 /** Empty (matching nothing) for a key node:crypto cannot load, rather than a throw on the request path. */
 function spkiSha256(cert: X509Certificate): Buffer {
   try {
-    return createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest();
+    return createHash('sha256')
+      .update(cert.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest();
   } catch {
     return Buffer.alloc(0);
   }
@@ -128,7 +130,9 @@ function hexBytes(text: string): Buffer | undefined {
 function base64Sha256(text: string): Buffer | undefined {
   if (!BASE64.test(text) || (text.length !== 44 && text.length !== 43)) return undefined;
   const bytes = Buffer.from(text, 'base64');
-  return bytes.length === 32 && bytes.toString('base64').replace(/=+$/, '') === text.replace(/=+$/, '') ? bytes : undefined;
+  return bytes.length === 32 && bytes.toString('base64').replace(/=+$/, '') === text.replace(/=+$/, '')
+    ? bytes
+    : undefined;
 }
 
 function algorithmOfLength(bytes: Buffer): DigestAlgorithm | undefined {
@@ -149,20 +153,28 @@ export function parseThumbprint(text: unknown, option: string, allowSha1: boolea
   const bytes = hexBytes(prefix ? value.slice(prefix[0].length) : value);
   const algorithm = bytes && algorithmOfLength(bytes);
   if (bytes === undefined || algorithm === undefined) {
-    throw invalidOption(option, 'must be a hex fingerprint: 64 hex digits for SHA-256' +
-      (allowSha1 ? ' or 40 for SHA-1' : '') + ' (colons, spaces and a "sha256:" prefix are allowed)');
+    throw invalidOption(
+      option,
+      'must be a hex fingerprint: 64 hex digits for SHA-256' +
+        (allowSha1 ? ' or 40 for SHA-1' : '') +
+        ' (colons, spaces and a "sha256:" prefix are allowed)',
+    );
   }
   if (named !== undefined && named !== algorithm) {
     throw invalidOption(option, `says ${named} but has the length of a ${algorithm} fingerprint`);
   }
   if (algorithm === 'sha1' && !allowSha1) {
-    throw invalidOption(option, 'is a SHA-1 fingerprint; pins need SHA-256 ' +
-      '(the certificate itself, "sha256:<hex>" of it, or "spki-sha256:<base64>" of its key)');
+    throw invalidOption(
+      option,
+      'is a SHA-1 fingerprint; pins need SHA-256 ' +
+        '(the certificate itself, "sha256:<hex>" of it, or "spki-sha256:<base64>" of its key)',
+    );
   }
   return { of: 'certificate', algorithm, bytes };
 }
 
-const SPKI_FORMS = 'must give the SHA-256 of the SubjectPublicKeyInfo as base64 (44 characters) or 64 hex digits, ' +
+const SPKI_FORMS =
+  'must give the SHA-256 of the SubjectPublicKeyInfo as base64 (44 characters) or 64 hex digits, ' +
   'optionally prefixed "spki-sha256:"';
 
 /** `spki-sha256:<base64|hex>` or `sha256/<base64>`; undefined when `value` has neither prefix. */
@@ -216,7 +228,7 @@ export type PinInput = PinValue | PinSpec;
 export type PinsOption = PinInput | readonly PinInput[];
 
 export type PinResult =
-  | { readonly ok: true; /** The pin's `name`, or its option path such as `pins[2]`. */ readonly matched: string }
+  | { readonly ok: true /** The pin's `name`, or its option path such as `pins[2]`. */; readonly matched: string }
   | { readonly ok: false; readonly failed: 'pins'; readonly message: string };
 
 /** How one pin value is matched against one certificate. */
@@ -241,11 +253,17 @@ export interface CompiledPins {
 }
 
 const NO_PIN_MATCHED: PinResult = Object.freeze({
-  ok: false, failed: 'pins', message: 'The client certificate does not match any pinned certificate or key.',
+  ok: false,
+  failed: 'pins',
+  message: 'The client certificate does not match any pinned certificate or key.',
 });
 
 function derMatcher(der: Buffer): Matcher {
-  return { kind: 'der', der, digest: { of: 'certificate', algorithm: 'sha256', bytes: createHash('sha256').update(der).digest() } };
+  return {
+    kind: 'der',
+    der,
+    digest: { of: 'certificate', algorithm: 'sha256', bytes: createHash('sha256').update(der).digest() },
+  };
 }
 
 /** DER of every certificate in a certificate-shaped input, or undefined when it is text that is not PEM. */
@@ -253,7 +271,9 @@ function certificatesIn(value: PinValue, option: string): Buffer[] | undefined {
   if (typeof value === 'string' && !value.includes('-----BEGIN')) return undefined;
   try {
     if (value instanceof X509Certificate) return [value.raw];
-    const ders = splitCertificates(typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    const ders = splitCertificates(
+      typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+    );
     for (const der of ders) toX509Certificate(der); // a pin that is not a certificate must fail now, not never match
     if (ders.length === 0) throw invalidOption(option, 'contains no certificate');
     return ders;
@@ -277,7 +297,10 @@ function parseTextPin(text: string, option: string): Matcher {
   }
   const envoySpki = base64Sha256(value);
   if (envoySpki) return { kind: 'digest', digest: { of: 'spki', algorithm: 'sha256', bytes: envoySpki } };
-  throw invalidOption(option, 'is not a certificate, a "sha256:<hex>" fingerprint or an "spki-sha256:<base64>" key hash');
+  throw invalidOption(
+    option,
+    'is not a certificate, a "sha256:<hex>" fingerprint or an "spki-sha256:<base64>" key hash',
+  );
 }
 
 /** Matchers for one value; a bundle gives several (only where `many` allows it). */
@@ -289,17 +312,28 @@ function compileValue(value: unknown, option: string, role: 'leaf' | 'issuer', m
   if (ders === undefined) return [parseTextPin(value as string, option)];
   if (ders.length > 1 && !many) throw invalidOption(option, 'must hold exactly one certificate');
   // A CA stands for its key (see the module comment); a leaf for its exact bytes.
-  return ders.map((der) => role === 'leaf'
-    ? derMatcher(der)
-    : { kind: 'digest', digest: { of: 'spki', algorithm: 'sha256', bytes: certificateDigest(new X509Certificate(der), 'spki') } });
+  return ders.map((der) =>
+    role === 'leaf'
+      ? derMatcher(der)
+      : {
+          kind: 'digest',
+          digest: { of: 'spki', algorithm: 'sha256', bytes: certificateDigest(new X509Certificate(der), 'spki') },
+        },
+  );
 }
 
-function compileSpec(spec: PinSpec, option: string): { name: string | undefined; leaf: Matcher | null; issuer: Matcher | null } {
+function compileSpec(
+  spec: PinSpec,
+  option: string,
+): { name: string | undefined; leaf: Matcher | null; issuer: Matcher | null } {
   for (const key of Object.keys(spec)) {
-    if (key !== 'name' && key !== 'leaf' && key !== 'issuer') throw invalidOption(`${option}.${key}`, 'is not a pin field (use leaf, issuer or name)');
+    if (key !== 'name' && key !== 'leaf' && key !== 'issuer')
+      throw invalidOption(`${option}.${key}`, 'is not a pin field (use leaf, issuer or name)');
   }
-  if (spec.name !== undefined && (typeof spec.name !== 'string' || spec.name === '')) throw invalidOption(`${option}.name`, 'must be a non-empty string');
-  if (spec.leaf === undefined && spec.issuer === undefined) throw invalidOption(option, 'must have a leaf or an issuer pin');
+  if (spec.name !== undefined && (typeof spec.name !== 'string' || spec.name === ''))
+    throw invalidOption(`${option}.name`, 'must be a non-empty string');
+  if (spec.leaf === undefined && spec.issuer === undefined)
+    throw invalidOption(option, 'must have a leaf or an issuer pin');
   return {
     name: spec.name,
     leaf: spec.leaf === undefined ? null : compileValue(spec.leaf, `${option}.leaf`, 'leaf', false)[0]!,
@@ -328,7 +362,8 @@ export function compilePins(input: PinsOption, option = 'pins'): CompiledPins {
       }
       return;
     }
-    if (typeof item !== 'object' || item === null) throw invalidOption(path, 'must be a certificate, a fingerprint string or { leaf, issuer, name }');
+    if (typeof item !== 'object' || item === null)
+      throw invalidOption(path, 'must be a certificate, a fingerprint string or { leaf, issuer, name }');
     const spec = compileSpec(item as PinSpec, path);
     const name = spec.name ?? path;
     if (names.has(name)) throw invalidOption(`${path}.name`, 'must be unique');

@@ -57,16 +57,16 @@
  *
  * Messages are fixed texts with the certificate's depth, never certificate or CRL content.
  */
-import { createHash, randomBytes, verify as verifySignature, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject, randomBytes, verify as verifySignature, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { certificateValidity } from '../x509/certificate.js';
-import { DerCursor, Tag, decodeOid, malformed, readTlv, type Tlv } from '../x509/der.js';
 import { ClientCertError, invalidOption, isClientCertError, rejectUnknownOptions } from '../errors.js';
+import { certificateValidity } from '../x509/certificate.js';
+import { DerCursor, decodeOid, malformed, readTlv, Tag, type Tlv } from '../x509/der.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -117,13 +117,13 @@ export type RevocationResult =
   | { readonly status: 'good'; readonly validUntil: number }
   | { readonly status: 'revoked'; readonly depth: number; readonly message: string; readonly validUntil: number }
   | {
-    readonly status: 'unknown';
-    readonly depth: number;
-    /** A network failure or data that may be refreshed soon: the answer must not be cached. */
-    readonly transient: boolean;
-    readonly message: string;
-    readonly validUntil: number;
-  };
+      readonly status: 'unknown';
+      readonly depth: number;
+      /** A network failure or data that may be refreshed soon: the answer must not be cached. */
+      readonly transient: boolean;
+      readonly message: string;
+      readonly validUntil: number;
+    };
 
 export interface RevocationChecker {
   readonly policy: RevocationPolicy;
@@ -153,13 +153,17 @@ export interface RevocationChecker {
  * decision may be cached; 0 means "do not cache".
  */
 export type RevocationDecision =
-  | { readonly ok: true; readonly cacheUntil: number; /** Set when status was unknown under `soft`: log it. */ readonly warning: string | null }
   | {
-    readonly ok: false;
-    readonly code: 'client_certificate_revoked' | 'client_certificate_untrusted';
-    readonly message: string;
-    readonly cacheUntil: number;
-  };
+      readonly ok: true;
+      readonly cacheUntil: number /** Set when status was unknown under `soft`: log it. */;
+      readonly warning: string | null;
+    }
+  | {
+      readonly ok: false;
+      readonly code: 'client_certificate_revoked' | 'client_certificate_untrusted';
+      readonly message: string;
+      readonly cacheUntil: number;
+    };
 
 /**
  * The policy, in one place. `revoked` always fails with `client_certificate_revoked`. `unknown`
@@ -175,7 +179,8 @@ export function decideRevocation(result: RevocationResult, policy: RevocationPol
       return { ok: false, code: 'client_certificate_revoked', message: result.message, cacheUntil: result.validUntil };
     default: {
       const cacheUntil = result.transient ? 0 : result.validUntil;
-      if (policy === 'strict') return { ok: false, code: 'client_certificate_untrusted', message: result.message, cacheUntil };
+      if (policy === 'strict')
+        return { ok: false, code: 'client_certificate_untrusted', message: result.message, cacheUntil };
       return { ok: true, cacheUntil, warning: result.message };
     }
   }
@@ -202,7 +207,6 @@ const MAX_SINGLE_RESPONSES = 64;
 const MAX_VERDICTS_PER_CRL = 16;
 
 const ENUMERATED = 0x0a;
-const NULL = 0x05;
 const UTC_TIME = 0x17;
 const GENERALIZED_TIME = 0x18;
 
@@ -243,8 +247,17 @@ const MAX_CRL_NUMBER_OCTETS = 20;
 // Messages: fixed texts
 
 type Reason =
-  | 'no_source' | 'no_crl' | 'crl_stale' | 'crl_invalid' | 'crl_unavailable' | 'no_responder' | 'ocsp_unreachable'
-  | 'ocsp_error' | 'ocsp_invalid' | 'ocsp_unknown' | 'unreadable';
+  | 'no_source'
+  | 'no_crl'
+  | 'crl_stale'
+  | 'crl_invalid'
+  | 'crl_unavailable'
+  | 'no_responder'
+  | 'ocsp_unreachable'
+  | 'ocsp_error'
+  | 'ocsp_invalid'
+  | 'ocsp_unknown'
+  | 'unreadable';
 
 const REASON_TEXT: Record<Reason, string> = {
   no_source: 'no CRL or OCSP responder covers it',
@@ -269,8 +282,16 @@ function revokedMessage(depth: number): string {
  * data", never evidence of good standing nor of revocation.
  */
 type CrlDefect =
-  | 'no_crl_number' | 'crl_number_critical' | 'crl_number_invalid' | 'critical_extension' | 'critical_entry_extension'
-  | 'delta' | 'indirect' | 'some_reasons' | 'distribution_point_form' | 'issuer_not_crl_signer';
+  | 'no_crl_number'
+  | 'crl_number_critical'
+  | 'crl_number_invalid'
+  | 'critical_extension'
+  | 'critical_entry_extension'
+  | 'delta'
+  | 'indirect'
+  | 'some_reasons'
+  | 'distribution_point_form'
+  | 'issuer_not_crl_signer';
 
 const DEFECT_TEXT: Record<CrlDefect, string> = {
   no_crl_number: 'it has no cRLNumber (RFC 5280 §5.2.3)',
@@ -371,8 +392,15 @@ function readTime(buf: Buffer, tlv: Tlv, what: string): number {
   const second = Number(match[6]);
   const ms = Date.UTC(year, month - 1, day, hour, minute, second);
   const date = new Date(ms);
-  if (month < 1 || month > 12 || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day ||
-      hour > 23 || minute > 59 || second > 59) {
+  if (
+    month < 1 ||
+    month > 12 ||
+    date.getUTCMonth() !== month - 1 ||
+    date.getUTCDate() !== day ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  ) {
     throw malformed(`${what} is not a valid date`);
   }
   return ms;
@@ -688,8 +716,10 @@ function parseCrl(buf: Buffer): ParsedCrl {
   const version = versionTlv === undefined ? 0 : readSmall(buf, versionTlv);
   if (version !== 1 && versionTlv !== undefined) throw new CrlError('has an unsupported version');
   const innerAlgorithm = tbs.expect(Tag.SEQUENCE, 'signature');
-  if (innerAlgorithm.end - innerAlgorithm.start !== outerAlgorithm.end - outerAlgorithm.start ||
-      buf.compare(buf, innerAlgorithm.start, innerAlgorithm.end, outerAlgorithm.start, outerAlgorithm.end) !== 0) {
+  if (
+    innerAlgorithm.end - innerAlgorithm.start !== outerAlgorithm.end - outerAlgorithm.start ||
+    buf.compare(buf, innerAlgorithm.start, innerAlgorithm.end, outerAlgorithm.start, outerAlgorithm.end) !== 0
+  ) {
     throw new CrlError('names two different signature algorithms');
   }
   const algorithm = readSignatureAlgorithm(buf, outerAlgorithm);
@@ -986,8 +1016,13 @@ const CERT_ID_HASHES: ReadonlyMap<string, string> = new Map([
 
 /** DER OCSPRequest for one certificate: SHA-1 CertID, optionally a nonce. */
 function buildOcspRequest(facts: CertFacts, issuerFacts: CertFacts, nonce: Buffer | null): Buffer {
-  const certId = der(Tag.SEQUENCE, SHA1_ALGORITHM_ID, der(Tag.OCTET_STRING, sha('sha1', facts.issuer)),
-    der(Tag.OCTET_STRING, keyHashSha1(issuerFacts)), facts.serialTlv);
+  const certId = der(
+    Tag.SEQUENCE,
+    SHA1_ALGORITHM_ID,
+    der(Tag.OCTET_STRING, sha('sha1', facts.issuer)),
+    der(Tag.OCTET_STRING, keyHashSha1(issuerFacts)),
+    facts.serialTlv,
+  );
   const parts = [der(Tag.SEQUENCE, der(Tag.SEQUENCE, certId))];
   if (nonce !== null) {
     const extension = der(Tag.SEQUENCE, der(Tag.OID, NONCE_OID), der(Tag.OCTET_STRING, der(Tag.OCTET_STRING, nonce)));
@@ -1023,14 +1058,17 @@ function certIdMatches(buf: Buffer, certId: Tlv, query: OcspQuery): boolean {
   cursor.finish('CertID');
   if (hash === undefined || integerKey(buf, serial) !== query.facts.serial) return false;
   const expectedKey = hash === 'sha1' ? keyHashSha1(query.issuerFacts) : sha(hash, query.issuerFacts.keyBits);
-  return buf.subarray(nameHash.valueStart, nameHash.end).equals(sha(hash, query.facts.issuer)) &&
-    buf.subarray(keyHash.valueStart, keyHash.end).equals(expectedKey);
+  return (
+    buf.subarray(nameHash.valueStart, nameHash.end).equals(sha(hash, query.facts.issuer)) &&
+    buf.subarray(keyHash.valueStart, keyHash.end).equals(expectedKey)
+  );
 }
 
 /** A delegated responder certificate: issued by the issuer, OCSPSigning EKU, valid now. */
 function isDelegatedResponder(candidate: X509Certificate, query: OcspQuery): boolean {
   try {
-    if (!candidate.checkIssued(query.issuer) || !candidate.verify(publicKeyOf(query.issuer, query.issuerFacts))) return false;
+    if (!candidate.checkIssued(query.issuer) || !candidate.verify(publicKeyOf(query.issuer, query.issuerFacts)))
+      return false;
     if (!(candidate.keyUsage ?? []).includes(OID.ocspSigning)) return false;
     const { notBefore, notAfter } = certificateValidity(candidate);
     return query.now >= notBefore.getTime() && query.now <= notAfter.getTime();
@@ -1109,7 +1147,8 @@ function readOcspResponse(buf: Buffer, query: OcspQuery): OcspAnswer {
         continue;
       }
       const facts = factsOf(candidate);
-      if (facts !== null && matchesId(facts) && isDelegatedResponder(candidate, query)) signerKey = publicKeyOf(candidate, facts);
+      if (facts !== null && matchesId(facts) && isDelegatedResponder(candidate, query))
+        signerKey = publicKeyOf(candidate, facts);
     }
   }
   if (signerKey === null || !signatureValid(algorithm, signerKey, tbs, signature)) throw new FetchError('ocsp_invalid');
@@ -1206,7 +1245,14 @@ function compileCrlSource(input: unknown, path: string): CrlSource {
     const now = Date.now();
     const entries = crls === null ? null : crls.map((crl) => ({ crl, loadedAt: now }));
     const compiled: CrlSource = {
-      kind, path, location, entries, refreshAt: Infinity, inflight: null, retryAt: 0, failedAt: -Infinity,
+      kind,
+      path,
+      location,
+      entries,
+      refreshAt: Infinity,
+      inflight: null,
+      retryAt: 0,
+      failedAt: -Infinity,
     };
     compiled.refreshAt = sourceRefreshAt(compiled);
     return compiled;
@@ -1249,7 +1295,10 @@ function compileCrlSource(input: unknown, path: string): CrlSource {
 }
 
 /** Validates `options` once; every mistake is an `invalid_option` naming the option's path. */
-export function compileRevocation(options: RevocationOptions | undefined, optionPath = 'revocation'): RevocationChecker {
+export function compileRevocation(
+  options: RevocationOptions | undefined,
+  optionPath = 'revocation',
+): RevocationChecker {
   if (options === undefined || options === null) return new Checker(OFF);
   if (typeof options !== 'object' || Array.isArray(options)) throw invalidOption(optionPath, 'must be an object');
   rejectUnknownOptions(options, KNOWN_OPTIONS, optionPath);
@@ -1268,7 +1317,9 @@ export function compileRevocation(options: RevocationOptions | undefined, option
   if (options.crls !== undefined) {
     const list: readonly unknown[] = Array.isArray(options.crls) ? options.crls : [options.crls];
     const isList = Array.isArray(options.crls);
-    list.forEach((item, index) => crls.push(compileCrlSource(item, isList ? `${optionPath}.crls[${index}]` : `${optionPath}.crls`)));
+    for (const [index, item] of list.entries()) {
+      crls.push(compileCrlSource(item, isList ? `${optionPath}.crls[${index}]` : `${optionPath}.crls`));
+    }
   }
 
   let ocsp: CompiledOcsp | null = null;
@@ -1324,7 +1375,12 @@ interface CompiledRevocation {
 }
 
 const OFF: CompiledRevocation = {
-  policy: 'off', scope: 'chain', crls: [], ocsp: null, timeoutMs: DEFAULT_TIMEOUT_MS, retryAfterMs: DEFAULT_RETRY_AFTER_MS,
+  policy: 'off',
+  scope: 'chain',
+  crls: [],
+  ocsp: null,
+  timeoutMs: DEFAULT_TIMEOUT_MS,
+  retryAfterMs: DEFAULT_RETRY_AFTER_MS,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1337,13 +1393,13 @@ type Answer =
   | { readonly kind: 'good'; readonly until: number }
   | { readonly kind: 'revoked'; readonly until: number }
   | {
-    readonly kind: 'unknown';
-    readonly until: number;
-    readonly transient: boolean;
-    readonly reason: Reason;
-    /** With reason `crl_invalid`: what is wrong with the CRL. */
-    readonly defect?: CrlDefect;
-  }
+      readonly kind: 'unknown';
+      readonly until: number;
+      readonly transient: boolean;
+      readonly reason: Reason;
+      /** With reason `crl_invalid`: what is wrong with the CRL. */
+      readonly defect?: CrlDefect;
+    }
   | { readonly kind: 'pending' };
 
 const PENDING: Answer = { kind: 'pending' };
@@ -1442,7 +1498,10 @@ class Checker implements RevocationChecker {
     if (round.pending !== null) return null;
     if (unknownDepth >= 0) {
       return {
-        status: 'unknown', depth: unknownDepth, transient, message: unknownMessage(unknownDepth, unknownReason, unknownDefect),
+        status: 'unknown',
+        depth: unknownDepth,
+        transient,
+        message: unknownMessage(unknownDepth, unknownReason, unknownDefect),
         validUntil: transient ? t : until,
       };
     }
@@ -1452,7 +1511,8 @@ class Checker implements RevocationChecker {
   #answer(cert: X509Certificate, issuer: X509Certificate, t: number, round: Round): Answer {
     const facts = factsOf(cert);
     const issuerFacts = factsOf(issuer);
-    if (facts === null || issuerFacts === null) return { kind: 'unknown', until: Infinity, transient: false, reason: 'unreadable' };
+    if (facts === null || issuerFacts === null)
+      return { kind: 'unknown', until: Infinity, transient: false, reason: 'unreadable' };
     const crl = this.#crls.length > 0 ? this.#crlAnswer(facts, issuer, issuerFacts, t, round) : null;
     if (crl !== null && crl.kind !== 'unknown') return crl;
     if (this.#ocsp === null) return crl ?? { kind: 'unknown', until: Infinity, transient: false, reason: 'no_source' };
@@ -1477,7 +1537,8 @@ class Checker implements RevocationChecker {
     let staleTransient = false;
     let invalid: { defect: CrlDefect; until: number } | null = null;
     for (const source of this.#crls) {
-      if (source.kind !== 'static' && (source.entries === null || t >= source.refreshAt)) this.#maybeLoad(source, t, round);
+      if (source.kind !== 'static' && (source.entries === null || t >= source.refreshAt))
+        this.#maybeLoad(source, t, round);
       if (source.entries === null) {
         if (source.inflight !== null && round.wait) {
           pending = true;
@@ -1489,7 +1550,8 @@ class Checker implements RevocationChecker {
       }
       for (const entry of source.entries) {
         const crl = entry.crl;
-        if (!crl.issuer.equals(facts.issuer) || !crlCovers(crl, facts) || !crlSignedBy(crl, issuer, issuerFacts)) continue;
+        if (!crl.issuer.equals(facts.issuer) || !crlCovers(crl, facts) || !crlSignedBy(crl, issuer, issuerFacts))
+          continue;
         // Signed by the issuer, but not to be used: no data, neither good nor revoked (§6.3.3).
         const defect = crl.defect ?? (issuerFacts.crlSign ? null : 'issuer_not_crl_signer');
         if (defect !== null) {
@@ -1515,11 +1577,23 @@ class Checker implements RevocationChecker {
     }
     if (good) return { kind: 'good', until };
     if (pending) return PENDING;
-    if (stale) return { kind: 'unknown', until: Infinity, transient: staleTransient || unavailable, reason: 'crl_stale' };
+    if (stale)
+      return { kind: 'unknown', until: Infinity, transient: staleTransient || unavailable, reason: 'crl_stale' };
     if (invalid !== null) {
-      return { kind: 'unknown', until: invalid.until, transient: unavailable, reason: 'crl_invalid', defect: invalid.defect };
+      return {
+        kind: 'unknown',
+        until: invalid.until,
+        transient: unavailable,
+        reason: 'crl_invalid',
+        defect: invalid.defect,
+      };
     }
-    return { kind: 'unknown', until: Infinity, transient: unavailable, reason: unavailable ? 'crl_unavailable' : 'no_crl' };
+    return {
+      kind: 'unknown',
+      until: Infinity,
+      transient: unavailable,
+      reason: unavailable ? 'crl_unavailable' : 'no_crl',
+    };
   }
 
   /** Starts loading a file or URL source when allowed (not in flight, not backing off, not failed in this check). */
@@ -1534,12 +1608,15 @@ class Checker implements RevocationChecker {
 
   async #load(source: CrlSource, t: number): Promise<void> {
     try {
-      const data = source.kind === 'file'
-        ? await readFile(source.location)
-        : await exchange(source.location, {
-          method: 'GET', accept: 'application/pkix-crl, application/x-pem-file, */*', timeoutMs: this.#timeoutMs,
-          maxBytes: MAX_CRL_BYTES,
-        });
+      const data =
+        source.kind === 'file'
+          ? await readFile(source.location)
+          : await exchange(source.location, {
+              method: 'GET',
+              accept: 'application/pkix-crl, application/x-pem-file, */*',
+              timeoutMs: this.#timeoutMs,
+              maxBytes: MAX_CRL_BYTES,
+            });
       if (data.length > MAX_CRL_BYTES) throw new CrlError('is too large');
       this.#install(source, parseCrlBundle(data), t);
       source.retryAt = performance.now() + this.#retryAfterMs;
@@ -1561,8 +1638,12 @@ class Checker implements RevocationChecker {
           entries.push({ crl: old.crl, loadedAt: t }); // unchanged: keep what is known about its signature
           continue;
         }
-        if (isRollback(crl, old.crl) ||
-            (oldValid && old.crl.verifiedKey !== null && !signatureValid(crl.algorithm, old.crl.verifiedKey, crl.tbs, crl.signature))) {
+        if (
+          isRollback(crl, old.crl) ||
+          (oldValid &&
+            old.crl.verifiedKey !== null &&
+            !signatureValid(crl.algorithm, old.crl.verifiedKey, crl.tbs, crl.signature))
+        ) {
           entries.push(old);
           continue;
         }
@@ -1576,7 +1657,12 @@ class Checker implements RevocationChecker {
   // -- OCSP -----------------------------------------------------------------------------------
 
   #ocspAnswer(
-    cert: X509Certificate, facts: CertFacts, issuer: X509Certificate, issuerFacts: CertFacts, t: number, round: Round,
+    cert: X509Certificate,
+    facts: CertFacts,
+    issuer: X509Certificate,
+    issuerFacts: CertFacts,
+    t: number,
+    round: Round,
   ): Answer {
     const settings = this.#ocsp!;
     const url = settings.responderUrl ?? facts.ocspUrl;
@@ -1595,13 +1681,21 @@ class Checker implements RevocationChecker {
     }
     const failure = this.#ocspFailures.get(key);
     const clock = performance.now();
-    const mayStart = round.ocsp && inflight === undefined &&
+    const mayStart =
+      round.ocsp &&
+      inflight === undefined &&
       (failure === undefined || (clock >= failure.retryAt && failure.at < round.since));
     if (!mayStart) {
       return { kind: 'unknown', until: t, transient: true, reason: failure?.reason ?? 'ocsp_unreachable' };
     }
     const query: OcspQuery = {
-      cert, facts, issuer, issuerFacts, nonce: settings.nonce ? randomBytes(16) : null, now: t, maxAgeMs: settings.maxCacheMs,
+      cert,
+      facts,
+      issuer,
+      issuerFacts,
+      nonce: settings.nonce ? randomBytes(16) : null,
+      now: t,
+      maxAgeMs: settings.maxCacheMs,
     };
     const promise = this.#fetchOcsp(key, url, query).finally(() => {
       this.#ocspInflight.delete(key);
@@ -1615,8 +1709,11 @@ class Checker implements RevocationChecker {
     const settings = this.#ocsp!;
     try {
       const body = await exchange(url, {
-        method: 'POST', body: buildOcspRequest(query.facts, query.issuerFacts, query.nonce),
-        contentType: 'application/ocsp-request', accept: 'application/ocsp-response', timeoutMs: settings.timeoutMs,
+        method: 'POST',
+        body: buildOcspRequest(query.facts, query.issuerFacts, query.nonce),
+        contentType: 'application/ocsp-request',
+        accept: 'application/ocsp-response',
+        timeoutMs: settings.timeoutMs,
         maxBytes: MAX_OCSP_RESPONSE_BYTES,
       });
       const answer = parseOcspResponse(body, query);
@@ -1649,7 +1746,9 @@ function crlProblems(sources: readonly CrlSource[]): string[] {
     entries.forEach(({ crl }, index) => {
       if (crl.defect === null) return;
       const which = entries.length > 1 ? `${source.path} (CRL ${index + 1} of ${entries.length})` : source.path;
-      lines.push(`${which} is not a valid CRL: ${DEFECT_TEXT[crl.defect]}; the certificates it covers have no revocation status from it`);
+      lines.push(
+        `${which} is not a valid CRL: ${DEFECT_TEXT[crl.defect]}; the certificates it covers have no revocation status from it`,
+      );
     });
   }
   return lines;

@@ -11,17 +11,34 @@
  * their types). Building the strings and objects is deferred to first access, because a request
  * may only need the fingerprint; those getters cannot fail, since they re-read what was checked.
  */
-import { X509Certificate, createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { inspect } from 'node:util';
-import {
-  DerCursor, Tag, checkIa5, checkOid, checkString, decodeIa5, decodeOid, decodeString, hex, isDottedOid, malformed,
-  readTlv, type Tlv,
-} from './der.js';
+import { isBase64Char, isPemSpace, isPrintableAscii } from '../encoding/text.js';
 import { isClientCertError } from '../errors.js';
 import type {
-  Authorization, ClientCertificate, DistinguishedName, NameAttribute, SourceName, SubjectAltNames, Verification,
+  Authorization,
+  ClientCertificate,
+  DistinguishedName,
+  NameAttribute,
+  SourceName,
+  SubjectAltNames,
+  Verification,
 } from '../model.js';
-import { isBase64Char, isPemSpace, isPrintableAscii } from '../encoding/text.js';
+import {
+  checkIa5,
+  checkOid,
+  checkString,
+  DerCursor,
+  decodeIa5,
+  decodeOid,
+  decodeString,
+  hex,
+  isDottedOid,
+  malformed,
+  readTlv,
+  Tag,
+  type Tlv,
+} from './der.js';
 
 /** A certificate as callers hand it over: PEM text, DER (or PEM) bytes, or Node's object. */
 export type CertificateInput = Buffer | string | X509Certificate;
@@ -86,16 +103,20 @@ function pemBlocks(text: string): PemBlock[] {
 
 /** DER of the certificate blocks in `text` (other blocks, such as keys, are skipped). */
 function pemCertificates(text: string): Buffer[] {
-  return pemBlocks(text).filter((block) => CERTIFICATE_LABELS.has(block.label)).map((block) => block.der);
+  return pemBlocks(text)
+    .filter((block) => CERTIFICATE_LABELS.has(block.label))
+    .map((block) => block.der);
 }
 
 /** Decodes PEM text holding exactly one certificate to DER. */
 export function pemToDer(pem: string): Buffer {
   const certificates = pemCertificates(pem);
   if (certificates.length !== 1) {
-    throw malformed(certificates.length === 0
-      ? 'no CERTIFICATE block in PEM'
-      : `expected one certificate in PEM, found ${certificates.length} (use parseCertificateChain)`);
+    throw malformed(
+      certificates.length === 0
+        ? 'no CERTIFICATE block in PEM'
+        : `expected one certificate in PEM, found ${certificates.length} (use parseCertificateChain)`,
+    );
   }
   return certificates[0]!;
 }
@@ -112,8 +133,9 @@ export function derToPem(der: Uint8Array): string {
 function looksLikePem(bytes: Uint8Array): boolean {
   let i = 0;
   while (i < bytes.length && isPemSpace(bytes[i]!)) i++;
-  return Buffer.from(bytes.buffer, bytes.byteOffset + i, Math.min(10, bytes.length - i)).toString('latin1') ===
-    '-----BEGIN';
+  return (
+    Buffer.from(bytes.buffer, bytes.byteOffset + i, Math.min(10, bytes.length - i)).toString('latin1') === '-----BEGIN'
+  );
 }
 
 /** `input` as a Buffer without copying (a plain Uint8Array is accepted too). */
@@ -235,8 +257,15 @@ const SHORT_NAMES: ReadonlyMap<string, string> = new Map([
  * other type is written as dotted OID with a `#hex` BER value (§2.3, §2.4).
  */
 const RFC4514_TYPES: ReadonlySet<string> = new Set([
-  '2.5.4.3', '2.5.4.7', '2.5.4.8', '2.5.4.10', '2.5.4.11', '2.5.4.6', '2.5.4.9',
-  '0.9.2342.19200300.100.1.25', '0.9.2342.19200300.100.1.1',
+  '2.5.4.3',
+  '2.5.4.7',
+  '2.5.4.8',
+  '2.5.4.10',
+  '2.5.4.11',
+  '2.5.4.6',
+  '2.5.4.9',
+  '0.9.2342.19200300.100.1.25',
+  '0.9.2342.19200300.100.1.1',
 ]);
 
 /**
@@ -247,11 +276,18 @@ export const NAME_ALIASES: ReadonlyMap<string, string> = (() => {
   const aliases = new Map<string, string>();
   for (const [oid, name] of SHORT_NAMES) aliases.set(name.toLowerCase(), oid);
   const long: [string, string][] = [
-    ['commonname', '2.5.4.3'], ['surname', '2.5.4.4'], ['countryname', '2.5.4.6'],
-    ['localityname', '2.5.4.7'], ['stateorprovincename', '2.5.4.8'], ['streetaddress', '2.5.4.9'],
-    ['organizationname', '2.5.4.10'], ['organizationalunitname', '2.5.4.11'],
-    ['givenname', '2.5.4.42'], ['domaincomponent', '0.9.2342.19200300.100.1.25'],
-    ['userid', '0.9.2342.19200300.100.1.1'], ['email', '1.2.840.113549.1.9.1'],
+    ['commonname', '2.5.4.3'],
+    ['surname', '2.5.4.4'],
+    ['countryname', '2.5.4.6'],
+    ['localityname', '2.5.4.7'],
+    ['stateorprovincename', '2.5.4.8'],
+    ['streetaddress', '2.5.4.9'],
+    ['organizationname', '2.5.4.10'],
+    ['organizationalunitname', '2.5.4.11'],
+    ['givenname', '2.5.4.42'],
+    ['domaincomponent', '0.9.2342.19200300.100.1.25'],
+    ['userid', '0.9.2342.19200300.100.1.1'],
+    ['email', '1.2.840.113549.1.9.1'],
   ];
   for (const [alias, oid] of long) aliases.set(alias, oid);
   return aliases;
@@ -368,7 +404,10 @@ class Name implements DistinguishedName {
     }
     this.rdns = Object.freeze(decoded.rdns);
     this.attributes = Object.freeze(decoded.rdns.flat());
-    this.rfc4514 = decoded.rfc4514.map((rdn) => rdn.join('+')).reverse().join(',');
+    this.rfc4514 = decoded.rfc4514
+      .map((rdn) => rdn.join('+'))
+      .reverse()
+      .join(',');
     Object.freeze(this);
   }
 
@@ -436,14 +475,24 @@ export function formatIpAddress(bytes: Uint8Array): string {
   }
   let bestStart = -1;
   let bestLength = 1; // a single zero group is never compressed (§4.2.2)
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) { i++; continue; }
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) { bestStart = i; bestLength = j - i; }
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
     i = j;
   }
-  const text = (from: number, to: number): string => groups.slice(from, to).map((g) => g.toString(16)).join(':');
+  const text = (from: number, to: number): string =>
+    groups
+      .slice(from, to)
+      .map((g) => g.toString(16))
+      .join(':');
   return bestStart < 0 ? text(0, 8) : `${text(0, bestStart)}::${text(bestStart + bestLength, 8)}`;
 }
 
@@ -479,11 +528,20 @@ function decodeSubjectAltNames(der: Buffer, extensionValue: Tlv | undefined): Su
   const sans: MutableSans = { dns: [], uri: [], email: [], ip: [] };
   forEachGeneralName(der, extensionValue, (name) => {
     switch (name.tag) {
-      case GENERAL_NAME_DNS: sans.dns.push(decodeIa5(der, name)); break;
-      case GENERAL_NAME_URI: sans.uri.push(decodeIa5(der, name)); break;
-      case GENERAL_NAME_EMAIL: sans.email.push(decodeIa5(der, name)); break;
-      case GENERAL_NAME_IP: sans.ip.push(formatIpAddress(der.subarray(name.valueStart, name.end))); break;
-      default: break;
+      case GENERAL_NAME_DNS:
+        sans.dns.push(decodeIa5(der, name));
+        break;
+      case GENERAL_NAME_URI:
+        sans.uri.push(decodeIa5(der, name));
+        break;
+      case GENERAL_NAME_EMAIL:
+        sans.email.push(decodeIa5(der, name));
+        break;
+      case GENERAL_NAME_IP:
+        sans.ip.push(formatIpAddress(der.subarray(name.valueStart, name.end)));
+        break;
+      default:
+        break;
     }
   });
   Object.freeze(sans.dns);
@@ -599,9 +657,10 @@ export function validityWindow(x509: X509Certificate): ValidityWindow {
   if (window === undefined) {
     // Node 22.10+ has Date getters; Node 20 only the printed strings.
     const dated = x509 as X509Certificate & { validFromDate?: unknown; validToDate?: unknown };
-    window = dated.validFromDate instanceof Date && dated.validToDate instanceof Date
-      ? { from: dated.validFromDate.getTime(), until: dated.validToDate.getTime() }
-      : { from: parseOpenSslTime(x509.validFrom).getTime(), until: parseOpenSslTime(x509.validTo).getTime() };
+    window =
+      dated.validFromDate instanceof Date && dated.validToDate instanceof Date
+        ? { from: dated.validFromDate.getTime(), until: dated.validToDate.getTime() }
+        : { from: parseOpenSslTime(x509.validFrom).getTime(), until: parseOpenSslTime(x509.validTo).getTime() };
     validityWindows.set(x509, window);
   }
   return window;
@@ -676,7 +735,10 @@ export interface CertificateContext {
 }
 
 const UNKNOWN_CONTEXT: CertificateContext = Object.freeze({
-  source: null, chain: NO_CERTIFICATES, verifiedBy: null, authorization: null,
+  source: null,
+  chain: NO_CERTIFICATES,
+  verifiedBy: null,
+  authorization: null,
 });
 
 /**
@@ -701,7 +763,9 @@ class ParsedCertificate implements ClientCertificate {
 
   /** The facts behind a certificate made here, or undefined for any other object. */
   static factsOf(value: unknown): CertificateFacts | undefined {
-    return typeof value === 'object' && value !== null && #facts in value ? (value as ParsedCertificate).#facts : undefined;
+    return typeof value === 'object' && value !== null && #facts in value
+      ? (value as ParsedCertificate).#facts
+      : undefined;
   }
 
   get x509(): X509Certificate {
@@ -724,17 +788,17 @@ class ParsedCertificate implements ClientCertificate {
 
   get subject(): DistinguishedName {
     const facts = this.#facts;
-    return facts.subject ??= new Name(decodeName(facts.der, facts.layout.subject));
+    return (facts.subject ??= new Name(decodeName(facts.der, facts.layout.subject)));
   }
 
   get issuer(): DistinguishedName {
     const facts = this.#facts;
-    return facts.issuer ??= new Name(decodeName(facts.der, facts.layout.issuer));
+    return (facts.issuer ??= new Name(decodeName(facts.der, facts.layout.issuer)));
   }
 
   get san(): SubjectAltNames {
     const facts = this.#facts;
-    return facts.san ??= decodeSubjectAltNames(facts.der, facts.layout.subjectAltName);
+    return (facts.san ??= decodeSubjectAltNames(facts.der, facts.layout.subjectAltName));
   }
 
   get spiffeId(): string | null {
@@ -744,15 +808,15 @@ class ParsedCertificate implements ClientCertificate {
   }
 
   get serialNumber(): string {
-    return this.#facts.serialNumber ??= this.#facts.x509.serialNumber.toUpperCase();
+    return (this.#facts.serialNumber ??= this.#facts.x509.serialNumber.toUpperCase());
   }
 
   get fingerprints(): Fingerprints {
     const facts = this.#facts;
-    return facts.fingerprints ??= Object.freeze({
+    return (facts.fingerprints ??= Object.freeze({
       sha1: createHash('sha1').update(facts.der).digest('hex'),
       sha256: createHash('sha256').update(facts.der).digest('hex'),
-    });
+    }));
   }
 
   /**
@@ -761,7 +825,7 @@ class ParsedCertificate implements ClientCertificate {
    */
   get extKeyUsage(): readonly string[] {
     const facts = this.#facts;
-    return facts.extKeyUsage ??= Object.freeze(facts.x509.keyUsage ?? NO_STRINGS);
+    return (facts.extKeyUsage ??= Object.freeze(facts.x509.keyUsage ?? NO_STRINGS));
   }
 
   get isCA(): boolean {
@@ -769,7 +833,7 @@ class ParsedCertificate implements ClientCertificate {
   }
 
   get pem(): string {
-    return this.#facts.pem ??= derToPem(this.#facts.der);
+    return (this.#facts.pem ??= derToPem(this.#facts.der));
   }
 
   /** Getters live on the prototype, so JSON and `inspect` need an explicit plain view. */
@@ -811,9 +875,13 @@ Object.freeze(ParsedCertificate);
  * already), freezes `authorization` (a copy), and locks `x509` (see `lockX509`). Throws
  * TypeError for an object that `parseCertificate` did not make.
  */
-export function sealCertificate(certificate: ClientCertificate, fields: Partial<CertificateContext>): ClientCertificate {
+export function sealCertificate(
+  certificate: ClientCertificate,
+  fields: Partial<CertificateContext>,
+): ClientCertificate {
   const facts = ParsedCertificate.factsOf(certificate);
-  if (facts === undefined) throw new TypeError('clientcert: sealCertificate takes a certificate made by parseCertificate');
+  if (facts === undefined)
+    throw new TypeError('clientcert: sealCertificate takes a certificate made by parseCertificate');
   const sealed = Object.isFrozen(certificate);
   const context: CertificateContext = {
     source: fields.source === undefined ? certificate.source : fields.source,
@@ -830,8 +898,11 @@ export function sealCertificate(certificate: ClientCertificate, fields: Partial<
     facts.locked = true;
   }
   if (sealed) {
-    const same = context.source === certificate.source && context.chain === certificate.chain &&
-      context.verifiedBy === certificate.verifiedBy && context.authorization === certificate.authorization;
+    const same =
+      context.source === certificate.source &&
+      context.chain === certificate.chain &&
+      context.verifiedBy === certificate.verifiedBy &&
+      context.authorization === certificate.authorization;
     return same ? certificate : Object.freeze(new ParsedCertificate(facts, context));
   }
   const writable = certificate as ParsedCertificate;
@@ -851,7 +922,7 @@ export function isSealedCertificate(value: unknown): value is ClientCertificate 
 function sealedChain(chain: readonly ClientCertificate[]): readonly ClientCertificate[] {
   if (chain.length === 0) return NO_CERTIFICATES;
   if (Object.isFrozen(chain) && chain.every(isSealedCertificate)) return chain;
-  return Object.freeze(chain.map((link) => isSealedCertificate(link) ? link : sealCertificate(link, {})));
+  return Object.freeze(chain.map((link) => (isSealedCertificate(link) ? link : sealCertificate(link, {}))));
 }
 
 /** `authorization` frozen: the one a sealed certificate already carries as it is, anything else as a frozen copy. */
@@ -861,8 +932,9 @@ function frozenAuthorization(authorization: Authorization | null, current: Autho
 }
 
 /** Getters that Node's X509Certificate has on some versions only (22.10+). */
-const DATE_GETTERS = (['validFromDate', 'validToDate'] as const)
-  .filter((name) => Object.getOwnPropertyDescriptor(X509Certificate.prototype, name)?.get !== undefined);
+const DATE_GETTERS = (['validFromDate', 'validToDate'] as const).filter(
+  (name) => Object.getOwnPropertyDescriptor(X509Certificate.prototype, name)?.get !== undefined,
+);
 const issuerCertificateGetter = Object.getOwnPropertyDescriptor(X509Certificate.prototype, 'issuerCertificate')?.get;
 const lockedX509s = new WeakSet<X509Certificate>();
 
@@ -965,7 +1037,7 @@ function chainDers(input: Buffer | string): Buffer[] {
   if (looksLikePem(bytes)) return pemCertificates(bytes.toString('latin1'));
   // DER is self-delimiting, so concatenated DER certificates are split by their outer lengths.
   const ders: Buffer[] = [];
-  for (let offset = 0; offset < bytes.length;) {
+  for (let offset = 0; offset < bytes.length; ) {
     const tlv = readTlv(bytes, offset, bytes.length);
     ders.push(bytes.subarray(offset, tlv.end));
     offset = tlv.end;

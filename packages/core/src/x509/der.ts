@@ -8,8 +8,8 @@
  * they expect with a cursor, one level at a time.
  */
 import { isUtf8 } from 'node:buffer';
-import { ClientCertError } from '../errors.js';
 import { isVisibleAscii } from '../encoding/text.js';
+import { ClientCertError } from '../errors.js';
 
 /** Identifier octets of the universal types this package reads. */
 export const Tag = {
@@ -44,8 +44,11 @@ export interface Tlv {
 
 /** The error every malformed input turns into; `message` never contains input bytes. */
 export function malformed(message: string, cause?: unknown): ClientCertError {
-  return new ClientCertError('certificate_malformed', `malformed certificate: ${message}`,
-    cause === undefined ? undefined : { cause });
+  return new ClientCertError(
+    'certificate_malformed',
+    `malformed certificate: ${message}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** Lengths above 4 octets would describe values larger than any certificate we accept. */
@@ -86,7 +89,11 @@ export function readTlv(buf: Buffer, offset: number, limit: number): Tlv {
 export class DerCursor {
   private pos: number;
 
-  constructor(readonly buf: Buffer, start = 0, private readonly end = buf.length) {
+  constructor(
+    readonly buf: Buffer,
+    start = 0,
+    private readonly end = buf.length,
+  ) {
     this.pos = start;
   }
 
@@ -230,13 +237,25 @@ export function checkString(buf: Buffer, tlv: Tlv): boolean {
       if (!isUtf8(buf.subarray(s, e))) throw malformed('invalid UTF-8 in a UTF8String');
       return true;
     case Tag.PRINTABLE_STRING:
-    case Tag.IA5_STRING: checkBytes(buf, s, e, isAscii); return true;
-    case Tag.NUMERIC_STRING: checkBytes(buf, s, e, isNumeric); return true;
-    case Tag.VISIBLE_STRING: checkBytes(buf, s, e, isVisibleAscii); return true;
-    case Tag.TELETEX_STRING: return true; // read as latin1: every byte is a character
-    case Tag.BMP_STRING: checkUtf16Be(buf, s, e); return true;
-    case Tag.UNIVERSAL_STRING: checkUtf32Be(buf, s, e); return true;
-    default: return false;
+    case Tag.IA5_STRING:
+      checkBytes(buf, s, e, isAscii);
+      return true;
+    case Tag.NUMERIC_STRING:
+      checkBytes(buf, s, e, isNumeric);
+      return true;
+    case Tag.VISIBLE_STRING:
+      checkBytes(buf, s, e, isVisibleAscii);
+      return true;
+    case Tag.TELETEX_STRING:
+      return true; // read as latin1: every byte is a character
+    case Tag.BMP_STRING:
+      checkUtf16Be(buf, s, e);
+      return true;
+    case Tag.UNIVERSAL_STRING:
+      checkUtf32Be(buf, s, e);
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -245,14 +264,17 @@ export function decodeString(buf: Buffer, tlv: Tlv): string | undefined {
   if (!checkString(buf, tlv)) return undefined;
   const { valueStart: s, end: e } = tlv;
   switch (tlv.tag) {
-    case Tag.UTF8_STRING: return buf.toString('utf8', s, e);
-    case Tag.BMP_STRING: return Buffer.from(buf.subarray(s, e)).swap16().toString('utf16le'); // copy, then swap
+    case Tag.UTF8_STRING:
+      return buf.toString('utf8', s, e);
+    case Tag.BMP_STRING:
+      return Buffer.from(buf.subarray(s, e)).swap16().toString('utf16le'); // copy, then swap
     case Tag.UNIVERSAL_STRING: {
       let out = '';
       for (let i = s; i < e; i += 4) out += String.fromCodePoint(codePointAt(buf, i));
       return out;
     }
-    default: return buf.toString('latin1', s, e); // the 7-bit types, and TeletexString as latin1
+    default:
+      return buf.toString('latin1', s, e); // the 7-bit types, and TeletexString as latin1
   }
 }
 
@@ -274,8 +296,10 @@ export function isDottedOid(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 0x30 && c <= 0x39) digits++;
-    else if (c === 0x2e && digits > 0) { arcs++; digits = 0; }
-    else return false;
+    else if (c === 0x2e && digits > 0) {
+      arcs++;
+      digits = 0;
+    } else return false;
   }
   return digits > 0 && arcs >= 1;
 }

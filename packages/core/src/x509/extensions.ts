@@ -17,11 +17,22 @@
  *   The reasons are fixed texts, never certificate contents.
  */
 import type { X509Certificate } from 'node:crypto';
-import {
-  DerCursor, Tag, checkOid, decodeIa5, decodeOid, decodeString, hex, malformed, readBoolean,
-  readNonNegativeInteger, readTlv, sameEncoding, type Tlv,
-} from './der.js';
 import { isClientCertError } from '../errors.js';
+import {
+  checkOid,
+  DerCursor,
+  decodeIa5,
+  decodeOid,
+  decodeString,
+  hex,
+  malformed,
+  readBoolean,
+  readNonNegativeInteger,
+  readTlv,
+  sameEncoding,
+  Tag,
+  type Tlv,
+} from './der.js';
 
 /** OIDs of the extensions and values path validation understands. */
 export const Oid = {
@@ -132,13 +143,21 @@ export interface PublicKeyFacts {
 }
 
 const KEY_ALGORITHMS: ReadonlyMap<string, PublicKeyFacts['type']> = new Map([
-  ['1.2.840.113549.1.1.1', 'rsa'], ['1.2.840.113549.1.1.10', 'rsa-pss'], ['1.2.840.10045.2.1', 'ec'],
-  ['1.3.101.112', 'ed25519'], ['1.3.101.113', 'ed448'],
+  ['1.2.840.113549.1.1.1', 'rsa'],
+  ['1.2.840.113549.1.1.10', 'rsa-pss'],
+  ['1.2.840.10045.2.1', 'ec'],
+  ['1.3.101.112', 'ed25519'],
+  ['1.3.101.113', 'ed448'],
 ] as const);
 const NAMED_CURVES: ReadonlyMap<string, string> = new Map([
-  ['1.2.840.10045.3.1.7', 'prime256v1'], ['1.3.132.0.34', 'secp384r1'], ['1.3.132.0.35', 'secp521r1'],
-  ['1.3.132.0.33', 'secp224r1'], ['1.3.132.0.10', 'secp256k1'], ['1.3.36.3.3.2.8.1.1.7', 'brainpoolP256r1'],
-  ['1.3.36.3.3.2.8.1.1.11', 'brainpoolP384r1'], ['1.3.36.3.3.2.8.1.1.13', 'brainpoolP512r1'],
+  ['1.2.840.10045.3.1.7', 'prime256v1'],
+  ['1.3.132.0.34', 'secp384r1'],
+  ['1.3.132.0.35', 'secp521r1'],
+  ['1.3.132.0.33', 'secp224r1'],
+  ['1.3.132.0.10', 'secp256k1'],
+  ['1.3.36.3.3.2.8.1.1.7', 'brainpoolP256r1'],
+  ['1.3.36.3.3.2.8.1.1.11', 'brainpoolP384r1'],
+  ['1.3.36.3.3.2.8.1.1.13', 'brainpoolP512r1'],
 ]);
 
 /** Where the significant octets of a positive INTEGER are, or null for zero or a negative one (leading zeros tolerated). */
@@ -220,7 +239,11 @@ export interface CertificateFacts {
   readonly publicKey: PublicKeyFacts | null;
   readonly signatureHash: SignatureHash;
   /** Absent extension: null. `critical` is the extension's criticality flag. */
-  readonly basicConstraints: { readonly ca: boolean; readonly pathLength: number | null; readonly critical: boolean } | null;
+  readonly basicConstraints: {
+    readonly ca: boolean;
+    readonly pathLength: number | null;
+    readonly critical: boolean;
+  } | null;
   /** keyUsage as a `KeyUsageBit` mask, or null when absent. */
   readonly keyUsage: number | null;
   /** extKeyUsage OIDs, or null when absent. */
@@ -293,7 +316,8 @@ export function readComparableName(der: Buffer, name: Tlv): ComparableName {
       const text = decodeString(der, value);
       if (oid === Oid.emailAddress && text !== undefined) emails.push(text);
       // JSON quoting keeps the key unambiguous whatever the value contains; `#` marks DER.
-      const comparable = text === undefined ? `#${hex(der, value.start, value.end)}` : JSON.stringify(normalizeDirectoryString(text));
+      const comparable =
+        text === undefined ? `#${hex(der, value.start, value.end)}` : JSON.stringify(normalizeDirectoryString(text));
       attributes.push(`${oid}=${comparable}`);
     }
     rdns.push(attributes.sort().join('+'));
@@ -319,9 +343,12 @@ const GeneralNameTag = {
 /** Reads one GeneralName; `ipLengths` are the lengths an iPAddress may have in this context. */
 function readGeneralName(der: Buffer, tlv: Tlv, ipLengths: readonly number[]): GeneralName | Subtree {
   switch (tlv.tag) {
-    case GeneralNameTag.rfc822Name: return { kind: 'email', value: decodeIa5(der, tlv) };
-    case GeneralNameTag.dNSName: return { kind: 'dns', value: decodeIa5(der, tlv) };
-    case GeneralNameTag.uniformResourceIdentifier: return { kind: 'uri', value: decodeIa5(der, tlv) };
+    case GeneralNameTag.rfc822Name:
+      return { kind: 'email', value: decodeIa5(der, tlv) };
+    case GeneralNameTag.dNSName:
+      return { kind: 'dns', value: decodeIa5(der, tlv) };
+    case GeneralNameTag.uniformResourceIdentifier:
+      return { kind: 'uri', value: decodeIa5(der, tlv) };
     case GeneralNameTag.iPAddress: {
       if (!ipLengths.includes(tlv.end - tlv.valueStart)) throw malformed('iPAddress of invalid length');
       const bytes = der.subarray(tlv.valueStart, tlv.end);
@@ -380,7 +407,8 @@ function readSubtrees(der: Buffer, tlv: Tlv, problems: string[]): Subtree[] {
     if (minimum !== undefined && readNonNegativeInteger(der, minimum) !== 0) {
       problems.push('minimum distance is not supported');
     }
-    if (fields.optional(0x81, 'GeneralSubtree maximum') !== undefined) problems.push('maximum distance is not supported');
+    if (fields.optional(0x81, 'GeneralSubtree maximum') !== undefined)
+      problems.push('maximum distance is not supported');
     fields.finish('GeneralSubtree');
     subtrees.push(subtree);
   }
@@ -720,7 +748,8 @@ function signatureHashOf(der: Buffer, algorithm: Tlv): SignatureHash {
   const oid = readOid(der, fields, 'signature algorithm');
   if (oid !== RSASSA_PSS) return SIGNATURE_HASHES.get(oid) ?? 'unknown';
   const params = fields.optional(Tag.SEQUENCE, 'RSASSA-PSS parameters');
-  const hashAlgorithm = params === undefined ? undefined : DerCursor.inside(der, params).optional(0xa0, 'hashAlgorithm');
+  const hashAlgorithm =
+    params === undefined ? undefined : DerCursor.inside(der, params).optional(0xa0, 'hashAlgorithm');
   if (hashAlgorithm === undefined) return 'sha1';
   const digest = DerCursor.inside(der, DerCursor.inside(der, hashAlgorithm).expect(Tag.SEQUENCE, 'hashAlgorithm'));
   return DIGEST_HASHES.get(readOid(der, digest, 'hash algorithm')) ?? 'unknown';
@@ -732,9 +761,19 @@ function signatureHashOf(der: Buffer, algorithm: Tlv): SignatureHash {
 /** Extension-derived facts when a certificate has none (v1, v2, or v3 without extensions). */
 function emptyDraft(): Draft {
   return {
-    basicConstraints: null, keyUsage: null, extKeyUsage: null, subjectAltNames: null, nameConstraints: null,
-    policies: null, mappings: null, requireExplicitPolicy: null, inhibitPolicyMapping: null, inhibitAnyPolicy: null,
-    subjectKeyId: null, authorityKeyId: null, critical: new Set(),
+    basicConstraints: null,
+    keyUsage: null,
+    extKeyUsage: null,
+    subjectAltNames: null,
+    nameConstraints: null,
+    policies: null,
+    mappings: null,
+    requireExplicitPolicy: null,
+    inhibitPolicyMapping: null,
+    inhibitAnyPolicy: null,
+    subjectKeyId: null,
+    authorityKeyId: null,
+    critical: new Set(),
   };
 }
 
@@ -802,8 +841,10 @@ export function readCertificateFacts(der: Buffer): CertificateFacts {
     spki: der.toString('latin1', spki.start, spki.end),
     publicKey: readPublicKeyFacts(der, spki),
     signatureHash,
-    basicConstraints: draft.basicConstraints === null ? null
-      : { ...draft.basicConstraints, critical: draft.critical.has(Oid.basicConstraints) },
+    basicConstraints:
+      draft.basicConstraints === null
+        ? null
+        : { ...draft.basicConstraints, critical: draft.critical.has(Oid.basicConstraints) },
     keyUsage: draft.keyUsage,
     extKeyUsage: draft.extKeyUsage,
     subjectAltNames: draft.subjectAltNames,

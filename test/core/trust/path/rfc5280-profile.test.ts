@@ -8,21 +8,35 @@
  */
 import { expect } from 'chai';
 import {
-  createCA, envoyXfcc, type CAOptions, type IssueOptions, type RawExtension, type TestCA, type TestCertificate,
+  type CAOptions,
+  createCA,
+  envoyXfcc,
+  type IssueOptions,
+  type RawExtension,
+  type TestCA,
+  type TestCertificate,
 } from '../../../../packages/core/src/testkit/index.js';
 import { derTlv as tlv } from '../../../../packages/core/src/testkit/shared.js';
-import { certificateFacts } from '../../../../packages/core/src/x509/extensions.js';
 import {
-  BUDGET_EXHAUSTED, ComparisonBudget, MAX_CONSTRAINT_COMPARISONS, checkNameConstraints, isPreferredDnsName,
+  BUDGET_EXHAUSTED,
+  ComparisonBudget,
+  checkNameConstraints,
+  isPreferredDnsName,
+  MAX_CONSTRAINT_COMPARISONS,
 } from '../../../../packages/core/src/trust/path/name-constraints.js';
 import {
-  UNTRUSTED_MESSAGE, compileVerifyPolicy, trustAnchorProblems, verifyChainSync,
-  type VerifyChainResult, type VerifyPolicy,
+  compileVerifyPolicy,
+  trustAnchorProblems,
+  UNTRUSTED_MESSAGE,
+  type VerifyChainResult,
+  type VerifyPolicy,
+  verifyChainSync,
 } from '../../../../packages/core/src/trust/path/verify.js';
+import { certificateFacts } from '../../../../packages/core/src/x509/extensions.js';
+import { startServer } from '../../../hardening/servers.js';
 import { expectClientCertError } from '../../../helpers/errors.js';
 import { request } from '../../../helpers/http-client.js';
 import { expectFailure, expectOk } from '../../../helpers/verify.js';
-import { startServer } from '../../../hardening/servers.js';
 
 const DAY = 86_400_000;
 const NOW = Math.floor(Date.now() / 1000) * 1000;
@@ -45,15 +59,26 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
     root = await createCA({ subject: 'CN=Profile Root', ...valid });
   });
 
-  function verify(leaf: TestCertificate, intermediates: TestCertificate[], anchors: TestCertificate[], policy?: VerifyPolicy): VerifyChainResult {
+  function verify(
+    leaf: TestCertificate,
+    intermediates: TestCertificate[],
+    anchors: TestCertificate[],
+    policy?: VerifyPolicy,
+  ): VerifyChainResult {
     return verifyChainSync({
-      leaf: leaf.cert, intermediates: intermediates.map((c) => c.cert), trustAnchors: anchors.map((a) => a.cert),
-      at: new Date(NOW), ...(policy ? { policy } : {}),
+      leaf: leaf.cert,
+      intermediates: intermediates.map((c) => c.cert),
+      trustAnchors: anchors.map((a) => a.cert),
+      at: new Date(NOW),
+      ...(policy ? { policy } : {}),
     });
   }
 
   /** root → CA (with `caOptions`) → leaf (with `leafOptions`). */
-  async function chain(caOptions: CAOptions = {}, leafOptions: IssueOptions = {}): Promise<{ ca: TestCA; leaf: TestCertificate }> {
+  async function chain(
+    caOptions: CAOptions = {},
+    leafOptions: IssueOptions = {},
+  ): Promise<{ ca: TestCA; leaf: TestCertificate }> {
     const ca = await root.intermediate({ subject: 'CN=Profile CA', ...valid, ...caOptions });
     return { ca, leaf: await ca.issue({ subject: 'CN=profile client', ...valid, ...leafOptions }) };
   }
@@ -68,19 +93,29 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
   describe('authorityKeyIdentifier (§4.2.1.1)', () => {
     it('is required of the leaf and of intermediates', async () => {
       const noAki = await chain({}, { authorityKeyId: false });
-      expectFailure(verify(noAki.leaf, [noAki.ca], [root]), 'malformed',
-        profile(0, 'has no authorityKeyIdentifier with a keyIdentifier', '4.2.1.1', 'allowMissingAuthorityKeyId'));
+      expectFailure(
+        verify(noAki.leaf, [noAki.ca], [root]),
+        'malformed',
+        profile(0, 'has no authorityKeyIdentifier with a keyIdentifier', '4.2.1.1', 'allowMissingAuthorityKeyId'),
+      );
       expectOk(verify(noAki.leaf, [noAki.ca], [root], { allowMissingAuthorityKeyId: true }));
 
       const caWithout = await chain({ authorityKeyId: false });
-      expectFailure(verify(caWithout.leaf, [caWithout.ca], [root]), 'malformed',
-        profile(1, 'has no authorityKeyIdentifier with a keyIdentifier', '4.2.1.1', 'allowMissingAuthorityKeyId'));
+      expectFailure(
+        verify(caWithout.leaf, [caWithout.ca], [root]),
+        'malformed',
+        profile(1, 'has no authorityKeyIdentifier with a keyIdentifier', '4.2.1.1', 'allowMissingAuthorityKeyId'),
+      );
       expectOk(verify(caWithout.leaf, [caWithout.ca], [root], { allowMissingAuthorityKeyId: true }));
     });
 
     it('must hold a keyIdentifier, not only the issuer and serial', async () => {
       const { ca, leaf } = await chain({}, { authorityKeyId: false, extensions: [akiWithoutKeyId] });
-      expectFailure(verify(leaf, [ca], [root]), 'malformed', /^certificate at depth 0 has no authorityKeyIdentifier with a keyIdentifier/);
+      expectFailure(
+        verify(leaf, [ca], [root]),
+        'malformed',
+        /^certificate at depth 0 has no authorityKeyIdentifier with a keyIdentifier/,
+      );
     });
 
     it('is not required of self-issued certificates: a self-signed root, a key rollover certificate', async () => {
@@ -95,8 +130,11 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
   describe('subjectKeyIdentifier of CA certificates (§4.2.1.2)', () => {
     it('is required of an intermediate CA', async () => {
       const { ca, leaf } = await chain({ subjectKeyId: false });
-      expectFailure(verify(leaf, [ca], [root]), 'malformed',
-        profile(1, 'is a CA certificate without a subjectKeyIdentifier', '4.2.1.2', 'allowMissingSubjectKeyId'));
+      expectFailure(
+        verify(leaf, [ca], [root]),
+        'malformed',
+        profile(1, 'is a CA certificate without a subjectKeyIdentifier', '4.2.1.2', 'allowMissingSubjectKeyId'),
+      );
       expectOk(verify(leaf, [ca], [root], { allowMissingSubjectKeyId: true }));
     });
 
@@ -109,23 +147,42 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
     it('holds for a CA certificate in leaf position, which is otherwise accepted when its key usage allows the purpose', async () => {
       const caLeaf = await root.intermediate({ subject: 'CN=Profile CA Leaf', ...valid });
       expectOk(verify(caLeaf, [], [root]), [caLeaf, root]);
-      const caLeafWithoutSki = await root.intermediate({ subject: 'CN=Profile CA Leaf 2', subjectKeyId: false, ...valid });
-      expectFailure(verify(caLeafWithoutSki, [], [root]), 'malformed',
-        profile(0, 'is a CA certificate without a subjectKeyIdentifier', '4.2.1.2', 'allowMissingSubjectKeyId'));
+      const caLeafWithoutSki = await root.intermediate({
+        subject: 'CN=Profile CA Leaf 2',
+        subjectKeyId: false,
+        ...valid,
+      });
+      expectFailure(
+        verify(caLeafWithoutSki, [], [root]),
+        'malformed',
+        profile(0, 'is a CA certificate without a subjectKeyIdentifier', '4.2.1.2', 'allowMissingSubjectKeyId'),
+      );
     });
   });
 
   describe('critical basicConstraints of CA certificates (§4.2.1.9)', () => {
     it('is required of an intermediate CA', async () => {
       const { ca, leaf } = await chain({ basicConstraintsCritical: false });
-      expectFailure(verify(leaf, [ca], [root]), 'malformed',
-        profile(1, 'is a CA certificate whose basicConstraints is not critical', '4.2.1.9', 'allowNonCriticalBasicConstraints'));
+      expectFailure(
+        verify(leaf, [ca], [root]),
+        'malformed',
+        profile(
+          1,
+          'is a CA certificate whose basicConstraints is not critical',
+          '4.2.1.9',
+          'allowNonCriticalBasicConstraints',
+        ),
+      );
       expectOk(verify(leaf, [ca], [root], { allowNonCriticalBasicConstraints: true }));
     });
 
     it('is not required of a leaf that is not a CA', async () => {
       const { ca, leaf } = await chain({}, { basicConstraintsCritical: false });
-      expect(certificateFacts(leaf.x509).basicConstraints).to.deep.equal({ ca: false, pathLength: null, critical: false });
+      expect(certificateFacts(leaf.x509).basicConstraints).to.deep.equal({
+        ca: false,
+        pathLength: null,
+        critical: false,
+      });
       expectOk(verify(leaf, [ca], [root]));
     });
   });
@@ -134,14 +191,29 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
     it('is held to the CA profile too: subjectKeyIdentifier and critical basicConstraints', async () => {
       const noSki = await createCA({ subject: 'CN=Profile Root Without SKI', subjectKeyId: false, ...valid });
       const underNoSki = await noSki.issue({ subject: 'CN=under', ...valid });
-      expectFailure(verify(underNoSki, [], [noSki]), 'malformed',
-        profile(1, 'is a CA certificate without a subjectKeyIdentifier', '4.2.1.2', 'allowMissingSubjectKeyId'));
+      expectFailure(
+        verify(underNoSki, [], [noSki]),
+        'malformed',
+        profile(1, 'is a CA certificate without a subjectKeyIdentifier', '4.2.1.2', 'allowMissingSubjectKeyId'),
+      );
       expectOk(verify(underNoSki, [], [noSki], { allowMissingSubjectKeyId: true }));
 
-      const easyRsa = await createCA({ subject: 'CN=Profile Root Like easy-rsa', basicConstraintsCritical: false, ...valid });
+      const easyRsa = await createCA({
+        subject: 'CN=Profile Root Like easy-rsa',
+        basicConstraintsCritical: false,
+        ...valid,
+      });
       const underEasyRsa = await easyRsa.issue({ subject: 'CN=under', ...valid });
-      expectFailure(verify(underEasyRsa, [], [easyRsa]), 'malformed',
-        profile(1, 'is a CA certificate whose basicConstraints is not critical', '4.2.1.9', 'allowNonCriticalBasicConstraints'));
+      expectFailure(
+        verify(underEasyRsa, [], [easyRsa]),
+        'malformed',
+        profile(
+          1,
+          'is a CA certificate whose basicConstraints is not critical',
+          '4.2.1.9',
+          'allowNonCriticalBasicConstraints',
+        ),
+      );
       expectOk(verify(underEasyRsa, [], [easyRsa], { allowNonCriticalBasicConstraints: true }));
     });
 
@@ -151,20 +223,34 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
     });
 
     it('trustAnchorProblems reports an anchor that breaks a rule before any client is refused', async () => {
-      const easyRsa = await createCA({ subject: 'CN=Profile Start-up Root', basicConstraintsCritical: false, ...valid });
+      const easyRsa = await createCA({
+        subject: 'CN=Profile Start-up Root',
+        basicConstraintsCritical: false,
+        ...valid,
+      });
       expect(trustAnchorProblems([root.x509, easyRsa.x509])).to.deep.equal([
-        'trust anchor 2 is a CA certificate whose basicConstraints is not critical '
-        + '(RFC 5280 §4.2.1.9; allow with verifyPolicy.allowNonCriticalBasicConstraints)',
+        'trust anchor 2 is a CA certificate whose basicConstraints is not critical ' +
+          '(RFC 5280 §4.2.1.9; allow with verifyPolicy.allowNonCriticalBasicConstraints)',
       ]);
-      expect(trustAnchorProblems([root.x509, easyRsa.x509], { allowNonCriticalBasicConstraints: true })).to.deep.equal([]);
+      expect(trustAnchorProblems([root.x509, easyRsa.x509], { allowNonCriticalBasicConstraints: true })).to.deep.equal(
+        [],
+      );
     });
   });
 
   describe('an empty subject needs a critical subjectAltName (§4.2.1.6)', () => {
     it('refuses a non-critical or missing subjectAltName', async () => {
       const { ca, leaf } = await chain({}, { subject: [], san: { dns: ['nameless.example.com'] }, sanCritical: false });
-      expectFailure(verify(leaf, [ca], [root]), 'malformed',
-        profile(0, 'has an empty subject and no critical subjectAltName', '4.2.1.6', 'allowEmptySubjectWithoutCriticalSan'));
+      expectFailure(
+        verify(leaf, [ca], [root]),
+        'malformed',
+        profile(
+          0,
+          'has an empty subject and no critical subjectAltName',
+          '4.2.1.6',
+          'allowEmptySubjectWithoutCriticalSan',
+        ),
+      );
       expectOk(verify(leaf, [ca], [root], { allowEmptySubjectWithoutCriticalSan: true }));
       const nameless = await ca.issue({ subject: [], ...valid });
       expectFailure(verify(nameless, [ca], [root]), 'malformed', /has an empty subject and no critical subjectAltName/);
@@ -180,11 +266,36 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
 
   describe('dNSNames in the preferred name syntax (§4.2.1.6)', () => {
     it('isPreferredDnsName: LDH labels, no empty label, no all-digit top label, a leftmost wildcard only', () => {
-      const good = ['example.com', 'EXAMPLE.com', 'localhost', 'a-b.example', '1.example.com', '123.example',
-        'xn--bcher-kva.example', '*.example.com', `${'a'.repeat(63)}.example`];
-      const bad = ['under_score.example.com', '192.0.2.1', 'host.123', 'example.com.', '.example.com', 'a..example.com',
-        '-a.example.com', 'a-.example.com', 'foo.*.example.com', 'ba*.example.com', '*', '*.', 'exa mple.com', '', ' ',
-        `${'a'.repeat(64)}.example`, `${'a.'.repeat(127)}ab`];
+      const good = [
+        'example.com',
+        'EXAMPLE.com',
+        'localhost',
+        'a-b.example',
+        '1.example.com',
+        '123.example',
+        'xn--bcher-kva.example',
+        '*.example.com',
+        `${'a'.repeat(63)}.example`,
+      ];
+      const bad = [
+        'under_score.example.com',
+        '192.0.2.1',
+        'host.123',
+        'example.com.',
+        '.example.com',
+        'a..example.com',
+        '-a.example.com',
+        'a-.example.com',
+        'foo.*.example.com',
+        'ba*.example.com',
+        '*',
+        '*.',
+        'exa mple.com',
+        '',
+        ' ',
+        `${'a'.repeat(64)}.example`,
+        `${'a.'.repeat(127)}ab`,
+      ];
       for (const name of good) expect(isPreferredDnsName(name), name).to.equal(true);
       for (const name of bad) expect(isPreferredDnsName(name), name).to.equal(false);
     });
@@ -194,13 +305,25 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
       for (const dns of ['under_score.example.com', '192.0.2.1', 'client.example.com.']) {
         const leaf = await ca.issue({ subject: 'CN=odd name', san: { dns: ['ok.example.com', dns] }, ...valid });
         const result = verify(leaf, [ca], [root]);
-        expectFailure(result, 'malformed',
-          profile(0, 'has a dNSName subjectAltName outside the preferred name syntax', '4.2.1.6', 'allowNonPreferredDnsNames'));
+        expectFailure(
+          result,
+          'malformed',
+          profile(
+            0,
+            'has a dNSName subjectAltName outside the preferred name syntax',
+            '4.2.1.6',
+            'allowNonPreferredDnsNames',
+          ),
+        );
         expect(!result.ok && result.message).not.to.include(dns);
         expectOk(verify(leaf, [ca], [root], { allowNonPreferredDnsNames: true }));
       }
       const oddCa = await chain({ san: { dns: ['ca_host.example.com'] } });
-      expectFailure(verify(oddCa.leaf, [oddCa.ca], [root]), 'malformed', /^certificate at depth 1 has a dNSName subjectAltName outside/);
+      expectFailure(
+        verify(oddCa.leaf, [oddCa.ca], [root]),
+        'malformed',
+        /^certificate at depth 1 has a dNSName subjectAltName outside/,
+      );
     });
   });
 
@@ -208,20 +331,34 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
     it('refuses a CA with one, permitted or excluded, the anchor included', async () => {
       const leafOptions = { san: { dns: ['a.example.com'] } };
       const permitted = await chain({ nameConstraints: { permitted: { dns: ['.example.com'] } } }, leafOptions);
-      const message = profile(1, 'has a dNSName name constraint with a leading period', '4.2.1.10', 'allowLeadingDotDnsConstraints');
+      const message = profile(
+        1,
+        'has a dNSName name constraint with a leading period',
+        '4.2.1.10',
+        'allowLeadingDotDnsConstraints',
+      );
       expectFailure(verify(permitted.leaf, [permitted.ca], [root]), 'name_constraints', message);
       expectOk(verify(permitted.leaf, [permitted.ca], [root], { allowLeadingDotDnsConstraints: true }));
       const excluded = await chain({ nameConstraints: { excluded: { dns: ['.bad.example.com'] } } }, leafOptions);
       expectFailure(verify(excluded.leaf, [excluded.ca], [root]), 'name_constraints', message);
 
-      const constrainedRoot = await createCA({ subject: 'CN=Profile Constrained Root', nameConstraints: { permitted: { dns: ['.example.com'] } }, ...valid });
-      expectFailure(verify(await constrainedRoot.issue({ ...leafOptions, ...valid }), [], [constrainedRoot]), 'name_constraints', message);
+      const constrainedRoot = await createCA({
+        subject: 'CN=Profile Constrained Root',
+        nameConstraints: { permitted: { dns: ['.example.com'] } },
+        ...valid,
+      });
+      expectFailure(
+        verify(await constrainedRoot.issue({ ...leafOptions, ...valid }), [], [constrainedRoot]),
+        'name_constraints',
+        message,
+      );
     });
 
     it('keeps the leading period where RFC 5280 has it: URI and rfc822Name constraints', async () => {
       const { ca, leaf } = await chain(
         { nameConstraints: { permitted: { uri: ['.example.com'], email: ['.example.com'] } } },
-        { san: { uri: ['https://api.example.com/x'], email: ['alice@mail.example.com'] } });
+        { san: { uri: ['https://api.example.com/x'], email: ['alice@mail.example.com'] } },
+      );
       expectOk(verify(leaf, [ca], [root]));
     });
   });
@@ -233,11 +370,23 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
       const ip = Array.from({ length: 1000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
       const dns = Array.from({ length: 300 }, (_, i) => `n${i}.example.com`);
       const { ca, leaf } = await chain({ nameConstraints: { permitted: { ip } } }, { san: { dns } });
-      expectFailure(verify(leaf, [ca], [root]), 'name_constraints', 'certificate at depth 0 has too many names for the name '
-        + `constraints of the certificate at depth 1: too complex to check (more than ${MAX_CONSTRAINT_COMPARISONS} name comparisons)`);
+      expectFailure(
+        verify(leaf, [ca], [root]),
+        'name_constraints',
+        'certificate at depth 0 has too many names for the name ' +
+          `constraints of the certificate at depth 1: too complex to check (more than ${MAX_CONSTRAINT_COMPARISONS} name comparisons)`,
+      );
       // No switch relaxes it.
-      const all = Object.fromEntries(['allowMissingAuthorityKeyId', 'allowMissingSubjectKeyId', 'allowNonCriticalBasicConstraints',
-        'allowEmptySubjectWithoutCriticalSan', 'allowLeadingDotDnsConstraints', 'allowNonPreferredDnsNames'].map((k) => [k, true]));
+      const all = Object.fromEntries(
+        [
+          'allowMissingAuthorityKeyId',
+          'allowMissingSubjectKeyId',
+          'allowNonCriticalBasicConstraints',
+          'allowEmptySubjectWithoutCriticalSan',
+          'allowLeadingDotDnsConstraints',
+          'allowNonPreferredDnsNames',
+        ].map((k) => [k, true]),
+      );
       expectFailure(verify(leaf, [ca], [root], all), 'name_constraints', /too complex to check/);
       const few = await ca.issue({ subject: 'CN=few names', san: { dns: dns.slice(0, 100) }, ...valid });
       expectOk(verify(few, [ca], [root]));
@@ -245,12 +394,21 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
 
     it('decides before comparing anything: a violation the comparisons would find is not reached', async () => {
       const excluded = Array.from({ length: 1000 }, (_, i) => `x${i}.example.com`);
-      const ca = await root.intermediate({ subject: 'CN=Profile Wide CA', nameConstraints: { excluded: { dns: excluded } }, ...valid });
+      const ca = await root.intermediate({
+        subject: 'CN=Profile Wide CA',
+        nameConstraints: { excluded: { dns: excluded } },
+        ...valid,
+      });
       const constraints = certificateFacts(ca.x509).nameConstraints!;
-      const names = (count: number): string[] => ['x0.example.com', ...Array.from({ length: count - 1 }, (_, i) => `n${i}.example.com`)];
+      const names = (count: number): string[] => [
+        'x0.example.com',
+        ...Array.from({ length: count - 1 }, (_, i) => `n${i}.example.com`),
+      ];
       // The first SAN is excluded; within the bound that is the answer...
       const within = await ca.issue({ subject: 'CN=within', san: { dns: names(200) }, ...valid });
-      expect(checkNameConstraints(constraints, certificateFacts(within.x509), new ComparisonBudget())).to.equal('a DNS name is in an excluded subtree');
+      expect(checkNameConstraints(constraints, certificateFacts(within.x509), new ComparisonBudget())).to.equal(
+        'a DNS name is in an excluded subtree',
+      );
       // ...past it, the refusal comes first: the work was not done.
       const past = await ca.issue({ subject: 'CN=past', san: { dns: names(300) }, ...valid });
       const budget = new ComparisonBudget();
@@ -273,21 +431,37 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
   describe('the switches', () => {
     it('are validated by compileVerifyPolicy and default to false', () => {
       const compiled = compileVerifyPolicy({});
-      for (const name of ['allowMissingAuthorityKeyId', 'allowMissingSubjectKeyId', 'allowNonCriticalBasicConstraints',
-        'allowEmptySubjectWithoutCriticalSan', 'allowLeadingDotDnsConstraints', 'allowNonPreferredDnsNames'] as const) {
+      for (const name of [
+        'allowMissingAuthorityKeyId',
+        'allowMissingSubjectKeyId',
+        'allowNonCriticalBasicConstraints',
+        'allowEmptySubjectWithoutCriticalSan',
+        'allowLeadingDotDnsConstraints',
+        'allowNonPreferredDnsNames',
+      ] as const) {
         expect(compiled[name], name).to.equal(false);
         expect(compileVerifyPolicy({ [name]: true })[name], name).to.equal(true);
         const error = expectClientCertError(() => compileVerifyPolicy({ [name]: 'yes' } as never), 'invalid_option');
         expect(error.message).to.equal(`policy: ${name} must be a boolean`);
       }
-      expect(expectClientCertError(() => compileVerifyPolicy({ allowMissingKeyIds: true } as never), 'invalid_option').message)
-        .to.equal('policy: unknown option "allowMissingKeyIds"');
+      expect(
+        expectClientCertError(() => compileVerifyPolicy({ allowMissingKeyIds: true } as never), 'invalid_option')
+          .message,
+      ).to.equal('policy: unknown option "allowMissingKeyIds"');
     });
 
     it('relax one rule each: one switch does not excuse another rule', async () => {
       const { ca, leaf } = await chain({ subjectKeyId: false, basicConstraintsCritical: false });
-      expectFailure(verify(leaf, [ca], [root], { allowMissingSubjectKeyId: true }), 'malformed', /allowNonCriticalBasicConstraints\)$/);
-      expectFailure(verify(leaf, [ca], [root], { allowNonCriticalBasicConstraints: true }), 'malformed', /allowMissingSubjectKeyId\)$/);
+      expectFailure(
+        verify(leaf, [ca], [root], { allowMissingSubjectKeyId: true }),
+        'malformed',
+        /allowNonCriticalBasicConstraints\)$/,
+      );
+      expectFailure(
+        verify(leaf, [ca], [root], { allowNonCriticalBasicConstraints: true }),
+        'malformed',
+        /allowMissingSubjectKeyId\)$/,
+      );
       expectOk(verify(leaf, [ca], [root], { allowMissingSubjectKeyId: true, allowNonCriticalBasicConstraints: true }));
     });
   });
@@ -306,7 +480,8 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
 
     /** What the client is told (everything but `reason`), for a chain presented to two configurations. */
     function toldBoth(leaf: TestCertificate, intermediates: TestCertificate[]): [unknown, unknown] {
-      const told = (result: VerifyChainResult): unknown => (result.ok ? { ok: true } : { ok: false, code: result.code, message: result.message });
+      const told = (result: VerifyChainResult): unknown =>
+        result.ok ? { ok: true } : { ok: false, code: result.code, message: result.message };
       return [told(verify(leaf, intermediates, [configured])), told(verify(leaf, intermediates, [unrelated]))];
     }
 
@@ -314,10 +489,20 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
       ['without a subjectKeyIdentifier', { subjectKeyId: false }, {}],
       ['with a non-critical basicConstraints', { basicConstraintsCritical: false }, {}],
       ['without an authorityKeyIdentifier', { authorityKeyId: false }, {}],
-      ['with a leading-period dNSName constraint', { nameConstraints: { permitted: { dns: ['.example.com'] } } }, { san: { dns: ['a.example.com'] } }],
-      ['with constraints too many to check against the leaf',
-        { nameConstraints: { permitted: { ip: Array.from({ length: 1000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`) } } },
-        { san: { dns: Array.from({ length: 300 }, (_, i) => `n${i}.example.com`) } }],
+      [
+        'with a leading-period dNSName constraint',
+        { nameConstraints: { permitted: { dns: ['.example.com'] } } },
+        { san: { dns: ['a.example.com'] } },
+      ],
+      [
+        'with constraints too many to check against the leaf',
+        {
+          nameConstraints: {
+            permitted: { ip: Array.from({ length: 1000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`) },
+          },
+        },
+        { san: { dns: Array.from({ length: 300 }, (_, i) => `n${i}.example.com`) } },
+      ],
     ];
     for (const [defect, caOptions, leafOptions] of defects) {
       it(`an attacker's CA ${defect}, "issued by" a guessed anchor DN, is told the fixed untrusted message either way`, async () => {
@@ -328,8 +513,14 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
         expect(guessed).to.deep.equal(unknown);
         // Under the real anchor, the same defect is told with its rule and switch.
         const realCa = await configured.intermediate({ subject: 'CN=Profile Real CA', ...caOptions, ...valid });
-        const real = verify(await realCa.issue({ subject: 'CN=alice', ...leafOptions, ...valid }), [realCa], [configured]);
-        expect(!real.ok && real.message).to.match(/^certificate at depth [01] .*(verifyPolicy\.\w+\)|name comparisons\))$/);
+        const real = verify(
+          await realCa.issue({ subject: 'CN=alice', ...leafOptions, ...valid }),
+          [realCa],
+          [configured],
+        );
+        expect(!real.ok && real.message).to.match(
+          /^certificate at depth [01] .*(verifyPolicy\.\w+\)|name comparisons\))$/,
+        );
       });
     }
 
@@ -342,12 +533,19 @@ describe('core/rfc5280-profile: profile checks, each relaxable by name', functio
         expect(response.status).to.equal(403);
         expect(JSON.parse(response.text)).to.deep.include({
           code: 'client_certificate_malformed',
-          detail: profile(1, 'is a CA certificate without a subjectKeyIdentifier', '4.2.1.2', 'allowMissingSubjectKeyId'),
+          detail: profile(
+            1,
+            'is a CA certificate without a subjectKeyIdentifier',
+            '4.2.1.2',
+            'allowMissingSubjectKeyId',
+          ),
         });
       } finally {
         await strict.close();
       }
-      const relaxed = await startServer('express', { options: { source: 'xfcc', ca: root.cert, verifyPolicy: { allowMissingSubjectKeyId: true } } });
+      const relaxed = await startServer('express', {
+        options: { source: 'xfcc', ca: root.cert, verifyPolicy: { allowMissingSubjectKeyId: true } },
+      });
       try {
         const response = await request({ url: relaxed.url(), path: '/whoami', headers: header });
         expect(response.status).to.equal(200);

@@ -11,11 +11,17 @@
  * (and another key), one whose anchor has a different DN. The results must not differ.
  */
 import { expect } from 'chai';
-import { createCA, envoyXfcc, type CAOptions, type TestCA, type TestCertificate } from '../../../../packages/core/src/testkit/index.js';
-import { verifyChainSync, type VerifyChainResult } from '../../../../packages/core/src/trust/path/verify.js';
+import {
+  type CAOptions,
+  createCA,
+  envoyXfcc,
+  type TestCA,
+  type TestCertificate,
+} from '../../../../packages/core/src/testkit/index.js';
+import { type VerifyChainResult, verifyChainSync } from '../../../../packages/core/src/trust/path/verify.js';
+import { startServer } from '../../../hardening/servers.js';
 import { request } from '../../../helpers/http-client.js';
 import { expectFailure } from '../../../helpers/verify.js';
-import { startServer } from '../../../hardening/servers.js';
 
 const GUESS = 'CN=Guessed Root,O=Target';
 const DAY = 86_400_000;
@@ -52,7 +58,9 @@ describe('core/verify: the failure message does not tell which anchors are confi
     expectFailure(guessed, 'untrusted', 'no path to a trust anchor');
     expect(told(guessed)).to.deep.equal(told(unknown));
     // The logs can still tell them apart.
-    expect(!guessed.ok && guessed.reason).to.equal('no path to a trust anchor: 1 certificate(s) named as an issuer did not sign');
+    expect(!guessed.ok && guessed.reason).to.equal(
+      'no path to a trust anchor: 1 certificate(s) named as an issuer did not sign',
+    );
     expect(!unknown.ok && unknown.reason).to.match(/no trust anchor or intermediate leads by name/);
   });
 
@@ -74,7 +82,8 @@ describe('core/verify: the failure message does not tell which anchors are confi
       const forgedCa = await forgedRoot.intermediate({ subject: 'CN=Mallory CA', keyIdentifiers: false, ...options });
       let issuer = forgedCa;
       const presented = [forgedCa];
-      if (options.pathLength === 0) presented.unshift(issuer = await forgedCa.intermediate({ subject: 'CN=Mallory Sub CA' }));
+      if (options.pathLength === 0)
+        presented.unshift((issuer = await forgedCa.intermediate({ subject: 'CN=Mallory Sub CA' })));
       const leaf = await issuer.issue({ subject: 'CN=mallory', san: { dns: ['mallory.example.com'] } });
       const [guessed, unknown] = both(leaf, presented);
       expectFailure(guessed, 'untrusted', 'no path to a trust anchor');
@@ -85,7 +94,9 @@ describe('core/verify: the failure message does not tell which anchors are confi
   it('the search limit is told the same: many decoys named as the guessed DN', async () => {
     const forgedCa = await forgedRoot.intermediate({ subject: 'CN=Mallory CA', keyIdentifiers: false });
     const decoys = await Promise.all(Array.from({ length: 110 }, () => createCA({ subject: GUESS })));
-    const decoyCas = await Promise.all(decoys.map((d) => d.intermediate({ subject: 'CN=Mallory CA', keyIdentifiers: false })));
+    const decoyCas = await Promise.all(
+      decoys.map((d) => d.intermediate({ subject: 'CN=Mallory CA', keyIdentifiers: false })),
+    );
     const leaf = await forgedCa.issue({ subject: 'CN=mallory', keyIdentifiers: false });
     const [guessed, unknown] = both(leaf, decoyCas);
     expectFailure(guessed, 'untrusted', 'no path to a trust anchor');
@@ -98,7 +109,11 @@ describe('core/verify: the failure message does not tell which anchors are confi
     const [real] = both(await realCa.issue({ subject: 'CN=alice' }), [realCa]);
     expectFailure(real, 'expired', 'certificate at depth 1 has expired');
     const notCa = await configured.intermediate({ subject: 'CN=Real Not CA', ca: false, keyUsage: null });
-    expectFailure(both(await notCa.issue({ subject: 'CN=bob' }), [notCa])[0], 'invalid_ca', 'certificate at depth 1 is not a CA');
+    expectFailure(
+      both(await notCa.issue({ subject: 'CN=bob' }), [notCa])[0],
+      'invalid_ca',
+      'certificate at depth 1 is not a CA',
+    );
   });
 
   it('over a real server: the problem detail and code do not tell a right guess from a wrong one', async () => {
@@ -109,7 +124,11 @@ describe('core/verify: the failure message does not tell which anchors are confi
       for (const root of [forgedRoot, otherRoot]) {
         const forgedCa = await root.intermediate({ subject: 'CN=Mallory CA', keyIdentifiers: false, ...expired });
         const leaf = await forgedCa.issue({ subject: 'CN=mallory' });
-        const response = await request({ url: server.url(), path: '/whoami', headers: { 'x-forwarded-client-cert': envoyXfcc(leaf) } });
+        const response = await request({
+          url: server.url(),
+          path: '/whoami',
+          headers: { 'x-forwarded-client-cert': envoyXfcc(leaf) },
+        });
         expect(response.status).to.equal(403);
         const { instance: _instance, ...body } = JSON.parse(response.text) as Record<string, unknown>;
         bodies.push(body);

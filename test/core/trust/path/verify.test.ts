@@ -1,10 +1,20 @@
 import { expect } from 'chai';
 import {
-  createCA, createSelfSigned, generateKeyPair, type TestCA, type TestCertificate,
+  createCA,
+  createSelfSigned,
+  generateKeyPair,
+  type TestCA,
+  type TestCertificate,
 } from '../../../../packages/core/src/testkit/index.js';
 import {
-  checkCertificate, checkKeyPolicy, compileTrustAnchors, resolvePurpose, verifyChain, verifyChainSync,
-  type VerifyChainInput, type VerifyChainResult,
+  checkCertificate,
+  checkKeyPolicy,
+  compileTrustAnchors,
+  resolvePurpose,
+  type VerifyChainInput,
+  type VerifyChainResult,
+  verifyChain,
+  verifyChainSync,
 } from '../../../../packages/core/src/trust/path/verify.js';
 import { expectClientCertError as expectThrowsCode } from '../../../helpers/errors.js';
 import { expectFailure, expectOk } from '../../../helpers/verify.js';
@@ -26,7 +36,10 @@ function validity(notBefore = NOW - DAY, notAfter = NOW + DAY): { notBefore: Dat
   return { notBefore: new Date(notBefore), notAfter: new Date(notAfter) };
 }
 
-function verify(input: Partial<VerifyChainInput> & Pick<VerifyChainInput, 'leaf'>, anchors: TestCertificate[]): VerifyChainResult {
+function verify(
+  input: Partial<VerifyChainInput> & Pick<VerifyChainInput, 'leaf'>,
+  anchors: TestCertificate[],
+): VerifyChainResult {
   return verifyChainSync({ at: new Date(NOW), trustAnchors: anchors.map((a) => a.cert), ...input });
 }
 
@@ -53,26 +66,51 @@ describe('core/verify', () => {
     });
 
     it('verifies an RSA leaf, DER and X509Certificate inputs', () => {
-      expectOk(verify({ leaf: rsaLeaf.der, intermediates: [intermediate.x509] }, [root]), [rsaLeaf, intermediate, root]);
-      expectOk(verifyChainSync({ leaf: leaf.x509, intermediates: [intermediate.der], trustAnchors: [root.x509], at: new Date(NOW) }),
-        [leaf, intermediate, root]);
+      expectOk(verify({ leaf: rsaLeaf.der, intermediates: [intermediate.x509] }, [root]), [
+        rsaLeaf,
+        intermediate,
+        root,
+      ]);
+      expectOk(
+        verifyChainSync({
+          leaf: leaf.x509,
+          intermediates: [intermediate.der],
+          trustAnchors: [root.x509],
+          at: new Date(NOW),
+        }),
+        [leaf, intermediate, root],
+      );
     });
 
     it('stops at an intermediate that is itself a trust anchor', () => {
-      expectOk(verify({ leaf: leaf.cert, intermediates: [intermediate.cert] }, [intermediate, root]), [leaf, intermediate]);
+      expectOk(verify({ leaf: leaf.cert, intermediates: [intermediate.cert] }, [intermediate, root]), [
+        leaf,
+        intermediate,
+      ]);
       expectOk(verify({ leaf: leaf.cert }, [intermediate]), [leaf, intermediate]);
     });
 
     it('accepts intermediates in any order, duplicated, and as one PEM bundle', () => {
       // Without its final newline, so that in the bundle below the next block starts on the same line.
       const unrelated = otherRoot.cert.trimEnd();
-      expectOk(verify({ leaf: leaf.cert, intermediates: [unrelated, intermediate.cert, intermediate.cert] }, [root]),
-        [leaf, intermediate, root]);
-      expectOk(verify({ leaf: leaf.cert, intermediates: `${unrelated}${intermediate.cert}` }, [root]), [leaf, intermediate, root]);
+      expectOk(verify({ leaf: leaf.cert, intermediates: [unrelated, intermediate.cert, intermediate.cert] }, [root]), [
+        leaf,
+        intermediate,
+        root,
+      ]);
+      expectOk(verify({ leaf: leaf.cert, intermediates: `${unrelated}${intermediate.cert}` }, [root]), [
+        leaf,
+        intermediate,
+        root,
+      ]);
     });
 
     it('verifies through the async contract', async () => {
-      const result = await verifyChain({ leaf: leaf.cert, intermediates: [intermediate.cert], trustAnchors: [root.cert] });
+      const result = await verifyChain({
+        leaf: leaf.cert,
+        intermediates: [intermediate.cert],
+        trustAnchors: [root.cert],
+      });
       expectOk(result, [leaf, intermediate, root]);
     });
 
@@ -83,8 +121,11 @@ describe('core/verify', () => {
     });
 
     it('defaults `at` to now', () => {
-      expectOk(verifyChainSync({ leaf: leaf.cert, intermediates: [intermediate.cert], trustAnchors: [root.cert] }),
-        [leaf, intermediate, root]);
+      expectOk(verifyChainSync({ leaf: leaf.cert, intermediates: [intermediate.cert], trustAnchors: [root.cert] }), [
+        leaf,
+        intermediate,
+        root,
+      ]);
     });
   });
 
@@ -111,11 +152,20 @@ describe('core/verify', () => {
 
     it('rejects a non-CA certificate used as an issuer', async () => {
       // A non-CA issuer: basicConstraints cA=false and no key usage, so only the CA check stops it.
-      const notCa = await root.intermediate({ subject: 'CN=Not A CA', ca: false, keyUsage: null, eku: null, ...validity() });
+      const notCa = await root.intermediate({
+        subject: 'CN=Not A CA',
+        ca: false,
+        keyUsage: null,
+        eku: null,
+        ...validity(),
+      });
       const under = await notCa.issue({ subject: 'CN=bob', ...validity() });
       expect(under.x509.checkIssued(notCa.x509)).to.equal(true); // only the CA flag stops it
-      expectFailure(verify({ leaf: under.cert, intermediates: [notCa.cert] }, [root]), 'invalid_ca',
-        'certificate at depth 1 is not a CA');
+      expectFailure(
+        verify({ leaf: under.cert, intermediates: [notCa.cert] }, [root]),
+        'invalid_ca',
+        'certificate at depth 1 is not a CA',
+      );
       expectFailure(verify({ leaf: under.cert }, [notCa]), 'invalid_ca', 'certificate at depth 1 is not a CA');
     });
 
@@ -136,13 +186,19 @@ describe('core/verify', () => {
     });
 
     it('rejects an expired leaf', () => {
-      expectFailure(verify({ leaf: expired.cert, intermediates: [intermediate.cert] }, [root]), 'expired',
-        'certificate at depth 0 has expired');
+      expectFailure(
+        verify({ leaf: expired.cert, intermediates: [intermediate.cert] }, [root]),
+        'expired',
+        'certificate at depth 0 has expired',
+      );
     });
 
     it('rejects a not-yet-valid leaf', () => {
-      expectFailure(verify({ leaf: notYetValid.cert, intermediates: [intermediate.cert] }, [root]), 'not_yet_valid',
-        'certificate at depth 0 is not yet valid');
+      expectFailure(
+        verify({ leaf: notYetValid.cert, intermediates: [intermediate.cert] }, [root]),
+        'not_yet_valid',
+        'certificate at depth 0 is not yet valid',
+      );
     });
 
     it('checks whole seconds, inclusive at both ends, with tolerance', () => {
@@ -154,33 +210,60 @@ describe('core/verify', () => {
       expectFailure(verify({ ...input, at: new Date(notAfter + SECOND) }, [root]), 'expired');
       expectOk(verify({ ...input, at: new Date(notBefore) }, [root]), [leaf, intermediate, root]);
       expectFailure(verify({ ...input, at: new Date(notBefore - 1) }, [root]), 'not_yet_valid');
-      expectOk(verify({ ...input, at: new Date(notAfter + 5 * SECOND), clockToleranceSeconds: 5 }, [root]),
-        [leaf, intermediate, root]);
-      expectFailure(verify({ ...input, at: new Date(notAfter + 6 * SECOND), clockToleranceSeconds: 5 }, [root]), 'expired');
-      expectOk(verify({ ...input, at: new Date(notBefore - 5 * SECOND), clockToleranceSeconds: 5 }, [root]),
-        [leaf, intermediate, root]);
-      expectOk(verify({ leaf: expired.cert, intermediates: [intermediate.cert], clockToleranceSeconds: 2 * 3600 }, [root]),
-        [expired, intermediate, root]);
+      expectOk(verify({ ...input, at: new Date(notAfter + 5 * SECOND), clockToleranceSeconds: 5 }, [root]), [
+        leaf,
+        intermediate,
+        root,
+      ]);
+      expectFailure(
+        verify({ ...input, at: new Date(notAfter + 6 * SECOND), clockToleranceSeconds: 5 }, [root]),
+        'expired',
+      );
+      expectOk(verify({ ...input, at: new Date(notBefore - 5 * SECOND), clockToleranceSeconds: 5 }, [root]), [
+        leaf,
+        intermediate,
+        root,
+      ]);
+      expectOk(
+        verify({ leaf: expired.cert, intermediates: [intermediate.cert], clockToleranceSeconds: 2 * 3600 }, [root]),
+        [expired, intermediate, root],
+      );
     });
 
     it('rejects an expired intermediate, and an anchor outside its validity', async () => {
       const oldIntermediate = await root.intermediate({ subject: 'CN=Old CA', ...validity(NOW - 3 * DAY, NOW - DAY) });
       const under = await oldIntermediate.issue({ subject: 'CN=carol', ...validity(NOW - 2 * DAY) });
-      expectFailure(verify({ leaf: under.cert, intermediates: [oldIntermediate.cert] }, [root]), 'expired',
-        'certificate at depth 1 has expired');
+      expectFailure(
+        verify({ leaf: under.cert, intermediates: [oldIntermediate.cert] }, [root]),
+        'expired',
+        'certificate at depth 1 has expired',
+      );
       const futureRoot = await createCA({ subject: 'CN=Future Root', ...validity(NOW + HOUR) });
       const underFuture = await futureRoot.issue({ subject: 'CN=dave', ...validity() });
-      expectFailure(verify({ leaf: underFuture.cert }, [futureRoot]), 'not_yet_valid', 'certificate at depth 1 is not yet valid');
+      expectFailure(
+        verify({ leaf: underFuture.cert }, [futureRoot]),
+        'not_yet_valid',
+        'certificate at depth 1 is not yet valid',
+      );
     });
 
     it('tries an alternative when the first issuer candidate is expired', async () => {
       // The same intermediate (name and key) issued twice: once long expired, once current.
       const stale = await root.intermediate({
-        subject: 'CN=Issuing CA', keyPair: intermediate.keys, ...validity(NOW - 3 * DAY, NOW - DAY),
+        subject: 'CN=Issuing CA',
+        keyPair: intermediate.keys,
+        ...validity(NOW - 3 * DAY, NOW - DAY),
       });
-      expectOk(verify({ leaf: leaf.cert, intermediates: [stale.cert, intermediate.cert] }, [root]), [leaf, intermediate, root]);
-      expectFailure(verify({ leaf: leaf.cert, intermediates: [stale.cert] }, [root]), 'expired',
-        'certificate at depth 1 has expired');
+      expectOk(verify({ leaf: leaf.cert, intermediates: [stale.cert, intermediate.cert] }, [root]), [
+        leaf,
+        intermediate,
+        root,
+      ]);
+      expectFailure(
+        verify({ leaf: leaf.cert, intermediates: [stale.cert] }, [root]),
+        'expired',
+        'certificate at depth 1 has expired',
+      );
     });
   });
 
@@ -196,7 +279,9 @@ describe('core/verify', () => {
     });
 
     const check = (who: TestCertificate, purpose?: string): VerifyChainResult =>
-      verify({ leaf: who.cert, intermediates: [intermediate.cert], ...(purpose === undefined ? {} : { purpose }) }, [root]);
+      verify({ leaf: who.cert, intermediates: [intermediate.cert], ...(purpose === undefined ? {} : { purpose }) }, [
+        root,
+      ]);
 
     it('requires clientAuth by default', () => {
       expectFailure(check(serverOnly), 'wrong_purpose', 'certificate at depth 0 is not valid for the required purpose');
@@ -233,7 +318,9 @@ describe('core/verify', () => {
 
     it('checks validity before purpose', async () => {
       const expiredServer = await intermediate.issue({
-        subject: 'CN=old-server', eku: [SERVER_AUTH], ...validity(NOW - 2 * DAY, NOW - HOUR),
+        subject: 'CN=old-server',
+        eku: [SERVER_AUTH],
+        ...validity(NOW - 2 * DAY, NOW - HOUR),
       });
       expectFailure(check(expiredServer), 'expired');
     });
@@ -244,18 +331,36 @@ describe('core/verify', () => {
       // Two twins of the intermediate (same name and key): one is not a CA (and has no key usage,
       // so that only the CA check stops it), one has expired.
       const notCaTwin = await root.issue({
-        subject: 'CN=Issuing CA', keyPair: intermediate.keys, eku: null, keyUsage: null, ...validity(),
+        subject: 'CN=Issuing CA',
+        keyPair: intermediate.keys,
+        eku: null,
+        keyUsage: null,
+        ...validity(),
       });
       const staleTwin = await root.intermediate({
-        subject: 'CN=Issuing CA', keyPair: intermediate.keys, ...validity(NOW - 3 * DAY, NOW - DAY),
+        subject: 'CN=Issuing CA',
+        keyPair: intermediate.keys,
+        ...validity(NOW - 3 * DAY, NOW - DAY),
       });
-      for (const intermediates of [[notCaTwin.cert, staleTwin.cert], [staleTwin.cert, notCaTwin.cert]]) {
-        expectFailure(verify({ leaf: leaf.cert, intermediates }, [root]), 'expired', 'certificate at depth 1 has expired');
+      for (const intermediates of [
+        [notCaTwin.cert, staleTwin.cert],
+        [staleTwin.cert, notCaTwin.cert],
+      ]) {
+        expectFailure(
+          verify({ leaf: leaf.cert, intermediates }, [root]),
+          'expired',
+          'certificate at depth 1 has expired',
+        );
       }
-      expectFailure(verify({ leaf: leaf.cert, intermediates: [notCaTwin.cert] }, [root]), 'invalid_ca',
-        'certificate at depth 1 is not a CA');
-      expectOk(verify({ leaf: leaf.cert, intermediates: [notCaTwin.cert, staleTwin.cert, intermediate.cert] }, [root]),
-        [leaf, intermediate, root]);
+      expectFailure(
+        verify({ leaf: leaf.cert, intermediates: [notCaTwin.cert] }, [root]),
+        'invalid_ca',
+        'certificate at depth 1 is not a CA',
+      );
+      expectOk(
+        verify({ leaf: leaf.cert, intermediates: [notCaTwin.cert, staleTwin.cert, intermediate.cert] }, [root]),
+        [leaf, intermediate, root],
+      );
     });
   });
 
@@ -272,10 +377,18 @@ describe('core/verify', () => {
     it('checkCertificate and checkKeyPolicy answer malformed, not a throw, for names Node parses and RFC 5280 forbids', async () => {
       // An empty RDN: OpenSSL reads the certificate, the path validator's name reader refuses it.
       const emptyRdn = await intermediate.issue({ subject: [{}, { CN: ['x'] }] as never, ...validity() });
-      const expected = { ok: false, code: 'malformed', message: 'malformed certificate: empty relative distinguished name' };
+      const expected = {
+        ok: false,
+        code: 'malformed',
+        message: 'malformed certificate: empty relative distinguished name',
+      };
       expect(checkCertificate(emptyRdn.x509, { at: new Date(NOW) })).to.deep.equal(expected);
       expect(checkKeyPolicy([leaf.x509, emptyRdn.x509])).to.deep.equal(expected);
-      expectFailure(verify({ leaf: emptyRdn.cert, intermediates: [intermediate.cert] }, [root]), 'malformed', expected.message);
+      expectFailure(
+        verify({ leaf: emptyRdn.cert, intermediates: [intermediate.cert] }, [root]),
+        'malformed',
+        expected.message,
+      );
     });
   });
 
@@ -293,8 +406,12 @@ describe('core/verify', () => {
       expect(Date.now() - started).to.be.below(2000);
 
       const bByRoot = await root.intermediate({ subject: 'CN=Cross B', keyPair: keysB, ...validity() });
-      expectOk(verify({ leaf: under.cert, intermediates: [bByA.cert, aByB.cert, bByRoot.cert] }, [root]),
-        [under, aByB, bByRoot, root]);
+      expectOk(verify({ leaf: under.cert, intermediates: [bByA.cert, aByB.cert, bByRoot.cert] }, [root]), [
+        under,
+        aByB,
+        bByRoot,
+        root,
+      ]);
     });
 
     it('ends at once on a dense mesh of mutually issued intermediates of one subject and key', async () => {
@@ -302,17 +419,23 @@ describe('core/verify', () => {
       // but a subject and key may appear only once in a path (RFC 4158 loop detection).
       const keyPair = await generateKeyPair();
       const seed = await createCA({ subject: 'CN=Mesh', keyPair, ...validity() });
-      const mesh = await Promise.all(Array.from({ length: 10 }, () => seed.intermediate({ subject: 'CN=Mesh', keyPair, ...validity() })));
+      const mesh = await Promise.all(
+        Array.from({ length: 10 }, () => seed.intermediate({ subject: 'CN=Mesh', keyPair, ...validity() })),
+      );
       const under = await seed.issue({ subject: 'CN=frank', ...validity() });
       const started = Date.now();
-      expectFailure(verify({ leaf: under.cert, intermediates: mesh.map((m) => m.cert) }, [root]), 'untrusted',
-        'no path to a trust anchor');
+      expectFailure(
+        verify({ leaf: under.cert, intermediates: mesh.map((m) => m.cert) }, [root]),
+        'untrusted',
+        'no path to a trust anchor',
+      );
       expect(Date.now() - started).to.be.below(2000);
     });
 
     it('allows at most 8 certificates above the leaf', async () => {
       const chain: TestCA[] = [root];
-      for (let i = 1; i <= 8; i++) chain.push(await chain[i - 1]!.intermediate({ subject: `CN=Level ${i}`, ...validity() }));
+      for (let i = 1; i <= 8; i++)
+        chain.push(await chain[i - 1]!.intermediate({ subject: `CN=Level ${i}`, ...validity() }));
       const deep = await chain[8]!.issue({ subject: 'CN=deep', ...validity() }); // 8 intermediates + root = depth 9
       const shallow = await chain[7]!.issue({ subject: 'CN=shallow', ...validity() }); // depth 8
       const intermediates = chain.slice(1).map((c) => c.cert);
@@ -324,7 +447,10 @@ describe('core/verify', () => {
   describe('compileTrustAnchors', () => {
     it('splits bundles, accepts DER and Node objects, and drops duplicates', () => {
       const anchors = compileTrustAnchors(`${root.cert}\n${otherRoot.cert}`);
-      expect(anchors.map((a) => a.fingerprint256)).to.deep.equal([root.x509.fingerprint256, otherRoot.x509.fingerprint256]);
+      expect(anchors.map((a) => a.fingerprint256)).to.deep.equal([
+        root.x509.fingerprint256,
+        otherRoot.x509.fingerprint256,
+      ]);
       expect(compileTrustAnchors(root.der)).to.have.length(1);
       expect(compileTrustAnchors([root.cert, root.der, Buffer.from(otherRoot.cert), root.x509])).to.have.length(2);
       const withKey = `-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n${root.cert}`;
@@ -333,7 +459,12 @@ describe('core/verify', () => {
 
     it('feeds verifyChainSync without re-parsing', () => {
       const anchors = compileTrustAnchors([root.cert]);
-      const result = verifyChainSync({ leaf: leaf.x509, intermediates: [intermediate.x509], trustAnchors: anchors, at: new Date(NOW) });
+      const result = verifyChainSync({
+        leaf: leaf.x509,
+        intermediates: [intermediate.x509],
+        trustAnchors: anchors,
+        at: new Date(NOW),
+      });
       expectOk(result, [leaf, intermediate, root]);
       if (result.ok) expect(result.chain[2]).to.equal(anchors[0]);
     });

@@ -163,7 +163,9 @@ function subtreeProblem(subtree: Subtree): string | null {
     case 'dns':
       return subtree.value === '' || isHostConstraint(subtree.value) ? null : 'a dNSName constraint is not a domain';
     case 'email': {
-      const valid = subtree.value.includes('@') ? parseMailbox(subtree.value) !== null : isHostConstraint(subtree.value);
+      const valid = subtree.value.includes('@')
+        ? parseMailbox(subtree.value) !== null
+        : isHostConstraint(subtree.value);
       return valid ? null : 'an rfc822Name constraint is not a mailbox, host or domain';
     }
     case 'uri':
@@ -190,7 +192,9 @@ function isPrefixMask(mask: Buffer): boolean {
 
 /** Whether a dNSName base has a leading period (see the module comment). */
 export function hasLeadingDotDnsConstraint(constraints: NameConstraints): boolean {
-  return [...constraints.permitted, ...constraints.excluded].some((subtree) => subtree.kind === 'dns' && subtree.value.startsWith('.'));
+  return [...constraints.permitted, ...constraints.excluded].some(
+    (subtree) => subtree.kind === 'dns' && subtree.value.startsWith('.'),
+  );
 }
 
 const problemCache = new WeakMap<NameConstraints, string | null>();
@@ -236,7 +240,8 @@ const IPV4_DOTTED = /^\d{1,3}(\.\d{1,3}){3}$/;
  */
 function uriHost(uri: string): string | null {
   const colon = uri.indexOf(':');
-  if (colon <= 0 || !/^[A-Za-z][A-Za-z0-9+.-]*$/.test(uri.slice(0, colon)) || !uri.startsWith('//', colon + 1)) return null;
+  if (colon <= 0 || !/^[A-Za-z][A-Za-z0-9+.-]*$/.test(uri.slice(0, colon)) || !uri.startsWith('//', colon + 1))
+    return null;
   const rest = uri.slice(colon + 3);
   let authority = rest.slice(0, rest.search(/[/?#]|$/));
   authority = authority.slice(authority.lastIndexOf('@') + 1);
@@ -250,7 +255,8 @@ function uriHost(uri: string): string | null {
 
 function prepare(name: GeneralName): Prepared {
   switch (name.kind) {
-    case 'dns': return prepareDns(name.value);
+    case 'dns':
+      return prepareDns(name.value);
     case 'email': {
       const mailbox = parseMailbox(name.value);
       return mailbox === null ? { kind: 'invalid', form: 'email' } : { kind: 'email', mailbox };
@@ -259,9 +265,12 @@ function prepare(name: GeneralName): Prepared {
       const host = uriHost(name.value);
       return host === null ? { kind: 'invalid', form: 'uri' } : { kind: 'uri', host };
     }
-    case 'ip': return { kind: 'ip', bytes: name.bytes };
-    case 'dn': return { kind: 'dn', name: name.name };
-    default: return { kind: 'other', tag: name.tag };
+    case 'ip':
+      return { kind: 'ip', bytes: name.bytes };
+    case 'dn':
+      return { kind: 'dn', name: name.name };
+    default:
+      return { kind: 'other', tag: name.tag };
   }
 }
 
@@ -287,18 +296,23 @@ type PreparedSubtree =
 
 function hostBase(value: string): HostBase {
   const lower = value.toLowerCase();
-  return lower.startsWith('.') ? { domain: lower.slice(1), subdomainsOnly: true } : { domain: lower, subdomainsOnly: false };
+  return lower.startsWith('.')
+    ? { domain: lower.slice(1), subdomainsOnly: true }
+    : { domain: lower, subdomainsOnly: false };
 }
 
 function prepareSubtree(subtree: Subtree): PreparedSubtree {
   switch (subtree.kind) {
-    case 'dns': return { kind: 'dns', everything: subtree.value === '', ...hostBase(subtree.value) };
+    case 'dns':
+      return { kind: 'dns', everything: subtree.value === '', ...hostBase(subtree.value) };
     case 'email': {
       const mailbox = subtree.value.includes('@') ? parseMailbox(subtree.value) : null;
       return { kind: 'email', mailbox, ...hostBase(subtree.value) };
     }
-    case 'uri': return { kind: 'uri', ...hostBase(subtree.value) };
-    default: return subtree.kind === 'other' ? { kind: 'other' } : subtree;
+    case 'uri':
+      return { kind: 'uri', ...hostBase(subtree.value) };
+    default:
+      return subtree.kind === 'other' ? { kind: 'other' } : subtree;
   }
 }
 
@@ -375,7 +389,7 @@ function subtreesByForm(constraints: NameConstraints): ReadonlyMap<string, FormS
     const add = (subtree: Subtree, list: 'permitted' | 'excluded'): void => {
       const form = subtreeForm(subtree);
       let group = map.get(form);
-      if (group === undefined) map.set(form, group = { permitted: [], excluded: [] });
+      if (group === undefined) map.set(form, (group = { permitted: [], excluded: [] }));
       group[list].push(prepareSubtree(subtree));
     };
     for (const subtree of constraints.permitted) add(subtree, 'permitted');
@@ -387,8 +401,13 @@ function subtreesByForm(constraints: NameConstraints): ReadonlyMap<string, FormS
 }
 
 const FORM_LABELS: Readonly<Record<Prepared['kind'], string>> = {
-  dns: 'a DNS name', email: 'an email address', uri: 'a URI', ip: 'an IP address', dn: 'a directory name',
-  other: 'a name of a form the constraints do not support', invalid: 'a name that cannot be interpreted',
+  dns: 'a DNS name',
+  email: 'an email address',
+  uri: 'a URI',
+  ip: 'an IP address',
+  dn: 'a directory name',
+  other: 'a name of a form the constraints do not support',
+  invalid: 'a name that cannot be interpreted',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -432,10 +451,13 @@ export const BUDGET_EXHAUSTED = 'too complex to check';
  * is null.
  */
 export function checkNameConstraints(
-  constraints: NameConstraints, facts: CertificateFacts, budget: ComparisonBudget,
+  constraints: NameConstraints,
+  facts: CertificateFacts,
+  budget: ComparisonBudget,
 ): string | null {
   const names = constrainedNames(facts);
-  if (!budget.spend(names.length * (constraints.permitted.length + constraints.excluded.length))) return BUDGET_EXHAUSTED;
+  if (!budget.spend(names.length * (constraints.permitted.length + constraints.excluded.length)))
+    return BUDGET_EXHAUSTED;
   const groups = subtreesByForm(constraints);
   for (const name of names) {
     const problem = checkName(name, groups);

@@ -47,16 +47,19 @@ function nextDepth(previous: Map<string, Set<string>>, policies: readonly string
 
 /** §6.1.4 (b): apply policyMappings to the nodes of depth i. */
 function applyMappings(
-  depth: Map<string, Set<string>>, mappings: readonly (readonly [string, string])[], mappingAllowed: boolean,
+  depth: Map<string, Set<string>>,
+  mappings: readonly (readonly [string, string])[],
+  mappingAllowed: boolean,
 ): Depth {
   const bySource = new Map<string, Set<string>>();
   for (const [issuerPolicy, subjectPolicy] of mappings) {
     let targets = bySource.get(issuerPolicy);
-    if (targets === undefined) bySource.set(issuerPolicy, targets = new Set());
+    if (targets === undefined) bySource.set(issuerPolicy, (targets = new Set()));
     targets.add(subjectPolicy);
   }
   for (const [source, targets] of bySource) {
-    if (!mappingAllowed) depth.delete(source); // (b)(2)
+    if (!mappingAllowed)
+      depth.delete(source); // (b)(2)
     else if (depth.has(source) || depth.has(Oid.anyPolicy)) depth.set(source, targets); // (b)(1)
   }
   return depth.size > 0 ? depth : null;
@@ -78,9 +81,10 @@ export function processPolicies(path: readonly PolicyStep[]): string | null {
     const { policy, selfIssued } = path[i - 1]!;
     const last = i === n;
     // §6.1.3 (d)/(e)
-    tree = tree !== null && policy.policies !== null
-      ? nextDepth(tree, policy.policies, inhibitAnyPolicy > 0 || (!last && selfIssued))
-      : null;
+    tree =
+      tree !== null && policy.policies !== null
+        ? nextDepth(tree, policy.policies, inhibitAnyPolicy > 0 || (!last && selfIssued))
+        : null;
     // §6.1.3 (f)
     if (explicitPolicy <= 0 && tree === null) return NO_VALID_POLICY;
     if (last) break;

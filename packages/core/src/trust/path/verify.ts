@@ -91,16 +91,26 @@
  * refused key, the search limit, a broken certificate whose own issuer did not verify — is
  * `untrusted` with one fixed message; `reason` keeps the detail for logs.
  */
-import { X509Certificate, generateKeyPairSync, getCurves, type KeyObject } from 'node:crypto';
-import { splitCertificates, toX509Certificate, validityWindow, type CertificateInput } from '../../x509/certificate.js';
-import { isDottedOid } from '../../x509/der.js';
+import { generateKeyPairSync, getCurves, type KeyObject, X509Certificate } from 'node:crypto';
 import { ClientCertError, isClientCertError } from '../../errors.js';
+import { type CertificateInput, splitCertificates, toX509Certificate, validityWindow } from '../../x509/certificate.js';
+import { isDottedOid } from '../../x509/der.js';
 import {
-  KeyUsageBit, Oid, certificateFacts, publicKeyFactsOfSpki, type CertificateFacts, type PublicKeyFacts,
+  type CertificateFacts,
+  certificateFacts,
+  KeyUsageBit,
+  Oid,
+  type PublicKeyFacts,
+  publicKeyFactsOfSpki,
 } from '../../x509/extensions.js';
 import {
-  BUDGET_EXHAUSTED, ComparisonBudget, MAX_CONSTRAINT_COMPARISONS, checkNameConstraints, hasLeadingDotDnsConstraint,
-  isPreferredDnsName, nameConstraintsProblem,
+  BUDGET_EXHAUSTED,
+  ComparisonBudget,
+  checkNameConstraints,
+  hasLeadingDotDnsConstraint,
+  isPreferredDnsName,
+  MAX_CONSTRAINT_COMPARISONS,
+  nameConstraintsProblem,
 } from './name-constraints.js';
 import { processPolicies } from './policies.js';
 
@@ -182,8 +192,12 @@ export interface VerifyPolicy {
 
 /** The switches of `VerifyPolicy` that relax one RFC 5280 profile rule each. */
 const PROFILE_SWITCHES = [
-  'allowMissingAuthorityKeyId', 'allowMissingSubjectKeyId', 'allowNonCriticalBasicConstraints',
-  'allowEmptySubjectWithoutCriticalSan', 'allowLeadingDotDnsConstraints', 'allowNonPreferredDnsNames',
+  'allowMissingAuthorityKeyId',
+  'allowMissingSubjectKeyId',
+  'allowNonCriticalBasicConstraints',
+  'allowEmptySubjectWithoutCriticalSan',
+  'allowLeadingDotDnsConstraints',
+  'allowNonPreferredDnsNames',
 ] as const;
 type ProfileSwitch = (typeof PROFILE_SWITCHES)[number];
 
@@ -283,8 +297,10 @@ export function resolvePurpose(purpose: string | undefined): string | null {
   if (name === 'any') return null;
   const oid = PURPOSES.get(name) ?? (isDottedOid(purpose) ? purpose : undefined);
   if (oid === undefined) {
-    throw new ClientCertError('invalid_option',
-      `unknown purpose; use one of ${PURPOSE_NAMES.map(([name]) => name).join(', ')}, any, or a dotted OID`);
+    throw new ClientCertError(
+      'invalid_option',
+      `unknown purpose; use one of ${PURPOSE_NAMES.map(([name]) => name).join(', ')}, any, or a dotted OID`,
+    );
   }
   return oid;
 }
@@ -294,10 +310,19 @@ export function resolvePurpose(purpose: string | undefined): string | null {
 
 /** NIST names of the curves Node reports by OpenSSL name. */
 const CURVE_ALIASES: ReadonlyMap<string, string> = new Map([
-  ['p-256', 'prime256v1'], ['secp256r1', 'prime256v1'], ['p-384', 'secp384r1'], ['p-521', 'secp521r1'],
+  ['p-256', 'prime256v1'],
+  ['secp256r1', 'prime256v1'],
+  ['p-384', 'secp384r1'],
+  ['p-521', 'secp521r1'],
 ]);
 const DEFAULT_CURVES: readonly string[] = ['prime256v1', 'secp384r1', 'secp521r1'];
-const POLICY_KEYS: ReadonlySet<string> = new Set(['allowSha1Signatures', 'minRsaBits', 'maxRsaBits', 'ecCurves', ...PROFILE_SWITCHES]);
+const POLICY_KEYS: ReadonlySet<string> = new Set([
+  'allowSha1Signatures',
+  'minRsaBits',
+  'maxRsaBits',
+  'ecCurves',
+  ...PROFILE_SWITCHES,
+]);
 const compiledPolicies = new WeakSet<CompiledVerifyPolicy>();
 const policyCache = new WeakMap<object, CompiledVerifyPolicy>();
 
@@ -338,7 +363,10 @@ function compileCurves(curves: unknown): { ecCurves: ReadonlySet<string>; ecCurv
     const identity = curveIdentity(name);
     if (identity.curve !== undefined) ecCurves.add(identity.curve);
     else if (identity.curveOid !== undefined) ecCurveOids.add(identity.curveOid);
-    else throw policyError(`ecCurves: Node.js cannot make keys on "${name}", so certificates cannot use it; use a named curve such as P-256`);
+    else
+      throw policyError(
+        `ecCurves: Node.js cannot make keys on "${name}", so certificates cannot use it; use a named curve such as P-256`,
+      );
   }
   return { ecCurves, ecCurveOids };
 }
@@ -369,7 +397,11 @@ export function compileVerifyPolicy(policy: VerifyPolicy | CompiledVerifyPolicy 
     switches[name] = value;
   }
   const compiled: CompiledVerifyPolicy = Object.freeze({
-    allowSha1Signatures, minRsaBits, maxRsaBits, ...compileCurves(ecCurves), ...switches,
+    allowSha1Signatures,
+    minRsaBits,
+    maxRsaBits,
+    ...compileCurves(ecCurves),
+    ...switches,
   });
   compiledPolicies.add(compiled);
   policyCache.set(policy, compiled);
@@ -411,7 +443,7 @@ function verifySignature(child: X509Certificate, issuer: X509Certificate): boole
     valid = false; // an unsupported or broken key is simply not an issuer
   }
   let byIssuer = signatureCache.get(child);
-  if (byIssuer === undefined) signatureCache.set(child, byIssuer = new WeakMap());
+  if (byIssuer === undefined) signatureCache.set(child, (byIssuer = new WeakMap()));
   byIssuer.set(issuer, valid);
   return valid;
 }
@@ -468,8 +500,10 @@ function compileCertificates(input: CertificateList, entry: string, whole: strin
 export function compileTrustAnchors(ca: CertificateList): X509Certificate[] {
   const anchors = compileCertificates(ca, 'trust anchor', 'trust anchors');
   if (anchors.length === 0) {
-    throw new ClientCertError('invalid_option',
-      'no trust anchor certificate found (expected PEM "CERTIFICATE" blocks or DER certificates)');
+    throw new ClientCertError(
+      'invalid_option',
+      'no trust anchor certificate found (expected PEM "CERTIFICATE" blocks or DER certificates)',
+    );
   }
   return anchors;
 }
@@ -553,15 +587,29 @@ function profileProblem(facts: CertificateFacts, policy: CompiledVerifyPolicy): 
       return found('is a CA certificate without a subjectKeyIdentifier', '4.2.1.2', 'allowMissingSubjectKeyId');
     }
     if (!bc.critical && !policy.allowNonCriticalBasicConstraints) {
-      return found('is a CA certificate whose basicConstraints is not critical', '4.2.1.9', 'allowNonCriticalBasicConstraints');
+      return found(
+        'is a CA certificate whose basicConstraints is not critical',
+        '4.2.1.9',
+        'allowNonCriticalBasicConstraints',
+      );
     }
   }
   if (facts.subject.rdns.length === 0 && !facts.subjectAltNameCritical && !policy.allowEmptySubjectWithoutCriticalSan) {
-    return found('has an empty subject and no critical subjectAltName', '4.2.1.6', 'allowEmptySubjectWithoutCriticalSan');
+    return found(
+      'has an empty subject and no critical subjectAltName',
+      '4.2.1.6',
+      'allowEmptySubjectWithoutCriticalSan',
+    );
   }
-  if (!policy.allowNonPreferredDnsNames &&
-    facts.subjectAltNames?.some((name) => name.kind === 'dns' && !isPreferredDnsName(name.value))) {
-    return found('has a dNSName subjectAltName outside the preferred name syntax', '4.2.1.6', 'allowNonPreferredDnsNames');
+  if (
+    !policy.allowNonPreferredDnsNames &&
+    facts.subjectAltNames?.some((name) => name.kind === 'dns' && !isPreferredDnsName(name.value))
+  ) {
+    return found(
+      'has a dNSName subjectAltName outside the preferred name syntax',
+      '4.2.1.6',
+      'allowNonPreferredDnsNames',
+    );
   }
   return null;
 }
@@ -589,11 +637,22 @@ function caProblem(facts: CertificateFacts, role: Role, policy: CompiledVerifyPo
     }
     const constraints = facts.nameConstraints === null ? null : nameConstraintsProblem(facts.nameConstraints);
     if (constraints !== null) {
-      return problem('name_constraints', `has name constraints that cannot be applied: ${constraints}`, Order.structure);
+      return problem(
+        'name_constraints',
+        `has name constraints that cannot be applied: ${constraints}`,
+        Order.structure,
+      );
     }
-    if (facts.nameConstraints !== null && !policy.allowLeadingDotDnsConstraints && hasLeadingDotDnsConstraint(facts.nameConstraints)) {
-      return problem('name_constraints', profileText('has a dNSName name constraint with a leading period', '4.2.1.10',
-        'allowLeadingDotDnsConstraints'), Order.structure);
+    if (
+      facts.nameConstraints !== null &&
+      !policy.allowLeadingDotDnsConstraints &&
+      hasLeadingDotDnsConstraint(facts.nameConstraints)
+    ) {
+      return problem(
+        'name_constraints',
+        profileText('has a dNSName name constraint with a leading period', '4.2.1.10', 'allowLeadingDotDnsConstraints'),
+        Order.structure,
+      );
     }
     return null;
   }
@@ -620,12 +679,14 @@ function weakKey(facts: CertificateFacts, policy: CompiledVerifyPolicy): string 
       const exponent = key.publicExponent!;
       if (bits < policy.minRsaBits) return `has an RSA key shorter than ${policy.minRsaBits} bits`;
       if (bits > policy.maxRsaBits) return `has an RSA key longer than ${policy.maxRsaBits} bits`;
-      return exponent >= 3n && exponent <= MAX_RSA_PUBLIC_EXPONENT && (exponent & 1n) === 1n ? null
+      return exponent >= 3n && exponent <= MAX_RSA_PUBLIC_EXPONENT && (exponent & 1n) === 1n
+        ? null
         : 'has an RSA key whose public exponent is not an odd number from 3 to 2^32-1';
     }
     case 'ec':
       if (key.curve === undefined && key.curveOid === undefined) return 'has an EC key with explicit curve parameters';
-      return (key.curve !== undefined ? policy.ecCurves.has(key.curve) : policy.ecCurveOids.has(key.curveOid!)) ? null
+      return (key.curve !== undefined ? policy.ecCurves.has(key.curve) : policy.ecCurveOids.has(key.curveOid!))
+        ? null
         : 'has an EC key on a curve the policy does not allow';
     default:
       return null; // Ed25519, Ed448
@@ -645,9 +706,11 @@ function algorithmProblem(facts: CertificateFacts, role: Role, policy: CompiledV
     if (hash === 'md2' || hash === 'md4' || hash === 'md5') {
       return problem('weak_algorithm', 'is signed with an MD2, MD4 or MD5 digest', Order.algorithm);
     }
-    if (hash === 'sha1' && !policy.allowSha1Signatures) return problem('weak_algorithm', 'is signed with SHA-1', Order.algorithm);
+    if (hash === 'sha1' && !policy.allowSha1Signatures)
+      return problem('weak_algorithm', 'is signed with SHA-1', Order.algorithm);
     // An allowlist: RIPEMD-160, GOST and the like may verify in OpenSSL, but are not vetted here.
-    if (hash === 'unknown') return problem('weak_algorithm', 'is signed with an algorithm the policy does not know', Order.algorithm);
+    if (hash === 'unknown')
+      return problem('weak_algorithm', 'is signed with an algorithm the policy does not know', Order.algorithm);
   }
   return keyProblem(facts, policy);
 }
@@ -660,13 +723,18 @@ function validityProblem(cert: X509Certificate, checks: Checks): Problem | null 
 }
 
 function allowsPurpose(extKeyUsage: readonly string[] | null, purpose: string | null): boolean {
-  return purpose === null || extKeyUsage === null || extKeyUsage.includes(purpose) ||
-    extKeyUsage.includes(Oid.anyExtendedKeyUsage);
+  return (
+    purpose === null ||
+    extKeyUsage === null ||
+    extKeyUsage.includes(purpose) ||
+    extKeyUsage.includes(Oid.anyExtendedKeyUsage)
+  );
 }
 
 function purposeProblem(facts: CertificateFacts, role: Role, purpose: string | null): Problem | null {
   if (isIssuer(role)) {
-    return allowsPurpose(facts.extKeyUsage, purpose) ? null
+    return allowsPurpose(facts.extKeyUsage, purpose)
+      ? null
       : problem('wrong_purpose', 'is a CA whose extended key usage excludes the required purpose', Order.purpose);
   }
   if (!allowsPurpose(facts.extKeyUsage, purpose)) {
@@ -680,9 +748,18 @@ function purposeProblem(facts: CertificateFacts, role: Role, purpose: string | n
 }
 
 /** Everything about one certificate that does not depend on the rest of the path. */
-function certificateProblem(cert: X509Certificate, facts: CertificateFacts, role: Role, checks: Checks): Problem | null {
-  return structureProblem(facts, role, checks.policy) ?? algorithmProblem(facts, role, checks.policy) ??
-    validityProblem(cert, checks) ?? purposeProblem(facts, role, checks.purpose);
+function certificateProblem(
+  cert: X509Certificate,
+  facts: CertificateFacts,
+  role: Role,
+  checks: Checks,
+): Problem | null {
+  return (
+    structureProblem(facts, role, checks.policy) ??
+    algorithmProblem(facts, role, checks.policy) ??
+    validityProblem(cert, checks) ??
+    purposeProblem(facts, role, checks.purpose)
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -781,7 +858,10 @@ class PathBuilder {
   private signatureChecks = 0;
   private steps = 0;
 
-  constructor(private readonly nodes: readonly PathNode[], private readonly checks: Checks) {
+  constructor(
+    private readonly nodes: readonly PathNode[],
+    private readonly checks: Checks,
+  ) {
     this.onPath = new Uint8Array(nodes.length);
     this.onPath[0] = 1;
     this.bySubject = indexBy(nodes, (node) => node.facts.subject.key);
@@ -869,7 +949,12 @@ class PathBuilder {
       const rank = (index: number): number[] => {
         const node = this.nodes[index]!;
         const keyIdMatch = facts.authorityKeyId !== null && facts.authorityKeyId === node.facts.subjectKeyId;
-        return [this.distance[index]!, keyIdMatch ? 0 : 1, validityProblem(node.cert, this.checks) === null ? 0 : 1, index];
+        return [
+          this.distance[index]!,
+          keyIdMatch ? 0 : 1,
+          validityProblem(node.cert, this.checks) === null ? 0 : 1,
+          index,
+        ];
       };
       const ranked = (this.bySubject.get(facts.issuer.key) ?? [])
         .filter((index) => index !== child && this.distance[index] !== Infinity)
@@ -963,9 +1048,13 @@ class PathBuilder {
     if (limit === null) return null;
     let count = 0;
     for (let j = 1; j < depth; j++) if (!this.nodes[this.path[j]!]!.facts.selfIssued) count++;
-    return count <= limit ? null
-      : problem('path_length_exceeded',
-        'has more intermediate CA certificates below it than its path length constraint allows', Order.pathLength);
+    return count <= limit
+      ? null
+      : problem(
+          'path_length_exceeded',
+          'has more intermediate CA certificates below it than its path length constraint allows',
+          Order.pathLength,
+        );
   }
 
   /**
@@ -987,13 +1076,20 @@ class PathBuilder {
       if (reason === BUDGET_EXHAUSTED) {
         // Refused, not computed: no later path may spend more, and the search ends here.
         this.exhausted = true;
-        const found = problem('name_constraints', `has too many names for the name constraints of the certificate at depth ${depth}: `
-          + `too complex to check (more than ${MAX_CONSTRAINT_COMPARISONS} name comparisons)`, Order.nameConstraints);
+        const found = problem(
+          'name_constraints',
+          `has too many names for the name constraints of the certificate at depth ${depth}: ` +
+            `too complex to check (more than ${MAX_CONSTRAINT_COMPARISONS} name comparisons)`,
+          Order.nameConstraints,
+        );
         return failure(found, j, found.order);
       }
       if (reason !== null) {
-        const found = problem('name_constraints',
-          `violates the name constraints of the certificate at depth ${depth}: ${reason}`, Order.nameConstraints);
+        const found = problem(
+          'name_constraints',
+          `violates the name constraints of the certificate at depth ${depth}: ${reason}`,
+          Order.nameConstraints,
+        );
         return failure(found, j, found.order);
       }
     }
@@ -1010,7 +1106,10 @@ class PathBuilder {
       this.settled = true;
       return null;
     }
-    const below = this.path.slice(0, -1).reverse().map((index) => this.nodes[index]!.facts);
+    const below = this.path
+      .slice(0, -1)
+      .reverse()
+      .map((index) => this.nodes[index]!.facts);
     const policy = processPolicies(below);
     if (policy !== null) {
       const message = `certification path fails policy processing: ${policy}`;
@@ -1034,13 +1133,15 @@ const fingerprintCache = new WeakMap<X509Certificate, string>();
 /** `fingerprint256` hashes and formats afresh on every read (~2 µs); anchors are read on every verification. */
 function fingerprintOf(cert: X509Certificate): string {
   let print = fingerprintCache.get(cert);
-  if (print === undefined) fingerprintCache.set(cert, print = cert.fingerprint256);
+  if (print === undefined) fingerprintCache.set(cert, (print = cert.fingerprint256));
   return print;
 }
 
 /** Leaf first, then distinct anchors and intermediates; a certificate that is both is an anchor. */
 function buildNodes(
-  leaf: X509Certificate, others: readonly X509Certificate[], anchors: readonly X509Certificate[],
+  leaf: X509Certificate,
+  others: readonly X509Certificate[],
+  anchors: readonly X509Certificate[],
 ): PathNode[] {
   const anchorPrints = new Set(anchors.map(fingerprintOf));
   const seen = new Set<string>();
@@ -1080,14 +1181,23 @@ function fail(code: VerifyFailureCode, message: string, reason = message): Verif
 /** The `untrusted` result: the fixed message, and what the search saw as the reason. */
 function untrusted(builder: PathBuilder): VerifyChainResult {
   if (!builder.named) {
-    return fail('untrusted', UNTRUSTED_MESSAGE,
-      `${UNTRUSTED_MESSAGE}: no trust anchor or intermediate leads by name from the leaf's issuer to a trust anchor`);
+    return fail(
+      'untrusted',
+      UNTRUSTED_MESSAGE,
+      `${UNTRUSTED_MESSAGE}: no trust anchor or intermediate leads by name from the leaf's issuer to a trust anchor`,
+    );
   }
   const details: string[] = [];
-  if (builder.unproven !== null) details.push(`${builder.unproven.message}, and is not verified to be issued under a trust anchor`);
-  if (builder.badSignatures > 0) details.push(`${builder.badSignatures} certificate(s) named as an issuer did not sign`);
+  if (builder.unproven !== null)
+    details.push(`${builder.unproven.message}, and is not verified to be issued under a trust anchor`);
+  if (builder.badSignatures > 0)
+    details.push(`${builder.badSignatures} certificate(s) named as an issuer did not sign`);
   const limit = builder.exhausted ? ' found within the path building limit' : '';
-  return fail('untrusted', UNTRUSTED_MESSAGE, `${UNTRUSTED_MESSAGE}${limit}${details.length > 0 ? `: ${details.join('; ')}` : ''}`);
+  return fail(
+    'untrusted',
+    UNTRUSTED_MESSAGE,
+    `${UNTRUSTED_MESSAGE}${limit}${details.length > 0 ? `: ${details.join('; ')}` : ''}`,
+  );
 }
 
 /** The certificates of the call, or the `malformed` result when one cannot be read. */
@@ -1158,10 +1268,13 @@ export function checkCertificate(
   const checks = readChecks(input);
   const facts = factsOrFailure(cert);
   if ('ok' in facts) return facts;
-  const found = facts.malformed !== null
-    ? problem('malformed', `is malformed: ${facts.malformed}`, Order.structure)
-    : validityProblem(cert, checks) ?? purposeProblem(facts, 'leaf', checks.purpose);
-  return found === null ? { ok: true } : { ok: false, code: found.code, message: `certificate at depth 0 ${found.text}` };
+  const found =
+    facts.malformed !== null
+      ? problem('malformed', `is malformed: ${facts.malformed}`, Order.structure)
+      : (validityProblem(cert, checks) ?? purposeProblem(facts, 'leaf', checks.purpose));
+  return found === null
+    ? { ok: true }
+    : { ok: false, code: found.code, message: `certificate at depth 0 ${found.text}` };
 }
 
 /**
@@ -1171,7 +1284,8 @@ export function checkCertificate(
  * as `certificate at depth N ...`, N counted from the leaf.
  */
 export function checkKeyPolicy(
-  path: readonly X509Certificate[], policy: VerifyPolicy | CompiledVerifyPolicy = DEFAULT_POLICY,
+  path: readonly X509Certificate[],
+  policy: VerifyPolicy | CompiledVerifyPolicy = DEFAULT_POLICY,
 ): CheckResult {
   const compiled = compileVerifyPolicy(policy);
   for (const [depth, cert] of path.entries()) {
@@ -1190,7 +1304,8 @@ export function checkKeyPolicy(
  * is reported before its first client is refused rather than after.
  */
 export function trustAnchorProblems(
-  anchors: readonly X509Certificate[], policy: VerifyPolicy | CompiledVerifyPolicy = DEFAULT_POLICY,
+  anchors: readonly X509Certificate[],
+  policy: VerifyPolicy | CompiledVerifyPolicy = DEFAULT_POLICY,
 ): string[] {
   const compiled = compileVerifyPolicy(policy);
   const problems: string[] = [];
