@@ -70,8 +70,8 @@ describe('docs: the READMEs document what the code accepts', () => {
         .split('\n')
         .find((line) => line.startsWith('| `revocation`')) ?? '';
     const settings = [
-      ...knownKeys('packages/core/src/trust/revocation.ts', 'KNOWN_OPTIONS'),
-      ...knownKeys('packages/core/src/trust/revocation.ts', 'KNOWN_OCSP_OPTIONS'),
+      ...knownKeys('packages/core/src/trust/revocation/options.ts', 'KNOWN_OPTIONS'),
+      ...knownKeys('packages/core/src/trust/revocation/options.ts', 'KNOWN_OCSP_OPTIONS'),
     ];
     expect(
       settings.filter(
@@ -96,7 +96,7 @@ describe('docs: the READMEs document what the code accepts', () => {
 
   const rejections = unionMembers('packages/core/src/errors.ts', 'RejectionCode');
   const coreCodes = unionMembers('packages/core/src/errors.ts', 'ErrorCode');
-  const credentialCodes = unionMembers('packages/core/src/errors.ts', 'CredentialErrorCode');
+  const credentialCodes = unionMembers('packages/agent/src/errors.ts', 'CredentialErrorCode');
 
   it('the error code lists are what this test expects to read', () => {
     expect(rejections).to.include('client_certificate_required');

@@ -1,7 +1,19 @@
-import { ClientCertError, type ErrorCode } from '@clientcert/core';
+import { ClientCertError, validateOption } from '@clientcert/core';
 
-/** The codes this package throws (a subset of the core's `ErrorCode`). */
-export type CredentialErrorCode = Extract<ErrorCode, `credential_${string}`> | 'invalid_option';
+/**
+ * The codes this package throws. `credential_*`: why an outbound client credential could not be
+ * loaded, at load time (and on a failed reload after rotation, reported as an `error` event),
+ * never at request time. `invalid_option`: an option of the wrong shape, as the core raises it.
+ */
+export type CredentialErrorCode =
+  | 'credential_unreadable'
+  | 'credential_malformed'
+  | 'credential_passphrase'
+  | 'credential_key_mismatch'
+  | 'credential_expired'
+  | 'credential_not_yet_valid'
+  | 'credential_not_found'
+  | 'invalid_option';
 
 /** A load-time failure: status 500 (a server-side configuration problem), never exposed to clients. */
 export function credentialError(code: CredentialErrorCode, message: string, cause?: unknown): ClientCertError {
@@ -11,6 +23,5 @@ export function credentialError(code: CredentialErrorCode, message: string, caus
   });
 }
 
-export function optionError(option: string, problem: string): ClientCertError {
-  return new ClientCertError('invalid_option', `clientcert: option "${option}" ${problem}`, { status: 500 });
-}
+/** `invalid_option` naming the option, raised the one way the core raises it. */
+export const optionError = validateOption.invalidOption;

@@ -19,25 +19,15 @@ export type ErrorCode =
   | 'xfcc_malformed'
   | 'forwarded_header_malformed'
   | 'certificate_malformed'
-  | 'invalid_option'
-  | CredentialErrorCode;
-
-/**
- * Why an outbound client credential (@clientcert/agent) could not be loaded. Thrown at load time
- * (and on a failed reload after rotation, reported as an `error` event), never at request time.
- */
-export type CredentialErrorCode =
-  | 'credential_unreadable'
-  | 'credential_malformed'
-  | 'credential_passphrase'
-  | 'credential_key_mismatch'
-  | 'credential_expired'
-  | 'credential_not_yet_valid'
-  | 'credential_not_found';
+  | 'invalid_option';
 
 export class ClientCertError extends Error {
   override readonly name = 'ClientCertError';
-  readonly code: ErrorCode;
+  /**
+   * One of the core's codes, or a code of a package built on it (@clientcert/agent's
+   * `credential_*`): open, so that such a package keeps its own list without the core's release.
+   */
+  readonly code: ErrorCode | (string & {});
   /** HTTP status a framework should answer with when this error reaches it. */
   readonly status: number;
   readonly statusCode: number;
@@ -56,7 +46,7 @@ export class ClientCertError extends Error {
   readonly reason: string | undefined;
 
   constructor(
-    code: ErrorCode,
+    code: ErrorCode | (string & {}),
     message: string,
     options?: { cause?: unknown; status?: number; check?: string; reason?: string },
   ) {
@@ -77,19 +67,11 @@ export function isClientCertError(value: unknown): value is ClientCertError {
   );
 }
 
-/** A TypeError-like failure at construction that names the option and the fix. */
+/**
+ * A configuration mistake, found at start-up: names the option and the fix. Options are checked
+ * through validate.ts, which raises this; a `TypeError` is only for a programmer's call with
+ * arguments of the wrong type, never for configuration.
+ */
 export function invalidOption(option: string, problem: string): ClientCertError {
   return new ClientCertError('invalid_option', `clientcert: option "${option}" ${problem}`, { status: 500 });
-}
-
-/** Refuses any key of `options` not in `known`, naming it under `path` (a typo must not be ignored). */
-export function rejectUnknownOptions(
-  options: object,
-  known: ReadonlySet<string>,
-  path = '',
-  problem = 'is not a known option',
-): void {
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) throw invalidOption(path ? `${path}.${key}` : key, problem);
-  }
 }

@@ -8,6 +8,9 @@ export type {
   SpiffeRule,
 } from './authorize/rules.js';
 export { compileRules, evaluateRules } from './authorize/rules.js';
+export type { ClientCertAuth } from './create.js';
+export { createClientCertAuth } from './create.js';
+export type { AuthResult } from './decide/decide.js';
 export type { ProblemDetails } from './decide/problem.js';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS } from './decide/problem.js';
 export type { ErrorCode, RejectionCode } from './errors.js';
@@ -31,14 +34,12 @@ export type {
   Verification,
 } from './model.js';
 export type { ClientCertOptions, CustomSource, Logger, Mode, SourceOption } from './options/compile.js';
+export type { DecisionEvent, DecisionHook } from './options/observe.js';
+export { DECISION_CHANNEL } from './options/observe.js';
 export type { ProxyName, ProxyPreset, ProxyVerification } from './options/presets.js';
 export { PRESETS, PROXY_NAMES, resolvePreset } from './options/presets.js';
 export type { WarningCode, WarningsOption } from './options/warnings.js';
 export { WARNING_CODES, WARNINGS_DOCS } from './options/warnings.js';
-export type { AuthResult, ClientCertAuth, RequestLike } from './pipeline/authenticate.js';
-export { createClientCertAuth } from './pipeline/authenticate.js';
-export type { DecisionEvent, DecisionHook } from './pipeline/observe.js';
-export { DECISION_CHANNEL } from './pipeline/observe.js';
 export type {
   CompiledHeaderSource,
   CustomHeaderDecoder,
@@ -61,6 +62,7 @@ export {
 export { descriptionMismatch } from './sources/proxy-description.js';
 export type { TrustProxyFn, TrustProxyInput } from './sources/proxy-trust.js';
 export { DEFAULT_TRUST_PROXY } from './sources/proxy-trust.js';
+export type { RequestLike } from './sources/read.js';
 export type { XfccElement, XfccLimits } from './sources/xfcc.js';
 export {
   DEFAULT_XFCC_LIMITS,
@@ -96,6 +98,7 @@ export type {
   RevocationOptions,
   RevocationPolicy,
   RevocationResult,
-} from './trust/revocation.js';
-export { compileRevocation, decideRevocation } from './trust/revocation.js';
+} from './trust/revocation/index.js';
+export { compileRevocation, decideRevocation } from './trust/revocation/index.js';
+export * as validateOption from './validate.js';
 export { derToPem, parseCertificate, parseCertificateChain, pemToDer } from './x509/certificate.js';

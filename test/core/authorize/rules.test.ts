@@ -370,6 +370,21 @@ describe('rules', () => {
         expect(result.ok === false && result.message, what).to.include('key usage');
       }
     });
+
+    it('reads keyUsage alone: a malformed keyUsage fails, a malformed other extension is not its concern', async () => {
+      const make = async (extensions: InstanceType<typeof x509.Extension>[]) =>
+        parseCertificate((await createSelfSigned({ subject: 'CN=workload', san: { uri: [ID] }, extensions })).der);
+      const rules = { spiffe: { id: ID } };
+      const keyUsage = new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true);
+      // keyUsage as an OCTET STRING instead of a BIT STRING.
+      const notBits = new x509.Extension('2.5.29.15', true, Uint8Array.from([0x04, 0x01, 0x80]));
+      const notBitsResult = evaluate(rules, await make([notBits]));
+      expect(notBitsResult.ok === false && notBitsResult.message).to.include('key usage');
+      // An empty certificatePolicies is malformed (path validation refuses it); keyUsage is still read.
+      const emptyPolicies = new x509.Extension('2.5.29.32', false, Uint8Array.from([0x30, 0x00]));
+      expect(passes(rules, await make([keyUsage, emptyPolicies]))).to.equal(true);
+      expect(passes(rules, await make([emptyPolicies, keyUsage]))).to.equal(true);
+    });
   });
 
   describe('identities', () => {

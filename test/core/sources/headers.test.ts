@@ -1017,7 +1017,7 @@ describe('header sources', () => {
     });
 
     it('every source kind (custom too) lists its description headers in `headers`, which keys the per-connection memo of decisions', () => {
-      // authenticate.ts keys the decision it remembers for a connection by the values of every name
+      // The pipeline (pipeline/forwarded.ts) keys the decision it remembers for a connection by the values of every name
       // in `source.headers`: a description header missing there would let a changed DN reuse an old decision.
       const kinds: HeaderSourceOptions[] = [
         { source: 'rfc9440' },

@@ -42,12 +42,15 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { invalidOption, rejectUnknownOptions } from '../errors.js';
+import { isPrintableAscii } from '../encoding/text.js';
 import type { ClientCertificate } from '../model.js';
 import { type ConnectionCarrier, connectionOf, readPeer } from '../sources/tls.js';
 import { DEFAULT_XFCC_LIMITS, urlEncode } from '../sources/xfcc.js';
+import { booleanOption, headerNameOption, invalidOption, knownKeys, objectOption, oneOf } from '../validate.js';
 import { derToPem, parseCertificate, splitCertificates } from '../x509/certificate.js';
-import { DerCursor, decodeOid, readTlv, Tag, type Tlv } from '../x509/der.js';
+import { factsOf } from '../x509/facts.js';
+import { opensslRfc2253 } from '../x509/name.js';
+import { readTbs } from '../x509/tbs.js';
 
 /** Envoy's `forward_client_cert_details` values. */
 export type XfccForwardMode = 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
@@ -131,52 +134,20 @@ const MODES: readonly XfccForwardMode[] = [
 /** Envoy's order (`convertSetCurrentClientCertDetails`). */
 const DETAILS: readonly XfccDetail[] = ['Cert', 'Chain', 'Subject', 'URI', 'DNS'];
 const KNOWN_OPTIONS = new Set(['mode', 'details', 'by', 'serverCert', 'header', 'requireVerified']);
-const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 /** Validates the options once and returns the forwarder. Throws `invalid_option` naming the option. */
 export function createXfccForwarder(options: XfccForwarderOptions = {}): XfccForwarder {
-  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'must be an object');
-  rejectUnknownOptions(options, KNOWN_OPTIONS, '', 'is not an option of createXfccForwarder');
-
-  const mode = options.mode ?? 'SANITIZE_SET';
-  if (!MODES.includes(mode)) throw invalidOption('mode', `must be one of ${MODES.join(', ')}`);
-
-  const requested = options.details ?? DETAILS;
-  if (!Array.isArray(requested)) throw invalidOption('details', `must be an array of ${DETAILS.join(', ')}`);
-  for (const detail of requested) {
-    if (!DETAILS.includes(detail))
-      throw invalidOption('details', `must only contain ${DETAILS.join(', ')} (case-sensitive)`);
-  }
-  if (new Set(requested).size !== requested.length) throw invalidOption('details', 'must not repeat a detail');
-  const details = DETAILS.filter((detail) => requested.includes(detail));
+  objectOption(options, 'options');
+  knownKeys(options, KNOWN_OPTIONS);
+  const mode = oneOf(options.mode ?? 'SANITIZE_SET', MODES, 'mode');
+  const details = compileDetails(options.details ?? DETAILS);
   const want = new Set(details);
+  const name = headerNameOption(options.header ?? 'x-forwarded-client-cert', 'header');
+  const requireVerified =
+    options.requireVerified === undefined ? false : booleanOption(options.requireVerified, 'requireVerified');
 
-  const header = options.header ?? 'x-forwarded-client-cert';
-  if (typeof header !== 'string' || !TOKEN.test(header.toLowerCase()))
-    throw invalidOption('header', 'must be an HTTP header name');
-  const name = header.toLowerCase();
-
-  if (options.requireVerified !== undefined && typeof options.requireVerified !== 'boolean') {
-    throw invalidOption('requireVerified', 'must be a boolean');
-  }
-  const requireVerified = options.requireVerified ?? false;
-
-  // By: fixed pairs (a list, or read from serverCert), or read per connection.
-  let fixedBy: string[] | null = [];
-  if (options.serverCert !== undefined && options.by !== 'auto') {
-    throw invalidOption('serverCert', "is only read with by: 'auto'");
-  }
-  if (options.by === 'auto') {
-    fixedBy = options.serverCert === undefined ? null : byFromServerCert(options.serverCert);
-  } else if (options.by !== undefined) {
-    if (!Array.isArray(options.by)) throw invalidOption('by', "must be an array of URIs or 'auto'");
-    fixedBy = options.by.map((uri: unknown) => {
-      if (typeof uri !== 'string' || uri === '' || !/^[\x21-\x7e]+$/.test(uri)) {
-        throw invalidOption('by', 'must contain non-empty URIs of visible ASCII characters');
-      }
-      return `By=${pairValue(uri)!}`;
-    });
-  }
+  // By: fixed pairs (a list, or read from serverCert), or null to read them per connection.
+  const fixedBy = compileBy(options);
 
   /** The element for one connection, or null when it does not count as mTLS. */
   const perConnection = new WeakMap<object, string | null>();
@@ -241,6 +212,38 @@ export function createXfccForwarder(options: XfccForwarderOptions = {}): XfccFor
   return Object.freeze({ mode, details: Object.freeze(details), header: name, headerFor, apply });
 }
 
+/** The `By` pairs: fixed (a list, or read from `serverCert`), or null to read them per connection. */
+function compileBy(options: XfccForwarderOptions): string[] | null {
+  let fixedBy: string[] | null = [];
+  if (options.serverCert !== undefined && options.by !== 'auto') {
+    throw invalidOption('serverCert', "is only read with by: 'auto'");
+  }
+  if (options.by === 'auto') {
+    fixedBy = options.serverCert === undefined ? null : byFromServerCert(options.serverCert);
+  } else if (options.by !== undefined) {
+    if (!Array.isArray(options.by)) throw invalidOption('by', "must be an array of URIs or 'auto'");
+    fixedBy = options.by.map((uri: unknown) => {
+      if (typeof uri !== 'string' || uri === '' || uri.includes(' ') || !isPrintableAscii(uri)) {
+        throw invalidOption('by', 'must contain non-empty URIs of visible ASCII characters');
+      }
+      return `By=${pairValue(uri)!}`;
+    });
+  }
+  return fixedBy;
+}
+
+/** The details to write, in Envoy's order whatever order they are given in. */
+function compileDetails(requested: unknown): XfccDetail[] {
+  if (!Array.isArray(requested)) throw invalidOption('details', `must be an array of ${DETAILS.join(', ')}`);
+  for (const detail of requested) {
+    if (!DETAILS.includes(detail)) {
+      throw invalidOption('details', `must only contain ${DETAILS.join(', ')} (case-sensitive)`);
+    }
+  }
+  if (new Set(requested).size !== requested.length) throw invalidOption('details', 'must not repeat a detail');
+  return DETAILS.filter((detail) => requested.includes(detail));
+}
+
 function joinIncoming(incoming: string | readonly string[] | undefined): string | undefined {
   if (incoming === undefined || typeof incoming === 'string') return incoming;
   if (!Array.isArray(incoming) || incoming.length === 0) return undefined;
@@ -296,7 +299,10 @@ function writeElement(
     const presented = [leaf.raw, ...presentedChain(chain)];
     pairs.push(`Chain="${presented.map((der) => urlEncode(derToPem(der))).join('')}"`);
   }
-  if (want.has('Subject')) pairs.push(`Subject="${rfc2253Subject(leaf.raw)}"`);
+  if (want.has('Subject')) {
+    const record = factsOf(leaf.x509); // parsed already: no copy of the DER, no second walk
+    pairs.push(`Subject="${opensslRfc2253(record.der, record.tbs.subject)}"`);
+  }
   if (want.has('URI')) {
     if (leaf.san.uri.length === 0) pairs.push('URI='); // Envoy's "no URI SAN"
     for (const uri of leaf.san.uri) {
@@ -351,162 +357,10 @@ function pairValue(value: string): string | null {
   return `"${value.replace(/["\\]/g, '\\$&')}"`;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Subject in RFC 2253 form, as Envoy prints it
-
 /**
- * Short names that OpenSSL and BoringSSL (Envoy's TLS library) both print for these attribute
- * types (`OBJ_nid2sn`). A type outside this table is printed as its dotted OID with the value
- * dumped as `#` and the upper-case hex of its DER (`XN_FLAG_DUMP_UNKNOWN_FIELDS`); for the rare
- * type that Envoy's BoringSSL knows and this table does not, that is where the two differ.
- */
-const SHORT_NAMES: ReadonlyMap<string, string> = new Map([
-  ['2.5.4.3', 'CN'],
-  ['2.5.4.4', 'SN'],
-  ['2.5.4.5', 'serialNumber'],
-  ['2.5.4.6', 'C'],
-  ['2.5.4.7', 'L'],
-  ['2.5.4.8', 'ST'],
-  ['2.5.4.9', 'street'],
-  ['2.5.4.10', 'O'],
-  ['2.5.4.11', 'OU'],
-  ['2.5.4.12', 'title'],
-  ['2.5.4.13', 'description'],
-  ['2.5.4.15', 'businessCategory'],
-  ['2.5.4.16', 'postalAddress'],
-  ['2.5.4.17', 'postalCode'],
-  ['2.5.4.18', 'postOfficeBox'],
-  ['2.5.4.19', 'physicalDeliveryOfficeName'],
-  ['2.5.4.20', 'telephoneNumber'],
-  ['2.5.4.41', 'name'],
-  ['2.5.4.42', 'GN'],
-  ['2.5.4.43', 'initials'],
-  ['2.5.4.44', 'generationQualifier'],
-  ['2.5.4.45', 'x500UniqueIdentifier'],
-  ['2.5.4.46', 'dnQualifier'],
-  ['2.5.4.65', 'pseudonym'],
-  ['2.5.4.72', 'role'],
-  ['0.9.2342.19200300.100.1.1', 'UID'],
-  ['0.9.2342.19200300.100.1.25', 'DC'],
-  ['1.2.840.113549.1.9.1', 'emailAddress'],
-  ['1.2.840.113549.1.9.2', 'unstructuredName'],
-  ['1.2.840.113549.1.9.8', 'unstructuredAddress'],
-]);
-
-const HEX = '0123456789ABCDEF';
-
-function hexByte(byte: number): string {
-  return HEX[byte >> 4]! + HEX[byte & 0xf]!;
-}
-
-/**
- * The subject of a DER certificate as `X509_NAME_print_ex(name, 0, XN_FLAG_RFC2253)` prints it
- * (Envoy's `getRFC2253NameFromCertificate`): RDNs most specific first, joined with `,`, the values
- * of a multi-valued RDN joined with `+` (also in reverse encoded order), `type=value` with short
- * names; string values converted to UTF-8 with every byte above 0x7F and every control character
- * as `\XX`, `\` `"` `,` `+` `<` `>` `;` backslash-escaped, and a leading `#` or space and a trailing
- * space too; values of non-string types dumped as `#` and upper-case hex DER. Pure ASCII, so always
- * safe inside a header. The caller has parsed the certificate, so the DER is well formed.
+ * The subject of a DER certificate as OpenSSL's `X509_NAME_print_ex(name, 0, XN_FLAG_RFC2253)`
+ * prints it, which is what Envoy writes as `Subject` (x509/name.ts `opensslRfc2253`).
  */
 export function rfc2253Subject(der: Buffer): string {
-  const subject = subjectOf(der);
-  const avas: Array<{ rdn: number; text: string }> = [];
-  const rdns = DerCursor.inside(der, subject);
-  for (let rdn = 0; !rdns.done; rdn++) {
-    const set = DerCursor.inside(der, rdns.expect(Tag.SET, 'relative distinguished name'));
-    while (!set.done) {
-      const fields = DerCursor.inside(der, set.expect(Tag.SEQUENCE, 'attribute'));
-      const type = fields.expect(Tag.OID, 'attribute type');
-      const value = fields.next('attribute value');
-      const oid = decodeOid(der, type.valueStart, type.end);
-      const short = SHORT_NAMES.get(oid);
-      avas.push({
-        rdn,
-        text: short === undefined ? `${oid}=${dump(der, value)}` : `${short}=${printValue(der, value)}`,
-      });
-    }
-  }
-  let out = '';
-  for (let i = avas.length - 1; i >= 0; i--) {
-    const ava = avas[i]!;
-    if (i < avas.length - 1) out += avas[i + 1]!.rdn === ava.rdn ? '+' : ',';
-    out += ava.text;
-  }
-  return out;
-}
-
-function subjectOf(der: Buffer): Tlv {
-  const certificate = DerCursor.inside(der, readTlv(der, 0, der.length));
-  const tbs = DerCursor.inside(der, certificate.expect(Tag.SEQUENCE, 'tbsCertificate'));
-  tbs.optional(0xa0, 'version');
-  tbs.expect(Tag.INTEGER, 'serialNumber');
-  tbs.expect(Tag.SEQUENCE, 'signature');
-  tbs.expect(Tag.SEQUENCE, 'issuer');
-  tbs.expect(Tag.SEQUENCE, 'validity');
-  return tbs.expect(Tag.SEQUENCE, 'subject');
-}
-
-/** `#` and the upper-case hex of the whole DER value (`ASN1_STRFLGS_DUMP_DER`). */
-function dump(der: Buffer, value: Tlv): string {
-  let out = '#';
-  for (let i = value.start; i < value.end; i++) out += hexByte(der[i]!);
-  return out;
-}
-
-/** The characters of a string value, as BoringSSL decodes each string type; null for other types. */
-function codePoints(der: Buffer, value: Tlv): number[] | null {
-  const { valueStart: s, end: e } = value;
-  const points: number[] = [];
-  switch (value.tag) {
-    case Tag.UTF8_STRING:
-      for (const ch of der.toString('utf8', s, e)) points.push(ch.codePointAt(0)!);
-      return points;
-    case Tag.NUMERIC_STRING:
-    case Tag.PRINTABLE_STRING:
-    case Tag.TELETEX_STRING:
-    case Tag.IA5_STRING:
-    case 0x17: // UTCTime
-    case 0x18: // GeneralizedTime
-    case Tag.VISIBLE_STRING:
-      for (let i = s; i < e; i++) points.push(der[i]!); // Latin-1
-      return points;
-    case Tag.BMP_STRING:
-      for (let i = s; i + 1 < e; i += 2) points.push((der[i]! << 8) | der[i + 1]!);
-      return points;
-    case Tag.UNIVERSAL_STRING:
-      for (let i = s; i + 3 < e; i += 4)
-        points.push(((der[i]! << 24) | (der[i + 1]! << 16) | (der[i + 2]! << 8) | der[i + 3]!) >>> 0);
-      return points;
-    default:
-      return null;
-  }
-}
-
-/** UTF-8 bytes of one code point (surrogates included, as OpenSSL's UTF8_putc writes them). */
-function utf8(cp: number): number[] {
-  if (cp < 0x80) return [cp];
-  if (cp < 0x800) return [0xc0 | (cp >> 6), 0x80 | (cp & 0x3f)];
-  if (cp < 0x10000) return [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)];
-  return [0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)];
-}
-
-/** BoringSSL `do_buf` + `do_esc_char` with ESC_2253 | ESC_CTRL | ESC_MSB | UTF8_CONVERT. */
-function printValue(der: Buffer, value: Tlv): string {
-  const points = codePoints(der, value);
-  if (points === null) return dump(der, value); // ASN1_STRFLGS_DUMP_UNKNOWN
-  let out = '';
-  for (let i = 0; i < points.length; i++) {
-    const bytes = utf8(points[i]!);
-    for (let j = 0; j < bytes.length; j++) {
-      const byte = bytes[j]!;
-      const first = i === 0 && j === 0;
-      const last = i === points.length - 1 && j === bytes.length - 1;
-      const ch = String.fromCharCode(byte);
-      if (byte > 0x7f || byte < 0x20 || byte === 0x7f) out += `\\${hexByte(byte)}`;
-      else if (ch === '\\' || ch === '"' || ',+<>;'.includes(ch)) out += `\\${ch}`;
-      else if ((first && (ch === ' ' || ch === '#')) || (last && ch === ' ')) out += `\\${ch}`;
-      else out += ch;
-    }
-  }
-  return out;
+  return opensslRfc2253(der, readTbs(der).subject);
 }

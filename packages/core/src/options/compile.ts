@@ -1,7 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
 import { type CompiledRules, compileRules, type RulesOption } from '../authorize/rules.js';
-import { invalidOption, rejectUnknownOptions } from '../errors.js';
-import { compileDebug, type DecisionHook } from '../pipeline/observe.js';
 import {
   type CompiledHeaderSource,
   type CustomSourceOptions,
@@ -26,9 +24,23 @@ import {
   type VerifyPolicy,
 } from '../trust/path/verify.js';
 import { type CompiledPins, compilePins, type PinsOption } from '../trust/pins.js';
-import { compileRevocation, type RevocationChecker, type RevocationOptions } from '../trust/revocation.js';
+import { compileRevocation, type RevocationChecker, type RevocationOptions } from '../trust/revocation/index.js';
+import { compileTrustStrategy, type TrustStrategy } from '../trust/strategy.js';
+import {
+  booleanOption,
+  functionOption,
+  headerNameOption,
+  integerOption,
+  invalidOption,
+  knownKeys,
+  objectOption,
+  oneOf,
+  stringList,
+} from '../validate.js';
+import { proxyVerdictText } from './describe.js';
+import { compileObservation, type DecisionHook } from './observe.js';
 import { type ProxyName, type ProxyPreset, presetHeaderSource, resolvePreset } from './presets.js';
-import { compileWarnings, createWarn, type WarnFn, type WarningsOption } from './warnings.js';
+import type { WarnFn, WarningsOption } from './warnings.js';
 
 export type Mode = 'require' | 'accept' | 'ignore';
 
@@ -181,6 +193,8 @@ export interface CompiledOptions {
   rules: CompiledRules | null;
   /** Null when revocation is off. */
   revocation: RevocationChecker | null;
+  /** What makes a presented certificate trusted, from the TLS connection and forwarded: chosen once, here. */
+  trust: TrustStrategy;
   purpose: string;
   clock: () => Date;
   /** The clock in milliseconds: `Date.now` unless a clock was given (no Date per request). */
@@ -203,6 +217,7 @@ export interface CompiledOptions {
 
 const XFCC_OPTIONS: ReadonlySet<string> = new Set(['header', 'element', 'by', 'limits']);
 const MODES: readonly Mode[] = ['require', 'accept', 'ignore'];
+const ELEMENTS: readonly ('last' | 'first' | 'only')[] = ['last', 'first', 'only'];
 const SOURCES: readonly SourceOption[] = ['auto', 'tls', 'xfcc', ...HEADER_SOURCE_NAMES];
 const SETTINGS_KEYS: Record<HeaderSourceName, 'rfc9440' | 'traefik' | 'urlPem' | 'base64Der' | 'awsAlb'> = {
   rfc9440: 'rfc9440',
@@ -242,14 +257,61 @@ const KNOWN_OPTIONS = new Set([
 ]);
 
 /** Validate and normalise once, at construction: misuse fails at start-up naming the option. */
-export function compileOptions(options: ClientCertOptions = {}): CompiledOptions {
-  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'must be an object');
-  rejectUnknownOptions(options, KNOWN_OPTIONS);
-  const mode = options.mode ?? 'require';
-  if (!MODES.includes(mode)) throw invalidOption('mode', `must be one of ${MODES.join(', ')}`);
-
+export function compileOptions(input: ClientCertOptions = {}): CompiledOptions {
+  const options = objectOption(input, 'options') as ClientCertOptions;
+  knownKeys(options, KNOWN_OPTIONS);
+  const mode = oneOf(options.mode ?? 'require', MODES, 'mode');
   const detected = options.proxy === undefined ? detectPlatform(process.env) : null;
   const preset = options.proxy !== undefined ? resolvePreset(options.proxy) : detected;
+  const sourcing = compileSources(options, preset);
+  const forwardedTrust = compileForwardedTrust(options, preset, detected !== null, sourcing.sources);
+  // `true` (express's "trust proxy") is every peer; the start-up warns about it (trust_proxy_everywhere).
+  const trustProxy =
+    options.trustProxy === true
+      ? { fn: () => true, description: 'every peer (trustProxy: true)' }
+      : compileTrustProxy(options.trustProxy ?? preset?.defaultTrustProxy ?? DEFAULT_TRUST_PROXY);
+  const chains = compileChains(options);
+  const time = compileTime(options);
+  const rejectStatus = integerOption(options.rejectStatus ?? 403, 'rejectStatus', { min: 400, max: 499 });
+  const xfcc = compileXfcc(options.xfcc ?? {}, preset);
+  const narrowing = compileNarrowing(options, chains.anchors);
+  const purpose = compilePurpose(options.purpose);
+  const observation = compileObservation(options);
+  const trust = compileTrustStrategy({
+    ...chains,
+    ...forwardedTrust,
+    pins: narrowing.pins,
+    proxyReportsVerdict: preset?.proxyVerifies === true,
+    purpose,
+    clockToleranceMs: time.clockToleranceMs,
+    proxyVerdictText: proxyVerdictText(sourcing.forwarded),
+  });
+  return {
+    mode,
+    ...sourcing,
+    preset,
+    presetOrigin: options.proxy !== undefined ? 'option' : detected ? 'environment' : null,
+    trustProxy: trustProxy.fn,
+    trustProxyDescription: trustProxy.description,
+    trustProxyIsDefault: options.trustProxy === undefined,
+    ...forwardedTrust,
+    ...chains,
+    ...narrowing,
+    trust,
+    purpose,
+    ...time,
+    ...xfcc,
+    rejectStatus,
+    problemTypeBase: options.problemTypeBase ?? 'urn:clientcert:problem:',
+    ...observation,
+  };
+}
+
+/** `source` (and `auto` under a preset), compiled: which sources are read, in order. */
+function compileSources(
+  options: ClientCertOptions,
+  preset: ProxyPreset | null,
+): Pick<CompiledOptions, 'sources' | 'forwarded' | 'tlsFromClientsOnly'> {
   const compileHeader = (name: HeaderSourceName): CompiledHeaderSource => {
     const key = SETTINGS_KEYS[name];
     const fromPreset = preset?.source === name ? presetHeaderSource(preset) : undefined;
@@ -269,48 +331,52 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
   const listed = Array.isArray(options.source) ? options.source : [options.source ?? 'auto'];
   const sources = listed.map((source) => (source === 'auto' && preset ? forwarded : compileSource(source)));
   if (sources.length === 0) throw invalidOption('source', 'must name at least one source');
-  const readsHeaders = sources.some((source) => source !== 'tls');
   const tlsFromClientsOnly = sources.includes('tls') && sources.some((source) => source !== 'tls' && source !== 'auto');
+  return { sources, forwarded, tlsFromClientsOnly };
+}
 
-  if (options.proxyVerified !== undefined && typeof options.proxyVerified !== 'boolean')
-    throw invalidOption('proxyVerified', 'must be true or false');
-  if (options.proxyVerified && preset?.verification === 'never') {
+/** Who may vouch for a forwarded certificate instead of `ca`: the named proxy, or (explicitly) nobody. */
+function compileForwardedTrust(
+  options: ClientCertOptions,
+  preset: ProxyPreset | null,
+  detected: boolean,
+  sources: readonly CompiledSource[],
+): Pick<CompiledOptions, 'proxyVerified' | 'unverifiedForwarded'> {
+  const proxyVerified =
+    options.proxyVerified === undefined ? undefined : booleanOption(options.proxyVerified, 'proxyVerified');
+  if (proxyVerified && preset?.verification === 'never') {
     throw invalidOption(
       'proxyVerified',
       `cannot be true: ${preset.proxy}${detected ? ' (detected from the environment)' : ''} forwards ` +
         "certificates without verifying them, so anyone could present a certificate they made; configure `ca` (your clients' CA) or `pins`",
     );
   }
-  if (options.proxyVerified && !preset) {
+  if (proxyVerified && !preset) {
     throw invalidOption(
       'proxyVerified',
       'needs `proxy`: name the proxy that verifies client certificates (envoy, istio, nginx, ' +
         'ingress-nginx, traefik, haproxy, caddy, aws-alb, cloudflare), so that its own verdict is read where it sends one; or configure `ca`',
     );
   }
-  const unverifiedForwarded = options.dangerouslyTrustAnyForwardedCertificate ?? false;
-  if (typeof unverifiedForwarded !== 'boolean')
-    throw invalidOption('dangerouslyTrustAnyForwardedCertificate', 'must be true or false');
-  if (unverifiedForwarded && options.proxyVerified) {
-    throw invalidOption(
-      'dangerouslyTrustAnyForwardedCertificate',
-      'contradicts proxyVerified: either the proxy verifies, or nobody does',
-    );
+  const option = 'dangerouslyTrustAnyForwardedCertificate';
+  const unverifiedForwarded = booleanOption(options.dangerouslyTrustAnyForwardedCertificate ?? false, option);
+  if (unverifiedForwarded && proxyVerified) {
+    throw invalidOption(option, 'contradicts proxyVerified: either the proxy verifies, or nobody does');
   }
-  if (unverifiedForwarded && !readsHeaders) {
-    throw invalidOption(
-      'dangerouslyTrustAnyForwardedCertificate',
-      'applies to forwarded certificates, and no source reads a forwarded header',
-    );
+  if (unverifiedForwarded && !sources.some((source) => source !== 'tls')) {
+    throw invalidOption(option, 'applies to forwarded certificates, and no source reads a forwarded header');
   }
+  return {
+    // A preset whose proxy verifies (always, or says so per request) is trusted for that unless told otherwise.
+    proxyVerified: !unverifiedForwarded && (proxyVerified ?? preset?.proxyVerifies ?? false),
+    unverifiedForwarded,
+  };
+}
 
-  // `true` (express's "trust proxy") is every peer; the start-up warns about it (trust_proxy_everywhere).
-  const trustProxyIsDefault = options.trustProxy === undefined;
-  const trust =
-    options.trustProxy === true
-      ? { fn: () => true, description: 'every peer (trustProxy: true)' }
-      : compileTrustProxy(options.trustProxy ?? preset?.defaultTrustProxy ?? DEFAULT_TRUST_PROXY);
-
+/** `ca`, `intermediates` and `verifyPolicy`: what path validation starts from. */
+function compileChains(
+  options: ClientCertOptions,
+): Pick<CompiledOptions, 'anchors' | 'intermediatePool' | 'verifyPolicy'> {
   let anchors: X509Certificate[] | null = null;
   if (options.ca !== undefined) {
     try {
@@ -319,7 +385,6 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
       throw invalidOption('ca', `could not be read: ${(error as Error).message}`);
     }
   }
-
   let intermediatePool: X509Certificate[] = [];
   if (options.intermediates !== undefined) {
     if (!anchors)
@@ -336,34 +401,43 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
   } catch (error) {
     throw invalidOption('verifyPolicy', (error as Error).message);
   }
+  return { anchors, intermediatePool, verifyPolicy };
+}
 
+/** `clock` and `clockTolerance`. */
+function compileTime(options: ClientCertOptions): Pick<CompiledOptions, 'clock' | 'now' | 'clockToleranceMs'> {
   const clockTolerance = options.clockTolerance ?? 0;
   if (!Number.isFinite(clockTolerance) || clockTolerance < 0)
     throw invalidOption('clockTolerance', 'must be a number of seconds >= 0');
-  const rejectStatus = options.rejectStatus ?? 403;
-  if (!Number.isInteger(rejectStatus) || rejectStatus < 400 || rejectStatus > 499)
-    throw invalidOption('rejectStatus', 'must be a 4xx status code');
-  if (options.clock !== undefined && typeof options.clock !== 'function')
-    throw invalidOption('clock', 'must be a function returning a Date');
+  const clock =
+    options.clock === undefined ? undefined : functionOption<() => Date>(options.clock, 'clock', 'returning a Date');
+  return {
+    clock: clock ?? (() => new Date()),
+    now: clock ? () => clock().getTime() : Date.now,
+    clockToleranceMs: clockTolerance * 1000,
+  };
+}
 
-  const xfcc = options.xfcc ?? {};
-  if (typeof xfcc !== 'object' || xfcc === null)
-    throw invalidOption('xfcc', 'must be an object such as { header, element, by, limits }');
-  rejectUnknownOptions(xfcc, XFCC_OPTIONS, 'xfcc');
+/** `xfcc`: its header, which element describes the client, whose `By` to require, and limits. */
+function compileXfcc(
+  input: unknown,
+  preset: ProxyPreset | null,
+): Pick<CompiledOptions, 'xfccHeader' | 'xfccElement' | 'xfccBy' | 'xfccLimits'> {
+  const xfcc = objectOption(input, 'xfcc', '{ header, element, by, limits }') as NonNullable<ClientCertOptions['xfcc']>;
+  knownKeys(xfcc, XFCC_OPTIONS, 'xfcc');
   // Validated here, at start-up: a bad limit would otherwise surface on the first request.
   const xfccLimits = resolveXfccLimits(xfcc.limits);
-  const xfccElement = xfcc.element ?? preset?.xfccElement ?? 'last';
-  if (!['last', 'first', 'only'].includes(xfccElement))
-    throw invalidOption('xfcc.element', 'must be last, first or only');
-  const xfccHeader = (
-    xfcc.header ?? (preset?.source === 'xfcc' ? preset.header : 'x-forwarded-client-cert')
-  ).toLowerCase();
-  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(xfccHeader)) throw invalidOption('xfcc.header', 'must be an HTTP header name');
-  const byList = xfcc.by === undefined ? null : Array.isArray(xfcc.by) ? xfcc.by : [xfcc.by];
-  if (byList && (byList.length === 0 || byList.some((by) => typeof by !== 'string' || by.length === 0))) {
-    throw invalidOption('xfcc.by', 'must be a URI or a non-empty list of URIs');
-  }
+  const xfccElement = oneOf(xfcc.element ?? preset?.xfccElement ?? 'last', ELEMENTS, 'xfcc.element');
+  const header = xfcc.header ?? (preset?.source === 'xfcc' ? preset.header : 'x-forwarded-client-cert');
+  const by = xfcc.by === undefined ? null : stringList(xfcc.by, 'xfcc.by');
+  return { xfccHeader: headerNameOption(header, 'xfcc.header'), xfccElement, xfccBy: by && new Set(by), xfccLimits };
+}
 
+/** `pins`, `rules` and `revocation`: what narrows a trusted certificate. */
+function compileNarrowing(
+  options: ClientCertOptions,
+  anchors: readonly X509Certificate[] | null,
+): Pick<CompiledOptions, 'pins' | 'rules' | 'revocation'> {
   const pins = options.pins === undefined ? null : compilePins(options.pins);
   if (pins?.usesChain && !anchors) {
     throw invalidOption(
@@ -381,59 +455,16 @@ export function compileOptions(options: ClientCertOptions = {}): CompiledOptions
       'needs `ca`: revocation is checked along the chain verified to the trust anchors',
     );
   }
+  return { pins, rules, revocation };
+}
 
+function compilePurpose(purpose: string | undefined): string {
   try {
-    resolvePurpose(options.purpose);
+    resolvePurpose(purpose);
   } catch (error) {
     throw invalidOption('purpose', (error as Error).message);
   }
-
-  const logger = options.logger === false ? null : (options.logger ?? console);
-  if (
-    logger !== null &&
-    (typeof logger !== 'object' || typeof logger.info !== 'function' || typeof logger.warn !== 'function')
-  ) {
-    throw invalidOption('logger', 'must be false or an object with info(message) and warn(message)');
-  }
-  const offWarnings = compileWarnings(options.warnings);
-  if (options.onDecision !== undefined && typeof options.onDecision !== 'function')
-    throw invalidOption('onDecision', 'must be a function (event) => void');
-  if (options.debug !== undefined && typeof options.debug !== 'boolean')
-    throw invalidOption('debug', 'must be true or false');
-  return {
-    mode,
-    sources,
-    forwarded,
-    preset,
-    presetOrigin: options.proxy !== undefined ? 'option' : detected ? 'environment' : null,
-    trustProxy: trust.fn,
-    trustProxyDescription: trust.description,
-    trustProxyIsDefault,
-    tlsFromClientsOnly,
-    unverifiedForwarded,
-    anchors,
-    intermediatePool,
-    verifyPolicy,
-    // A preset whose proxy verifies (always, or says so per request) is trusted for that unless told otherwise.
-    proxyVerified: !unverifiedForwarded && (options.proxyVerified ?? preset?.proxyVerifies ?? false),
-    pins,
-    rules,
-    revocation,
-    purpose: options.purpose ?? 'clientAuth',
-    clock: options.clock ?? (() => new Date()),
-    now: options.clock ? () => options.clock!().getTime() : Date.now,
-    clockToleranceMs: clockTolerance * 1000,
-    xfccHeader,
-    xfccElement,
-    xfccBy: byList ? new Set(byList) : null,
-    xfccLimits,
-    rejectStatus,
-    problemTypeBase: options.problemTypeBase ?? 'urn:clientcert:problem:',
-    logger,
-    warn: createWarn(logger, offWarnings),
-    onDecision: options.onDecision ?? null,
-    debug: compileDebug(options.debug, logger, process.env),
-  };
+  return purpose ?? 'clientAuth';
 }
 
 /**

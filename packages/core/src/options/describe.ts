@@ -4,7 +4,9 @@
  * options; printed in the start-up line (`describe()`) and used by the start-up warnings.
  */
 
+import type { CompiledHeaderSource } from '../sources/headers.js';
 import { trustAnchorProblems } from '../trust/path/verify.js';
+import type { TrustRoute } from '../trust/strategy.js';
 import type { CompiledOptions, CompiledSource } from './compile.js';
 import type { StartupFacts } from './warnings.js';
 
@@ -71,26 +73,16 @@ function sourceText(options: CompiledOptions, source: CompiledSource): string {
   return headerName(options, source);
 }
 
+/** The compiled trust routes in words: one when anchors or pins decide every route, else per kind read. */
 function trustText(options: CompiledOptions): string {
-  const pins = options.pins ? `${options.pins.size} pin(s)` : '';
-  if (options.anchors) return `${options.anchors.length} trust anchor(s)${pins ? `, narrowed by ${pins}` : ''}`;
-  if (pins) return `pinned certificates (${pins})`;
-  // On a server with a client CA per server name, the stack's verdict holds for that name only.
-  const tls = options.sources.some((s) => s === 'tls' || s === 'auto')
-    ? 'the TLS stack for TLS connections (for its server name only: with several names, a resumed session or a request for another host is refused)'
-    : '';
-  const forwarded = !options.sources.some((s) => s !== 'tls')
-    ? ''
-    : options.unverifiedForwarded
-      ? 'NOTHING for forwarded certificates (dangerouslyTrustAnyForwardedCertificate)'
-      : options.proxyVerified
-        ? `the proxy's verification${verdictText(options)}`
-        : 'none for forwarded certificates (no ca, pins or proxy verification: they are refused)';
-  return [tls, forwarded].filter(Boolean).join('; ') || 'none';
+  const { tls, forwarded } = options.trust;
+  if (tls === forwarded) return tls.description;
+  const parts = [readsTls(options) ? tls.description : '', readsForwarded(options) ? forwarded.description : ''];
+  return parts.filter(Boolean).join('; ') || 'none';
 }
 
-function verdictText(options: CompiledOptions): string {
-  const source = options.forwarded;
+/** How the named proxy says it verified the certificate it forwards (for the proxy route's description). */
+export function proxyVerdictText(source: 'xfcc' | CompiledHeaderSource): string {
   if (source === 'xfcc') return ' (proxyVerified)';
   if (source.mode === 'verify') return ' (ALB verify mode)';
   return source.verifyHeader
@@ -98,24 +90,35 @@ function verdictText(options: CompiledOptions): string {
     : ' (proxyVerified)';
 }
 
+function readsTls(options: CompiledOptions): boolean {
+  return options.sources.some((s) => s === 'tls' || s === 'auto');
+}
+
+function readsForwarded(options: CompiledOptions): boolean {
+  return options.sources.some((s) => s !== 'tls');
+}
+
+const TLS_VERIFIED: Partial<Record<TrustRoute['kind'], string>> = {
+  chain: 'chains to the trust anchors',
+  pin: 'is pinned',
+  tls: 'the TLS stack verified',
+};
+
 function whoCanMint(options: CompiledOptions): string {
   const who: string[] = [];
-  if (options.sources.some((s) => s === 'tls' || s === 'auto')) {
-    const verified = options.anchors
-      ? 'chains to the trust anchors'
-      : options.pins
-        ? 'is pinned'
-        : 'the TLS stack verified';
-    who.push(`a TLS client holding the private key of a certificate that ${verified}`);
-  }
-  if (options.sources.some((s) => s !== 'tls')) {
+  const { tls, forwarded } = options.trust;
+  if (readsTls(options))
+    who.push(`a TLS client holding the private key of a certificate that ${TLS_VERIFIED[tls.kind]}`);
+  if (readsForwarded(options)) {
     const peers = `any peer in trustProxy (${options.trustProxyDescription})`;
+    // The explicit choice is said as such even where anchors would still verify.
     if (options.unverifiedForwarded) who.push(`${peers}, with any certificate at all, even one it made itself`);
-    else if (options.anchors || options.pins) {
+    else if (forwarded.kind === 'chain' || forwarded.kind === 'pin') {
+      const accepting = forwarded.kind === 'chain' ? 'trust anchors' : 'pins';
       who.push(
-        `${peers}, with any certificate the ${options.anchors ? 'trust anchors' : 'pins'} accept: forwarded certificates prove no key possession`,
+        `${peers}, with any certificate the ${accepting} accept: forwarded certificates prove no key possession`,
       );
-    } else if (options.proxyVerified) who.push(`${peers}, with any certificate it says it verified`);
+    } else if (forwarded.kind === 'proxy') who.push(`${peers}, with any certificate it says it verified`);
   }
   return who.length > 0 ? who.join('; and ') : 'nobody (no certificate can be trusted)';
 }

@@ -1,14 +1,15 @@
 /**
  * Presets by proxy name: which header a TLS-terminating proxy forwards the client certificate in,
  * how it is encoded, which XFCC element describes the client, whether and how the proxy itself
- * verified the chain, and what it does with a client-sent header of the same name (from
- * the header-formats reference (header-formats.md) §1–§14, in particular the anti-spoofing table §14.2).
+ * verified the chain, and what it does with a client-sent header of the same name (each proxy's
+ * own documentation of its header and of whether it replaces or appends to a client's copy; the
+ * `strips` line of every preset says which, and docs/proxies.md is generated from these rows).
  *
  * A preset is plain data to merge into the options. It never turns on `proxyVerified` by itself:
  * trusting a proxy's verification instead of `ca` stays an explicit decision of the configuration,
  * and `verification` says whether that decision can be honoured (see ProxyVerification).
  */
-import { invalidOption } from '../errors.js';
+
 import type {
   DescriptionHeaders,
   HeaderSourceName,
@@ -16,6 +17,7 @@ import type {
   VerifyHeaderOption,
 } from '../sources/headers.js';
 import type { XfccElementPolicy } from '../sources/xfcc.js';
+import { invalidOption } from '../validate.js';
 
 export type ProxyName =
   | 'azure-container-apps'
@@ -46,7 +48,7 @@ export type ProxyVerification = 'always' | 'header' | 'config' | 'never';
 
 export interface ProxyPreset {
   readonly proxy: ProxyName;
-  /** The header format (DESIGN.md source names). */
+  /** The header format: a `source` name of the options. */
   readonly source: 'xfcc' | HeaderSourceName;
   /** The certificate header, lower-case as Node delivers it. */
   readonly header: string;
@@ -81,7 +83,7 @@ export interface ProxyPreset {
   readonly defaultTrustProxyReason?: string;
   /** True when the proxy's own verification can be relied on by default: `verification` is `always` or `header`. */
   readonly proxyVerifies: boolean;
-  /** One line: does the proxy remove a client-sent copy of these headers (§14.2)? */
+  /** One line: does the proxy remove a client-sent copy of these headers? */
   readonly strips: string;
   /** One line: the proxy configuration this preset assumes. */
   readonly setup: string;
@@ -141,7 +143,7 @@ const TABLE: Record<ProxyName, PresetInput> = {
   },
   nginx: {
     source: 'url-pem',
-    // nginx has no fixed name; these are ingress-nginx's, the canonical example (§5.2/§5.3).
+    // nginx has no fixed name; these are ingress-nginx's, the canonical example.
     header: 'ssl-client-cert',
     verifyHeader: NGINX_VERIFY,
     // Compared when nginx sends them (proxy_set_header … $ssl_client_s_dn / $ssl_client_i_dn).

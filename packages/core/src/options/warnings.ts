@@ -5,8 +5,8 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import type { CompiledRules } from '../authorize/rules.js';
-import { invalidOption } from '../errors.js';
 import type { TrustProxyFn } from '../sources/proxy-trust.js';
+import { booleanOption, invalidOption } from '../validate.js';
 import { certificateValidity } from '../x509/certificate.js';
 import type { ProxyPreset } from './presets.js';
 
@@ -54,8 +54,7 @@ export function compileWarnings(input: unknown): ReadonlySet<WarningCode> | null
   for (const [code, on] of Object.entries(input)) {
     if (!KNOWN.has(code))
       throw invalidOption(`warnings.${code}`, `is not a warning code (one of ${WARNING_CODES.join(', ')})`);
-    if (typeof on !== 'boolean') throw invalidOption(`warnings.${code}`, 'must be true or false');
-    if (!on) off.add(code as WarningCode);
+    if (!booleanOption(on, `warnings.${code}`)) off.add(code as WarningCode);
   }
   return off;
 }
@@ -242,5 +241,125 @@ export function startupWarnings(facts: StartupFacts, warn: WarnFn): void {
   }
   if (facts.crlProblems.length > 0) {
     warn('crl_not_usable', facts.crlProblems.map(escapeForLog).join('; '));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Warnings at request time: each said once (or at most once a minute), so a flood of requests
+// cannot flood the log. Their state belongs to one middleware instance.
+
+const UNTRUSTED_HEADER_REPORT_INTERVAL_MS = 60_000;
+
+/** What the request-time warnings need of the compiled configuration. */
+export interface RuntimeWarningFacts {
+  /** False when the logger is off: nothing is worth even formatting. */
+  readonly logging: boolean;
+  readonly trustProxyDescription: string;
+  readonly xfccHeader: string;
+  readonly startup: StartupFacts;
+}
+
+export class RuntimeWarnings {
+  readonly #warn: WarnFn;
+  readonly #facts: RuntimeWarningFacts;
+  #lastUntrustedReport = -Infinity;
+  #forwardedChecked = false;
+  #reencryptionReported = false;
+  #hookFailed = false;
+  readonly #chainMissingReported = new Set<'resumed' | 'taken'>();
+  readonly #serversChecked = new WeakSet<object>();
+
+  constructor(warn: WarnFn, facts: RuntimeWarningFacts) {
+    this.#warn = warn;
+    this.#facts = facts;
+  }
+
+  /** Passed through: a soft-fail revocation answer says why, every time. */
+  revocationSoftFail(message: string): void {
+    this.#warn('revocation_soft_fail', message);
+  }
+
+  /** A TLS server that never asks for a client certificate cannot get one: warn once per server. */
+  requestCertOff(socket: object): void {
+    const server = (socket as { server?: { requestCert?: unknown } }).server;
+    if (typeof server !== 'object' || server === null || this.#serversChecked.has(server)) return;
+    this.#serversChecked.add(server);
+    if (server.requestCert === true) return;
+    this.#warn(
+      'tls_request_cert_off',
+      'the TLS server does not ask for client certificates (requestCert is not true), so the TLS ' +
+        'source never gets one: set requestCert: true (and rejectUnauthorized: false to let this library answer)',
+    );
+  }
+
+  /** A forwarded header from a peer outside trustProxy; `address` null: no socket and no `remoteAddress`. */
+  untrustedPeerHeader(headerNames: string, address: string | null): void {
+    const now = Date.now();
+    if (!this.#facts.logging || now - this.#lastUntrustedReport < UNTRUSTED_HEADER_REPORT_INTERVAL_MS) return;
+    this.#lastUntrustedReport = now;
+    const trusted = escapeForLog(this.#facts.trustProxyDescription);
+    this.#warn(
+      'untrusted_peer_header',
+      address === null
+        ? `ignored a ${headerNames} header on a request with no socket and no remoteAddress: a forwarded header is read only ` +
+            'from a peer in trustProxy; pass the address of the peer that sent the request as remoteAddress; reported at most once a minute'
+        : `ignored a ${headerNames} header from ${address}, a peer outside trustProxy (${trusted}): ` +
+            `if ${address} is your proxy, add it to trustProxy; reported at most once a minute`,
+    );
+  }
+
+  /**
+   * `auto` without a proxy reads XFCC on plain-HTTP connections only; whether the app ever gets
+   * one is known at the first such request, and only then is "nothing can trust it" worth saying.
+   */
+  forwardedUntrusted(): void {
+    if (this.#forwardedChecked) return;
+    this.#forwardedChecked = true;
+    warnForwardedUntrusted(this.#facts.startup, this.#warn);
+  }
+
+  /**
+   * `auto` without a proxy takes a TLS connection's peer for the client. A TLS connection that
+   * forwards XFCC is a proxy re-encrypting to the app, whose own certificate would be read as the
+   * client's: the configuration must name it. Said once.
+   */
+  proxyNotNamed(socket: { readonly remoteAddress?: string | undefined }): void {
+    if (this.#reencryptionReported) return;
+    this.#reencryptionReported = true;
+    this.#warn(
+      'proxy_not_named',
+      `a TLS connection from ${escapeForLog(socket.remoteAddress ?? 'unknown')}, a peer in ` +
+        `trustProxy, sent ${this.#facts.xfccHeader}: a proxy re-encrypts to this app, and the certificate of its connection is its ` +
+        "own, not the client's; such requests are refused until the proxy is named with `proxy` (then only its header is read)",
+    );
+  }
+
+  /** Intermediates the client sent are gone from its connection: what to do, once per cause. */
+  chainMissing(cause: 'resumed' | 'taken'): void {
+    if (this.#chainMissingReported.has(cause)) return;
+    this.#chainMissingReported.add(cause);
+    this.#warn(
+      'tls_chain_missing',
+      cause === 'resumed'
+        ? 'a client resumed a TLS session, which carries its leaf certificate only, and this process has not seen that ' +
+            "certificate's intermediates on a full handshake (another worker or an earlier process made the session): the path to " +
+            '`ca` cannot be verified, so the client is refused until it connects without resuming. Give the intermediates with ' +
+            'the `intermediates` option; reported once'
+        : 'the TLS stack verified a client certificate through intermediates that are no longer on its connection: code that ' +
+            "ran before the middleware called getPeerX509Certificate() on it, and Node 20 hands a peer's chain out only once. " +
+            'The client is refused. Put the middleware first and read the certificate from its result (req.clientCert), or ' +
+            'give the intermediates with the `intermediates` option; reported once',
+    );
+  }
+
+  /** The request goes on as decided; the failure of `onDecision` (or the debug sink) is reported once. */
+  decisionHookFailed(error: unknown): void {
+    if (this.#hookFailed) return;
+    this.#hookFailed = true;
+    const reason = escapeForLog(String(error instanceof Error ? error.message : error).slice(0, 200));
+    this.#warn(
+      'on_decision_error',
+      `onDecision (or the debug logger) threw (${reason}); the decision stands; reported once`,
+    );
   }
 }

@@ -4,48 +4,14 @@
  * is allocated, on a request that nobody observes.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { debuglog } from 'node:util';
-import type { RejectionCode } from '../errors.js';
-import type { ClientCertificate, SourceName, Verification } from '../model.js';
+import type { AuthResult } from '../decide/decide.js';
+import type { SourceName } from '../model.js';
+import { DECISION_CHANNEL, type DecisionEvent } from '../options/observe.js';
 import { escapeForLog } from '../options/warnings.js';
+import type { Pipeline } from './cache.js';
 
-/** The diagnostics channel every decision is published to (when it has subscribers). */
-export const DECISION_CHANNEL = 'clientcert:decision';
+/** Every decision is published here (when it has subscribers). */
 export const decisionChannel = diagnosticsChannel.channel(DECISION_CHANNEL);
-
-/**
- * What was decided about one request. Safe for logs: no PEM, no header text; the strings that can
- * come from a certificate (`subject`) are escaped (control characters, quotes, backslashes).
- */
-export interface DecisionEvent {
-  /** `authenticated`: a certificate passed. `anonymous`: none, and mode `accept` let it through. `rejected`: a problem response. */
-  readonly outcome: 'authenticated' | 'anonymous' | 'rejected';
-  readonly ok: boolean;
-  readonly mode: 'require' | 'accept';
-  /** The problem `code` of a rejection, else null. */
-  readonly code: RejectionCode | null;
-  /** The check that decided a rejection (`presence`, `trust`, `chain.expired`, `pins`, `rules.identities`, …), else null. */
-  readonly check: string | null;
-  /** The problem `instance` of a rejection (`urn:uuid:…`), to find the response in logs. */
-  readonly instance: string | null;
-  /** SHA-256 of the presented leaf's DER (lower-case hex), when a certificate was presented. */
-  readonly fingerprint: string | null;
-  /** RFC 4514 subject of an authenticated certificate, escaped; null otherwise. */
-  readonly subject: string | null;
-  /** The `rules.identities` entry that admitted the certificate. */
-  readonly identity: string | null;
-  /** The pin that matched. */
-  readonly pin: string | null;
-  readonly verifiedBy: Verification | null;
-  /** Which source the certificate (or the failure) came from; null when nothing was presented. */
-  readonly source: SourceName | null;
-  /** For a forwarded header: the peer address it came from (the proxy hop); null for the TLS connection. */
-  readonly hop: string | null;
-  /** True when the decision was taken from a cache (per connection, header value or presented chain). */
-  readonly cached: boolean;
-}
-
-export type DecisionHook = (event: DecisionEvent) => void | Promise<void>;
 
 /** What the pipeline records about a request that is observed (allocated only then). */
 export interface Trace {
@@ -61,38 +27,32 @@ export function newTrace(debug: boolean): Trace {
   return { source: null, hop: null, cached: false, fingerprint: null, steps: debug ? [] : null };
 }
 
-/** The sink of debug lines: `debug: true` → the logger; else `NODE_DEBUG=clientcert` or `DEBUG=clientcert`. */
-export function compileDebug(
-  option: boolean | undefined,
-  logger: { info(message: string): void; debug?(message: string): void } | null,
-  env: NodeJS.ProcessEnv,
-): ((line: string) => void) | null {
-  if (option === false) return null;
-  if (option === true) {
-    if (!logger) return (line) => console.error(line);
-    return logger.debug ? (line) => logger.debug!(line) : (line) => logger.info(line);
+/**
+ * Observed requests only: the decision of the current source is being taken now, not served from
+ * a cache (marked on the deciding side, so the cache-hit path carries no extra code).
+ */
+export function decidedNow(trace: Trace | null): void {
+  if (trace !== null) trace.cached = false;
+}
+
+/** Publishes, explains and hands to the hook the decision of one observed request, and returns it. */
+export function report(pipeline: Pipeline, result: AuthResult, trace: Trace): AuthResult {
+  const { mode, onDecision: hook, debug: explain } = pipeline.options;
+  const event = decisionEvent(mode as 'require' | 'accept', result, trace);
+  if (decisionChannel.hasSubscribers) decisionChannel.publish(event);
+  try {
+    if (explain)
+      explain(debugLine(event, result.ok ? null : (result.error.reason ?? result.error.message), trace.steps));
+    // An async hook's rejection would otherwise be unhandled, and end the process.
+    const returned: unknown = hook ? hook(event) : undefined;
+    if (returned instanceof Promise) returned.catch((error: unknown) => pipeline.warnings.decisionHookFailed(error));
+  } catch (error) {
+    pipeline.warnings.decisionHookFailed(error);
   }
-  const nodeDebug = debuglog('clientcert');
-  if (nodeDebug.enabled) return (line) => nodeDebug('%s', line);
-  if (debugEnvNames(env.DEBUG)) return (line) => console.error(line);
-  return null;
+  return result;
 }
 
-/** The `debug` package's convention: DEBUG=clientcert, clientcert:*, or *, in a comma or space separated list. */
-function debugEnvNames(value: string | undefined): boolean {
-  if (!value) return false;
-  const names = value.split(/[\s,]+/);
-  if (names.some((name) => name === '-clientcert' || name === '-clientcert:*')) return false;
-  return names.some((name) => name === 'clientcert' || name === 'clientcert:*' || name === '*');
-}
-
-export function decisionEvent(
-  mode: 'require' | 'accept',
-  result:
-    | { ok: true; certificate: ClientCertificate | null }
-    | { ok: false; error: { code: RejectionCode; check: string | undefined }; problem: { instance: string } },
-  trace: Trace,
-): DecisionEvent {
+export function decisionEvent(mode: 'require' | 'accept', result: AuthResult, trace: Trace): DecisionEvent {
   if (result.ok) {
     const cert = result.certificate;
     return {

@@ -2,13 +2,13 @@
  * The proxy's description of a forwarded certificate, compared with the certificate itself.
  *
  * Some proxies send more than the certificate: its subject and issuer DN, serial, fingerprints
- * (`describedBy` in header-sources.ts). Where the proxy overwrites those headers but not the
+ * (`describedBy` in headers/types.ts). Where the proxy overwrites those headers but not the
  * certificate header — ingress-nginx without `auth-tls-pass-certificate-to-upstream` passes a
  * client-sent `ssl-client-cert` through while writing `ssl-client-subject-dn` from the client's
  * real certificate — a forged certificate header disagrees with the description, and is refused.
  *
  * Decisions:
- * - DNs are compared as parsed names, never as strings (rules.ts's RFC 4514 parser): the same RDNs
+ * - DNs are compared as parsed names, never as strings (x509/dn-string.ts's RFC 4514 parser): the same RDNs
  *   in the same order, each RDN the same set of attributes (order inside a multi-valued RDN is
  *   free), attribute types by OID (short name, OpenSSL's names, or dotted OID), values exact after
  *   unescaping (`\XX` bytes as UTF-8; a `#hex` value of a string type as its text).
@@ -21,75 +21,12 @@
  * - Messages are fixed text naming the field, never header content (the caller may show them).
  */
 
-import { type DnAttribute, parseDnString, rdnEquals } from '../authorize/rules.js';
+import { hexValue } from '../encoding/percent.js';
 import type { ClientCertificate, DistinguishedName, NameAttribute } from '../model.js';
-import { NAME_ALIASES } from '../x509/certificate.js';
-import { decodeString, isDottedOid, readTlv } from '../x509/der.js';
+import { NAME_ALIASES, OPENSSL_NAMES } from '../x509/attributes.js';
+import { isDottedOid } from '../x509/der.js';
+import { type DnAttribute, hexAttributeValue, parseDnString, rdnEquals } from '../x509/dn-string.js';
 import type { DescriptionField, ForwardedDescription } from './headers.js';
-
-/**
- * Attribute names OpenSSL writes (its short names, `XN_FLAG_FN_SN`) that are not among the
- * certificate model's names (certificate.ts NAME_ALIASES), lower-case → OID. An OID OpenSSL does
- * not know is written dotted, with a `#hex` value, and needs no entry.
- */
-const OPENSSL_ATTRIBUTE_TYPES: ReadonlyMap<string, string> = new Map([
-  ['description', '2.5.4.13'],
-  ['postaladdress', '2.5.4.16'],
-  ['postofficebox', '2.5.4.18'],
-  ['physicaldeliveryofficename', '2.5.4.19'],
-  ['telephonenumber', '2.5.4.20'],
-  ['telexnumber', '2.5.4.21'],
-  ['facsimiletelephonenumber', '2.5.4.23'],
-  ['x121address', '2.5.4.24'],
-  ['internationalisdnnumber', '2.5.4.25'],
-  ['registeredaddress', '2.5.4.26'],
-  ['destinationindicator', '2.5.4.27'],
-  ['member', '2.5.4.31'],
-  ['owner', '2.5.4.32'],
-  ['roleoccupant', '2.5.4.33'],
-  ['seealso', '2.5.4.34'],
-  ['name', '2.5.4.41'],
-  ['x500uniqueidentifier', '2.5.4.45'],
-  ['houseidentifier', '2.5.4.51'],
-  ['dmdname', '2.5.4.54'],
-  ['role', '2.5.4.72'],
-  ['c3', '2.5.4.98'],
-  ['n3', '2.5.4.99'],
-  ['dnsname', '2.5.4.100'],
-  ['unstructuredname', '1.2.840.113549.1.9.2'],
-  ['challengepassword', '1.2.840.113549.1.9.7'],
-  ['unstructuredaddress', '1.2.840.113549.1.9.8'],
-  ['mail', '0.9.2342.19200300.100.1.3'],
-  ['info', '0.9.2342.19200300.100.1.4'],
-  ['roomnumber', '0.9.2342.19200300.100.1.6'],
-  ['userclass', '0.9.2342.19200300.100.1.8'],
-  ['host', '0.9.2342.19200300.100.1.9'],
-  ['manager', '0.9.2342.19200300.100.1.10'],
-  ['homephone', '0.9.2342.19200300.100.1.20'],
-  ['hometelephonenumber', '0.9.2342.19200300.100.1.20'],
-  ['secretary', '0.9.2342.19200300.100.1.21'],
-  ['othermailbox', '0.9.2342.19200300.100.1.22'],
-  ['associateddomain', '0.9.2342.19200300.100.1.37'],
-  ['associatedname', '0.9.2342.19200300.100.1.38'],
-  ['homepostaladdress', '0.9.2342.19200300.100.1.39'],
-  ['personaltitle', '0.9.2342.19200300.100.1.40'],
-  ['mobile', '0.9.2342.19200300.100.1.41'],
-  ['mobiletelephonenumber', '0.9.2342.19200300.100.1.41'],
-  ['pager', '0.9.2342.19200300.100.1.42'],
-  ['pagertelephonenumber', '0.9.2342.19200300.100.1.42'],
-  ['jurisdictionl', '1.3.6.1.4.1.311.60.2.1.1'],
-  ['jurisdictionst', '1.3.6.1.4.1.311.60.2.1.2'],
-  ['jurisdictionc', '1.3.6.1.4.1.311.60.2.1.3'],
-  ['dateofbirth', '1.3.6.1.5.5.7.9.1'],
-  ['placeofbirth', '1.3.6.1.5.5.7.9.2'],
-  ['gender', '1.3.6.1.5.5.7.9.3'],
-  ['countryofcitizenship', '1.3.6.1.5.5.7.9.4'],
-  ['countryofresidence', '1.3.6.1.5.5.7.9.5'],
-  ['inn', '1.2.643.3.131.1.1'],
-  ['ogrn', '1.2.643.100.1'],
-  ['snils', '1.2.643.100.3'],
-  ['ogrnip', '1.2.643.100.5'],
-]);
 
 const LABELS: Readonly<Record<DescriptionField, string>> = {
   subjectDn: 'subject DN',
@@ -164,7 +101,7 @@ function fieldAgrees(field: DescriptionField, value: string, certificate: Client
 // Hex (serials, fingerprints)
 
 function isHexDigit(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+  return hexValue(c) >= 0;
 }
 
 /** Lower-case hex digits of `text`, `:` separators dropped (CloudFront, OpenSSL's `-fingerprint`); undefined if anything else. */
@@ -238,9 +175,9 @@ function parseHeaderDn(value: string, wholeHeader: boolean): DnAttribute[][] | u
   // space, written `\ `, arrives with a dangling `\`, which nothing else can produce.
   if (wholeHeader && endsInLoneBackslash(text)) text += ' ';
   try {
-    return parseDnString(text, 'describedBy', OPENSSL_ATTRIBUTE_TYPES);
+    return parseDnString(text, 'describedBy', OPENSSL_NAMES);
   } catch {
-    return undefined; // rules.ts reports an option error; here it only means "not a name"
+    return undefined; // the parser's option error here only means "not a name"
   }
 }
 
@@ -348,7 +285,7 @@ function matchAttribute(text: string, pos: number, attribute: NameAttribute): nu
     // A DER dump (unknown type or non-string value); a string's own leading `#` is written `\#`.
     let end = start + 1;
     while (end < text.length && isHexDigit(text.charCodeAt(end))) end++;
-    return dumpedValue(text.slice(start + 1, end)) === attribute.value ? end : -1;
+    return hexAttributeValue(text.slice(start + 1, end)) === attribute.value ? end : -1;
   }
   const expected = unquotedRendering(attribute.value);
   return text.startsWith(expected, start) ? start + expected.length : -1;
@@ -357,20 +294,7 @@ function matchAttribute(text: string, pos: number, attribute: NameAttribute): nu
 function typeOid(type: string): string | undefined {
   if (isDottedOid(type)) return type;
   const lower = type.toLowerCase();
-  return NAME_ALIASES.get(lower) ?? OPENSSL_ATTRIBUTE_TYPES.get(lower);
-}
-
-/** A `#hex` value as the certificate model holds it: a string type's text, else `#` and lower-case hex. */
-function dumpedValue(hex: string): string | undefined {
-  if (hex.length === 0 || hex.length % 2 !== 0) return undefined;
-  const ber = Buffer.from(hex, 'hex');
-  try {
-    const tlv = readTlv(ber, 0, ber.length);
-    if (tlv.end !== ber.length) return undefined;
-    return decodeString(ber, tlv) ?? `#${hex.toLowerCase()}`;
-  } catch {
-    return undefined;
-  }
+  return NAME_ALIASES.get(lower) ?? OPENSSL_NAMES.get(lower);
 }
 
 /**

@@ -1,5 +1,5 @@
 import proxyaddr from 'proxy-addr';
-import { invalidOption } from '../errors.js';
+import { invalidOption, stringList } from '../validate.js';
 
 /** `(address, hop) => boolean`, as proxy-addr and express's `trust proxy` define it. */
 export type TrustProxyFn = (address: string, hop: number) => boolean;
@@ -21,6 +21,7 @@ export interface CompiledTrust {
   description: string;
 }
 
+/** `trustProxy` as a function: `false` or an empty list trusts no peer. */
 export function compileTrustProxy(input: TrustProxyInput): CompiledTrust {
   if (input === false) return { fn: () => false, description: 'no peer' };
   if (typeof input === 'function') return { fn: input, description: 'a custom function' };
@@ -30,7 +31,7 @@ export function compileTrustProxy(input: TrustProxyInput): CompiledTrust {
           .split(',')
           .map((part) => part.trim())
           .filter(Boolean)
-      : [...input];
+      : stringList(input, 'trustProxy', { allowEmptyList: true });
   if (list.length === 0) return { fn: () => false, description: 'no peer' };
   try {
     return { fn: proxyaddr.compile(list), description: list.join(', ') };

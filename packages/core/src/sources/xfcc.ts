@@ -20,9 +20,10 @@
  * Every failure is a `ClientCertError` with code `xfcc_malformed` whose message names the problem
  * and a position, never the offending text (the header is attacker-controlled).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { percentDecode as decodePercent, type PercentForm } from '../encoding/percent.js';
 import { BACKSLASH, COMMA, DQUOTE, EQUALS, HTAB, isOws, isTchar, SEMICOLON, skipOws } from '../encoding/text.js';
-import { ClientCertError, invalidOption, rejectUnknownOptions } from '../errors.js';
+import { ClientCertError, invalidOption } from '../errors.js';
+import { knownKeys } from '../validate.js';
 import { derToPem, pemToDer, splitCertificates } from '../x509/certificate.js';
 
 /** One XFCC element: what one proxy hop wrote about the TLS client it saw. */
@@ -78,7 +79,7 @@ export type XfccElementPolicy = 'last' | 'first' | 'only';
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-function malformed(message: string): ClientCertError {
+export function malformed(message: string): ClientCertError {
   return new ClientCertError('xfcc_malformed', `XFCC header: ${message}`);
 }
 
@@ -99,7 +100,7 @@ const LIMIT_NAMES: ReadonlySet<string> = new Set(['maxLength', 'maxElements', 'm
 export function resolveLimits(limits: XfccLimits | undefined): Required<XfccLimits> {
   if (limits !== undefined && (typeof limits !== 'object' || limits === null))
     throw invalidOption('xfcc.limits', 'must be an object such as { maxLength: 65536 }');
-  if (limits) rejectUnknownOptions(limits, LIMIT_NAMES, 'xfcc.limits');
+  if (limits) knownKeys(limits, LIMIT_NAMES, 'xfcc.limits');
   const resolved = { ...DEFAULT_XFCC_LIMITS };
   for (const name of ['maxLength', 'maxElements', 'maxChainLength'] as const) {
     const value = limits?.[name];
@@ -286,20 +287,21 @@ function emptyExtra(): Record<string, string[]> {
   return Object.create(null) as Record<string, string[]>;
 }
 
+/** `decodeURIComponent`'s rules: `%XX` bytes read as UTF-8, every other character kept. */
+const UTF8_TEXT: PercentForm = { output: 'utf8', bytes: 'any' };
+
 /**
  * `Cert` / `Chain` values. Envoy percent-encodes the PEM; Azure Container Apps documents raw PEM
  * (`Cert="-----BEGIN CERTIFICATE-----..."`), and Microsoft's own sample URL-decodes it anyway.
- * We always percent-decode with decodeURIComponent semantics: the PEM alphabet (letters, digits,
- * `+ / = -`, whitespace) has no `%`, so raw PEM passes through unchanged, and `+` is never turned
- * into a space (unlike form decoding), so base64 survives in both shapes. Whitespace between
- * base64 characters is tolerated by the PEM reader below.
+ * We always percent-decode with decodeURIComponent's rules (encoding/percent.ts): the PEM
+ * alphabet (letters, digits, `+ / = -`, whitespace) has no `%`, so raw PEM passes through
+ * unchanged, and `+` is never turned into a space (unlike form decoding), so base64 survives in
+ * both shapes. Whitespace between base64 characters is tolerated by the PEM reader below.
  */
 function percentDecode(value: string, at: number): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
+  return decodePercent(value, 0, value.length, UTF8_TEXT, () => {
     throw malformed(`invalid percent-encoding in the value of the pair at position ${at}`);
-  }
+  });
 }
 
 /**
@@ -467,62 +469,4 @@ export function formatXfcc(elements: readonly XfccElement[] | readonly Partial<X
   return (elements as readonly Partial<XfccElement>[]).map(formatElement).join(',');
 }
 
-// ---------------------------------------------------------------------------------------------
-// Public: element selection and Hash check
-
-/**
- * Picks the element to authenticate. `last` (default) is the element written by the proxy
- * nearest the application, the only one a sanitizing edge proxy or an Istio sidecar vouches for;
- * `first` is the earliest hop (Envoy's own `%XFCC_VALUE%` choice); `only` insists on exactly one
- * element (e.g. `SANITIZE_SET` at a single edge) and throws `xfcc_malformed` on more.
- * Returns `undefined` when there are no elements.
- */
-export function selectXfccElement(
-  elements: readonly XfccElement[],
-  policy: XfccElementPolicy = 'last',
-): XfccElement | undefined {
-  switch (policy) {
-    case 'last':
-      return elements[elements.length - 1];
-    case 'first':
-      return elements[0];
-    case 'only':
-      if (elements.length > 1) throw malformed(`expected one element, found ${elements.length}`);
-      return elements[0];
-    default:
-      throw invalidOption('xfcc element policy', "must be 'last', 'first' or 'only'");
-  }
-}
-
-/**
- * The element's client certificate (PEM): `Cert`, else the first certificate of `Chain` — Envoy
- * writes `Chain` as the leaf followed by what the client sent after it, and with
- * `set_current_client_cert_details: { chain: true }` alone it writes no `Cert`. Undefined when the
- * element has neither (Envoy's default details: `By` and `Hash` only). An empty `Cert=""` is no
- * certificate, as before `Chain` was read.
- */
-export function xfccLeaf(element: XfccElement): string | undefined {
-  return element.cert || element.chain[0];
-}
-
-/**
- * True when the element has no `Hash`, or when its `Hash` is the SHA-256 of `certDer` in hex
- * (compared case-insensitively and in constant time). A fake or malformed hash is simply false.
- * `certDer` is the leaf, whichever pair it came from (`xfccLeaf`).
- */
-export function xfccHashMatches(element: XfccElement, certDer: Buffer): boolean {
-  if (element.hash === undefined) return true;
-  if (!isHex64(element.hash)) return false; // fake (`123456`), truncated or non-ASCII: no match
-  const expected = Buffer.from(createHash('sha256').update(certDer).digest('hex'), 'ascii');
-  const actual = Buffer.from(element.hash.toLowerCase(), 'ascii');
-  return timingSafeEqual(actual, expected); // both exactly 64 ASCII bytes here
-}
-
-function isHex64(value: string): boolean {
-  if (value.length !== 64) return false;
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i) | 0x20; // ASCII lower-case fold
-    if (!((code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66))) return false;
-  }
-  return true;
-}
+export { selectXfccElement, xfccHashMatches, xfccLeaf } from './xfcc-element.js';

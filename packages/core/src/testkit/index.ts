@@ -17,10 +17,10 @@
  * package, not of yours).
  */
 import 'reflect-metadata';
-import { createHash, KeyObject, sign as nodeSign, webcrypto, X509Certificate } from 'node:crypto';
+import { createHash, webcrypto, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { DerCursor, readTlv, Tag } from '../x509/der.js';
-import { derOid, derTlv, pem, percentEncode, signingAlgorithm } from './shared.js';
+import { nameConstraintsExtension, resign } from './raw.js';
+import { pem, signingAlgorithm } from './shared.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -350,7 +350,7 @@ function extraExtensions(extensions: Array<x509.Extension | RawExtension> | unde
  * @peculiar/x509 keeps a string's order as DER order, so reverse it. JSON names are already in
  * DER order and are taken as they are.
  */
-function toName(name: NameInput): x509.Name {
+export function toName(name: NameInput): x509.Name {
   return typeof name === 'string' ? new x509.Name(new x509.Name(name).toJSON().reverse()) : new x509.Name(name);
 }
 
@@ -390,93 +390,6 @@ interface Profile {
 }
 
 const CA_KEY_USAGE: KeyUsageInput[] = ['digitalSignature', 'keyCertSign', 'cRLSign'];
-
-// ---------------------------------------------------------------------------------------------
-// Name constraints, version 1 certificates and signatures with other digests, which
-// @peculiar/x509 does not write.
-
-/** Address and mask bytes of a CIDR block, as an iPAddress subtree holds them. */
-function cidrBytes(cidr: string): Buffer {
-  const [address, prefix] = cidr.split('/');
-  const name = new x509.GeneralName('ip', address!);
-  const bytes = Buffer.from(name.rawData).subarray(2); // [7] tag and short length, then the address
-  const bits = prefix === undefined ? bytes.length * 8 : Number(prefix);
-  const mask = Buffer.alloc(bytes.length);
-  for (let bit = 0; bit < bits; bit++) mask[bit >> 3]! |= 0x80 >> (bit & 7);
-  return Buffer.concat([bytes, mask]);
-}
-
-function generalSubtrees(input: GeneralSubtreesInput): Buffer {
-  const ascii = (tag: number) => (value: string) => derTlv(tag, Buffer.from(value, 'latin1'));
-  const bases: Uint8Array[] = [
-    ...(input.dns ?? []).map(ascii(0x82)),
-    ...(input.email ?? []).map(ascii(0x81)),
-    ...(input.uri ?? []).map(ascii(0x86)),
-    ...(input.ip ?? []).map((cidr) => derTlv(0x87, cidrBytes(cidr))),
-    ...(input.dn ?? []).map((name) => derTlv(0xa4, Buffer.from(toName(name).toArrayBuffer()))),
-    ...(input.raw ?? []),
-  ];
-  return Buffer.concat(bases.map((base) => derTlv(0x30, base)));
-}
-
-function nameConstraintsExtension(input: NameConstraintsInput | undefined): x509.Extension[] {
-  if (!input) return [];
-  const value = derTlv(
-    0x30,
-    ...(input.permitted ? [derTlv(0xa0, generalSubtrees(input.permitted))] : []),
-    ...(input.excluded ? [derTlv(0xa1, generalSubtrees(input.excluded))] : []),
-  );
-  return [new x509.Extension('2.5.29.30', input.critical ?? true, value)];
-}
-
-const SIGNATURE_OIDS: Record<string, Partial<Record<SignatureHashInput, string>>> = {
-  'RSASSA-PKCS1-v1_5': {
-    MD5: '1.2.840.113549.1.1.4',
-    'SHA-1': '1.2.840.113549.1.1.5',
-    'SHA-256': '1.2.840.113549.1.1.11',
-    'SHA-384': '1.2.840.113549.1.1.12',
-    'SHA-512': '1.2.840.113549.1.1.13',
-  },
-  ECDSA: {
-    'SHA-1': '1.2.840.10045.4.1',
-    'SHA-256': '1.2.840.10045.4.3.2',
-    'SHA-384': '1.2.840.10045.4.3.3',
-    'SHA-512': '1.2.840.10045.4.3.4',
-  },
-};
-
-/**
- * Re-signs a generated certificate with another digest and/or as version 1: the TBSCertificate's
- * fields are kept (minus version and extensions for v1), the signature AlgorithmIdentifier is
- * replaced in both places, and the result is signed with node:crypto (WebCrypto has no MD5, and
- * fixes an RSA key's digest when the key is made).
- */
-function resign(der: Buffer, signingKey: CryptoKey, hash: SignatureHashInput, version1: boolean): Buffer {
-  const algorithmName = signingKey.algorithm.name;
-  const oid = SIGNATURE_OIDS[algorithmName]?.[hash];
-  if (oid === undefined) throw new TypeError(`testkit: cannot sign with ${algorithmName} and ${hash}`);
-  const algorithm = derTlv(0x30, derOid(oid), ...(algorithmName === 'ECDSA' ? [] : [Buffer.from([0x05, 0x00])]));
-  const certificate = DerCursor.inside(der, readTlv(der, 0, der.length));
-  const tbs = DerCursor.inside(der, certificate.expect(Tag.SEQUENCE, 'tbsCertificate'));
-  const fields: Buffer[] = [];
-  let seenSerial = false;
-  let replaced = false;
-  while (!tbs.done) {
-    const field = tbs.next('field');
-    if (version1 && (field.tag === 0xa0 || field.tag === 0xa3)) continue;
-    if (seenSerial && !replaced && field.tag === Tag.SEQUENCE) {
-      fields.push(algorithm);
-      replaced = true;
-      continue;
-    }
-    if (field.tag === Tag.INTEGER) seenSerial = true;
-    fields.push(der.subarray(field.start, field.end));
-  }
-  const tbsDer = derTlv(0x30, ...fields);
-  const digest = hash === 'MD5' ? 'md5' : hash.replace('-', '').toLowerCase();
-  const signature = nodeSign(digest, tbsDer, { key: KeyObject.from(signingKey), dsaEncoding: 'der' });
-  return derTlv(0x30, tbsDer, algorithm, derTlv(0x03, Buffer.from([0]), signature));
-}
 
 /** Build one certificate, signed by `signer` or, without one, by its own key (self-signed). */
 async function build(
@@ -572,56 +485,5 @@ export async function createSelfSigned(options: IssueOptions = {}): Promise<Test
   return toTestCertificate(certificate, key, keys, []);
 }
 
-/** Which details an Envoy `set_current_client_cert_details` would add. */
-export interface EnvoyXfccOptions {
-  /** The proxy's own URI SANs (`By=`), one pair each. */
-  by?: string[];
-  /** Default: Cert, Chain, Subject, URI, DNS (everything Envoy can add, in Envoy's order). */
-  details?: Array<'Cert' | 'Chain' | 'Subject' | 'URI' | 'DNS'>;
-  /** Certificates the client presented after its leaf (PEM); default: the leaf's own chain. */
-  presentedChain?: string[];
-  /** A header value already on the request, for APPEND_FORWARD. */
-  appendTo?: string;
-}
-
-/** Envoy's URL encoding: every byte except `A-Z a-z 0-9 * - . _` becomes `%XX`. */
-export function envoyUrlEncode(text: string): string {
-  return percentEncode(text, /[A-Za-z0-9*\-._]/);
-}
-
-/**
- * Build one XFCC element exactly as Envoy's `mutateXfccRequestHeader` does (`SANITIZE_SET`,
- * or `APPEND_FORWARD` with `appendTo`): By, Hash, then the selected details; Cert/Chain/Subject
- * quoted, By/URI/DNS bare, `Subject=""` and a bare `URI=` kept when empty. Written independently
- * of the core's `formatXfcc` so that tests of the parser are not checked against itself.
- */
-export function envoyXfcc(client: TestCertificate, options: EnvoyXfccOptions = {}): string {
-  const details = options.details ?? ['Cert', 'Chain', 'Subject', 'URI', 'DNS'];
-  const parts: string[] = (options.by ?? []).map((uri) => `By=${uri}`);
-  parts.push(`Hash=${client.sha256}`);
-  const uris: string[] = [];
-  const dns: string[] = [];
-  for (const entry of (client.x509.subjectAltName ?? '').split(', ')) {
-    if (entry.startsWith('URI:')) uris.push(entry.slice(4));
-    if (entry.startsWith('DNS:')) dns.push(entry.slice(4));
-  }
-  for (const detail of details) {
-    if (detail === 'Cert') parts.push(`Cert="${envoyUrlEncode(client.cert)}"`);
-    if (detail === 'Chain') {
-      const presented = [client.cert, ...(options.presentedChain ?? client.chain)];
-      parts.push(`Chain="${presented.map(envoyUrlEncode).join('')}"`);
-    }
-    if (detail === 'Subject') parts.push(`Subject="${rfc2253(client.x509)}"`);
-    if (detail === 'URI') parts.push(...(uris.length ? uris.map((u) => `URI=${u}`) : ['URI=']));
-    if (detail === 'DNS') parts.push(...dns.map((d) => `DNS=${d}`));
-  }
-  const element = parts.join(';');
-  return options.appendTo ? `${options.appendTo},${element}` : element;
-}
-
-/** OpenSSL's XN_FLAG_RFC2253 order (most specific first) from Node's one-per-line subject. */
-function rfc2253(cert: X509Certificate): string {
-  return cert.subject.split('\n').filter(Boolean).reverse().join(',');
-}
-
+export * from './envoy.js';
 export * from './revocation.js';

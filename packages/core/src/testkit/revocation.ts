@@ -356,16 +356,8 @@ function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
-/**
- * Starts `openssl ocsp` as a responder for `ca` with the given good and revoked serials, behind a
- * counting relay on 127.0.0.1. Fails with a clear message when OpenSSL 3 is not installed.
- */
-export async function startOcspResponder(
-  ca: TestCA | TestCertificate,
-  options: OcspResponderOptions = {},
-): Promise<OcspResponder> {
-  const binary = options.openssl ?? 'openssl';
-  requireOpenssl3(binary);
+/** A temporary directory with the files `openssl ocsp` reads: the CA, the signer and its key, the index. */
+async function responderDirectory(ca: TestCA | TestCertificate, options: OcspResponderOptions): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'clientcert-ocsp-'));
   const signer = options.signer ?? ca;
   await Promise.all([
@@ -376,24 +368,45 @@ export async function startOcspResponder(
     // Several test certificates may share a made-up subject: do not require unique ones.
     writeFile(join(dir, 'index.txt.attr'), 'unique_subject = no\n'),
   ]);
-  const args = [
-    'ocsp',
-    '-index',
-    'index.txt',
-    '-CA',
-    'ca.pem',
-    '-rsigner',
-    'signer.pem',
-    '-rkey',
-    'signer.key',
-    '-port',
-    '0',
-    '-ignore_err',
-    '-timeout',
-    '5',
-  ];
+  return dir;
+}
+
+function responderArgs(options: OcspResponderOptions): string[] {
+  const args = ['ocsp', '-index', 'index.txt', '-CA', 'ca.pem', '-rsigner', 'signer.pem', '-rkey', 'signer.key'];
+  args.push('-port', '0', '-ignore_err', '-timeout', '5');
   if (options.nextUpdateMinutes !== undefined) args.push('-nmin', String(options.nextUpdateMinutes));
-  const child = spawn(binary, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  return args;
+}
+
+/** A TCP relay on 127.0.0.1 in front of the responder, counting the connections it relays. */
+function countingRelay(upstreamPort: number, sockets: Set<net.Socket>, counter: { requests: number }): net.Server {
+  return net.createServer((client) => {
+    counter.requests++;
+    const upstream = net.connect(upstreamPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+}
+
+/**
+ * Starts `openssl ocsp` as a responder for `ca` with the given good and revoked serials, behind a
+ * counting relay on 127.0.0.1. Fails with a clear message when OpenSSL 3 is not installed.
+ */
+export async function startOcspResponder(
+  ca: TestCA | TestCertificate,
+  options: OcspResponderOptions = {},
+): Promise<OcspResponder> {
+  const binary = options.openssl ?? 'openssl';
+  requireOpenssl3(binary);
+  const dir = await responderDirectory(ca, options);
+  const child = spawn(binary, responderArgs(options), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { text: '' };
   const collect = (chunk: Buffer): void => {
     output.text = (output.text + chunk.toString('latin1')).slice(-4096);
@@ -421,20 +434,8 @@ export async function startOcspResponder(
 
   try {
     const upstreamPort = await waitForAccept(child, output);
-    let requests = 0;
-    relay = net.createServer((client) => {
-      requests++;
-      const upstream = net.connect(upstreamPort, '127.0.0.1');
-      for (const socket of [client, upstream]) {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
+    const counter = { requests: 0 };
+    relay = countingRelay(upstreamPort, sockets, counter);
     const server = relay;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -444,7 +445,7 @@ export async function startOcspResponder(
     return {
       url: `http://127.0.0.1:${port}/`,
       get requests() {
-        return requests;
+        return counter.requests;
       },
       close,
     };

@@ -30,9 +30,11 @@
  * Digests are compared with `crypto.timingSafeEqual` on equal-length buffers.
  */
 import { createHash, timingSafeEqual, X509Certificate } from 'node:crypto';
-import { invalidOption, isClientCertError } from '../errors.js';
+import { isClientCertError } from '../errors.js';
 import type { ClientCertificate } from '../model.js';
+import { invalidOption, knownKeys } from '../validate.js';
 import { splitCertificates, toX509Certificate } from '../x509/certificate.js';
+import { factsOf } from '../x509/facts.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared with rules.ts: the context, digests and fingerprint notations
@@ -54,35 +56,13 @@ export interface Digest {
   readonly bytes: Buffer;
 }
 
-interface DigestCache {
-  sha1?: Buffer;
-  sha256?: Buffer;
-  spki?: Buffer;
-}
-
-/** Digests per Node certificate object: anchors and cached leaves are seen again and again. */
-const digestCache = new WeakMap<X509Certificate, DigestCache>();
-
-/** SHA-1/SHA-256 of the certificate's DER, or SHA-256 of its SubjectPublicKeyInfo. */
+/**
+ * SHA-1/SHA-256 of the certificate's DER, or SHA-256 of its SubjectPublicKeyInfo (empty, matching
+ * nothing, for a key node:crypto cannot load). Kept on the certificate's record: anchors and
+ * cached leaves are seen again and again.
+ */
 export function certificateDigest(cert: X509Certificate, kind: 'sha1' | 'sha256' | 'spki'): Buffer {
-  let cache = digestCache.get(cert);
-  if (cache === undefined) digestCache.set(cert, (cache = {}));
-  const cached = cache[kind];
-  if (cached !== undefined) return cached;
-  const digest = kind === 'spki' ? spkiSha256(cert) : createHash(kind).update(cert.raw).digest();
-  cache[kind] = digest;
-  return digest;
-}
-
-/** Empty (matching nothing) for a key node:crypto cannot load, rather than a throw on the request path. */
-function spkiSha256(cert: X509Certificate): Buffer {
-  try {
-    return createHash('sha256')
-      .update(cert.publicKey.export({ type: 'spki', format: 'der' }))
-      .digest();
-  } catch {
-    return Buffer.alloc(0);
-  }
+  return factsOf(cert).digest(kind);
 }
 
 /** Does `cert` have this digest? Constant time in the digest bytes. */
@@ -322,14 +302,13 @@ function compileValue(value: unknown, option: string, role: 'leaf' | 'issuer', m
   );
 }
 
+const PIN_FIELDS: ReadonlySet<string> = new Set(['leaf', 'issuer', 'name']);
+
 function compileSpec(
   spec: PinSpec,
   option: string,
 ): { name: string | undefined; leaf: Matcher | null; issuer: Matcher | null } {
-  for (const key of Object.keys(spec)) {
-    if (key !== 'name' && key !== 'leaf' && key !== 'issuer')
-      throw invalidOption(`${option}.${key}`, 'is not a pin field (use leaf, issuer or name)');
-  }
+  knownKeys(spec, PIN_FIELDS, option);
   if (spec.name !== undefined && (typeof spec.name !== 'string' || spec.name === ''))
     throw invalidOption(`${option}.name`, 'must be a non-empty string');
   if (spec.leaf === undefined && spec.issuer === undefined)

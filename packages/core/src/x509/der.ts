@@ -17,18 +17,30 @@ export const Tag = {
   INTEGER: 0x02,
   BIT_STRING: 0x03,
   OCTET_STRING: 0x04,
+  NULL: 0x05,
   OID: 0x06,
+  ENUMERATED: 0x0a,
   UTF8_STRING: 0x0c,
   NUMERIC_STRING: 0x12,
   PRINTABLE_STRING: 0x13,
   TELETEX_STRING: 0x14,
   IA5_STRING: 0x16,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
   VISIBLE_STRING: 0x1a,
   UNIVERSAL_STRING: 0x1c,
   BMP_STRING: 0x1e,
   SEQUENCE: 0x30,
   SET: 0x31,
 } as const;
+
+/**
+ * The identifier octet of a context-specific tag `[n]` (n < 31): constructed for EXPLICIT tags
+ * and implicitly tagged SEQUENCEs, primitive for implicitly tagged primitive types.
+ */
+export function contextTag(n: number, constructed: boolean): number {
+  return 0x80 | (constructed ? 0x20 : 0) | n;
+}
 
 /** One tag-length-value, as offsets into the buffer it was read from. */
 export interface Tlv {
@@ -42,13 +54,20 @@ export interface Tlv {
   readonly end: number;
 }
 
+const MALFORMED_PREFIX = 'malformed certificate: ';
+
 /** The error every malformed input turns into; `message` never contains input bytes. */
 export function malformed(message: string, cause?: unknown): ClientCertError {
   return new ClientCertError(
     'certificate_malformed',
-    `malformed certificate: ${message}`,
+    `${MALFORMED_PREFIX}${message}`,
     cause === undefined ? undefined : { cause },
   );
+}
+
+/** What `malformed` was told: the reason alone, for a caller that words its own sentence. */
+export function malformedReason(error: Error): string {
+  return error.message.startsWith(MALFORMED_PREFIX) ? error.message.slice(MALFORMED_PREFIX.length) : error.message;
 }
 
 /** Lengths above 4 octets would describe values larger than any certificate we accept. */
@@ -159,9 +178,11 @@ export function checkOid(buf: Buffer, start: number, end: number): void {
  */
 export function decodeOid(buf: Buffer, start: number, end: number): string {
   checkOid(buf, start, end);
-  // Fast path for the X.520 attribute types (2.5.4.x) that make up most of every name.
-  if (end - start === 3 && buf[start] === 0x55 && buf[start + 1] === 0x04 && buf[start + 2]! < 0x80) {
-    return `2.5.4.${buf[start + 2]!}`;
+  // Fast path for the X.520 attribute types (2.5.4.x) that make up most of every name, and the
+  // certificate extensions (2.5.29.x) that make up most of every extension list.
+  if (end - start === 3 && buf[start] === 0x55 && buf[start + 2]! < 0x80) {
+    if (buf[start + 1] === 0x04) return `2.5.4.${buf[start + 2]!}`;
+    if (buf[start + 1] === 0x1d) return `2.5.29.${buf[start + 2]!}`;
   }
   const arcs: string[] = [];
   let pos = start;
@@ -185,6 +206,28 @@ export function decodeOid(buf: Buffer, start: number, end: number): string {
     }
   }
   return arcs.join('.');
+}
+
+/** Reads the next element, which must be an OBJECT IDENTIFIER, in dotted form. */
+export function readOid(buf: Buffer, cursor: DerCursor, what: string): string {
+  const tlv = cursor.expect(Tag.OID, what);
+  return decodeOid(buf, tlv.valueStart, tlv.end);
+}
+
+/** The one element `buf` holds, which must be a SEQUENCE spanning all of it. */
+export function readWholeSequence(buf: Buffer, what: string): Tlv {
+  if (buf.length === 0) throw malformed(`empty ${what}`);
+  const top = readTlv(buf, 0, buf.length);
+  if (top.tag !== Tag.SEQUENCE || top.end !== buf.length) throw malformed(`${what} is not one DER SEQUENCE`);
+  return top;
+}
+
+/** The one element inside an EXPLICIT tag `[n]`, which must have `tag`. */
+export function unwrapExplicit(buf: Buffer, explicit: Tlv, tag: number, what: string): Tlv {
+  const wrapper = DerCursor.inside(buf, explicit);
+  const inner = wrapper.expect(tag, what);
+  wrapper.finish(what);
+  return inner;
 }
 
 function checkBytes(buf: Buffer, start: number, end: number, allowed: (c: number) => boolean): void {

@@ -10,7 +10,7 @@ import {
   generateKeyPair,
   type TestCA,
   type TestCertificate,
-} from '../../../packages/core/src/testkit/index.js';
+} from '../../../../packages/core/src/testkit/index.js';
 import {
   createCrl,
   crlDistributionPointsExtension,
@@ -20,15 +20,15 @@ import {
   ocspAiaExtension,
   startOcspResponder,
   type TestCrl,
-} from '../../../packages/core/src/testkit/revocation.js';
-import { verifyChainSync } from '../../../packages/core/src/trust/path/verify.js';
+} from '../../../../packages/core/src/testkit/revocation.js';
+import { verifyChainSync } from '../../../../packages/core/src/trust/path/verify.js';
 import {
   compileRevocation,
   decideRevocation,
   type RevocationOptions,
   type RevocationResult,
-} from '../../../packages/core/src/trust/revocation.js';
-import { expectClientCertError } from '../../helpers/errors.js';
+} from '../../../../packages/core/src/trust/revocation/index.js';
+import { expectClientCertError } from '../../../helpers/errors.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -13,7 +13,7 @@ import type { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import type { ClientCertOptions } from '../../../packages/core/src/index.js';
+import type { ClientCertOptions } from '../../../../packages/core/src/index.js';
 import {
   type CrlOptions,
   createCA,
@@ -25,16 +25,16 @@ import {
   type TestCertificate,
   type TestCrl,
   unknownExtension,
-} from '../../../packages/core/src/testkit/index.js';
-import { derOid, derTlv } from '../../../packages/core/src/testkit/shared.js';
-import { verifyChainSync } from '../../../packages/core/src/trust/path/verify.js';
+} from '../../../../packages/core/src/testkit/index.js';
+import { derOid, derTlv } from '../../../../packages/core/src/testkit/shared.js';
+import { verifyChainSync } from '../../../../packages/core/src/trust/path/verify.js';
 import {
   compileRevocation,
   decideRevocation,
   type RevocationResult,
-} from '../../../packages/core/src/trust/revocation.js';
-import { adapters, type RunningApp } from '../../conformance/harness.js';
-import { request } from '../../helpers/http-client.js';
+} from '../../../../packages/core/src/trust/revocation/index.js';
+import { adapters, type RunningApp } from '../../../conformance/harness.js';
+import { request } from '../../../helpers/http-client.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -1,0 +1,144 @@
+/**
+ * What one middleware instance remembers between requests, and the rules for reusing it. A
+ * decision is reused while the clock is inside its window (`checkFrom`..`checkUntil`); only
+ * settled decisions are stored, so concurrent requests share one revocation fetch instead.
+ */
+import type { Socket } from 'node:net';
+import { LRUCache } from 'lru-cache';
+import { asRejection, type Decided, type Decision, NEVER } from '../decide/decide.js';
+import type { ClientCertificate } from '../model.js';
+import type { CompiledOptions, CompiledSource } from '../options/compile.js';
+import type { RuntimeWarnings } from '../options/warnings.js';
+
+const HEADER_CACHE_SIZE = 1000;
+const CHAIN_CACHE_SIZE = 1000;
+/** Issuing certificates seen in presented chains: a deployment has a handful, each sent with every leaf. */
+const ISSUER_CACHE_SIZE = 100;
+
+/** A forwarded-header source as the caches key it (the compiled source object itself, or `xfcc`). */
+export type HeaderSourceKey = Exclude<CompiledSource, 'auto' | 'tls'>;
+
+export interface Caches {
+  /** The decision of each TLS connection: every request on a kept-alive connection is answered from here. */
+  readonly perSocket: WeakMap<Socket, Decision>;
+  /** XFCC decisions by the header value. */
+  readonly perHeader: LRUCache<string, Decision>;
+  /** Decisions by the presented chain itself (`presentedKey`), shared by every connection and header value carrying it. */
+  readonly perChain: LRUCache<string, Decision>;
+  /**
+   * Each intermediate seen in a presented chain, parsed once and keyed by its exact DER: a new leaf
+   * then costs one parse, not one per chain certificate, and the intermediate's own signature
+   * check (cached per object pair in path validation) is not repeated either.
+   */
+  readonly issuers: LRUCache<string, ClientCertificate>;
+  /** Per connection: whether the peer is a trusted proxy (its address never changes). */
+  readonly peerTrusted: WeakMap<Socket, boolean>;
+  /**
+   * Per connection: the last forwarded-header value with its decision. A proxy's keep-alive
+   * connection repeats it, and comparing two strings is far cheaper than hashing a 2-3 KB header
+   * for the LRU lookup.
+   */
+  readonly lastHeader: WeakMap<
+    Socket,
+    { readonly source: HeaderSourceKey; readonly value: string; readonly decision: Decision }
+  >;
+}
+
+/** Everything a request's stages read besides the request: fixed at start-up, or kept per instance. */
+export interface Pipeline {
+  readonly options: CompiledOptions;
+  readonly caches: Caches;
+  readonly warnings: RuntimeWarnings;
+  /** TLS certificates are trusted on the TLS stack's word (no ca, no pins): its verdict is per server name. */
+  readonly trustsTlsStack: boolean;
+  /** A hook or a debug sink listens: every request is traced (a channel subscriber is checked per request). */
+  readonly alwaysObserved: boolean;
+}
+
+export function createCaches(): Caches {
+  return {
+    perSocket: new WeakMap(),
+    perHeader: new LRUCache({ max: HEADER_CACHE_SIZE }),
+    perChain: new LRUCache({ max: CHAIN_CACHE_SIZE }),
+    issuers: new LRUCache({ max: ISSUER_CACHE_SIZE }),
+    peerTrusted: new WeakMap(),
+    lastHeader: new WeakMap(),
+  };
+}
+
+export function isFresh(options: CompiledOptions, decision: Decision): boolean {
+  const now = options.now();
+  return now >= decision.checkFrom && now <= decision.checkUntil;
+}
+
+/** The stored decision for `key` while it holds, else `decide()`'s, stored once settled. */
+export function cachedIn<K extends object | string>(
+  options: CompiledOptions,
+  store: { get(key: K): Decision | undefined; set(key: K, decision: Decision): unknown },
+  key: K,
+  decide: () => Decided,
+): Decided {
+  const hit = store.get(key);
+  if (hit && isFresh(options, hit)) return hit;
+  const decision = decide();
+  if (decision instanceof Promise) {
+    return decision.then(
+      (settled) => {
+        store.set(key, settled);
+        return settled;
+      },
+      // Never a 500: a failure inside an asynchronous check is a rejection, decided again next time.
+      (error: unknown) => ({ certificate: null, error: asRejection(error), ...NEVER }),
+    );
+  }
+  store.set(key, decision);
+  return decision;
+}
+
+/** The decision for this connection's last header value of `source`, while it still holds. */
+export function recall(
+  pipeline: Pipeline,
+  socket: Socket | undefined,
+  source: HeaderSourceKey,
+  value: string,
+): Decision | undefined {
+  const last = socket === undefined ? undefined : pipeline.caches.lastHeader.get(socket);
+  return last && last.source === source && last.value === value && isFresh(pipeline.options, last.decision)
+    ? last.decision
+    : undefined;
+}
+
+export function remember(
+  pipeline: Pipeline,
+  socket: Socket | undefined,
+  source: HeaderSourceKey,
+  value: string,
+  decided: Decided,
+): Decided {
+  if (socket !== undefined && !(decided instanceof Promise))
+    pipeline.caches.lastHeader.set(socket, { source, value, decision: decided });
+  return decided;
+}
+
+/**
+ * Whether the immediate peer is a proxy named by `trustProxy`. A connection's address never
+ * changes: decided once per connection. Without a connection, the address the caller gave, each
+ * time; with neither, no one is trusted.
+ */
+export function peerIsTrusted(
+  pipeline: Pipeline,
+  socket: Socket | undefined,
+  request: { readonly remoteAddress?: string },
+): boolean {
+  if (socket === undefined) {
+    const address = request.remoteAddress;
+    return typeof address === 'string' && address !== '' && pipeline.options.trustProxy(address, 0) === true;
+  }
+  let trusted = pipeline.caches.peerTrusted.get(socket);
+  if (trusted === undefined) {
+    const address = socket.remoteAddress;
+    trusted = address !== undefined && pipeline.options.trustProxy(address, 0);
+    if (address !== undefined) pipeline.caches.peerTrusted.set(socket, trusted);
+  }
+  return trusted;
+}

@@ -1,0 +1,216 @@
+/**
+ * Steps 2-4 for one presented chain: parse → trust → revocation window → authorize, memoised by
+ * the chain's own bytes. A source hands over a `Presented` record; what comes back is a decision
+ * (now, or once revocation data has been fetched).
+ */
+import { createHash, type X509Certificate } from 'node:crypto';
+import { evaluateRules, type RuleResult } from '../authorize/rules.js';
+import {
+  ALWAYS,
+  asRejection,
+  type Decided,
+  type Decision,
+  NEVER,
+  type Rejection,
+  reject,
+  trustRefused,
+} from '../decide/decide.js';
+import type { ClientCertificate, SourceName } from '../model.js';
+import type { ProxyVerdict } from '../sources/headers.js';
+import { type PeerInfo, RESUMED_SESSION } from '../sources/tls.js';
+import type { RevocationResult } from '../trust/revocation/index.js';
+import { establishTrust } from '../trust/strategy.js';
+import { parseCertificate, sealCertificate, validityWindow } from '../x509/certificate.js';
+import { cachedIn, type Pipeline } from './cache.js';
+import { decidedNow, type Trace } from './observe.js';
+
+/** What a source found: the certificates as sent, and what the TLS stack or the proxy said of them. */
+export interface Presented {
+  readonly source: SourceName;
+  readonly leaf: Buffer;
+  /** The other certificates sent (a copy of the leaf among them is skipped). */
+  readonly chain: readonly Buffer[];
+  /** The TLS connection's peer, for a certificate from the TLS connection; else null. */
+  readonly peer: PeerInfo | null;
+  /** A header source's per-request verdict of the proxy (undefined: the source reports none). */
+  readonly verdict: ProxyVerdict | null | undefined;
+}
+
+/**
+ * The decision for one presented chain, shared by every connection and header value that carries
+ * it: keyed by a digest of the DER itself (and, for TLS, what the TLS stack said), so a key can
+ * only ever find the decision about those exact bytes.
+ */
+export function decidePresented(pipeline: Pipeline, trace: Trace | null, presented: Presented): Decided {
+  return cachedIn(pipeline.options, pipeline.caches.perChain, presentedKey(presented), () => {
+    decidedNow(trace);
+    return evaluatePresented(pipeline, presented);
+  });
+}
+
+function evaluatePresented(pipeline: Pipeline, presented: Presented): Decided {
+  try {
+    return fingerprinted(presented.leaf, trustAndAuthorize(pipeline, parsePresented(pipeline, presented), presented));
+  } catch (error) {
+    return { certificate: null, error: asRejection(error), fingerprint: sha256Hex(presented.leaf), ...ALWAYS };
+  }
+}
+
+/** Step 2: the leaf and the chain as certificates (throws `certificate_malformed`). */
+function parsePresented(pipeline: Pipeline, { source, leaf, chain, peer }: Presented): ClientCertificate {
+  // Over TLS, Node has parsed the certificates already: reuse its objects (~100 µs each).
+  const parsed = peer?.certificates;
+  // Envoy's Chain includes the leaf; Azure Container Apps documents intermediates only. Accept both.
+  const presented = chain.flatMap((der, i) =>
+    der.equals(leaf) ? [] : [chainCertificate(pipeline, der, parsed?.[i + 1])],
+  );
+  return sealCertificate(parseCertificate(parsed?.[0] ?? leaf), {
+    source,
+    chain: presented,
+    verifiedBy: null,
+    authorization: null,
+  });
+}
+
+/** An intermediate, shared by every chain that carries the same bytes (from Node's object when the TLS stack parsed it). */
+function chainCertificate(pipeline: Pipeline, der: Buffer, parsed: X509Certificate | undefined): ClientCertificate {
+  const issuers = pipeline.caches.issuers;
+  const key = der.toString('latin1');
+  let known = issuers.get(key);
+  if (known === undefined) issuers.set(key, (known = parseCertificate(parsed ?? der))); // throws certificate_malformed, uncached
+  return known;
+}
+
+/** Step 3 along the compiled trust route, then the revocation window, then step 4. */
+function trustAndAuthorize(pipeline: Pipeline, certificate: ClientCertificate, presented: Presented): Decided {
+  const options = pipeline.options;
+  const at = options.clock();
+  const trusted = establishTrust(options.trust, certificate, presented.peer, presented.verdict, at);
+  if (!trusted.ok) {
+    return trusted.kind === 'tls'
+      ? { certificate: null, error: tlsRejection(trusted.reason), ...ALWAYS }
+      : trustRefused(trusted, at);
+  }
+  // Immutable from here on: the decision is cached and handed to every request with this chain.
+  const sealed = sealCertificate(certificate, {
+    verifiedBy: trusted.by,
+    authorization: { pin: trusted.pin, identity: null },
+  });
+  const revocation = options.revocation;
+  if (!revocation) return authorize(pipeline, sealed, trusted.path, Infinity);
+  const status = revocation.check(trusted.path, at);
+  return status instanceof Promise
+    ? status.then((result) => afterRevocation(pipeline, sealed, trusted.path, result))
+    : afterRevocation(pipeline, sealed, trusted.path, status);
+}
+
+function afterRevocation(
+  pipeline: Pipeline,
+  certificate: ClientCertificate,
+  path: readonly X509Certificate[],
+  result: RevocationResult,
+): Decision {
+  const decided = pipeline.options.revocation!.decide(result);
+  // cacheUntil 0: a transient failure (timeout, stale CRL) — decide again next time.
+  if (!decided.ok) {
+    const window = decided.cacheUntil > 0 ? { checkFrom: -Infinity, checkUntil: decided.cacheUntil } : NEVER;
+    return { certificate: null, error: reject(decided.code, decided.message, 'revocation'), ...window };
+  }
+  if (decided.warning) pipeline.warnings.revocationSoftFail(decided.warning);
+  return authorize(pipeline, certificate, path, decided.cacheUntil);
+}
+
+/**
+ * Step 4, once the certificate is trusted. The decision is reused until the first certificate of
+ * the path expires (or before one is valid), or the revocation data runs out (`revocationUntil`;
+ * 0 = do not reuse).
+ */
+function authorize(
+  pipeline: Pipeline,
+  certificate: ClientCertificate,
+  path: readonly X509Certificate[],
+  revocationUntil: number,
+): Decision {
+  const { rules, clockToleranceMs } = pipeline.options;
+  const validity = path.map(validityWindow);
+  const window =
+    revocationUntil === 0
+      ? NEVER
+      : {
+          checkFrom: Math.max(...validity.map((v) => v.from)) - clockToleranceMs,
+          checkUntil: Math.min(revocationUntil, ...validity.map((v) => v.until + clockToleranceMs)),
+        };
+  if (!rules) return { certificate, error: null, ...window };
+  // A predicate may depend on time or state, so its verdict is never cached: it runs per request.
+  if (rules.hasPredicate) return { certificate, error: null, ...window, pendingRules: path };
+  const verdict = evaluateRules(rules, certificate, { chain: path }) as RuleResult;
+  return { ...ruled(certificate, verdict), ...window };
+}
+
+/** The certificate admitted by the rules (naming the identity), or the rule that refused it. */
+export function ruled(certificate: ClientCertificate, verdict: RuleResult): Pick<Decision, 'certificate' | 'error'> {
+  if (!verdict.ok) {
+    return {
+      certificate: null,
+      error: reject('client_certificate_rejected', verdict.message, `rules.${verdict.failed}`),
+    };
+  }
+  // A view of its own (parsed state shared): with a predicate this runs per request, and one
+  // request's identity must never show in another's certificate.
+  const authorization = { pin: certificate.authorization?.pin ?? null, identity: verdict.matched };
+  return { certificate: sealCertificate(certificate, { authorization }), error: null };
+}
+
+/** A refusal of a presented certificate keeps the leaf's fingerprint, for decision events (decided once, then cached). */
+function fingerprinted(leaf: Buffer, decided: Decided): Decided {
+  if (decided instanceof Promise) return decided.then((settled) => fingerprinted(leaf, settled) as Decision);
+  return decided.error && !decided.fingerprint ? { ...decided, fingerprint: sha256Hex(leaf) } : decided;
+}
+
+/** OpenSSL's reasons (socket.authorizationError) mapped to rejection codes. */
+function tlsRejection(reason: string | null): Rejection {
+  switch (reason) {
+    case 'CERT_HAS_EXPIRED':
+      return reject('client_certificate_expired', 'The client certificate has expired.', 'tls');
+    case 'CERT_NOT_YET_VALID':
+      return reject('client_certificate_not_yet_valid', 'The client certificate is not yet valid.', 'tls');
+    case 'CERT_REVOKED':
+      return reject('client_certificate_revoked', 'The client certificate has been revoked.', 'tls');
+    case 'INVALID_PURPOSE':
+    case 'UNSUPPORTED_CERTIFICATE_PURPOSE':
+      return reject(
+        'client_certificate_rejected',
+        'The client certificate is not valid for client authentication.',
+        'tls',
+      );
+    case RESUMED_SESSION.notVerifiedForServerName:
+    case RESUMED_SESSION.serverNameUnknown:
+      return reject(
+        'client_certificate_untrusted',
+        'A resumed TLS session is not evidence for this server name: connect again without resuming.',
+        'tls.resumed',
+      );
+    default:
+      return reject(
+        'client_certificate_untrusted',
+        'The client certificate was not issued by a trusted certificate authority.',
+        'tls',
+      );
+  }
+}
+
+export function sha256Hex(der: Buffer): string {
+  return createHash('sha256').update(der).digest('hex');
+}
+
+/** Digest of a presented chain (length-prefixed DERs), with the source and the TLS stack's verdict. */
+function presentedKey({ source, leaf, chain, peer, verdict }: Presented): string {
+  const tls = peer ? `${peer.authorized}\0${peer.authorizationError ?? ''}` : '';
+  const hash = createHash('sha256').update(`${source}\0${tls}\0${verdict ?? '-'}\0`);
+  for (const der of [leaf, ...chain]) {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(der.length);
+    hash.update(length).update(der);
+  }
+  return hash.digest('base64');
+}
