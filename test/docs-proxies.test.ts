@@ -4,7 +4,7 @@
  * (README files, SECURITY.md, docs/proxies.md), run as written, starts without a warning, trusts
  * no private network it does not name, and lets no forged certificate in: a self-made
  * certificate in the snippet's own header format, with its proxy's "verified" verdict, from a
- * private-range or public peer the snippet does not name (finding 1 of issue 12) is ignored, and
+ * private-range or public peer the snippet does not name is ignored, and
  * from a peer it does name it is refused unless the snippet deliberately trusts its proxy's verdict.
  */
 
@@ -238,7 +238,7 @@ async function decide(
     : { ok: false, admitted: false, code: result.problem.code };
 }
 
-/** Peers on the networks finding 1 was reproduced from, and the internet. */
+/** Peers on the private networks a forged header comes from, and the internet. */
 const STRANGERS = ['fd00::2', '10.99.0.1', '172.20.0.1', '192.168.1.20', '100.64.0.9', '198.51.100.7', '2001:db8::7'];
 /** Addresses of the proxies the snippets name (loopback, the examples' subnets and ranges). */
 const PROXIES = ['127.0.0.1', '10.244.1.1', '10.0.1.5', '173.245.48.1', '192.0.2.10'];

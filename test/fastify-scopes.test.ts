@@ -1,5 +1,5 @@
 /**
- * The fastify plugin registered in more than one scope (issue 12 finding 7): before, a second
+ * The fastify plugin registered in more than one scope: before, a second
  * registration that could see the first one's request decorator (the same scope, or a scope
  * inside it) threw "The decorator 'clientCert' has already been added!" out of the plugin as an
  * uncaught exception, and `ready()` never settled.

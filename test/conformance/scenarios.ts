@@ -655,7 +655,7 @@ export const scenarios: Scenario[] = [
     expect: rejected('client_certificate_required'),
   },
 
-  // Pins and rules (issue 3): trust by pin, narrowing by pin, identities any-of, async predicate
+  // Pins and rules: trust by pin, narrowing by pin, identities any-of, async predicate
   {
     name: 'pins: pinned leaf (sha256), no ca, over TLS → verified by pin',
     server: 'https',
@@ -770,7 +770,7 @@ export const scenarios: Scenario[] = [
     expect: rejected('client_certificate_rejected'),
   },
 
-  // Revocation (issue 3): the root's CRL lists bob
+  // Revocation: the root's CRL lists bob
   {
     name: 'revocation: CRL lists the client, via XFCC → revoked',
     server: 'http',
@@ -807,8 +807,8 @@ export const scenarios: Scenario[] = [
     expect: identified('carol', 'xfcc', 'chain', 1),
   },
 
-  // Other proxies' headers and presets (issue 4)
-  // The trust model: who a connection's peer is decides what is read (issue 12).
+  // Other proxies' headers and presets
+  // The trust model: who a connection's peer is decides what is read.
   {
     name: "proxy nginx over TLS: the proxy's own TLS certificate is never the client's identity",
     server: 'https',

@@ -14,9 +14,8 @@
  *    Shown with the headers sent straight from loopback, and through real nginx configured as
  *    ingress-nginx's template configures it.
  *
- * The tests marked PENDING need the DN cross-check (proxy-description.ts, being built for issue
- * 12); until the ingress-nginx preset reads the DN headers they fail, and that failure is the
- * finding of issue 12 item 4.
+ * The refusals come from the DN cross-check (sources/proxy-description.ts): without it the
+ * ingress-nginx preset would not compare the DN headers, and Mallory would get in as Alice.
  */
 import { expect } from 'chai';
 import type { ClientCertOptions } from '../../packages/core/src/index.js';
@@ -30,7 +29,6 @@ import { forgedHeaderSuite } from './forged-headers.js';
 import { ingressNginxHeaders, nginxSiteLaunch } from './nginx-site.js';
 import { usePrivatePeers } from './private-peers.js';
 
-const PENDING = '[PENDING: DN cross-check being built] ';
 const ALICE = 'CN=alice,O=Acme';
 const MALLORY = 'CN=mallory,O=Acme';
 
@@ -95,7 +93,7 @@ describe('deployments: ingress-nginx', () => {
           }
         });
 
-        it(`${PENDING}${config.title}, ${adapter.name}: Mallory's real DNs, SUCCESS, Alice's certificate → 403 client_certificate_untrusted`, async () => {
+        it(`${config.title}, ${adapter.name}: Mallory's real DNs, SUCCESS, Alice's certificate → 403 client_certificate_untrusted`, async () => {
           const { app, port } = await start();
           try {
             const headers = {
@@ -109,7 +107,7 @@ describe('deployments: ingress-nginx', () => {
           }
         });
 
-        it(`${PENDING}${config.title}, ${adapter.name}: Alice's subject DN with another issuer DN → 403 client_certificate_untrusted`, async () => {
+        it(`${config.title}, ${adapter.name}: Alice's subject DN with another issuer DN → 403 client_certificate_untrusted`, async () => {
           const { app, port } = await start();
           try {
             const headers = {
@@ -124,7 +122,7 @@ describe('deployments: ingress-nginx', () => {
           }
         });
 
-        it(`${PENDING}${config.title}, ${adapter.name}: ssl-client-cert without the DN headers → 403 client_certificate_untrusted`, async () => {
+        it(`${config.title}, ${adapter.name}: ssl-client-cert without the DN headers → 403 client_certificate_untrusted`, async () => {
           const { app, port } = await start();
           try {
             expect(
@@ -205,7 +203,7 @@ describe('deployments: ingress-nginx', () => {
         });
       });
 
-      it(`${PENDING}without auth-tls-pass-certificate-to-upstream, ${adapter.name}: Mallory with her own certificate sending ssl-client-cert: <Alice's escaped PEM> → 403 client_certificate_untrusted`, async () => {
+      it(`without auth-tls-pass-certificate-to-upstream, ${adapter.name}: Mallory with her own certificate sending ssl-client-cert: <Alice's escaped PEM> → 403 client_certificate_untrusted`, async () => {
         expect(await via(`/${adapter.name}-nopass/whoami`, f.mallory, forgedAlice()), nginx!.output()).to.equal(
           '403 client_certificate_untrusted',
         );

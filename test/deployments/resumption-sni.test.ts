@@ -2,7 +2,7 @@
  * Direct mTLS with virtual hosts: one HTTPS server, two names, each with its own client CA
  * (`SNICallback`: a.test trusts CA-A, b.test trusts CA-B), and the default options (no `ca`: the
  * TLS stack's verdict). A client of CA-A that resumes its a.test session on b.test must not be
- * admitted there (issue 12 finding 5, the class of nginx CVE-2025-23419). TLS 1.2 and 1.3, every
+ * admitted there (the class of nginx CVE-2025-23419). TLS 1.2 and 1.3, every
  * adapter, the harness's servers. test/hardening/tls-resumption-sni.test.ts covers the mechanism
  * in depth; this is the deployment's view: the same client, the same session, two names.
  */

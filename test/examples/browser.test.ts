@@ -1,5 +1,5 @@
 /**
- * A real browser (issue 8): headless Chromium — Debian's `chromium` package — opens the express
+ * A real browser: headless Chromium — Debian's `chromium` package — opens the express
  * example's "who am I" page (examples/express, `node server.mjs`, port 0, HTTPS with
  * clientCert({ mode: 'require' })).
  *

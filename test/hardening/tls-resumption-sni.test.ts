@@ -1,5 +1,5 @@
 /**
- * TLS session resumption across server names (issue 12, finding 5; the class of nginx
+ * TLS session resumption across server names (the class of nginx
  * CVE-2025-23419), over real HTTPS servers on port 0, every adapter, TLS 1.2 and 1.3.
  *
  * One server, two names, each with its own client CA: `a.test` trusts CA-A, `b.test` trusts CA-B

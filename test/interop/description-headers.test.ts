@@ -4,7 +4,7 @@
  * `$ssl_client_serial` and `$ssl_client_fingerprint` really are for certificates with exotic names
  * (non-ASCII, RFC 2253 specials, multi-valued RDNs, unknown OIDs, control characters, OpenSSL's
  * own attribute names, an empty subject), read back through `readHeaderSource` and compared with
- * the certificate nginx saw; and the attack of issue 12, finding 4, on ingress-nginx's header set.
+ * the certificate nginx saw; and the attack on ingress-nginx's header set.
  *
  * nginx terminates mTLS (`ssl_verify_client optional`) in front of a plain Node HTTP server that
  * records the headers it gets. Three locations:

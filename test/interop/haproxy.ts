@@ -1,6 +1,6 @@
 /**
  * HAProxy for the interop tests: one frontend terminating mTLS on loopback and forwarding the
- * conventional headers (header-formats reference §6.2, and what the `haproxy` preset expects).
+ * conventional headers (HAProxy's documented header set, and what the `haproxy` preset expects).
  *
  * The client's copies are deleted first, unconditionally: `set-header … if { ssl_c_used }` alone
  * would leave a client-sent header in place on a request without a certificate (§14.2).

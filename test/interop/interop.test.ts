@@ -1,5 +1,5 @@
 /**
- * Interop with real proxies (issue 4): nginx, HAProxy and Caddy from Debian's packages terminate
+ * Interop with real proxies: nginx, HAProxy and Caddy from Debian's packages terminate
  * mTLS from a real Node client on loopback and forward the client certificate in their native
  * header to an app under each adapter (express, koa, fastify: the conformance harness's servers).
  *

@@ -418,7 +418,7 @@ describe('XFCC forwarder (createXfccForwarder)', () => {
         expect(element!.cert).to.equal(client.cert);
         expect(element!.chain).to.deep.equal([client.cert, ...client.chain]);
         // Envoy puts the RFC 2253 text inside quotes unescaped, so XFCC unquoting (Envoy's parser and
-        // parseXfcc alike) turns its \" and \\ into " and \ (header-formats.md §1.11 item 2).
+        // parseXfcc alike) turns its \" and \\ into " and \ (Envoy's quoting rule).
         expect(element!.subject).to.equal(rfc2253Subject(client.der).replace(/\\(["\\])/g, '$1'));
         expect(element!.uri).to.deep.equal(
           client.x509.subjectAltName

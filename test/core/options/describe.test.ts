@@ -1,5 +1,5 @@
 /**
- * The trust model of a configuration (issue 12): who a peer is, what the start-up line says about
+ * The trust model of a configuration: who a peer is, what the start-up line says about
  * who can mint an identity, the platform detected from the environment, and the hook that must
  * never end the process. Over real servers: test/conformance (all adapters) and test/deployments.
  */

@@ -81,7 +81,7 @@ describe('presets', () => {
       }
     });
 
-    it('says what each proxy verified (reference §14.2 and the sections per proxy)', () => {
+    it('says what each proxy verified (as each proxy documents it)', () => {
       const summary = Object.fromEntries(
         Object.values(PRESETS).map((p) => [p.proxy, `${p.source} ${p.header} ${p.verification}`]),
       );

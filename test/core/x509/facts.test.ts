@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
 import { createCA } from '../../../packages/core/src/testkit/index.js';
-import { parseCertificate } from '../../../packages/core/src/x509/certificate.js';
+import { parseCertificate, releaseLayout } from '../../../packages/core/src/x509/certificate.js';
 import { derivedKey, factsOf } from '../../../packages/core/src/x509/facts.js';
 import { KeyUsageBit } from '../../../packages/core/src/x509/oids.js';
 import { expectClientCertError } from '../../helpers/errors.js';
@@ -96,5 +96,35 @@ describe('core/x509/facts', () => {
     expect(() => record.tbs)
       .to.throw()
       .that.equals(first);
+  });
+
+  it('releaseLayout (what a cached decision keeps): every value reads the same after the layout is dropped', async () => {
+    const root = await createCA({ subject: 'CN=Release Root' });
+    const leaf = await root.issue({
+      subject: 'CN=alice,O=Acme',
+      san: { dns: ['alice.example'], uri: ['spiffe://example.org/alice'] },
+    });
+    const read = (cert: ReturnType<typeof parseCertificate>) => {
+      const record = factsOf(cert.x509);
+      return {
+        subject: cert.subject.rfc4514,
+        issuer: cert.issuer.rfc4514,
+        san: JSON.stringify(cert.san),
+        spiffe: cert.spiffeId,
+        keyUsage: record.keyUsage,
+        path: JSON.stringify(record.path, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+        basicConstraints: record.extension('2.5.29.19')?.critical,
+        validity: record.validity,
+      };
+    };
+    const fresh = parseCertificate(leaf.der);
+    const released = parseCertificate(leaf.der);
+    const before = read(released);
+    releaseLayout(released);
+    expect(read(released)).to.deep.equal(before);
+    // Released before anything was derived: values are read again from the DER, the same.
+    const early = parseCertificate(leaf.der);
+    releaseLayout(early);
+    expect(read(early)).to.deep.equal(read(fresh));
   });
 });

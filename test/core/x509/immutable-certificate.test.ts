@@ -1,6 +1,6 @@
 /**
  * The certificate a handler receives is immutable: one request cannot change what another sees
- * (DESIGN.md, security model; issue 12 finding 7). A decided certificate is cached and shared by
+ *. A decided certificate is cached and shared by
  * every request that presents the same chain, and intermediates are shared across chains, so
  * every write a handler could attempt must either throw or stay local to its own copy.
  */

@@ -85,6 +85,9 @@ export function percentDecode(
 }
 
 function decodeRun(bytes: number[], output: PercentForm['output'], at: number, fail: EncodingFailure): string {
+  // The common case (base64's `+`, `/`, `=` and line ends in an encoded PEM): one ASCII byte is its
+  // own character, with no Buffer to make (a Cert value has dozens of such runs).
+  if (bytes.length === 1 && (bytes[0]! < 0x80 || output === 'latin1')) return String.fromCharCode(bytes[0]!);
   const buffer = Buffer.from(bytes);
   if (output === 'latin1') return buffer.toString('latin1');
   // isUtf8 refuses overlong forms and surrogates, as decodeURIComponent does.

@@ -20,7 +20,7 @@ import type { ProxyVerdict } from '../sources/headers.js';
 import { type PeerInfo, RESUMED_SESSION } from '../sources/tls.js';
 import type { RevocationResult } from '../trust/revocation/index.js';
 import { establishTrust } from '../trust/strategy.js';
-import { parseCertificate, sealCertificate, validityWindow } from '../x509/certificate.js';
+import { parseCertificate, releaseLayout, sealCertificate, validityWindow } from '../x509/certificate.js';
 import { cachedIn, type Pipeline } from './cache.js';
 import { decidedNow, type Trace } from './observe.js';
 
@@ -50,7 +50,9 @@ export function decidePresented(pipeline: Pipeline, trace: Trace | null, present
 
 function evaluatePresented(pipeline: Pipeline, presented: Presented): Decided {
   try {
-    return fingerprinted(presented.leaf, trustAndAuthorize(pipeline, parsePresented(pipeline, presented), presented));
+    return released(
+      fingerprinted(presented.leaf, trustAndAuthorize(pipeline, parsePresented(pipeline, presented), presented)),
+    );
   } catch (error) {
     return { certificate: null, error: asRejection(error), fingerprint: sha256Hex(presented.leaf), ...ALWAYS };
   }
@@ -159,6 +161,13 @@ export function ruled(certificate: ClientCertificate, verdict: RuleResult): Pick
   // request's identity must never show in another's certificate.
   const authorization = { pin: certificate.authorization?.pin ?? null, identity: verdict.matched };
   return { certificate: sealCertificate(certificate, { authorization }), error: null };
+}
+
+/** A decision made: the admitted leaf keeps only what was derived from its layout (it is cached). */
+function released(decided: Decided): Decided {
+  if (decided instanceof Promise) return decided.then((decision) => released(decision) as Decision);
+  if (decided.certificate) releaseLayout(decided.certificate);
+  return decided;
 }
 
 /** A refusal of a presented certificate keeps the leaf's fingerprint, for decision events (decided once, then cached). */

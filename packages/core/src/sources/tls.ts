@@ -105,7 +105,7 @@ export function readPeer(socket: Socket): PeerInfo | null {
   if (cached)
     return 'resumed' in cached ? (cached as PeerInfo) : remember(socket, { ...cached, ...verdict(tls, cached.leaf) });
 
-  // A resumed TLS session can report `authorized` with no certificate at all (nodejs/node#35317):
+  // A resumed TLS session can report `authorized` with no certificate at all (a known Node.js behaviour):
   // there is then no peer certificate. That is "no certificate", never "verified".
   const peer = tls.getPeerX509Certificate();
   const raw = peer?.raw; // a getter that copies: read once

@@ -289,6 +289,15 @@ export function sealCertificate(
   return Object.freeze(writable);
 }
 
+/**
+ * Once a decision about `certificate` is made: its record lets go of the TBS layout and the
+ * extension lists (facts.ts `releaseLayout`), so a cached decision holds only what was derived.
+ * Nothing observable changes. Any other object is left alone.
+ */
+export function releaseLayout(certificate: ClientCertificate): void {
+  ParsedCertificate.recordOf(certificate)?.releaseLayout();
+}
+
 /** True for a certificate that `sealCertificate` returned. */
 export function isSealedCertificate(value: unknown): value is ClientCertificate {
   return ParsedCertificate.recordOf(value) !== undefined && Object.isFrozen(value);

@@ -11,6 +11,8 @@
  *   record.x509: X509Certificate
  *   record.der: Buffer                       a private copy of the DER; read it, never write it
  *   record.tbs: TbsLayout                    where every TBSCertificate field is (tbs.ts); one walk
+ *   record.releaseLayout(): void             once a decision is made: `tbs`, `frames` and
+ *                                            `extensions` are no longer kept (read again if asked)
  *   record.extensions: readonly Extension[]  { oid, critical, value } in order (strict: OIDs and
  *                                            criticality checked, duplicates malformed)
  *   record.extension(oid: string): Extension | undefined
@@ -90,29 +92,32 @@ export function privateCopy(bytes: Buffer): Buffer {
   return copy;
 }
 
-/** A value or the error reading it threw: a broken certificate fails the same way every time. */
-type Outcome<T> = { readonly value: T } | { readonly error: Error };
+/**
+ * What a reading getter keeps: the value, or the error reading it threw (a broken certificate
+ * fails the same way every time). Values are never Errors, so no wrapper object is needed.
+ */
+type Kept<T> = T | Error | undefined;
 
-function attempt<T>(read: () => T): Outcome<T> {
+function keep<T>(read: () => T): T | Error {
   try {
-    return { value: read() };
+    return read();
   } catch (error) {
     if (!isClientCertError(error)) throw error;
-    return { error };
+    return error;
   }
 }
 
-function unwrap<T>(outcome: Outcome<T>): T {
-  if ('error' in outcome) throw outcome.error;
-  return outcome.value;
+function unwrap<T>(kept: T | Error): T {
+  if (kept instanceof Error) throw kept;
+  return kept;
 }
 
 /** See the module comment. Internal to the package: never handed to applications. */
 export class CertificateRecord {
-  #tbs: Outcome<TbsLayout> | undefined;
-  #frames: Outcome<readonly ExtensionFrame[]> | undefined;
-  #extensions: Outcome<readonly Extension[]> | undefined;
-  #path: Outcome<CertificateFacts> | undefined;
+  #tbs: Kept<TbsLayout>;
+  #frames: Kept<readonly ExtensionFrame[]>;
+  #extensions: Kept<readonly Extension[]>;
+  #path: Kept<CertificateFacts>;
   #keyUsage: number | null | 'malformed' | undefined;
   #validity: ValidityWindow | undefined;
   #digests: { sha1?: Buffer; sha256?: Buffer; spki?: Buffer } | undefined;
@@ -131,6 +136,8 @@ export class CertificateRecord {
   #pem: string | undefined;
   /** Whether `x509` has been locked (certificate.ts `lockX509`). */
   locked = false;
+  /** Set by `releaseLayout`: the layout and extension lists are read again when needed, not kept. */
+  #released = false;
 
   #der: Buffer | undefined;
 
@@ -147,21 +154,40 @@ export class CertificateRecord {
   }
 
   get tbs(): TbsLayout {
-    return unwrap((this.#tbs ??= attempt(() => readTbs(this.der))));
+    const tbs = this.#tbs ?? keep(() => readTbs(this.der));
+    if (!this.#released || tbs instanceof Error) this.#tbs = tbs;
+    return unwrap(tbs);
   }
 
   /** The extension list at framing strictness (tbs.ts): what the parsed model needs. */
   get frames(): readonly ExtensionFrame[] {
-    return unwrap(
-      (this.#frames ??= attempt(() => {
+    const frames =
+      this.#frames ??
+      keep(() => {
         const { extensions } = this.tbs;
         return extensions === undefined ? [] : readExtensionFrames(this.der, extensions);
-      })),
-    );
+      });
+    if (!this.#released || frames instanceof Error) this.#frames = frames;
+    return unwrap(frames);
   }
 
   get extensions(): readonly Extension[] {
-    return unwrap((this.#extensions ??= attempt(() => interpretFrames(this.der, this.frames))));
+    const extensions = this.#extensions ?? keep(() => interpretFrames(this.der, this.frames));
+    if (!this.#released || extensions instanceof Error) this.#extensions = extensions;
+    return unwrap(extensions);
+  }
+
+  /**
+   * Lets go of the layout and the extension lists once a decision about the certificate is made:
+   * what was derived from them (names, SANs, path facts, key usage, revocation facts) is kept,
+   * and a cached certificate needs nothing else. A value not derived yet reads the DER again
+   * (the same walk, the same result) without keeping the layout. Errors stay kept.
+   */
+  releaseLayout(): void {
+    this.#released = true;
+    if (!(this.#tbs instanceof Error)) this.#tbs = undefined;
+    if (!(this.#frames instanceof Error)) this.#frames = undefined;
+    if (!(this.#extensions instanceof Error)) this.#extensions = undefined;
   }
 
   extension(oid: string): Extension | undefined {
@@ -171,7 +197,7 @@ export class CertificateRecord {
   }
 
   get path(): CertificateFacts {
-    return unwrap((this.#path ??= attempt(() => readPathFacts(this.der, this.tbs, () => this.extensions))));
+    return unwrap((this.#path ??= keep(() => readPathFacts(this.der, this.tbs, () => this.extensions))));
   }
 
   get keyUsage(): number | null | 'malformed' {
