@@ -34,7 +34,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
   const facts = trustModelFacts(options);
   const pipeline: Pipeline = {
     options,
-    caches: createCaches(),
+    caches: createCaches(options.cache),
     warnings: new RuntimeWarnings(options.warn, {
       logging: options.logger !== null,
       trustProxyDescription: options.trustProxyDescription,

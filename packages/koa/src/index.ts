@@ -1,4 +1,5 @@
 import {
+  type AuthResult,
   type ClientCertificate,
   type ClientCertOptions,
   createClientCertAuth,
@@ -34,17 +35,23 @@ declare module 'koa' {
  */
 export function clientCert(options?: ClientCertOptions): Middleware {
   const auth = createClientCertAuth(options);
-  return async function clientCertMiddleware(ctx: Context, next: Next): Promise<void> {
-    const result = await auth.authenticate(ctx.req);
-    if (!result.ok) {
-      ctx.status = result.problem.status;
-      ctx.set(PROBLEM_HEADERS);
-      ctx.body = JSON.stringify(result.problem);
-      return;
-    }
-    ctx.clientCert = ctx.state.clientCert = result.certificate;
-    await next();
+  // Not an async function: a decision from the cache goes on to `next` in the same tick, with no
+  // promise of its own per request.
+  return function clientCertMiddleware(ctx: Context, next: Next): Promise<void> | undefined {
+    const result = auth.authenticate(ctx.req);
+    return result instanceof Promise ? result.then((settled) => answer(settled, ctx, next)) : answer(result, ctx, next);
   };
+}
+
+function answer(result: AuthResult, ctx: Context, next: Next): Promise<void> | undefined {
+  if (!result.ok) {
+    ctx.status = result.problem.status;
+    ctx.set(PROBLEM_HEADERS);
+    ctx.body = JSON.stringify(result.problem);
+    return undefined;
+  }
+  ctx.clientCert = ctx.state.clientCert = result.certificate;
+  return next();
 }
 
 export default clientCert;

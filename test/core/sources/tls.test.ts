@@ -496,10 +496,9 @@ describe('tls source', () => {
       maxVersion: tls.SecureVersion = 'TLSv1.3',
     ) {
       const warns: string[] = [];
-      const auth = createClientCertAuth({
-        logger: { info: () => undefined, warn: (m) => void warns.push(m) },
-        ...options,
-      });
+      const middleware = () =>
+        createClientCertAuth({ logger: { info: () => undefined, warn: (m) => void warns.push(m) }, ...options });
+      let auth = middleware();
       const answers: Answer[] = [];
       const tlsServer = https.createServer(
         { key: server.key, cert: server.cert, ca: root.cert, requestCert: true, rejectUnauthorized: false, maxVersion },
@@ -549,7 +548,9 @@ describe('tls source', () => {
           });
           request.on('error', reject).end();
         });
-      return { connect, warns, close: () => tlsServer.close() };
+      /** Another worker's middleware from now on: one that never saw any client of this server. */
+      const anotherWorker = (): void => void (auth = middleware());
+      return { connect, warns, anotherWorker, close: () => tlsServer.close() };
     }
 
     const takeChain = (socket: tls.TLSSocket): void => void socket.getPeerX509Certificate();
@@ -626,7 +627,8 @@ describe('tls source', () => {
       try {
         const client = await newClient();
         const full = await server.connect(client);
-        known.clear(); // as if another process had made the session
+        known.clear(); // as if another process had made the session,
+        server.anotherWorker(); // and this one's middleware had never seen the client
         const resumed = await server.connect(client, { session: full.session! });
         expect(resumed.reused).to.equal(true);
         expect(resumed.answer.status).to.equal('client_certificate_untrusted');

@@ -37,6 +37,7 @@ import {
   oneOf,
   stringList,
 } from '../validate.js';
+import { type CacheOptions, type CompiledCache, compileCache } from './cache.js';
 import { proxyVerdictText } from './describe.js';
 import { compileObservation, type DecisionHook } from './observe.js';
 import { type ProxyName, type ProxyPreset, presetHeaderSource, resolvePreset } from './presets.js';
@@ -164,6 +165,8 @@ export interface ClientCertOptions {
    * `NODE_DEBUG` or `DEBUG` names `clientcert`; `false` keeps it off whatever the environment says.
    */
   debug?: boolean;
+  /** Decisions kept between requests (default `{ maxEntries: 25000, maxBytes: 128 MiB }`), each counted as 2 KB plus the value it is found by. */
+  cache?: CacheOptions;
 }
 
 export interface CompiledOptions {
@@ -213,6 +216,7 @@ export interface CompiledOptions {
   onDecision: DecisionHook | null;
   /** Null unless decisions are explained line by line. */
   debug: ((line: string) => void) | null;
+  cache: CompiledCache;
 }
 
 const XFCC_OPTIONS: ReadonlySet<string> = new Set(['header', 'element', 'by', 'limits']);
@@ -254,6 +258,7 @@ const KNOWN_OPTIONS = new Set([
   'warnings',
   'onDecision',
   'debug',
+  'cache',
 ]);
 
 /** Validate and normalise once, at construction: misuse fails at start-up naming the option. */
@@ -304,6 +309,7 @@ export function compileOptions(input: ClientCertOptions = {}): CompiledOptions {
     rejectStatus,
     problemTypeBase: options.problemTypeBase ?? 'urn:clientcert:problem:',
     ...observation,
+    cache: compileCache(options.cache),
   };
 }
 

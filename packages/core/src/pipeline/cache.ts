@@ -7,11 +7,11 @@ import type { Socket } from 'node:net';
 import { LRUCache } from 'lru-cache';
 import { asRejection, type Decided, type Decision, NEVER } from '../decide/decide.js';
 import type { ClientCertificate } from '../model.js';
+import type { CompiledCache } from '../options/cache.js';
 import type { CompiledOptions, CompiledSource } from '../options/compile.js';
 import type { RuntimeWarnings } from '../options/warnings.js';
+import { ValueCache } from './value-cache.js';
 
-const HEADER_CACHE_SIZE = 1000;
-const CHAIN_CACHE_SIZE = 1000;
 /** Issuing certificates seen in presented chains: a deployment has a handful, each sent with every leaf. */
 const ISSUER_CACHE_SIZE = 100;
 
@@ -21,8 +21,17 @@ export type HeaderSourceKey = Exclude<CompiledSource, 'auto' | 'tls'>;
 export interface Caches {
   /** The decision of each TLS connection: every request on a kept-alive connection is answered from here. */
   readonly perSocket: WeakMap<Socket, Decision>;
-  /** XFCC decisions by the header value. */
-  readonly perHeader: LRUCache<string, Decision>;
+  /**
+   * Admitted TLS clients by their certificate's DER (as latin1 text), with what the TLS stack said
+   * when they were admitted: a new connection of a known client is decided from the DER in its TLS
+   * session, without Node's certificate objects (pipeline/tls.ts `recallClient`).
+   */
+  readonly perClient: ValueCache<KnownClient>;
+  /** XFCC decisions by the header value as sent (exact; see value-cache.ts). */
+  readonly perHeader: ValueCache<Decision>;
+  /** The other header sources' decisions by the values of every header the source reads (`headerValuesOf`). */
+  readonly perSourceValues: Map<HeaderSourceKey, ValueCache<Decision>>;
+  readonly bounds: CompiledCache;
   /** Decisions by the presented chain itself (`presentedKey`), shared by every connection and header value carrying it. */
   readonly perChain: LRUCache<string, Decision>;
   /**
@@ -44,6 +53,13 @@ export interface Caches {
   >;
 }
 
+/** A TLS client admitted before, and the TLS stack's verdict it was admitted with. */
+export interface KnownClient {
+  readonly authorized: boolean;
+  readonly authorizationError: string | null;
+  readonly decision: Decision;
+}
+
 /** Everything a request's stages read besides the request: fixed at start-up, or kept per instance. */
 export interface Pipeline {
   readonly options: CompiledOptions;
@@ -55,15 +71,29 @@ export interface Pipeline {
   readonly alwaysObserved: boolean;
 }
 
-export function createCaches(): Caches {
+/** The caches of one middleware, bounded as `cache` says (options/cache.ts). */
+export function createCaches(bounds: CompiledCache): Caches {
   return {
     perSocket: new WeakMap(),
-    perHeader: new LRUCache({ max: HEADER_CACHE_SIZE }),
-    perChain: new LRUCache({ max: CHAIN_CACHE_SIZE }),
+    perClient: new ValueCache(bounds.maxEntries, bounds.maxBytes),
+    perHeader: new ValueCache(bounds.maxEntries, bounds.maxBytes),
+    perSourceValues: new Map(),
+    bounds,
+    perChain: new LRUCache({ max: bounds.maxEntries }),
     issuers: new LRUCache({ max: ISSUER_CACHE_SIZE }),
     peerTrusted: new WeakMap(),
     lastHeader: new WeakMap(),
   };
+}
+
+/** The decisions of one header source by its headers' values, made on its first use. */
+export function headerValuesOf(caches: Caches, source: HeaderSourceKey): ValueCache<Decision> {
+  let values = caches.perSourceValues.get(source);
+  if (values === undefined) {
+    values = new ValueCache(caches.bounds.maxEntries, caches.bounds.maxBytes);
+    caches.perSourceValues.set(source, values);
+  }
+  return values;
 }
 
 export function isFresh(options: CompiledOptions, decision: Decision): boolean {

@@ -17,9 +17,10 @@ import { descriptionMismatch } from '../sources/proxy-description.js';
 import { countLines, peerAddress, type RequestLike } from '../sources/read.js';
 import { parseXfcc, selectXfccElement, xfccHashMatches, xfccLeaf } from '../sources/xfcc.js';
 import { pemToDer } from '../x509/certificate.js';
-import { cachedIn, type Pipeline, peerIsTrusted, recall, remember } from './cache.js';
+import { cachedIn, headerValuesOf, isFresh, type Pipeline, peerIsTrusted, recall, remember } from './cache.js';
 import { decidePresented } from './evaluate.js';
 import { decidedNow, type Trace } from './observe.js';
+import type { ValueCache } from './value-cache.js';
 
 /** The XFCC source: one header line, written by the proxy. */
 export function fromXfcc(
@@ -110,6 +111,11 @@ function decideHeaderValue(
   value: string,
   trace: Trace | null,
 ): Decided | undefined {
+  // Behind a proxy's connection pool each request carries another client's values: the decision
+  // for the same values, whichever connection brought them before.
+  const values = headerValuesOf(pipeline.caches, source);
+  const known = values.get(value);
+  if (known !== undefined && isFresh(pipeline.options, known)) return remember(pipeline, socket, source, value, known);
   const headers = request.headers;
   try {
     const forwarded = readHeaderSource(source, headers);
@@ -118,7 +124,7 @@ function decideHeaderValue(
       const presented = { source: forwarded.source, leaf: forwarded.leaf, chain: forwarded.chain, peer: null, verdict };
       const decided = decidePresented(pipeline, trace, presented);
       const checked = forwarded.description ? described(decided, forwarded.description, trace) : decided;
-      return remember(pipeline, socket, source, value, checked);
+      return remember(pipeline, socket, source, value, keep(values, value, checked));
     }
     // No certificate, but the proxy says the client presented one that failed its verification.
     if (readProxyVerdict(source, headers) === 'failed') {
@@ -133,6 +139,13 @@ function decideHeaderValue(
   } catch (error) {
     return unreadable(error, trace);
   }
+}
+
+/** A settled decision kept by its header values (the description check included: it is part of them). */
+function keep(values: ValueCache<Decision>, value: string, decided: Decided): Decided {
+  if (decided instanceof Promise) return decided.then((settled) => keep(values, value, settled) as Decision);
+  values.set(value, decided);
+  return decided;
 }
 
 /**
