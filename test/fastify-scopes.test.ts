@@ -83,6 +83,21 @@ for (const { name, version, Fastify } of MAJORS) {
     });
     const required = { status: 403, code: 'client_certificate_required' };
 
+    it('a route setting is honoured whether the route is declared before or after the registration', async () => {
+      const get = await start((server) => {
+        server.get('/before', { config: { clientCert: false } }, whoami);
+        server.get('/accepting', { config: { clientCert: { mode: 'accept' } } }, whoami);
+        server.register(clientCert, { ...base, mode: 'require' });
+        server.get('/after', { config: { clientCert: false } }, whoami);
+        server.get('/guarded', whoami);
+      });
+      expect(await get('/before', false)).to.deep.equal({ status: 200, body: null });
+      expect(await get('/accepting', false)).to.deep.equal({ status: 200, body: null });
+      expect(await get('/after', false)).to.deep.equal({ status: 200, body: null });
+      expect(await get('/guarded', false)).to.deep.equal(required);
+      expect(await get('/accepting', true)).to.deep.equal(aliceAs(null));
+    });
+
     it('sibling scopes: each applies its own options to its own routes (require in one, accept in the other)', async () => {
       const get = await start((server) => {
         server.register(
