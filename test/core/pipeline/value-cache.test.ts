@@ -56,6 +56,23 @@ describe('pipeline/value-cache: decisions by header value, exact without hashing
     expect(cache.size).to.equal(5);
   });
 
+  it('values kept as shared pieces: the same pieces in another order or grouping are other values', () => {
+    const cache = new ValueCache<{ n: number }>(100, 64 * 1024 * 1024);
+    const leaf = '-----BEGIN%20CERTIFICATE-----%0Aleaf%0A-----END%20CERTIFICATE-----%0A';
+    const issuer = '-----BEGIN%20CERTIFICATE-----%0Aissuer%0A-----END%20CERTIFICATE-----%0A';
+    const values = [
+      `Hash=1;Cert="${leaf}";Chain="${leaf}${issuer}"`,
+      `Hash=1;Cert="${issuer}";Chain="${issuer}${leaf}"`,
+      `Hash=1;Cert="${leaf}";Chain="${issuer}${leaf}"`,
+      `Hash=1;Cert=${leaf}";Chain=""${leaf}${issuer}"`,
+      `${leaf}\0${issuer}`,
+      `${issuer}\0${leaf}`,
+    ];
+    for (const [n, value] of values.entries()) cache.set(value, { n });
+    expect(values.map((value) => cache.get(`${value}`)?.n)).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    expect(cache.get(`Hash=1;Cert="${leaf}";Chain="${leaf}"`)).to.equal(undefined);
+  });
+
   it('setting a kept value again replaces its entry', () => {
     const cache = new ValueCache<{ n: number }>(10, 64 * 1024);
     cache.set('v', { n: 1 });

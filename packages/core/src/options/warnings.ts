@@ -249,6 +249,9 @@ export function startupWarnings(facts: StartupFacts, warn: WarnFn): void {
 // cannot flood the log. Their state belongs to one middleware instance.
 
 const UNTRUSTED_HEADER_REPORT_INTERVAL_MS = 60_000;
+const SOFT_FAIL_REPORT_INTERVAL_MS = 60_000;
+/** Distinct soft-fail reasons remembered (a reason names a source, so there are few). */
+const MAX_SOFT_FAIL_REASONS = 100;
 
 /** What the request-time warnings need of the compiled configuration. */
 export interface RuntimeWarningFacts {
@@ -268,15 +271,25 @@ export class RuntimeWarnings {
   #hookFailed = false;
   readonly #chainMissingReported = new Set<'resumed' | 'taken'>();
   readonly #serversChecked = new WeakSet<object>();
+  /** When each soft-fail reason was last reported. */
+  readonly #softFailReported = new Map<string, number>();
 
   constructor(warn: WarnFn, facts: RuntimeWarningFacts) {
     this.#warn = warn;
     this.#facts = facts;
   }
 
-  /** Passed through: a soft-fail revocation answer says why, every time. */
+  /**
+   * A certificate passed with no revocation status (policy soft): each reason at most once a
+   * minute, since during an outage every request of every client has it.
+   */
   revocationSoftFail(message: string): void {
-    this.#warn('revocation_soft_fail', message);
+    const now = Date.now();
+    const last = this.#softFailReported.get(message);
+    if (!this.#facts.logging || (last !== undefined && now - last < SOFT_FAIL_REPORT_INTERVAL_MS)) return;
+    if (this.#softFailReported.size >= MAX_SOFT_FAIL_REASONS) this.#softFailReported.clear();
+    this.#softFailReported.set(message, now);
+    this.#warn('revocation_soft_fail', `${message}; reported at most once a minute`);
   }
 
   /** A TLS server that never asks for a client certificate cannot get one: warn once per server. */
