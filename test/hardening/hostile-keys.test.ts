@@ -4,9 +4,11 @@
  * about forty. Path validation judges every key from its DER before the key verifies anything
  * (or is even loaded into OpenSSL), so a hostile chain costs no more than a normal one.
  *
- * Work is counted, never timed: while `countKeyWork` runs, `X509Certificate.prototype.verify` (the
- * only signature primitive path validation uses) and the `publicKey` getter (loading a key into
- * OpenSSL) are wrapped and every call is recorded with the key or certificate it was for.
+ * Work is counted, never timed: while `countKeyWork` runs, the signature primitives path
+ * validation uses (`crypto.verify` over the signed bytes, and `X509Certificate.prototype.verify`
+ * where OpenSSL must judge an unusual encoding itself) and the ways a key is loaded into OpenSSL
+ * (`crypto.createPublicKey` from a certificate's SubjectPublicKeyInfo, the `publicKey` getter) are
+ * wrapped, and every call is recorded with the key it was for.
  *
  * The hostile certificates are real: each is issued by the test root, which signs its
  * TBSCertificate after the kit's public key is swapped for the hostile one, and the leaf under a
@@ -14,7 +16,15 @@
  * validator without a key policy accepts the chain.
  */
 
-import { createPrivateKey, generateKeyPairSync, KeyObject, randomBytes, sign, X509Certificate } from 'node:crypto';
+import crypto, {
+  createPrivateKey,
+  generateKeyPairSync,
+  KeyObject,
+  randomBytes,
+  sign,
+  X509Certificate,
+} from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
 import { expect } from 'chai';
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { derOid, derTlv } from '../../packages/core/src/testkit/shared.js';
@@ -35,36 +45,59 @@ import { ADAPTERS, parseBody, startServer } from './servers.js';
 // Counting key work
 
 interface KeyWork {
-  /** The public key of each `X509Certificate#verify` call, as SPKI DER. */
+  /** The public key of each signature verification, as SPKI DER. */
   verifiedWith: Buffer[];
-  /** The DER of each certificate whose `publicKey` was read. */
+  /** The SPKI DER of each key loaded. */
   loaded: Buffer[];
 }
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
-/** Wraps the primitives; the returned function restores them and tells what was done meanwhile. */
+const spkiOf = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' });
+
+/**
+ * Wraps the primitives; the returned function restores them and tells what was done meanwhile.
+ * The core imports `verify` and `createPublicKey` from node:crypto, so the wrapped functions reach
+ * it through `syncBuiltinESMExports`.
+ */
 function recordKeyWork(): () => KeyWork {
+  const nodeCrypto = crypto as unknown as Record<string, AnyFunction>;
+  const { verify, createPublicKey } = nodeCrypto as Record<'verify' | 'createPublicKey', AnyFunction>;
   const proto = X509Certificate.prototype as unknown as Record<string, AnyFunction>;
-  const verify = proto.verify!;
+  const x509Verify = proto.verify!;
   const getter = Object.getOwnPropertyDescriptor(X509Certificate.prototype, 'publicKey')!;
   const keys: KeyObject[] = [];
   const loaded: Buffer[] = [];
+  nodeCrypto.verify = function counted(this: unknown, ...args: unknown[]): unknown {
+    const key = args[2];
+    keys.push(key instanceof KeyObject ? key : (key as { key: KeyObject }).key);
+    return Reflect.apply(verify, this, args);
+  };
+  nodeCrypto.createPublicKey = function counted(this: unknown, ...args: unknown[]): unknown {
+    const made = Reflect.apply(createPublicKey, this, args) as KeyObject;
+    loaded.push(spkiOf(made));
+    return made;
+  };
   proto.verify = function counted(this: unknown, ...args: unknown[]): unknown {
     keys.push(args[0] as KeyObject);
-    return Reflect.apply(verify, this, args);
+    return Reflect.apply(x509Verify, this, args);
   };
   Object.defineProperty(X509Certificate.prototype, 'publicKey', {
     ...getter,
     get(this: X509Certificate) {
-      loaded.push(this.raw);
-      return getter.get!.call(this);
+      const key = getter.get!.call(this) as KeyObject;
+      loaded.push(spkiOf(key));
+      return key;
     },
   });
+  syncBuiltinESMExports();
   return () => {
-    proto.verify = verify;
+    nodeCrypto.verify = verify;
+    nodeCrypto.createPublicKey = createPublicKey;
+    proto.verify = x509Verify;
     Object.defineProperty(X509Certificate.prototype, 'publicKey', getter);
-    return { verifiedWith: keys.map((key) => key.export({ type: 'spki', format: 'der' })), loaded };
+    syncBuiltinESMExports();
+    return { verifiedWith: keys.map(spkiOf), loaded };
   };
 }
 
@@ -94,11 +127,11 @@ async function countKeyWorkAsync<T>(fn: () => Promise<T>): Promise<{ result: T; 
   }
 }
 
-/** How often `spki` verified a signature, and whether `cert`'s key was loaded at all. */
-function usesOf(work: KeyWork, spki: Buffer, cert: Buffer): { verifications: number; loaded: boolean } {
+/** How often the key `spki` verified a signature, and whether it was loaded at all. */
+function usesOf(work: KeyWork, spki: Buffer): { verifications: number; loaded: boolean } {
   return {
     verifications: work.verifiedWith.filter((key) => key.equals(spki)).length,
-    loaded: work.loaded.some((der) => der.equals(cert)),
+    loaded: work.loaded.some((der) => der.equals(spki)),
   };
 }
 
@@ -304,7 +337,7 @@ describe('hardening/hostile keys: key policy before any signature', function () 
         `no path to a trust anchor: certificate at depth 1 ${reason}, ` +
           'and is not verified to be issued under a trust anchor',
       );
-      expect(usesOf(work, chain.hostile.spki, chain.hostile.cert)).to.deep.equal({ verifications: 0, loaded: false });
+      expect(usesOf(work, chain.hostile.spki)).to.deep.equal({ verifications: 0, loaded: false });
       expect(work.verifiedWith.length).to.be.at.most(normalWork);
     });
 
@@ -323,7 +356,7 @@ describe('hardening/hostile keys: key policy before any signature', function () 
   it('the bound is the policy: maxRsaBits 16384 lets the large key be used, once', () => {
     const { result, work } = countKeyWork(() => verifyAt(root, bigModulus, { policy: { maxRsaBits: 16384 } }));
     expectFailure(result, 'untrusted'); // a made-up modulus signed nothing
-    expect(usesOf(work, bigModulus.hostile.spki, bigModulus.hostile.cert)).to.deep.equal({
+    expect(usesOf(work, bigModulus.hostile.spki)).to.deep.equal({
       verifications: 1,
       loaded: true,
     });
@@ -339,11 +372,12 @@ describe('hardening/hostile keys: key policy before any signature', function () 
     );
     const { result, work } = countKeyWork(() => verifyChainSync({ leaf, trustAnchors: [anchor] }));
     expectFailure(result, 'untrusted', 'no path to a trust anchor');
-    expect(usesOf(work, key.spki, anchor)).to.deep.equal({ verifications: 0, loaded: false });
+    expect(usesOf(work, key.spki)).to.deep.equal({ verifications: 0, loaded: false });
     // Compiled at start-up, as the middleware does: parsed, but its key is not loaded either.
+    const rootSpki = spkiOf(root.x509.publicKey);
     const compiled = countKeyWork(() => compileTrustAnchors([anchor, root.der]));
     expect(compiled.work.loaded).to.have.length(1);
-    expect(compiled.work.loaded[0]!.equals(root.der)).to.equal(true);
+    expect(compiled.work.loaded[0]!.equals(rootSpki)).to.equal(true);
     const onCompiled = countKeyWork(() => verifyChainSync({ leaf, trustAnchors: compiled.result }));
     expectFailure(onCompiled.result, 'untrusted', 'no path to a trust anchor');
     expect(onCompiled.work.verifiedWith).to.have.length(0);
@@ -464,7 +498,7 @@ describe('hardening/hostile keys: key policy before any signature', function () 
             const { result, work } = await countKeyWorkAsync(() => send(chain));
             expect(result.status).to.equal(403);
             expect(parseBody(result.text).code).to.equal('client_certificate_untrusted');
-            expect(usesOf(work, chain.hostile.spki, chain.hostile.cert)).to.deep.equal({
+            expect(usesOf(work, chain.hostile.spki)).to.deep.equal({
               verifications: 0,
               loaded: false,
             });

@@ -3,6 +3,7 @@ import { compileTrustAnchors, compileVerifyPolicy, parseCertificate } from '../.
 import { createCA, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
 import { compilePins } from '../../../packages/core/src/trust/pins.js';
 import { compileTrustStrategy, establishTrust, type TrustSettings } from '../../../packages/core/src/trust/strategy.js';
+import { recordOf, sealCertificate } from '../../../packages/core/src/x509/certificate.js';
 
 function settings(overrides: Partial<TrustSettings> = {}): TrustSettings {
   return {
@@ -62,6 +63,30 @@ describe('trust/strategy', () => {
       expect(
         refused.ok === false && refused.kind === 'check' && [refused.code, refused.check, refused.transient],
       ).to.deep.equal(['untrusted', 'chain.untrusted', true]);
+    });
+
+    it('a chain is verified on the DER: neither the leaf nor a presented intermediate becomes an X509Certificate', async () => {
+      const issuing = await root.intermediate({ subject: 'CN=Strategy Issuing CA' });
+      const bob = await issuing.issue({ subject: 'CN=bob' });
+      const strategy = compileTrustStrategy(settings({ anchors: compileTrustAnchors(root.cert) }));
+      const presented = sealCertificate(parseCertificate(bob.der), { chain: [parseCertificate(issuing.der)] });
+      const trusted = establishTrust(strategy, presented, null, undefined, NOW());
+      // The anchor was compiled from PEM into Node's object at start-up; nothing else was made.
+      expect(trusted.ok && trusted.path.map((record) => record.hasX509)).to.deep.equal([false, false, true]);
+      expect(trusted.ok && trusted.path[0]).to.equal(recordOf(presented));
+      // An issuer pin compares the intermediate by its key without making its object either.
+      const pinned = compileTrustStrategy(
+        settings({ anchors: compileTrustAnchors(root.cert), pins: compilePins([{ issuer: issuing.cert }]) }),
+      );
+      const narrowed = establishTrust(pinned, presented, null, undefined, NOW());
+      expect(narrowed.ok && [narrowed.pin, ...narrowed.path.map((record) => record.hasX509)]).to.deep.equal([
+        'pins[0]',
+        false,
+        false,
+        true,
+      ]);
+      const other = establishTrust(pinned, parseCertificate(alice.cert), null, undefined, NOW());
+      expect(other.ok === false && other.kind === 'check' && other.check).to.equal('pins');
     });
 
     it('a forwarded certificate with nothing to trust it by is refused, even one the TLS stack would accept', () => {

@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { createHash, KeyObject, sign, X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
 import {
   createCA,
@@ -6,8 +6,8 @@ import {
   type TestCA,
   type TestCertificate,
 } from '../../../packages/core/src/testkit/index.js';
+import { derTlv } from '../../../packages/core/src/testkit/shared.js';
 import {
-  certificateValidity,
   derToPem,
   escapeRfc4514Value,
   formatIpAddress,
@@ -15,9 +15,11 @@ import {
   parseCertificateChain,
   parseDistinguishedName,
   pemToDer,
+  recordOf,
   splitCertificates,
 } from '../../../packages/core/src/x509/certificate.js';
-import { decodeOid, readTlv } from '../../../packages/core/src/x509/der.js';
+import { DerCursor, decodeOid, readTlv, Tag } from '../../../packages/core/src/x509/der.js';
+import { readValidityWindow } from '../../../packages/core/src/x509/time.js';
 import { expectClientCertError } from '../../helpers/errors.js';
 
 function expectMalformed(fn: () => unknown): void {
@@ -25,6 +27,23 @@ function expectMalformed(fn: () => unknown): void {
 }
 
 const utf8 = (s: string): { utf8String: string } => ({ utf8String: s });
+
+const tlvOf = (tag: number, hex: string): Buffer => derTlv(tag, Buffer.from(hex, 'hex'));
+
+/** `der` with TBSCertificate field `index` replaced by `field`, signed again by `issuer` (same algorithm). */
+function resigned(der: Buffer, issuer: TestCertificate, index: number, field: Buffer): Buffer {
+  const outer = DerCursor.inside(der, readTlv(der, 0, der.length));
+  const tbs = DerCursor.inside(der, outer.expect(Tag.SEQUENCE, 'tbs'));
+  const algorithm = outer.next('algorithm');
+  const fields: Buffer[] = [];
+  for (let i = 0; !tbs.done; i++) {
+    const next = tbs.next('field');
+    fields.push(i === index ? field : der.subarray(next.start, next.end));
+  }
+  const newTbs = derTlv(0x30, ...fields);
+  const signature = sign('sha256', newTbs, { key: KeyObject.from(issuer.keys.privateKey), dsaEncoding: 'der' });
+  return derTlv(0x30, newTbs, der.subarray(algorithm.start, algorithm.end), derTlv(0x03, Buffer.from([0]), signature));
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -105,6 +124,69 @@ describe('core/certificate', () => {
       expect(cert.chain).to.deep.equal([]);
       expect(cert.source).to.equal(null);
       expect(cert.verifiedBy).to.equal(null);
+    });
+
+    it('reads from the DER alone what node:crypto reads: serial, EKU, CA flag, validity, key and fingerprints', async () => {
+      const certificates: Buffer[] = [
+        alice.der,
+        rsaLeaf.der,
+        root.der,
+        (await root.intermediate({ subject: 'CN=no certSign', keyUsage: ['cRLSign'] })).der,
+        (await root.intermediate({ subject: 'CN=not a CA', ca: false, keyUsage: null })).der,
+        (await root.intermediate({ subject: 'CN=no basicConstraints', ca: null })).der,
+        (await root.issue({ subject: 'CN=v1', version: 1 })).der,
+        (await root.issue({ subject: 'CN=many purposes', eku: ['serverAuth', 'clientAuth', 'any'] })).der,
+      ];
+      for (const der of certificates) {
+        const node = new X509Certificate(der);
+        const cert = parseCertificate(der);
+        const record = recordOf(cert);
+        expect(
+          [cert.serialNumber, cert.extKeyUsage, cert.isCA, cert.notBefore.getTime(), cert.notAfter.getTime()],
+          node.subject,
+        ).to.deep.equal([
+          node.serialNumber.toUpperCase(),
+          node.keyUsage ?? [],
+          node.ca,
+          Date.parse(node.validFrom),
+          Date.parse(node.validTo),
+        ]);
+        expect(record.fingerprint256).to.equal(node.fingerprint256);
+        expect(record.publicKey.equals(node.publicKey)).to.equal(true);
+        expect(record.digest('spki')).to.deep.equal(
+          createHash('sha256')
+            .update(node.publicKey.export({ type: 'spki', format: 'der' }))
+            .digest(),
+        );
+        // All of that without Node's object.
+        expect(record.hasX509).to.equal(false);
+        expect(cert.x509.fingerprint256).to.equal(node.fingerprint256);
+        expect(record.hasX509).to.equal(true);
+      }
+    });
+
+    it('serial numbers print as Node prints them; an INTEGER OpenSSL refuses is refused here too', async () => {
+      const printed = async (hex: string): Promise<[string, string]> => {
+        const der = resigned((await root.issue({ subject: 'CN=serial' })).der, root, 1, tlvOf(0x02, hex));
+        return [parseCertificate(der).serialNumber, new X509Certificate(der).serialNumber.toUpperCase()];
+      };
+      for (const [hex, expected] of [
+        ['00', '0'],
+        ['7f', '7F'],
+        ['0080', '80'],
+        ['ff', '-01'],
+        ['80', '-80'],
+        ['ff7f', '-81'],
+        ['0a0b0c', '0A0B0C'],
+        ['0102030405060708091011121314151617181920ff', '0102030405060708091011121314151617181920FF'],
+      ]) {
+        expect(await printed(hex!), hex).to.deep.equal([expected, expected]);
+      }
+      for (const hex of ['0001', 'ff80', '']) {
+        const der = resigned((await root.issue({ subject: 'CN=serial' })).der, root, 1, tlvOf(0x02, hex));
+        expectMalformed(() => parseCertificate(der));
+        expect(() => new X509Certificate(der), hex).to.throw();
+      }
     });
 
     it('parses RSA certificates and reports an absent EKU as empty', () => {
@@ -359,25 +441,39 @@ describe('core/certificate', () => {
       expectMalformed(() => formatIpAddress(new Uint8Array(5)));
     });
 
-    it("reads Node's printed validity times exactly", () => {
-      const at = (text: string): number =>
-        certificateValidity({ validFrom: text, validTo: text } as X509Certificate).notBefore.getTime();
-      expect(at('Jan  5 01:02:03 2024 GMT')).to.equal(Date.UTC(2024, 0, 5, 1, 2, 3));
-      expect(at('Feb 29 00:00:00 2024 GMT')).to.equal(Date.UTC(2024, 1, 29));
-      expect(at('Dec 31 23:59:59 9999 GMT')).to.equal(Date.UTC(9999, 11, 31, 23, 59, 59));
-      expect(at('Nov 25 02:37:18.250 2026 GMT')).to.equal(Date.UTC(2026, 10, 25, 2, 37, 18));
-      for (const bad of [
-        '',
-        'Feb 30 00:00:00 2024 GMT',
-        'Foo  1 00:00:00 2024 GMT',
-        'ebM  1 00:00:00 2024 GMT',
-        'Jan  1 24:00:00 2024 GMT',
-        'Jan  1 00:00:00 2024 UTC',
-        'Jan  1 00:00:00 2024 GMT ',
-        'Jan  1 0:0 2024 GMT',
-      ]) {
-        expectMalformed(() => at(bad));
+    it('reads validity times from the DER exactly, as UTCTime or GeneralizedTime', () => {
+      const time = (tag: number, text: string): Buffer =>
+        Buffer.concat([Buffer.from([tag, text.length]), Buffer.from(text, 'latin1')]);
+      const window = (notBefore: Buffer, notAfter: Buffer) => {
+        const body = Buffer.concat([notBefore, notAfter]);
+        const der = Buffer.concat([Buffer.from([0x30, body.length]), body]);
+        return readValidityWindow(der, readTlv(der, 0, der.length));
+      };
+      const utc = (text: string) => time(0x17, text);
+      const generalized = (text: string) => time(0x18, text);
+      expect(window(utc('240105010203Z'), generalized('20240229000000Z'))).to.deep.equal({
+        from: Date.UTC(2024, 0, 5, 1, 2, 3),
+        until: Date.UTC(2024, 1, 29),
+      });
+      // RFC 5280 §4.1.2.5: UTCTime years 50-99 are 19xx; 99991231235959Z is "no expiration".
+      expect(window(utc('500101000000Z'), generalized('99991231235959Z'))).to.deep.equal({
+        from: Date.UTC(1950, 0, 1),
+        until: Date.UTC(9999, 11, 31, 23, 59, 59),
+      });
+      expect(window(utc('490101000000Z'), generalized('20261125023718.25Z')).until).to.equal(
+        Date.UTC(2026, 10, 25, 2, 37, 18),
+      );
+      for (const [notBefore, notAfter] of [
+        [utc('240230000000Z'), utc('250101000000Z')], // Feb 30
+        [utc('240101240000Z'), utc('250101000000Z')], // hour 24
+        [utc('2401010000Z'), utc('250101000000Z')], // no seconds
+        [utc('240101000000+0100'), utc('250101000000Z')], // not Z
+        [generalized('20240101000000.0Z'), utc('250101000000Z')], // trailing zero in the fraction
+        [time(0x13, '240101000000Z'), utc('250101000000Z')], // not a time type
+      ] as const) {
+        expectMalformed(() => window(notBefore, notAfter));
       }
+      expectMalformed(() => window(utc('240101000000Z'), Buffer.alloc(0))); // notAfter missing
     });
 
     it('decodes OIDs strictly, including large arcs', () => {

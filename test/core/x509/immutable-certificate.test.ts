@@ -16,7 +16,12 @@ import {
   createClientCertAuth,
 } from '../../../packages/core/src/index.js';
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
-import { isSealedCertificate, parseCertificate, sealCertificate } from '../../../packages/core/src/x509/certificate.js';
+import {
+  isSealedCertificate,
+  parseCertificate,
+  recordOf,
+  sealCertificate,
+} from '../../../packages/core/src/x509/certificate.js';
 import { request } from '../../helpers/http-client.js';
 
 /** Everything a handler can read, as plain data: two certificates that print alike are alike. */
@@ -408,6 +413,7 @@ describe('core/certificate: immutable certificates', () => {
     async function serve(
       options: ClientCertOptions,
       handler: (cert: ClientCertificate) => void,
+      record = true,
     ): Promise<{ url: string; seen: unknown[] }> {
       // One compiled configuration: the second request is served from the first one's cache.
       const auth = createClientCertAuth({ logger: false, trustProxy: '127.0.0.1', ca: root.cert, ...options });
@@ -420,7 +426,7 @@ describe('core/certificate: immutable certificates', () => {
           }
           const cert = result.certificate;
           const identity = cert.authorization?.identity ?? '';
-          seen.push(snapshot(cert));
+          if (record) seen.push(snapshot(cert));
           handler(cert);
           res.end(identity);
         });
@@ -487,6 +493,42 @@ describe('core/certificate: immutable certificates', () => {
       expect([first.status, first.text, second.status, second.text]).to.deep.equal([200, 'alice', 200, 'alice']);
       expect(stuck).to.deep.equal([[], []]);
       expect(seen[1]).to.deep.equal(seen[0]);
+    });
+
+    it('a decided certificate holds no X509Certificate until a handler reads .x509, which is then locked and shared', async () => {
+      const before: boolean[] = [];
+      const objects: X509Certificate[] = [];
+      const chains: boolean[] = [];
+      const { url } = await serve(
+        {
+          rules: {
+            identities: [{ name: 'alice', commonName: 'alice' }],
+            // The verified path is there for a predicate, yet reading its length makes no object.
+            predicate: (_cert, context) => {
+              chains.push(context.chain.length === 3);
+              return true;
+            },
+          },
+        },
+        (cert) => {
+          before.push(recordOf(cert).hasX509 || recordOf(cert.chain[0]!).hasX509);
+          objects.push(cert.x509);
+        },
+        false,
+      );
+      const first = await request({ url, headers: header() });
+      const second = await request({ url, headers: header() });
+      expect([first.status, second.status]).to.deep.equal([200, 200]);
+      expect(chains).to.deep.equal([true, true]);
+      // Nothing made by the decision; the first read made it, the second request got the same one.
+      expect(before).to.deep.equal([false, true]);
+      expect(objects[1]).to.equal(objects[0]);
+      const x509 = objects[0]!;
+      expect(Object.isFrozen(x509)).to.equal(true);
+      expect(() => Object.defineProperty(x509, 'subject', { value: 'CN=admin' })).to.throw(TypeError);
+      x509.raw.fill(0);
+      expect(x509.raw.equals(alice.der)).to.equal(true);
+      expect(x509.subject).to.equal(alice.x509.subject);
     });
 
     it('attacker: with a predicate (rules run per request) the shared certificate is never written either', async () => {

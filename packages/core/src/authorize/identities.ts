@@ -77,7 +77,7 @@ function nonEmptyString(value: unknown, option: string): string {
 }
 
 function thumbprintClaim(digest: Digest): Claim {
-  return (cert) => digestMatches(digest, cert.x509);
+  return (cert) => digestMatches(digest, cert);
 }
 
 function issuerThumbprintClaim(digest: Digest): Claim {
@@ -126,7 +126,7 @@ function compileIdentity(
   if (value.thumbprint !== undefined) claims.push(thumbprintClaim(thumbprint('thumbprint')));
   if (value.spki !== undefined) {
     const digest = parseSpkiHash(value.spki, at('spki'));
-    claims.push((cert) => digestMatches(digest, cert.x509));
+    claims.push((cert) => digestMatches(digest, cert));
   }
   if (value.serialNumber !== undefined) claims.push(serialClaim(value.serialNumber, at('serialNumber')));
   if (value.commonName !== undefined) {

@@ -5,7 +5,7 @@
  */
 import type { ClientCertificate } from '../model.js';
 import { invalidOption, knownKeys, objectOption } from '../validate.js';
-import { factsOf } from '../x509/facts.js';
+import { recordOf } from '../x509/certificate.js';
 import { KeyUsageBit } from '../x509/oids.js';
 import { optionEntries } from './option-entries.js';
 import { type Failure, failure } from './result.js';
@@ -126,7 +126,7 @@ export function compileSpiffe(input: unknown, option: string): (cert: ClientCert
  * another extension is path validation's to judge).
  */
 function isLeafKeyUsage(cert: ClientCertificate): boolean {
-  const usage = factsOf(cert.x509).keyUsage;
+  const usage = recordOf(cert).keyUsage;
   return (
     typeof usage === 'number' &&
     (usage & KeyUsageBit.digitalSignature) !== 0 &&

@@ -47,8 +47,7 @@ import type { ClientCertificate } from '../model.js';
 import { type ConnectionCarrier, connectionOf, readPeer } from '../sources/tls.js';
 import { DEFAULT_XFCC_LIMITS, urlEncode } from '../sources/xfcc.js';
 import { booleanOption, headerNameOption, invalidOption, knownKeys, objectOption, oneOf } from '../validate.js';
-import { derToPem, parseCertificate, splitCertificates } from '../x509/certificate.js';
-import { factsOf } from '../x509/facts.js';
+import { derToPem, parseCertificate, recordOf, splitCertificates } from '../x509/certificate.js';
 import { opensslRfc2253 } from '../x509/name.js';
 import { readTbs } from '../x509/tbs.js';
 
@@ -300,7 +299,7 @@ function writeElement(
     pairs.push(`Chain="${presented.map((der) => urlEncode(derToPem(der))).join('')}"`);
   }
   if (want.has('Subject')) {
-    const record = factsOf(leaf.x509); // parsed already: no copy of the DER, no second walk
+    const record = recordOf(leaf); // parsed already: no copy of the DER, no second walk
     pairs.push(`Subject="${opensslRfc2253(record.der, record.tbs.subject)}"`);
   }
   if (want.has('URI')) {

@@ -3,7 +3,7 @@
  * the chain's own bytes. A source hands over a `Presented` record; what comes back is a decision
  * (now, or once revocation data has been fetched).
  */
-import { createHash, type X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { evaluateRules, type RuleResult } from '../authorize/rules.js';
 import {
   ALWAYS,
@@ -20,7 +20,9 @@ import type { ProxyVerdict } from '../sources/headers.js';
 import { type PeerInfo, RESUMED_SESSION } from '../sources/tls.js';
 import type { RevocationResult } from '../trust/revocation/index.js';
 import { establishTrust } from '../trust/strategy.js';
-import { parseCertificate, releaseLayout, sealCertificate, validityWindow } from '../x509/certificate.js';
+import { parseCertificate, releaseLayout, sealCertificate } from '../x509/certificate.js';
+import type { CertificateRecord } from '../x509/facts.js';
+import { x509Path } from '../x509/path-view.js';
 import { cachedIn, type Pipeline } from './cache.js';
 import { decidedNow, type Trace } from './observe.js';
 
@@ -58,15 +60,15 @@ function evaluatePresented(pipeline: Pipeline, presented: Presented): Decided {
   }
 }
 
-/** Step 2: the leaf and the chain as certificates (throws `certificate_malformed`). */
-function parsePresented(pipeline: Pipeline, { source, leaf, chain, peer }: Presented): ClientCertificate {
-  // Over TLS, Node has parsed the certificates already: reuse its objects (~100 µs each).
-  const parsed = peer?.certificates;
+/**
+ * Step 2: the leaf and the chain as certificates (throws `certificate_malformed`), read from the
+ * DER even over TLS, where Node may hold objects of its own: a cached decision must not keep an
+ * `X509Certificate` (~10 KB outside the heap) that no handler asked for.
+ */
+function parsePresented(pipeline: Pipeline, { source, leaf, chain }: Presented): ClientCertificate {
   // Envoy's Chain includes the leaf; Azure Container Apps documents intermediates only. Accept both.
-  const presented = chain.flatMap((der, i) =>
-    der.equals(leaf) ? [] : [chainCertificate(pipeline, der, parsed?.[i + 1])],
-  );
-  return sealCertificate(parseCertificate(parsed?.[0] ?? leaf), {
+  const presented = chain.flatMap((der) => (der.equals(leaf) ? [] : [chainCertificate(pipeline, der)]));
+  return sealCertificate(parseCertificate(leaf), {
     source,
     chain: presented,
     verifiedBy: null,
@@ -74,12 +76,12 @@ function parsePresented(pipeline: Pipeline, { source, leaf, chain, peer }: Prese
   });
 }
 
-/** An intermediate, shared by every chain that carries the same bytes (from Node's object when the TLS stack parsed it). */
-function chainCertificate(pipeline: Pipeline, der: Buffer, parsed: X509Certificate | undefined): ClientCertificate {
+/** An intermediate, shared by every chain that carries the same bytes. */
+function chainCertificate(pipeline: Pipeline, der: Buffer): ClientCertificate {
   const issuers = pipeline.caches.issuers;
   const key = der.toString('latin1');
   let known = issuers.get(key);
-  if (known === undefined) issuers.set(key, (known = parseCertificate(parsed ?? der))); // throws certificate_malformed, uncached
+  if (known === undefined) issuers.set(key, (known = parseCertificate(der))); // throws certificate_malformed, uncached
   return known;
 }
 
@@ -100,7 +102,8 @@ function trustAndAuthorize(pipeline: Pipeline, certificate: ClientCertificate, p
   });
   const revocation = options.revocation;
   if (!revocation) return authorize(pipeline, sealed, trusted.path, Infinity);
-  const status = revocation.check(trusted.path, at);
+  // The public checker takes Node objects: a view that makes none unless read (x509/path-view.ts).
+  const status = revocation.check(x509Path(trusted.path), at);
   return status instanceof Promise
     ? status.then((result) => afterRevocation(pipeline, sealed, trusted.path, result))
     : afterRevocation(pipeline, sealed, trusted.path, status);
@@ -109,7 +112,7 @@ function trustAndAuthorize(pipeline: Pipeline, certificate: ClientCertificate, p
 function afterRevocation(
   pipeline: Pipeline,
   certificate: ClientCertificate,
-  path: readonly X509Certificate[],
+  path: readonly CertificateRecord[],
   result: RevocationResult,
 ): Decision {
   const decided = pipeline.options.revocation!.decide(result);
@@ -130,11 +133,11 @@ function afterRevocation(
 function authorize(
   pipeline: Pipeline,
   certificate: ClientCertificate,
-  path: readonly X509Certificate[],
+  path: readonly CertificateRecord[],
   revocationUntil: number,
 ): Decision {
   const { rules, clockToleranceMs } = pipeline.options;
-  const validity = path.map(validityWindow);
+  const validity = path.map((record) => record.validity);
   const window =
     revocationUntil === 0
       ? NEVER
@@ -143,9 +146,11 @@ function authorize(
           checkUntil: Math.min(revocationUntil, ...validity.map((v) => v.until + clockToleranceMs)),
         };
   if (!rules) return { certificate, error: null, ...window };
+  // Rules see the path as Node objects (`RuleContext.chain`), made only if a rule reads one.
+  const chain = x509Path(path);
   // A predicate may depend on time or state, so its verdict is never cached: it runs per request.
-  if (rules.hasPredicate) return { certificate, error: null, ...window, pendingRules: path };
-  const verdict = evaluateRules(rules, certificate, { chain: path }) as RuleResult;
+  if (rules.hasPredicate) return { certificate, error: null, ...window, pendingRules: chain };
+  const verdict = evaluateRules(rules, certificate, { chain }) as RuleResult;
   return { ...ruled(certificate, verdict), ...window };
 }
 

@@ -33,8 +33,9 @@ import { createHash, timingSafeEqual, X509Certificate } from 'node:crypto';
 import { isClientCertError } from '../errors.js';
 import type { ClientCertificate } from '../model.js';
 import { invalidOption, knownKeys } from '../validate.js';
-import { splitCertificates, toX509Certificate } from '../x509/certificate.js';
-import { factsOf } from '../x509/facts.js';
+import { certificateRecord, recordOf, splitCertificates, toX509Certificate } from '../x509/certificate.js';
+import { CertificateRecord, factsOf } from '../x509/facts.js';
+import { pathRecords } from '../x509/path-view.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared with rules.ts: the context, digests and fingerprint notations
@@ -56,33 +57,46 @@ export interface Digest {
   readonly bytes: Buffer;
 }
 
+/** A certificate as the digest functions take it: its record, Node's object, or the model. */
+export type DigestSubject = CertificateRecord | X509Certificate | ClientCertificate;
+
+function recordFrom(cert: DigestSubject): CertificateRecord {
+  if (cert instanceof CertificateRecord) return cert;
+  return cert instanceof X509Certificate ? factsOf(cert) : recordOf(cert);
+}
+
 /**
- * SHA-1/SHA-256 of the certificate's DER, or SHA-256 of its SubjectPublicKeyInfo (empty, matching
- * nothing, for a key node:crypto cannot load). Kept on the certificate's record: anchors and
- * cached leaves are seen again and again.
+ * SHA-1/SHA-256 of the certificate's DER, or SHA-256 of its SubjectPublicKeyInfo as encoded.
+ * Kept on the certificate's record: anchors and cached leaves are seen again and again. Pass the
+ * model or the record rather than `cert.x509`, which makes Node's object.
  */
-export function certificateDigest(cert: X509Certificate, kind: 'sha1' | 'sha256' | 'spki'): Buffer {
-  return factsOf(cert).digest(kind);
+export function certificateDigest(cert: DigestSubject, kind: 'sha1' | 'sha256' | 'spki'): Buffer {
+  return recordFrom(cert).digest(kind);
 }
 
 /** Does `cert` have this digest? Constant time in the digest bytes. */
-export function digestMatches(digest: Digest, cert: X509Certificate): boolean {
+export function digestMatches(digest: Digest, cert: DigestSubject): boolean {
   const actual = certificateDigest(cert, digest.of === 'spki' ? 'spki' : digest.algorithm);
   return actual.length === digest.bytes.length && timingSafeEqual(actual, digest.bytes);
 }
 
 /**
- * The verified path, checked to start with `leaf`; the certificates above the leaf are at indices
- * 1 and up. A path that starts elsewhere is a bug in the caller (issuer checks would look at the
- * wrong certificates), so it throws rather than quietly failing or passing.
+ * The verified path as records, checked to start with `leaf`; the certificates above the leaf are
+ * at indices 1 and up. A path that starts elsewhere is a bug in the caller (issuer checks would
+ * look at the wrong certificates), so it throws rather than quietly failing or passing. The
+ * pipeline's `context.chain` is a view (x509/path-view.ts): reading it here makes no Node object.
  */
-export function verifiedPath(leaf: ClientCertificate, context: RuleContext | undefined): readonly X509Certificate[] {
-  const chain = context?.chain ?? [];
-  const first = chain[0];
-  if (first !== undefined && first !== leaf.x509 && !first.raw.equals(leaf.raw)) {
+export function verifiedPath(leaf: ClientCertificate, context: RuleContext | undefined): readonly CertificateRecord[] {
+  const path = pathRecords(context?.chain ?? []);
+  checkStartsWith(recordOf(leaf), path);
+  return path;
+}
+
+function checkStartsWith(leaf: CertificateRecord, path: readonly CertificateRecord[]): void {
+  const first = path[0];
+  if (first !== undefined && first !== leaf && !first.der.equals(leaf.der)) {
     throw new TypeError('clientcert: context.chain must be the verified path starting with the leaf certificate');
   }
-  return chain;
 }
 
 // Invisible marks that Windows' certificate dialog puts in copied thumbprints (U+200E, U+200F, U+FEFF).
@@ -297,7 +311,7 @@ function compileValue(value: unknown, option: string, role: 'leaf' | 'issuer', m
       ? derMatcher(der)
       : {
           kind: 'digest',
-          digest: { of: 'spki', algorithm: 'sha256', bytes: certificateDigest(new X509Certificate(der), 'spki') },
+          digest: { of: 'spki', algorithm: 'sha256', bytes: certificateDigest(certificateRecord(der), 'spki') },
         },
   );
 }
@@ -352,11 +366,11 @@ export function compilePins(input: PinsOption, option = 'pins'): CompiledPins {
   return Object.freeze({ usesChain: entries.some((entry) => entry.issuer !== null), size: entries.length, entries });
 }
 
-function matcherMatches(matcher: Matcher, cert: X509Certificate): boolean {
-  if (!digestMatches(matcher.digest, cert)) return false;
+function matcherMatches(matcher: Matcher, record: CertificateRecord): boolean {
+  if (!digestMatches(matcher.digest, record)) return false;
   if (matcher.kind === 'digest') return true;
-  const raw = cert.raw;
-  return raw.length === matcher.der.length && timingSafeEqual(raw, matcher.der);
+  const der = record.der;
+  return der.length === matcher.der.length && timingSafeEqual(der, matcher.der);
 }
 
 /**
@@ -365,9 +379,20 @@ function matcherMatches(matcher: Matcher, cert: X509Certificate): boolean {
  * only for a `context.chain` that does not start with the leaf.
  */
 export function matchPins(pins: CompiledPins, cert: ClientCertificate, context?: RuleContext): PinResult {
-  const path = pins.usesChain ? verifiedPath(cert, context) : [];
+  const leaf = recordOf(cert);
+  const path = pins.usesChain ? pathRecords(context?.chain ?? []) : [];
+  return matchPinsOnPath(pins, leaf, path);
+}
+
+/** `matchPins` over records: `path` is the verified path (leaf first), or empty. */
+export function matchPinsOnPath(
+  pins: CompiledPins,
+  leaf: CertificateRecord,
+  path: readonly CertificateRecord[],
+): PinResult {
+  if (pins.usesChain) checkStartsWith(leaf, path);
   for (const pin of pins.entries) {
-    if (pin.leaf !== null && !matcherMatches(pin.leaf, cert.x509)) continue;
+    if (pin.leaf !== null && !matcherMatches(pin.leaf, leaf)) continue;
     if (pin.issuer !== null && !aboveLeafMatches(pin.issuer, path)) continue;
     return pin.result;
   }
@@ -375,7 +400,7 @@ export function matchPins(pins: CompiledPins, cert: ClientCertificate, context?:
 }
 
 /** Does any certificate above the leaf (index 1 and up) match? */
-function aboveLeafMatches(matcher: Matcher, path: readonly X509Certificate[]): boolean {
+function aboveLeafMatches(matcher: Matcher, path: readonly CertificateRecord[]): boolean {
   for (let i = 1; i < path.length; i++) {
     if (matcherMatches(matcher, path[i]!)) return true;
   }

@@ -5,19 +5,24 @@
  * forwarded one on a verifying proxy's word, on nobody's (the explicit, logged
  * `dangerouslyTrustAnyForwardedCertificate`), or not at all. Pins narrow whichever route applies.
  *
- * `establishTrust` returns plain data: the verified path and who verified it, or a refusal that
- * step 5 turns into a problem (the trust layer knows no problem codes).
+ * `establishTrust` returns plain data: the verified path (as certificate records, x509/facts.ts:
+ * no `X509Certificate` is made) and who verified it, or a refusal that step 5 turns into a problem
+ * (the trust layer knows no problem codes).
  */
 import type { X509Certificate } from 'node:crypto';
 import type { ClientCertificate, Verification } from '../model.js';
+import { recordOf } from '../x509/certificate.js';
+import { type CertificateRecord, factsOf } from '../x509/facts.js';
+import type { Checks } from './path/checks.js';
 import {
   type CompiledVerifyPolicy,
-  checkCertificate,
-  checkKeyPolicy,
+  checkKeys,
+  checkLeaf,
+  readChecks,
   type VerifyFailureCode,
-  verifyChainSync,
+  verifyPath,
 } from './path/verify.js';
-import { type CompiledPins, matchPins } from './pins.js';
+import { type CompiledPins, matchPinsOnPath } from './pins.js';
 
 /** How one kind of presented certificate (from the TLS connection, or forwarded) is trusted. */
 export interface TrustRoute {
@@ -33,6 +38,8 @@ export interface TrustStrategy {
   /** The route of certificates forwarded by a proxy. */
   readonly forwarded: TrustRoute;
   readonly settings: TrustSettings;
+  /** The records of `settings.anchors` and `settings.intermediatePool`, found once. */
+  readonly records: { readonly anchors: readonly CertificateRecord[]; readonly pool: readonly CertificateRecord[] };
 }
 
 /** What the strategy needs of the compiled options. */
@@ -64,7 +71,7 @@ export type ProxyVerdictInput = 'verified' | 'failed' | 'none' | null | undefine
 export interface Trusted {
   readonly ok: true;
   readonly by: Verification;
-  readonly path: readonly X509Certificate[];
+  readonly path: readonly CertificateRecord[];
   readonly pin: string | null;
 }
 
@@ -86,16 +93,17 @@ export type TrustRefusal =
 
 export function compileTrustStrategy(settings: TrustSettings): TrustStrategy {
   const pins = settings.pins ? `${settings.pins.size} pin(s)` : '';
+  const records = { anchors: (settings.anchors ?? []).map(factsOf), pool: settings.intermediatePool.map(factsOf) };
   if (settings.anchors) {
     const chain: TrustRoute = {
       kind: 'chain',
       description: `${settings.anchors.length} trust anchor(s)${pins ? `, narrowed by ${pins}` : ''}`,
     };
-    return { tls: chain, forwarded: chain, settings };
+    return { tls: chain, forwarded: chain, settings, records };
   }
   if (settings.pins) {
     const pin: TrustRoute = { kind: 'pin', description: `pinned certificates (${pins})` };
-    return { tls: pin, forwarded: pin, settings };
+    return { tls: pin, forwarded: pin, settings, records };
   }
   // On a server with a client CA per server name, the stack's verdict holds for that name only.
   const tls: TrustRoute = {
@@ -114,7 +122,7 @@ export function compileTrustStrategy(settings: TrustSettings): TrustStrategy {
           kind: 'refuse',
           description: 'none for forwarded certificates (no ca, pins or proxy verification: they are refused)',
         };
-  return { tls, forwarded, settings };
+  return { tls, forwarded, settings, records };
 }
 
 /**
@@ -130,47 +138,56 @@ export function establishTrust(
 ): Trusted | TrustRefusal {
   const settings = strategy.settings;
   const route = tls !== null ? strategy.tls : strategy.forwarded;
+  const leaf = recordOf(certificate);
   const checked =
     route.kind === 'chain'
-      ? chainToAnchors(settings, certificate, at)
-      : vouched(settings, route, certificate, tls, proxyVerdict, at);
+      ? chainToAnchors(strategy, leaf, certificate, at)
+      : vouched(settings, route, leaf, certificate, tls, proxyVerdict, at);
   if (!checked.ok || !settings.pins) return checked;
-  const matched = matchPins(settings.pins, certificate, { chain: checked.path });
+  const matched = matchPinsOnPath(settings.pins, leaf, checked.path);
   if (!matched.ok) return refusal('untrusted', matched.message, 'pins');
   return { ok: true, by: checked.by, path: checked.path, pin: matched.matched };
 }
 
-/** Path validation to the configured anchors. */
-function chainToAnchors(settings: TrustSettings, certificate: ClientCertificate, at: Date): Trusted | TrustRefusal {
-  const result = verifyChainSync({
+/** The checks of one decision at `at`. */
+function checksAt(settings: TrustSettings, at: Date): Checks {
+  return readChecks({
     at,
     purpose: settings.purpose,
     clockToleranceSeconds: settings.clockToleranceMs / 1000,
-    leaf: certificate.x509,
-    intermediates: certificate.chain.map((c) => c.x509),
-    intermediatePool: settings.intermediatePool as X509Certificate[],
-    trustAnchors: settings.anchors as X509Certificate[],
     policy: settings.verifyPolicy,
   });
+}
+
+/** Path validation to the configured anchors. */
+function chainToAnchors(
+  strategy: TrustStrategy,
+  leaf: CertificateRecord,
+  certificate: ClientCertificate,
+  at: Date,
+): Trusted | TrustRefusal {
+  const others = [...certificate.chain.map(recordOf), ...strategy.records.pool];
+  const result = verifyPath(leaf, others, strategy.records.anchors, checksAt(strategy.settings, at));
   // `message` is the same for every path that reaches no anchor (it becomes the problem detail,
   // and must not tell a prober which names are anchors); `reason` says why, for logs only.
   if (!result.ok) {
     return { ...refusal(result.code, result.message, `chain.${result.code}`, true), reason: result.reason };
   }
-  return { ok: true, by: 'chain', path: result.chain, pin: null };
+  return { ok: true, by: 'chain', path: result.path, pin: null };
 }
 
 /** A certificate this library does not verify to an anchor: whoever vouches for it, then its own checks. */
 function vouched(
   settings: TrustSettings,
   route: TrustRoute,
+  leaf: CertificateRecord,
   certificate: ClientCertificate,
   tls: TlsVerdict | null,
   proxyVerdict: ProxyVerdictInput,
   at: Date,
 ): Trusted | TrustRefusal {
   const voucher = vouch(settings, route, tls, proxyVerdict);
-  return voucher.ok ? checkVouched(settings, certificate, voucher.by, at) : voucher;
+  return voucher.ok ? checkVouched(settings, leaf, certificate, voucher.by, at) : voucher;
 }
 
 /** Who vouches for a certificate this library does not verify to an anchor (pins, the TLS stack, a proxy). */
@@ -216,16 +233,16 @@ function proxyVouches(settings: TrustSettings, verdict: ProxyVerdictInput): type
 /** Trusted on the TLS stack's, a pin's or a proxy's word: the certificate's own checks and the key policy still hold. */
 function checkVouched(
   settings: TrustSettings,
+  leaf: CertificateRecord,
   certificate: ClientCertificate,
   by: Verification,
   at: Date,
 ): Trusted | TrustRefusal {
-  const checks = { at, purpose: settings.purpose, clockToleranceSeconds: settings.clockToleranceMs / 1000 };
-  const leaf = checkCertificate(certificate.x509, checks);
-  if (!leaf.ok) return refusal(leaf.code, leaf.message, `certificate.${leaf.code}`, true);
-  const path = [certificate.x509, ...certificate.chain.map((c) => c.x509)];
+  const own = checkLeaf(leaf, checksAt(settings, at));
+  if (!own.ok) return refusal(own.code, own.message, `certificate.${own.code}`, true);
+  const path = [leaf, ...certificate.chain.map(recordOf)];
   // Bounded RSA, named curves: as on the paths this library verifies itself.
-  const keys = checkKeyPolicy(path, settings.verifyPolicy);
+  const keys = checkKeys(path, settings.verifyPolicy);
   if (!keys.ok) return refusal(keys.code, keys.message, `certificate.${keys.code}`);
   return { ok: true, by, path, pin: null };
 }

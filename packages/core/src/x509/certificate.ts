@@ -1,17 +1,17 @@
 /**
  * Parsing a certificate into the normalized `ClientCertificate` model.
  *
- * node:crypto's `X509Certificate` does the cryptographic parsing (it is by far the fastest parser
- * available); what Node only exposes as display strings — names as RDN sets and subjectAltName
- * entries — is read from the DER with the strict reader (der.ts, tbs.ts, name.ts,
- * general-name.ts). Node's `subject` / `subjectAltName` strings are never parsed: their escaping
- * is ambiguous.
+ * Everything is read from the DER with the strict reader (der.ts, tbs.ts, name.ts,
+ * general-name.ts, time.ts): node:crypto's `X509Certificate` costs ~100 µs and ~10 KB outside the
+ * heap per certificate, so it is made only when a caller reads `cert.x509` (facts.ts). Node's
+ * `subject` / `subjectAltName` strings are never parsed: their escaping is ambiguous.
  *
  * Everything is validated eagerly, so a malformed certificate fails in `parseCertificate` and
- * never later: the DER framing, and the names and SANs (OIDs well formed, string contents valid for
- * their types). Building the strings and objects is deferred to first access (the certificate's
- * record, facts.ts), because a request may only need the fingerprint; those getters cannot fail,
- * since they re-read what was checked.
+ * never later: the DER framing, the fields OpenSSL's own parser insists on (a minimal serial
+ * number, the algorithm identifiers, the public key's framing), the names and SANs (OIDs well
+ * formed, string contents valid for their types) and the validity period. Building the strings
+ * and objects is deferred to first access (the certificate's record, facts.ts), because a request
+ * may only need the fingerprint; those getters cannot fail, since they re-read what was checked.
  */
 import { X509Certificate } from 'node:crypto';
 import { inspect } from 'node:util';
@@ -26,12 +26,13 @@ import type {
   SubjectAltNames,
   Verification,
 } from '../model.js';
-import { malformed, readTlv } from './der.js';
-import { type CertificateRecord, factsOf, privateCopy, recordFor } from './facts.js';
+import { checkOid, DerCursor, malformed, readTlv, Tag, type Tlv } from './der.js';
+import { CertificateRecord, factsOf } from './facts.js';
 import { validateSubjectAltNames } from './general-name.js';
 import { validateName } from './name.js';
-import { checkOuterFraming } from './tbs.js';
+import { checkOuterFraming, type TbsLayout } from './tbs.js';
 import type { ValidityWindow } from './time.js';
+import { privateCopy, x509FromDer } from './x509-object.js';
 
 // The names other folders import from here; their new homes are the modules named.
 export { NAME_ALIASES } from './attributes.js';
@@ -90,11 +91,6 @@ function singleDer(input: Buffer | string): Buffer {
 
 // ---------------------------------------------------------------------------------------------
 // Validity
-
-/** The validity window of a certificate object, in ms since the epoch (kept in its record). */
-export function validityWindow(x509: X509Certificate): ValidityWindow {
-  return factsOf(x509).validity;
-}
 
 export function certificateValidity(x509: X509Certificate): { notBefore: Date; notAfter: Date } {
   const { from, until } = factsOf(x509).validity;
@@ -205,7 +201,7 @@ class ParsedCertificate implements ClientCertificate {
   }
 
   get isCA(): boolean {
-    return this.#record.x509.ca;
+    return this.#record.isCA;
   }
 
   get pem(): string {
@@ -248,8 +244,8 @@ Object.freeze(ParsedCertificate);
  * when a predicate admits the same cached certificate under another identity per request.
  *
  * Sealing also seals the chain's certificates (in place, with their own fields, unless sealed
- * already), freezes `authorization` (a copy), and locks `x509` (see `lockX509`). Throws
- * TypeError for an object that `parseCertificate` did not make.
+ * already), freezes `authorization` (a copy), and locks `x509` whenever it is made (facts.ts
+ * `lock`). Throws TypeError for an object that `parseCertificate` did not make.
  */
 export function sealCertificate(
   certificate: ClientCertificate,
@@ -269,10 +265,7 @@ export function sealCertificate(
       sealed ? certificate.authorization : null,
     ),
   };
-  if (!record.locked) {
-    lockX509(record.x509, record.der);
-    record.locked = true;
-  }
+  record.lock();
   if (sealed) {
     const same =
       context.source === certificate.source &&
@@ -316,57 +309,6 @@ function frozenAuthorization(authorization: Authorization | null, current: Autho
   return Object.freeze({ pin: authorization.pin, identity: authorization.identity });
 }
 
-/** Getters that Node's X509Certificate has on some versions only (22.10+). */
-const DATE_GETTERS = (['validFromDate', 'validToDate'] as const).filter(
-  (name) => Object.getOwnPropertyDescriptor(X509Certificate.prototype, name)?.get !== undefined,
-);
-const issuerCertificateGetter = Object.getOwnPropertyDescriptor(X509Certificate.prototype, 'issuerCertificate')?.get;
-const lockedX509s = new WeakSet<X509Certificate>();
-
-/**
- * Makes Node's certificate object safe to share between requests. Node caches what its getters
- * return and hands out the same object each time: `raw` is one Buffer, `keyUsage` one array,
- * `validFromDate`/`validToDate` (Node 22.10+) one Date each, `issuerCertificate` one more
- * X509Certificate — all writable, and the library's own checks read some of them. So the object
- * is frozen (no getter can be shadowed, nothing added), `raw` and the dates become own getters
- * that return copies, the key usage list is frozen, and the issuer certificate (a TLS peer's
- * chain) is locked the same way when it is first read. Node's getters keep working on a frozen
- * object: they cache in an internal Map, not in properties. `publicKey` (a KeyObject) is left
- * as Node made it: freezing it would break the lazy caches Node keeps on it.
- */
-function lockX509(x509: X509Certificate, der: Buffer): void {
-  if (lockedX509s.has(x509) || Object.isFrozen(x509)) return;
-  lockedX509s.add(x509);
-  const usage = x509.keyUsage;
-  if (usage) Object.freeze(usage);
-  const own = (name: string, get: () => unknown): void => {
-    Object.defineProperty(x509, name, { get, enumerable: false, configurable: false });
-  };
-  own('raw', () => Buffer.from(der));
-  if (DATE_GETTERS.length > 0) {
-    const { from, until } = factsOf(x509).validity; // computed before the date getters are replaced
-    own('validFromDate', () => new Date(from));
-    own('validToDate', () => new Date(until));
-  }
-  if (issuerCertificateGetter) {
-    own('issuerCertificate', () => {
-      const issuer = issuerCertificateGetter.call(x509) as X509Certificate | undefined;
-      if (issuer && !lockedX509s.has(issuer)) lockX509(issuer, privateCopy(issuer.raw));
-      return issuer;
-    });
-  }
-  Object.freeze(x509);
-}
-
-/** `new X509Certificate` with OpenSSL's error reported as `certificate_malformed`. */
-function x509FromDer(der: Buffer): X509Certificate {
-  try {
-    return new X509Certificate(der);
-  } catch (error) {
-    throw malformed('not a valid X.509 certificate', error);
-  }
-}
-
 /**
  * Node's certificate object for one certificate input, with the outer DER framing checked
  * (node:crypto silently ignores bytes after the certificate). Used on verification paths that do
@@ -380,21 +322,26 @@ export function toX509Certificate(input: CertificateInput): X509Certificate {
 }
 
 /**
+ * The record of one certificate input, read from the DER alone (no `X509Certificate` is made),
+ * with the outer framing checked; a Node object's own record. What the certificate says is read
+ * (and checked) when asked for: `parseCertificate` is the one that checks everything up front.
+ */
+export function certificateRecord(input: CertificateInput): CertificateRecord {
+  if (input instanceof X509Certificate) return factsOf(input);
+  const der = singleDer(input);
+  checkOuterFraming(der);
+  return new CertificateRecord(privateCopy(der));
+}
+
+/**
  * Parses one certificate: PEM text (exactly one CERTIFICATE block), DER bytes, PEM bytes, or an
  * `X509Certificate`. Throws `ClientCertError` with code `certificate_malformed` on bad input.
  * The result has no pipeline fields yet (`source`, `verifiedBy`, `authorization` null, `chain`
  * empty); `sealCertificate` gives them and makes it immutable.
  */
 export function parseCertificate(input: CertificateInput): ClientCertificate {
-  let record: CertificateRecord;
-  if (input instanceof X509Certificate) {
-    record = factsOf(input);
-  } else {
-    const der = singleDer(input);
-    checkOuterFraming(der);
-    // A private copy: no caller holds it, so no caller can change what is derived from it.
-    record = recordFor(x509FromDer(der), privateCopy(der));
-  }
+  // A private copy of the DER: no caller holds it, so no caller can change what is derived from it.
+  const record = certificateRecord(input);
   try {
     validate(record);
     return new ParsedCertificate(record, UNKNOWN_CONTEXT);
@@ -405,16 +352,61 @@ export function parseCertificate(input: CertificateInput): ClientCertificate {
 
 /**
  * Everything the model's getters will read, checked now so structural damage surfaces here, not
- * in a getter later: the framing (RFC 5280 §4.1, no extension twice, §4.2), the names, the SANs
- * and the validity period.
+ * in a getter later: the framing (RFC 5280 §4.1, no extension twice, §4.2), what OpenSSL's parser
+ * would refuse (`validateFields`), the names, the SANs and the validity period.
  */
 function validate(record: CertificateRecord): void {
   const { der, tbs } = record;
   const subjectAltName = record.subjectAltNameValue;
+  validateFields(der, tbs);
   validateName(der, tbs.issuer);
   validateName(der, tbs.subject);
   validateSubjectAltNames(der, subjectAltName);
   record.validity;
+}
+
+/**
+ * The fields OpenSSL's parser (`new X509Certificate`) refuses when broken, which no other check
+ * here reads: the serialNumber a minimally encoded INTEGER, both signature AlgorithmIdentifiers
+ * and the key's a SEQUENCE that starts with an OID, the SubjectPublicKeyInfo an algorithm and a
+ * BIT STRING. So a certificate parses here only if Node could parse its fields too.
+ */
+function validateFields(der: Buffer, tbs: TbsLayout): void {
+  const { valueStart: start, end } = tbs.serialNumber;
+  if (end === start) throw malformed('empty serialNumber');
+  const padded =
+    end - start > 1 &&
+    ((der[start] === 0 && der[start + 1]! < 0x80) || (der[start] === 0xff && der[start + 1]! >= 0x80));
+  if (padded) throw malformed('non-minimal serialNumber');
+  algorithmIdentifier(der, tbs.signatureAlgorithm, 'signatureAlgorithm');
+  algorithmIdentifier(der, tbs.innerSignature, 'signature');
+  bitString(der, tbs.signatureValue, 'signatureValue');
+  const spki = DerCursor.inside(der, tbs.subjectPublicKeyInfo);
+  algorithmIdentifier(der, spki.expect(Tag.SEQUENCE, 'key algorithm'), 'key algorithm');
+  bitString(der, spki.expect(Tag.BIT_STRING, 'subjectPublicKey'), 'subjectPublicKey');
+  spki.finish('subjectPublicKeyInfo');
+}
+
+/** AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL } */
+function algorithmIdentifier(der: Buffer, tlv: Tlv, what: string): void {
+  const fields = DerCursor.inside(der, tlv);
+  const oid = fields.expect(Tag.OID, what);
+  checkOid(der, oid.valueStart, oid.end);
+  if (!fields.done) fields.next(`${what} parameters`);
+  fields.finish(what);
+}
+
+/** A BIT STRING's first octet counts the unused bits of the last: at most 7. */
+function bitString(der: Buffer, tlv: Tlv, what: string): void {
+  if (tlv.end === tlv.valueStart || der[tlv.valueStart]! > 7) throw malformed(`invalid ${what} BIT STRING`);
+}
+
+/**
+ * The record behind a certificate: the one `parseCertificate` made, or for any other object that
+ * implements the model, the record of its `x509`.
+ */
+export function recordOf(certificate: ClientCertificate): CertificateRecord {
+  return ParsedCertificate.recordOf(certificate) ?? factsOf(certificate.x509);
 }
 
 /** DER of every certificate in one chain input: PEM text with any number of blocks, or DER. */

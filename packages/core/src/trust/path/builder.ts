@@ -4,9 +4,9 @@
  * `MAX_PATH_STEPS`), with the checks of checks.ts applied as each certificate joins the path and
  * the failure of the path that got furthest kept for the report.
  */
-import type { X509Certificate } from 'node:crypto';
 import type { CertificateFacts } from '../../x509/extensions.js';
 import type { CertificateRecord } from '../../x509/facts.js';
+import { signatureVerifies } from '../../x509/signature.js';
 import {
   type Checks,
   certificateProblem,
@@ -36,18 +36,13 @@ export const MAX_PATH_STEPS = 1000;
 // Signatures, remembered on the child's record across calls
 
 /**
- * Whether `issuer`'s key verifies `child`'s signature; remembered, since both are immutable.
- * Only for an issuer whose key the policy accepted (`keyProblem`): loading the key
+ * Whether `issuer`'s key verifies `child`'s signature (x509/signature.ts); remembered, since both
+ * are immutable. Only for an issuer whose key the policy accepted (`keyProblem`): loading the key
  * (`record.publicKey`) is the first thing OpenSSL does with it.
  */
 function verifySignature(child: CertificateRecord, issuer: CertificateRecord): boolean {
-  let valid: boolean;
-  try {
-    valid = child.x509.verify(issuer.publicKey);
-  } catch {
-    valid = false; // an unsupported or broken key is simply not an issuer
-  }
-  child.rememberSignature(issuer.x509, valid);
+  const valid = signatureVerifies(child, issuer);
+  child.rememberSignature(issuer, valid);
   return valid;
 }
 
@@ -56,7 +51,6 @@ function verifySignature(child: CertificateRecord, issuer: CertificateRecord): b
 
 /** A distinct certificate (by SHA-256) of this call: the leaf, an intermediate, or an anchor. */
 export interface PathNode {
-  readonly cert: X509Certificate;
   /** The certificate's record (x509/facts.ts): its key, and the signatures it was checked against. */
   readonly record: CertificateRecord;
   readonly facts: CertificateFacts;
@@ -243,7 +237,7 @@ export class PathBuilder {
         return [
           this.distance[index]!,
           keyIdMatch ? 0 : 1,
-          validityProblem(node.cert, this.checks) === null ? 0 : 1,
+          validityProblem(node.record, this.checks) === null ? 0 : 1,
           index,
         ];
       };
@@ -264,7 +258,7 @@ export class PathBuilder {
   private issued(child: number, issuer: number): boolean {
     const childRecord = this.nodes[child]!.record;
     const issuerRecord = this.nodes[issuer]!.record;
-    let valid = childRecord.signatureBy(issuerRecord.x509);
+    let valid = childRecord.signatureBy(issuerRecord);
     if (valid === undefined) {
       if (++this.signatureChecks > MAX_SIGNATURE_CHECKS) {
         this.exhausted = true;
@@ -324,7 +318,7 @@ export class PathBuilder {
     let found = this.problems.get(index);
     if (found === undefined) {
       const node = this.nodes[index]!;
-      found = certificateProblem(node.cert, node.facts, node.anchor ? 'anchor' : 'intermediate', this.checks);
+      found = certificateProblem(node.record, node.facts, node.anchor ? 'anchor' : 'intermediate', this.checks);
       this.problems.set(index, found);
     }
     return found;
@@ -390,7 +384,7 @@ export class PathBuilder {
   /** The path reaches an anchor: the leaf's own checks, then policy processing. */
   private complete(): number[] | null {
     const leaf = this.nodes[0]!;
-    this.leafProblem ??= certificateProblem(leaf.cert, leaf.facts, 'leaf', this.checks);
+    this.leafProblem ??= certificateProblem(leaf.record, leaf.facts, 'leaf', this.checks);
     if (this.leafProblem !== null) {
       // Path-independent: every other complete path would fail the same way.
       this.record(failure(this.leafProblem, 0, COMPLETE + this.leafProblem.order));

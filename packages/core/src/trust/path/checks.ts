@@ -4,9 +4,8 @@
  * digest and key strength), validity, purpose. Each returns a `Problem` (a code and a fixed text)
  * or null; the path builder adds the depth and decides which problem is reported.
  */
-import type { X509Certificate } from 'node:crypto';
-import { validityWindow } from '../../x509/certificate.js';
 import { type CertificateFacts, KeyUsageBit, Oid } from '../../x509/extensions.js';
+import type { CertificateRecord } from '../../x509/facts.js';
 import { hasLeadingDotDnsConstraint, isPreferredDnsName, nameConstraintsProblem } from './name-constraints.js';
 import { type CompiledVerifyPolicy, type ProfileSwitch, PURPOSE_KEY_USAGE } from './policy.js';
 
@@ -243,8 +242,8 @@ function algorithmProblem(facts: CertificateFacts, role: Role, policy: CompiledV
   return keyProblem(facts, policy);
 }
 
-export function validityProblem(cert: X509Certificate, checks: Checks): Problem | null {
-  const { from, until } = validityWindow(cert);
+export function validityProblem(record: CertificateRecord, checks: Checks): Problem | null {
+  const { from, until } = record.validity;
   if (checks.at < from - checks.toleranceMs) return problem('not_yet_valid', 'is not yet valid', Order.validity);
   if (checks.at > until + checks.toleranceMs) return problem('expired', 'has expired', Order.validity);
   return null;
@@ -277,7 +276,7 @@ export function purposeProblem(facts: CertificateFacts, role: Role, purpose: str
 
 /** Everything about one certificate that does not depend on the rest of the path. */
 export function certificateProblem(
-  cert: X509Certificate,
+  record: CertificateRecord,
   facts: CertificateFacts,
   role: Role,
   checks: Checks,
@@ -285,7 +284,7 @@ export function certificateProblem(
   return (
     structureProblem(facts, role, checks.policy) ??
     algorithmProblem(facts, role, checks.policy) ??
-    validityProblem(cert, checks) ??
+    validityProblem(record, checks) ??
     purposeProblem(facts, role, checks.purpose)
   );
 }

@@ -2,13 +2,14 @@
  * Chain verification: RFC 5280 §6 path validation of a leaf against configured trust anchors,
  * over a path built from the certificates the client presented and the configured intermediates.
  *
- * node:crypto parses certificates and checks signatures; x509/ reads what path validation needs
- * from the DER, kept on each certificate's record (x509/facts.ts). Here: policy.ts compiles the
+ * x509/ reads what path validation needs from the DER, kept on each certificate's record
+ * (x509/facts.ts), and checks signatures with the issuer's key (x509/signature.ts); no
+ * `X509Certificate` is made on the way, except for the public result. Here: policy.ts compiles the
  * `VerifyPolicy` and purposes, checks.ts holds the checks of one certificate, builder.ts the path
  * search, name-constraints.ts and policies.ts the two larger algorithms; this module is the entry
  * point (inputs, anchors, results). Together they build paths and apply the checks:
  *
- * - Signatures (`X509Certificate.verify`) and a weak-algorithm policy (`VerifyPolicy`): on every
+ * - Signatures (as OpenSSL's `X509_verify`) and a weak-algorithm policy (`VerifyPolicy`): on every
  *   certificate below the anchor (the anchor's self-signature is not relied on, §6.1), MD2/MD4/MD5
  *   signatures always, SHA-1 signatures unless allowed, and algorithms outside a known-strong list;
  *   anywhere on the path, anchors included (an anchor's key signs everything under it), RSA keys
@@ -96,9 +97,14 @@
 import { X509Certificate } from 'node:crypto';
 import { ClientCertError, isClientCertError } from '../../errors.js';
 import { invalidOption } from '../../validate.js';
-import { type CertificateInput, splitCertificates, toX509Certificate } from '../../x509/certificate.js';
+import {
+  type CertificateInput,
+  certificateRecord,
+  splitCertificates,
+  toX509Certificate,
+} from '../../x509/certificate.js';
 import type { CertificateFacts } from '../../x509/extensions.js';
-import { factsOf } from '../../x509/facts.js';
+import { type CertificateRecord, factsOf } from '../../x509/facts.js';
 import { PathBuilder, type PathNode } from './builder.js';
 import {
   type Checks,
@@ -162,16 +168,23 @@ export const UNTRUSTED_MESSAGE = 'no path to a trust anchor';
 // ---------------------------------------------------------------------------------------------
 // Input
 
-/** Node objects for a list of inputs, where a PEM string may be a bundle. */
-function toCertificates(inputs: CertificateInput | readonly CertificateInput[] | undefined): X509Certificate[] {
+/** The inputs as a list, where a PEM string may be a bundle. */
+function inputList(inputs: CertificateInput | readonly CertificateInput[] | undefined): CertificateInput[] {
   if (inputs === undefined) return [];
   const list = Array.isArray(inputs) ? (inputs as readonly CertificateInput[]) : [inputs as CertificateInput];
-  const certs: X509Certificate[] = [];
-  for (const input of list) {
-    if (input instanceof X509Certificate) certs.push(input);
-    else for (const der of splitCertificates(input)) certs.push(toX509Certificate(der));
-  }
-  return certs;
+  return list.flatMap((input): CertificateInput[] =>
+    input instanceof X509Certificate ? [input] : splitCertificates(input),
+  );
+}
+
+/** Node objects for a list of inputs (configuration: OpenSSL reads each one once, at start-up). */
+function toCertificates(inputs: CertificateInput | readonly CertificateInput[] | undefined): X509Certificate[] {
+  return inputList(inputs).map(toX509Certificate);
+}
+
+/** Records for a list of inputs, from the DER alone (a Node object's own record). */
+function toRecords(inputs: CertificateInput | readonly CertificateInput[] | undefined): CertificateRecord[] {
+  return inputList(inputs).map(certificateRecord);
 }
 
 type CertificateList = string | Buffer | X509Certificate | ReadonlyArray<string | Buffer | X509Certificate>;
@@ -232,29 +245,33 @@ function describe(error: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // Entry points
 
+/** The SHA-256 of a certificate's DER as a map key (kept on its record). */
+const printOf = (record: CertificateRecord): string => record.digest('sha256').toString('latin1');
+
 /** Leaf first, then distinct anchors and intermediates; a certificate that is both is an anchor. */
 function buildNodes(
-  leaf: X509Certificate,
-  others: readonly X509Certificate[],
-  anchors: readonly X509Certificate[],
+  leaf: CertificateRecord,
+  others: readonly CertificateRecord[],
+  anchors: readonly CertificateRecord[],
 ): PathNode[] {
-  // Node's `fingerprint256` hashes and formats afresh on every read (~2 µs): the record keeps it.
-  const anchorPrints = new Set(anchors.map((anchor) => factsOf(anchor).fingerprint256));
+  const anchorPrints = new Set(anchors.map(printOf));
   const seen = new Set<string>();
   const nodes: PathNode[] = [];
-  for (const cert of [leaf, ...anchors, ...others]) {
-    const record = factsOf(cert);
-    const print = record.fingerprint256;
+  for (const record of [leaf, ...anchors, ...others]) {
+    const print = printOf(record);
     if (seen.has(print)) continue;
     seen.add(print);
     const facts = record.path;
     const identity = `${facts.subject.key}\n${facts.spki}`;
-    nodes.push({ cert, record, facts, anchor: anchorPrints.has(print), identity });
+    nodes.push({ record, facts, anchor: anchorPrints.has(print), identity });
   }
   return nodes;
 }
 
-function readChecks(input: Pick<VerifyChainInput, 'at' | 'purpose' | 'clockToleranceSeconds' | 'policy'>): Checks {
+/** What one call checks (throws `invalid_option` for a bad `at`, tolerance, purpose or policy). */
+export function readChecks(
+  input: Pick<VerifyChainInput, 'at' | 'purpose' | 'clockToleranceSeconds' | 'policy'>,
+): Checks {
   const at = input.at ?? new Date();
   if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
     throw invalidOption('at', 'must be a valid Date');
@@ -272,12 +289,18 @@ function readChecks(input: Pick<VerifyChainInput, 'at' | 'purpose' | 'clockToler
   };
 }
 
-function fail(code: VerifyFailureCode, message: string, reason = message): VerifyChainResult {
+/** A failed verification; `message` is safe to send, `reason` is for logs (see `VerifyChainResult`). */
+export type PathFailure = { ok: false; code: VerifyFailureCode; message: string; reason: string };
+
+/** `verifyPath`'s result: the path as records, leaf first. */
+export type PathResult = { ok: true; path: CertificateRecord[] } | PathFailure;
+
+function fail(code: VerifyFailureCode, message: string, reason = message): PathFailure {
   return { ok: false, code, message, reason };
 }
 
 /** The `untrusted` result: the fixed message, and what the search saw as the reason. */
-function untrusted(builder: PathBuilder): VerifyChainResult {
+function untrusted(builder: PathBuilder): PathFailure {
   if (!builder.named) {
     return fail(
       'untrusted',
@@ -298,16 +321,10 @@ function untrusted(builder: PathBuilder): VerifyChainResult {
   );
 }
 
-/** The certificates of the call, or the `malformed` result when one cannot be read. */
-function readNodes(input: VerifyChainInput): PathNode[] | VerifyChainResult {
-  try {
-    const leaf = toX509Certificate(input.leaf);
-    const others = [...toCertificates(input.intermediates), ...toCertificates(input.intermediatePool)];
-    return buildNodes(leaf, others, toCertificates(input.trustAnchors));
-  } catch (error) {
-    if (isClientCertError(error) && error.code === 'certificate_malformed') return fail('malformed', error.message);
-    throw error;
-  }
+/** A `certificate_malformed` error as the `malformed` result; anything else is thrown on. */
+function malformedResult(error: unknown): PathFailure {
+  if (isClientCertError(error) && error.code === 'certificate_malformed') return fail('malformed', error.message);
+  throw error;
 }
 
 /**
@@ -318,8 +335,40 @@ function readNodes(input: VerifyChainInput): PathNode[] | VerifyChainResult {
  */
 export function verifyChainSync(input: VerifyChainInput): VerifyChainResult {
   const checks = readChecks(input);
-  const nodes = readNodes(input);
-  if (!Array.isArray(nodes)) return nodes;
+  let result: PathResult;
+  try {
+    const leaf = certificateRecord(input.leaf);
+    const others = [...toRecords(input.intermediates), ...toRecords(input.intermediatePool)];
+    result = verifyPath(leaf, others, toRecords(input.trustAnchors), checks);
+  } catch (error) {
+    return malformedResult(error);
+  }
+  if (!result.ok) return result;
+  try {
+    // The public result is Node's objects: made here, for the path only (OpenSSL reads them too).
+    return { ok: true, chain: result.path.map((record) => record.x509) };
+  } catch (error) {
+    return malformedResult(error);
+  }
+}
+
+/**
+ * `verifyChainSync` over records, the form the pipeline holds certificates in: `others` are the
+ * presented certificates and the configured pool, `anchors` the trust anchors. No
+ * `X509Certificate` is made. A certificate whose skeleton cannot be read is a `malformed` result.
+ */
+export function verifyPath(
+  leafRecord: CertificateRecord,
+  others: readonly CertificateRecord[],
+  anchors: readonly CertificateRecord[],
+  checks: Checks,
+): PathResult {
+  let nodes: PathNode[];
+  try {
+    nodes = buildNodes(leafRecord, others, anchors);
+  } catch (error) {
+    return malformedResult(error);
+  }
   const leaf = nodes[0]!;
   if (leaf.facts.malformed !== null) {
     return fail('malformed', `certificate at depth 0 is malformed: ${leaf.facts.malformed}`);
@@ -327,8 +376,10 @@ export function verifyChainSync(input: VerifyChainInput): VerifyChainResult {
 
   // A leaf that is itself a trust anchor is pinned: no issuer is needed.
   if (leaf.anchor) {
-    const found = certificateProblem(leaf.cert, leaf.facts, 'pinned', checks);
-    return found === null ? { ok: true, chain: [leaf.cert] } : fail(found.code, `certificate at depth 0 ${found.text}`);
+    const found = certificateProblem(leaf.record, leaf.facts, 'pinned', checks);
+    return found === null
+      ? { ok: true, path: [leaf.record] }
+      : fail(found.code, `certificate at depth 0 ${found.text}`);
   }
   // The leaf's key is the client's choice too: judged first, it costs no signature work to refuse.
   const leafKey = keyProblem(leaf.facts, checks.policy);
@@ -336,17 +387,17 @@ export function verifyChainSync(input: VerifyChainInput): VerifyChainResult {
 
   const builder = new PathBuilder(nodes, checks);
   const path = builder.run();
-  if (path !== null) return { ok: true, chain: path.map((index) => nodes[index]!.cert) };
+  if (path !== null) return { ok: true, path: path.map((index) => nodes[index]!.record) };
   if (builder.best !== null) return fail(builder.best.code, builder.best.message);
   return untrusted(builder);
 }
 
-type CheckResult = { ok: true } | { ok: false; code: VerifyFailureCode; message: string };
+export type CheckResult = { ok: true } | { ok: false; code: VerifyFailureCode; message: string };
 
 /** A certificate's facts, or the `malformed` result when its skeleton cannot be read. */
-function factsOrFailure(cert: X509Certificate): CertificateFacts | CheckResult {
+function factsOrFailure(record: CertificateRecord): CertificateFacts | CheckResult {
   try {
-    return factsOf(cert).path;
+    return record.path;
   } catch (error) {
     if (isClientCertError(error)) return { ok: false, code: 'malformed', message: error.message };
     throw error;
@@ -363,13 +414,17 @@ export function checkCertificate(
   cert: X509Certificate,
   input: Pick<VerifyChainInput, 'at' | 'purpose' | 'clockToleranceSeconds'>,
 ): CheckResult {
-  const checks = readChecks(input);
-  const facts = factsOrFailure(cert);
+  return checkLeaf(factsOf(cert), readChecks(input));
+}
+
+/** `checkCertificate` over a record, with the checks of the call. */
+export function checkLeaf(record: CertificateRecord, checks: Checks): CheckResult {
+  const facts = factsOrFailure(record);
   if ('ok' in facts) return facts;
   const found =
     facts.malformed !== null
       ? problem('malformed', `is malformed: ${facts.malformed}`, Order.structure)
-      : (validityProblem(cert, checks) ?? purposeProblem(facts, 'leaf', checks.purpose));
+      : (validityProblem(record, checks) ?? purposeProblem(facts, 'leaf', checks.purpose));
   return found === null
     ? { ok: true }
     : { ok: false, code: found.code, message: `certificate at depth 0 ${found.text}` };
@@ -385,9 +440,13 @@ export function checkKeyPolicy(
   path: readonly X509Certificate[],
   policy: VerifyPolicy | CompiledVerifyPolicy = DEFAULT_POLICY,
 ): CheckResult {
-  const compiled = compileVerifyPolicy(policy);
-  for (const [depth, cert] of path.entries()) {
-    const facts = factsOrFailure(cert);
+  return checkKeys(path.map(factsOf), compileVerifyPolicy(policy));
+}
+
+/** `checkKeyPolicy` over records. */
+export function checkKeys(path: readonly CertificateRecord[], compiled: CompiledVerifyPolicy): CheckResult {
+  for (const [depth, record] of path.entries()) {
+    const facts = factsOrFailure(record);
     if ('ok' in facts) return facts;
     const found = keyProblem(facts, compiled);
     if (found !== null) return { ok: false, code: found.code, message: `certificate at depth ${depth} ${found.text}` };
@@ -408,7 +467,7 @@ export function trustAnchorProblems(
   const compiled = compileVerifyPolicy(policy);
   const problems: string[] = [];
   for (const [index, anchor] of anchors.entries()) {
-    const facts = factsOrFailure(anchor);
+    const facts = factsOrFailure(factsOf(anchor));
     const found = 'ok' in facts ? null : structureProblem(facts, 'anchor', compiled);
     if (found !== null) problems.push(`trust anchor ${index + 1} ${found.text}`);
   }

@@ -10,6 +10,8 @@ import { randomBytes, type X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { invalidOption } from '../../validate.js';
+import type { CertificateRecord } from '../../x509/facts.js';
+import { pathRecords } from '../../x509/path-view.js';
 import {
   type CrlEntry,
   CrlError,
@@ -147,13 +149,15 @@ export class Checker implements RevocationChecker {
     const t = now.getTime();
     if (Number.isNaN(t)) throw invalidOption('now', 'must be a valid Date (revocation check)');
     const round: Round = { crl: true, ocsp: true, wait: true, since: performance.now(), pending: null };
-    const first = this.#evaluate(chain, t, round);
+    // The pipeline passes a view of its records (x509/path-view.ts): no Node object is made.
+    const path = pathRecords(chain);
+    const first = this.#evaluate(path, t, round);
     if (first !== null) return first;
-    return this.#finish(chain, t, round);
+    return this.#finish(path, t, round);
   }
 
   /** Waits for the first round's fetches, then evaluates again: OCSP may still be needed, then nothing more. */
-  async #finish(chain: readonly X509Certificate[], t: number, first: Round): Promise<RevocationResult> {
+  async #finish(chain: readonly CertificateRecord[], t: number, first: Round): Promise<RevocationResult> {
     await Promise.all(first.pending!);
     const second: Round = { crl: false, ocsp: true, wait: true, since: first.since, pending: null };
     const result = this.#evaluate(chain, t, second);
@@ -163,7 +167,7 @@ export class Checker implements RevocationChecker {
   }
 
   /** The result, or null when `round.pending` must be awaited first. */
-  #evaluate(chain: readonly X509Certificate[], t: number, round: Round): RevocationResult | null {
+  #evaluate(chain: readonly CertificateRecord[], t: number, round: Round): RevocationResult | null {
     const last = this.#compiled.scope === 'leaf' ? 1 : chain.length - 1;
     let until = Infinity;
     let first: { depth: number; answer: Unknown } | null = null;
@@ -192,7 +196,7 @@ export class Checker implements RevocationChecker {
     };
   }
 
-  #answer(cert: X509Certificate, issuer: X509Certificate, t: number, round: Round): Answer {
+  #answer(cert: CertificateRecord, issuer: CertificateRecord, t: number, round: Round): Answer {
     const facts = revocationFacts(cert);
     const issuerFacts = revocationFacts(issuer);
     if (facts === null || issuerFacts === null) return unknown('unreadable');
@@ -211,7 +215,7 @@ export class Checker implements RevocationChecker {
 
   // -- CRLs -----------------------------------------------------------------------------------
 
-  #crlAnswer(facts: CertFacts, issuer: X509Certificate, issuerFacts: CertFacts, t: number, round: Round): Answer {
+  #crlAnswer(facts: CertFacts, issuer: CertificateRecord, issuerFacts: CertFacts, t: number, round: Round): Answer {
     const findings: CrlFindings = {
       good: false,
       until: Infinity,
@@ -244,7 +248,7 @@ export class Checker implements RevocationChecker {
   #readSource(
     source: CrlSource,
     facts: CertFacts,
-    issuer: X509Certificate,
+    issuer: CertificateRecord,
     issuerFacts: CertFacts,
     t: number,
     round: Round,

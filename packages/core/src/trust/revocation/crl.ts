@@ -5,10 +5,10 @@
  * with its `defect` set rather than failing: the certificates it would cover get "no data" with
  * the reason, the same whether it was configured inline or fetched later.
  */
-import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { isClientCertError } from '../../errors.js';
 import { DerCursor, malformedReason, readBoolean, readWholeSequence, Tag, type Tlv } from '../../x509/der.js';
-import { factsOf } from '../../x509/facts.js';
+import type { CertificateRecord } from '../../x509/facts.js';
 import { Oid } from '../../x509/oids.js';
 import { type Extension, readExtensions } from '../../x509/tbs.js';
 import { readDerTime } from '../../x509/time.js';
@@ -245,10 +245,10 @@ export function crlCovers(crl: ParsedCrl, facts: CertFacts): boolean {
 }
 
 /** Whether the issuer's key signed `crl`, remembered per issuer key on the CRL. */
-export function crlSignedBy(crl: ParsedCrl, issuer: X509Certificate, facts: CertFacts): boolean {
+export function crlSignedBy(crl: ParsedCrl, issuer: CertificateRecord, facts: CertFacts): boolean {
   let verdict = crl.verdicts.get(facts.keyId);
   if (verdict === undefined) {
-    const key = factsOf(issuer).publicKey;
+    const key = issuer.publicKey;
     verdict = signatureValid(crl.algorithm, key, crl.tbs, crl.signature);
     if (crl.verdicts.size >= MAX_VERDICTS_PER_CRL) crl.verdicts.clear();
     crl.verdicts.set(facts.keyId, verdict);

@@ -8,7 +8,7 @@
 import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
 import { certificateValidity } from '../../x509/certificate.js';
 import { DerCursor, malformed, readOid, readTlv, readWholeSequence, Tag, type Tlv } from '../../x509/der.js';
-import { factsOf } from '../../x509/facts.js';
+import { type CertificateRecord, factsOf } from '../../x509/facts.js';
 import { DIGEST_ALGORITHMS, Oid } from '../../x509/oids.js';
 import { readExtensions } from '../../x509/tbs.js';
 import { readDerTime } from '../../x509/time.js';
@@ -43,9 +43,9 @@ export interface OcspAnswer {
 }
 
 export interface OcspQuery {
-  readonly cert: X509Certificate;
+  readonly cert: CertificateRecord;
   readonly facts: CertFacts;
-  readonly issuer: X509Certificate;
+  readonly issuer: CertificateRecord;
   readonly issuerFacts: CertFacts;
   readonly nonce: Buffer | null;
   readonly now: number;
@@ -166,7 +166,7 @@ function signerKeyOf(buf: Buffer, basic: BasicResponse, query: OcspQuery): KeyOb
   const idBytes = byName ? buf.subarray(id.start, id.end) : buf.subarray(id.valueStart, id.end);
   const matchesId = (facts: CertFacts): boolean =>
     byName ? idBytes.equals(facts.subject) : idBytes.equals(keyHashSha1(facts));
-  if (matchesId(query.issuerFacts)) return factsOf(query.issuer).publicKey;
+  if (matchesId(query.issuerFacts)) return query.issuer.publicKey;
   if (basic.certs === undefined) return null;
   const wrapper = DerCursor.inside(buf, basic.certs);
   const list = DerCursor.inside(buf, wrapper.expect(Tag.SEQUENCE, 'certs'));
@@ -178,7 +178,7 @@ function signerKeyOf(buf: Buffer, basic: BasicResponse, query: OcspQuery): KeyOb
     } catch {
       continue;
     }
-    const facts = revocationFacts(candidate);
+    const facts = revocationFacts(factsOf(candidate));
     if (facts !== null && matchesId(facts) && isDelegatedResponder(candidate, query)) {
       return factsOf(candidate).publicKey;
     }
@@ -186,10 +186,14 @@ function signerKeyOf(buf: Buffer, basic: BasicResponse, query: OcspQuery): KeyOb
   return null;
 }
 
-/** A delegated responder certificate: issued by the issuer, OCSPSigning EKU, valid now. */
+/**
+ * A delegated responder certificate: issued by the issuer, OCSPSigning EKU, valid now. OpenSSL's
+ * own checks (`checkIssued`) are used here, so the issuer's Node object is made: only for a
+ * response signed by a delegated responder, once per issuer.
+ */
 function isDelegatedResponder(candidate: X509Certificate, query: OcspQuery): boolean {
   try {
-    if (!candidate.checkIssued(query.issuer) || !candidate.verify(factsOf(query.issuer).publicKey)) return false;
+    if (!candidate.checkIssued(query.issuer.x509) || !candidate.verify(query.issuer.publicKey)) return false;
     if (!(candidate.keyUsage ?? []).includes(Oid.ocspSigning)) return false;
     const { notBefore, notAfter } = certificateValidity(candidate);
     return query.now >= notBefore.getTime() && query.now <= notAfter.getTime();

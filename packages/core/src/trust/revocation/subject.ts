@@ -4,9 +4,9 @@
  * hashes), whether its key may sign CRLs, and where its OCSP responder and CRL
  * distribution points are.
  */
-import { createHash, type X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { DerCursor, readOid, Tag, type Tlv } from '../../x509/der.js';
-import { type CertificateRecord, derivedKey, factsOf } from '../../x509/facts.js';
+import { type CertificateRecord, derivedKey } from '../../x509/facts.js';
 import { KeyUsageBit, Oid } from '../../x509/oids.js';
 import { integerKey, readBits } from './asn1.js';
 import { httpUrl } from './fetch.js';
@@ -38,9 +38,9 @@ export interface CertFacts {
 
 const REVOCATION_FACTS = derivedKey<CertFacts | null>('revocation');
 
-/** Facts of `cert`, or null when it cannot be read (its status is then unknown); kept on its record. */
-export function revocationFacts(cert: X509Certificate): CertFacts | null {
-  return factsOf(cert).derived(REVOCATION_FACTS, readFactsOrNull);
+/** Facts of a certificate, or null when it cannot be read (its status is then unknown); kept on its record. */
+export function revocationFacts(record: CertificateRecord): CertFacts | null {
+  return record.derived(REVOCATION_FACTS, readFactsOrNull);
 }
 
 export function keyHashSha1(facts: CertFacts): Buffer {
@@ -73,7 +73,7 @@ function readFacts(record: CertificateRecord): CertFacts {
     issuer: der.subarray(issuer.start, issuer.end),
     subject: der.subarray(subject.start, subject.end),
     keyBits,
-    ca: record.x509.ca,
+    ca: record.isCA,
     crlSign: keyUsage === null || (keyUsage !== 'malformed' && (keyUsage & KeyUsageBit.cRLSign) !== 0),
     ocspUrl: aia === undefined ? null : readOcspUrl(der, aia.value),
     distributionPoints: cdp === undefined ? null : readDistributionPoints(der, cdp.value),
