@@ -266,7 +266,7 @@ describe('clientcert CLI', () => {
         {
           key: read('server.key'),
           cert: read('server.pem'),
-          ca: read('ca.pem'),
+          ca: read('clients-ca.pem'),
           requestCert: true,
           rejectUnauthorized: true,
         },
@@ -287,7 +287,7 @@ describe('clientcert CLI', () => {
               servername: 'localhost',
               port,
               path: '/',
-              ca: read('ca.pem'),
+              ca: read('clients-ca.pem'),
               cert: read('client.pem'),
               key: read('client.key'),
               agent: false,
@@ -318,11 +318,13 @@ describe('clientcert CLI', () => {
       this.timeout(60_000);
       const out = join(dir, 'rsa');
       const printed = ok(['gen', '--out', out, '--key-type', 'rsa', '--client-subject', 'CN=bob', '--days', '10']);
-      for (const name of ['ca.pem', 'ca.key', 'server.pem', 'server.key', 'client.pem', 'client.key'])
+      for (const name of ['clients-ca.pem', 'clients-ca.key', 'server.pem', 'server.key', 'client.pem', 'client.key'])
         expect(printed).to.include(`  ${name}\n`);
       expect(printed).not.to.include('intermediate.pem');
       expect(printed).to.include('openssl s_server');
-      expect(printed).to.include('curl --cacert ca.pem --cert client.pem --key client.key https://localhost:8443/');
+      expect(printed).to.include(
+        'curl --cacert clients-ca.pem --cert client.pem --key client.key https://localhost:8443/',
+      );
       const report = json(ok(['inspect', join(out, 'client.pem'), '--json']));
       expect(report.certificate.publicKey).to.equal('RSA 2048');
       expect(report.certificate.subject).to.equal('CN=bob');
@@ -342,145 +344,6 @@ describe('clientcert CLI', () => {
     });
   });
 
-  describe('clientcert check (built binary)', () => {
-    let expired: string;
-    let other: string;
-    before(function () {
-      this.timeout(60_000);
-      expired = join(dir, 'expired');
-      ok(['gen', '--out', expired, '--days', '-2', '--client-subject', 'CN=old']);
-      other = join(dir, 'other');
-      ok(['gen', '--out', other, '--client-subject', 'CN=mallory']);
-    });
-
-    const config = (name: string, options: unknown, text?: string): string => {
-      const path = join(dir, name);
-      writeFileSync(path, text ?? JSON.stringify(options));
-      return path;
-    };
-
-    it('accepted against ca (a path relative to the config file): verifiedBy chain, identity matched', () => {
-      const path = config('ok.json', {
-        ca: './g/ca.pem',
-        rules: { identities: [{ name: 'alice', san: { uri: 'spiffe://example.org/alice' } }] },
-      });
-      const out = ok(['check', join(g, 'client.pem'), '--config', path]);
-      expect(out).to.include('accepted: CN=alice,O=Acme');
-      expect(out).to.include('verified by: chain');
-      expect(out).to.include('identity:    alice');
-      const result = JSON.parse(
-        ok(['check', join(g, 'client.pfx'), '--passphrase', 's3cret', '--config', path, '--json']),
-      ) as Record<string, unknown>;
-      expect(result).to.deep.include({
-        accepted: true,
-        verifiedBy: 'chain',
-        identity: 'alice',
-        pin: null,
-        subject: 'CN=alice,O=Acme',
-      });
-    });
-
-    it('rejected by a rule: exit 1 with the code, detail and deciding check', () => {
-      const path = config('rules.json', {
-        ca: './g/ca.pem',
-        rules: { identities: [{ name: 'bob', commonName: 'bob' }] },
-      });
-      const result = run(['check', join(g, 'client.pem'), '--config', path, '--json']);
-      expect(result.status).to.equal(1);
-      const body = JSON.parse(result.stdout) as Record<string, unknown>;
-      expect(body).to.deep.include({ accepted: false, code: 'client_certificate_rejected', check: 'rules.identities' });
-      expect(body.detail).to.be.a('string').and.not.equal('');
-    });
-
-    it('an expired certificate: client_certificate_expired, exit 1', () => {
-      const path = config('expired.json', { ca: './expired/ca.pem' });
-      const result = run(['check', join(expired, 'client.pem'), '--config', path]);
-      expect(result.status).to.equal(1);
-      expect(result.stdout).to.include('rejected: CN=old');
-      expect(result.stdout).to.include('code:        client_certificate_expired');
-      expect(result.stdout).to.include('check:       chain.expired');
-    });
-
-    it('untrusted CA, and pins (sha256 and a certificate file) with a JS module config', () => {
-      const otherCa = config('other.json', { ca: './expired/ca.pem' });
-      const untrusted = JSON.parse(
-        run(['check', join(g, 'client.pem'), '--config', otherCa, '--json']).stdout,
-      ) as Record<string, unknown>;
-      expect(untrusted).to.deep.include({
-        accepted: false,
-        code: 'client_certificate_untrusted',
-        check: 'chain.untrusted',
-      });
-
-      const sha = createHash('sha256').update(leafDer).digest('hex');
-      const pinned = config(
-        'pins.mjs',
-        null,
-        `export default { pins: [{ name: 'alice-pin', leaf: 'sha256:${sha}' }] };\n`,
-      );
-      expect(JSON.parse(ok(['check', join(g, 'client.pem'), '--config', pinned, '--json'])) as object).to.deep.include({
-        accepted: true,
-        verifiedBy: 'pin',
-        pin: 'alice-pin',
-      });
-      const byFile = config('pinfile.json', { pins: ['./leaf.pem'] });
-      expect(
-        JSON.parse(ok(['check', join(dir, 'client.der'), '--config', byFile, '--json'])) as object,
-      ).to.deep.include({ accepted: true, verifiedBy: 'pin' });
-      const wrong = run(['check', join(other, 'client.pem'), '--config', byFile, '--json']);
-      expect(wrong.status, wrong.stderr).to.equal(1);
-      expect(JSON.parse(wrong.stdout) as object).to.deep.include({
-        code: 'client_certificate_untrusted',
-        check: 'pins',
-      });
-    });
-
-    it('header values in each format go through the same pipeline', () => {
-      const path = config('ok2.json', { ca: './g/ca.pem' });
-      const xfcc = ok(['xfcc', join(g, 'client.pem')]).trim();
-      expect(ok(['check', xfcc, '--config', path])).to.include('accepted: CN=alice,O=Acme');
-      const rfc = `:${leafDer.toString('base64')}:, :${intermediateDer.toString('base64')}:`;
-      expect(JSON.parse(ok(['check', '-', '--config', path, '--json'], { input: rfc })) as object).to.deep.include({
-        accepted: true,
-        source: 'rfc9440',
-      });
-      // The leaf alone (no intermediate) does not chain to the root: the middleware says so.
-      const leafOnly = JSON.parse(
-        run(['check', leafDer.toString('base64'), '--config', path, '--json']).stdout,
-      ) as object;
-      expect(leafOnly).to.deep.include({ accepted: false, code: 'client_certificate_untrusted', source: 'base64-der' });
-      // A tampered Hash is refused like the middleware refuses it.
-      const tampered = xfcc.replace(/Hash=[0-9a-f]{4}/, 'Hash=0000');
-      expect(JSON.parse(run(['check', tampered, '--config', path, '--json']).stdout) as object).to.deep.include({
-        code: 'client_certificate_malformed',
-        check: 'xfcc',
-      });
-    });
-
-    it('--at decides as of another time', () => {
-      const path = config('ok3.json', { ca: './g/ca.pem' });
-      const later = new Date(Date.now() + 400 * 86_400_000).toISOString();
-      expect(
-        JSON.parse(run(['check', join(g, 'client.pem'), '--config', path, '--at', later, '--json']).stdout) as object,
-      ).to.deep.include({ code: 'client_certificate_expired' });
-      fails(2, ['check', join(g, 'client.pem'), '--config', path, '--at', 'tomorrow']);
-    });
-
-    it('config problems: missing --config 2, unreadable or invalid config 3', () => {
-      expect(fails(2, ['check', join(g, 'client.pem')])).to.include('--config');
-      expect(fails(3, ['check', join(g, 'client.pem'), '--config', join(dir, 'none.json')])).to.include('none.json');
-      expect(fails(3, ['check', join(g, 'client.pem'), '--config', config('bad.json', null, '{ nope')])).to.include(
-        'bad.json',
-      );
-      expect(
-        fails(3, ['check', join(g, 'client.pem'), '--config', config('badca.json', { ca: './missing-ca.pem' })]),
-      ).to.include('missing-ca.pem');
-      expect(
-        fails(3, ['check', join(g, 'client.pem'), '--config', config('badopt.json', { bogusOption: 1 })]),
-      ).to.include('invalid configuration');
-    });
-  });
-
   describe('clientcert usage (built binary)', () => {
     for (const command of ['gen', 'inspect', 'xfcc', 'check']) {
       it(`${command} --help exits 0`, () => {
@@ -496,6 +359,35 @@ describe('clientcert CLI', () => {
       expect(fails(2, ['inspect', '--nope', 'x'])).to.include('--nope');
       const none = run([]);
       expect(none.status).to.equal(2);
+    });
+
+    it('arguments starting with - that are values are read as values: raw PEM, nginx and ALB escapes', () => {
+      const pem = readFileSync(join(dir, 'leaf.pem'), 'utf8');
+      const values = {
+        pem,
+        'url-pem': ok(['xfcc', join(dir, 'leaf.pem'), '--format', 'url-pem']).trim(),
+        'aws-alb': albEscape(readFileSync(join(g, 'client.pem'), 'utf8')),
+      };
+      for (const [format, value] of Object.entries(values)) {
+        expect(value.startsWith('-----BEGIN'), format).to.equal(true);
+        const report = json(ok(['inspect', value, '--json']));
+        expect(report.input.format, format).to.equal(format === 'pem' ? null : format);
+        expectLeaf(report);
+        // As the value of an option too, and before the options.
+        expectLeaf(json(ok(['inspect', '--json', value])));
+      }
+      expect(ok(['gen', '--out', join(dir, 'neg'), '--days', '-2', '--name', 'old'])).to.include('old.pem');
+    });
+
+    it('an unknown option or stray argument is never echoed whole, nor with its control characters', () => {
+      const long = `--${'x'.repeat(5000)}`;
+      const stderr = fails(2, ['inspect', long, 'file']);
+      expect(stderr.length).to.be.below(200);
+      expect(stderr).to.include('unknown option "--xxxx').and.include('(5002 characters)');
+      const stray = fails(2, ['inspect', 'a', `b\u001b[31m${'y'.repeat(3000)}`]);
+      expect(stray).to.include('unexpected argument "b\\u001b[31myyy').and.not.include('\u001b');
+      expect(stray.length).to.be.below(200);
+      expect(fails(2, ['frobnicate'.repeat(100)]).length).to.be.below(200);
     });
   });
 });

@@ -9,7 +9,7 @@ import { check, formatCheck } from './commands/check.js';
 import { gen } from './commands/gen.js';
 import { formatInspect, inspect } from './commands/inspect.js';
 import { buildHeaders } from './commands/xfcc.js';
-import { CliError, EXIT, oneLine, usageError } from './errors.js';
+import { CliError, EXIT, oneLine, shown, usageError } from './errors.js';
 import { HELP, USAGE } from './help.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -17,32 +17,52 @@ type Parsed = { values: Record<string, string | boolean | string[] | undefined>;
 
 const COMMON: Options = { help: { type: 'boolean', short: 'h' } };
 
+/**
+ * An option as typed: `--name`, `--name=value` or `-x`. Any other argument that starts with `-`
+ * is a value: a pasted PEM (`-----BEGIN`), nginx's or an ALB's escaped one, a negative number.
+ */
+const OPTION = /^(--[A-Za-z][A-Za-z0-9-]*(=.*)?|-[A-Za-z])$/s;
+
 function parse(command: string, args: string[], options: Options, positionals: [number, number]): Parsed | null {
-  // "--days -2": a negative number is the option's value, not an option.
-  args = args.flatMap((arg, i) =>
-    /^-\d/.test(args[i + 1] ?? '') && arg.startsWith('--') && options[arg.slice(2)]?.type === 'string'
-      ? [`${arg}=${args[i + 1]}`]
-      : /^-\d/.test(arg) && i > 0 && args[i - 1]!.startsWith('--') && options[args[i - 1]!.slice(2)]?.type === 'string'
-        ? []
-        : [arg],
+  // parseArgs would take those values for options: they are hidden from it, then put back.
+  const hidden: string[] = [];
+  const masked = args.map((arg) =>
+    arg.startsWith('-') && arg !== '-' && arg !== '--' && !OPTION.test(arg) ? `\u0000${hidden.push(arg) - 1}` : arg,
   );
+  const unmask = (value: string): string => (value.startsWith('\u0000') ? hidden[Number(value.slice(1))]! : value);
+  const all = { ...COMMON, ...options };
+  const unknown = masked.find((arg) => OPTION.test(arg) && !known(all, arg));
+  if (unknown !== undefined)
+    throw usageError(
+      `${command}: unknown option "${shown(unknown.split('=')[0]!)}" (see clientcert ${command} --help)`,
+    );
   let parsed: Parsed;
   try {
-    parsed = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true }) as Parsed;
+    parsed = parseArgs({ args: masked, options: all, allowPositionals: true, strict: true }) as Parsed;
   } catch (error) {
-    throw usageError(
-      `${command}: ${(error as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*$/, '')} (see clientcert ${command} --help)`,
-    );
+    const message = (error as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*$/, '');
+    throw usageError(`${command}: ${shown(message, 120)} (see clientcert ${command} --help)`);
   }
   if (parsed.values.help) return null;
+  for (const [key, value] of Object.entries(parsed.values)) {
+    if (typeof value === 'string') parsed.values[key] = unmask(value);
+    else if (Array.isArray(value)) parsed.values[key] = value.map(unmask);
+  }
+  parsed.positionals = parsed.positionals.map(unmask);
   const [min, max] = positionals;
   if (parsed.positionals.length < min)
     throw usageError(`${command}: missing argument (see clientcert ${command} --help)`);
   if (parsed.positionals.length > max)
     throw usageError(
-      `${command}: unexpected argument "${oneLine(parsed.positionals[max]!)}" (see clientcert ${command} --help)`,
+      `${command}: unexpected argument "${shown(parsed.positionals[max]!)}" (see clientcert ${command} --help)`,
     );
   return parsed;
+}
+
+/** Whether `arg` (`--name`, `--name=value`, `-x`) is one of `options`. */
+function known(options: Options, arg: string): boolean {
+  if (!arg.startsWith('--')) return Object.values(options).some((o) => o.short === arg.slice(1));
+  return Object.hasOwn(options, arg.slice(2).split('=')[0]!);
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -62,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const help = HELP[command];
   if (!help)
-    throw usageError(`unknown command "${oneLine(command)}": use gen, inspect, xfcc or check (clientcert --help)`);
+    throw usageError(`unknown command "${shown(command)}": use gen, inspect, xfcc or check (clientcert --help)`);
 
   switch (command) {
     case 'inspect': {
@@ -130,14 +150,18 @@ async function main(argv: string[]): Promise<number> {
         {
           out: { type: 'string' },
           'key-type': { type: 'string' },
-          'client-subject': { type: 'string' },
+          'client-subject': { type: 'string', multiple: true },
+          name: { type: 'string' },
           san: { type: 'string', multiple: true },
           days: { type: 'string' },
+          'not-before': { type: 'string' },
           'server-name': { type: 'string' },
           intermediate: { type: 'boolean' },
           pfx: { type: 'boolean' },
           passphrase: { type: 'string' },
           force: { type: 'boolean' },
+          ca: { type: 'string' },
+          'ca-key': { type: 'string' },
         },
         [0, 0],
       );
@@ -146,14 +170,18 @@ async function main(argv: string[]): Promise<number> {
       const result = await gen({
         out: str(v.out),
         keyType: str(v['key-type']),
-        clientSubject: str(v['client-subject']),
+        clientSubject: list(v['client-subject']),
+        name: str(v.name),
         san: list(v.san),
         days: str(v.days),
+        notBefore: str(v['not-before']),
         serverName: str(v['server-name']),
         intermediate: v.intermediate === true,
         pfx: v.pfx === true,
         passphrase: str(v.passphrase),
         force: v.force === true,
+        ca: str(v.ca),
+        caKey: str(v['ca-key']),
       });
       const lines = [
         `wrote to ${result.dir}:`,
@@ -172,20 +200,30 @@ async function main(argv: string[]): Promise<number> {
         {
           config: { type: 'string', short: 'c' },
           format: { type: 'string' },
+          header: { type: 'string' },
           passphrase: { type: 'string' },
           at: { type: 'string' },
+          'tls-ca': { type: 'string', multiple: true },
+          from: { type: 'string' },
+          'add-header': { type: 'string', multiple: true, short: 'H' },
+          'no-certificate': { type: 'boolean' },
           json: { type: 'boolean' },
         },
-        [1, 1],
+        [0, 1],
       );
       if (!p) break;
       const config = str(p.values.config);
       if (config === undefined) throw usageError('check: --config <file> is required (see clientcert check --help)');
-      const result = await check(p.positionals[0]!, {
+      const result = await check(p.positionals[0], {
         config,
         format: str(p.values.format),
+        header: str(p.values.header),
         passphrase: str(p.values.passphrase),
         at: str(p.values.at),
+        tlsCa: list(p.values['tls-ca']),
+        from: str(p.values.from),
+        addHeaders: list(p.values['add-header']),
+        noCertificate: p.values['no-certificate'] === true,
       });
       process.stdout.write(`${p.values.json ? JSON.stringify(result, null, 2) : formatCheck(result)}\n`);
       return result.accepted ? EXIT.ok : EXIT.failed;

@@ -28,3 +28,12 @@ export function oneLine(text: string): string {
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }
+
+/**
+ * Text from the command line or an input, fit for an error message: one line, and cut to `max`
+ * characters (a pasted certificate given where an option was expected is not echoed whole).
+ */
+export function shown(text: string, max = 48): string {
+  const line = oneLine(text);
+  return line.length > max ? `${line.slice(0, max)}… (${text.length} characters)` : line;
+}

@@ -15,21 +15,35 @@ export const HELP: Record<string, string> = {
   gen: `Usage: clientcert gen [options]
 
 Writes a test CA and server and client certificates signed by it:
-  ca.pem ca.key [intermediate.pem intermediate.key] server.pem server.key client.pem client.key [client.pfx]
+  clients-ca.pem clients-ca.key [intermediate.pem intermediate.key] server.pem server.key
+  client.pem client.key [client.pfx]
+The CA issues the server's certificate too: clients-ca.pem is the one file both sides trust.
 With --intermediate, server.pem and client.pem hold the leaf followed by the intermediate.
-Existing files are never overwritten unless --force is given.
+With --ca and --ca-key, the clients are issued by that CA instead, and nothing else is written
+(a server certificate too with --server-name). Existing files are never overwritten unless --force.
+
+Examples:
+  clientcert gen --out certs
+  clientcert gen --out certs --ca certs/clients-ca.pem --ca-key certs/clients-ca.key --name expired --days -1
+  clientcert gen --out certs --ca certs/clients-ca.pem --ca-key certs/clients-ca.key \\
+    --client-subject CN=bob --client-subject CN=carol        # client-bob.pem, client-carol.pem
 
 Options:
   --out <dir>               directory to write to (default: the current directory; created if missing)
-  --key-type <rsa|ec>       key type of every certificate (default: ec, P-256; rsa is 2048-bit)
-  --client-subject <dn>     client subject, RFC 4514 (default: CN=client)
-  --san <list>              client subjectAltNames: dns:x,uri:spiffe://td/x,email:a@b,ip:127.0.0.1
+  --ca <file>               issue from this existing CA (PEM; an intermediate's file may hold its chain)
+  --ca-key <file>           the CA's private key (unencrypted PEM or DER; RSA or EC P-256/384/521)
+  --client-subject <dn>     a client's subject, RFC 4514 (default: CN=<name>); repeat for several
+                            clients, written as client-<CN>.pem / .key
+  --name <name>             file name of a single client without extension (default: client)
+  --san <list>              subjectAltNames of every client: dns:x,uri:spiffe://td/x,email:a@b,ip:127.0.0.1
   --days <n>                validity of the server and client certificates in days (default 365;
                             negative makes them already expired, for testing rejections)
-  --server-name <name>      server certificate's DNS name (default: localhost; localhost also gets
-                            IP 127.0.0.1 and ::1)
-  --intermediate            issue the leaves from an intermediate CA
-  --pfx                     also write client.pfx (PKCS#12; needs the openssl command)
+  --not-before <date>       their validity starts then (ISO 8601); a future date makes them not yet valid
+  --key-type <rsa|ec>       key type of every new key (default: ec, P-256; rsa is 2048-bit)
+  --server-name <name>      server certificate's DNS name (default: localhost, which also gets IP
+                            127.0.0.1 and ::1; with --ca, a server certificate only when given)
+  --intermediate            issue the leaves from a new intermediate CA
+  --pfx                     also write <client>.pfx (PKCS#12; needs the openssl command)
   --passphrase <text>       the PFX passphrase (required with --pfx; '' for none)
   --force                   overwrite existing files
   -h, --help                show this help`,
@@ -75,29 +89,48 @@ Options:
   -h, --help                show this help`,
 
   check: `Usage: clientcert check <cert-file | header-value | -> --config <file> [options]
+       clientcert check --no-certificate --config <file> [options]
 
-Would this certificate pass? Runs the real middleware (createClientCertAuth(options).authenticate)
-with the options from the config file and prints accepted (verified by, matched pin and identity)
-or rejected (the problem code, its detail and the check that decided).
+Would this certificate pass? Reads the configuration as an app does (loadOptionsFile of
+@clientcert/core), runs the real middleware (createClientCertAuth(options).authenticate) on the
+request such an app would receive, and prints its answer: accepted (verified by, matched pin and
+identity), rejected (status, problem code, detail, the check that decided), or anonymous (the
+certificate was not read, and the handler would get clientCert null), with what the middleware
+logs and a note naming the fix where the answer comes from the request rather than the certificate.
 
-The certificate is delivered as a forwarded header from a trusted loopback proxy: a certificate
-file as XFCC (Cert and Chain), a header value in its own format (detected, or --format). The
-config's own source, trustProxy, mode and logger are replaced for that; everything else (ca,
-intermediates, pins, rules, revocation, purpose, verifyPolicy, proxy, proxyVerified, xfcc) is used
-as given. Without ca, pins or proxyVerified a forwarded certificate is untrusted: a configuration
-that relies on the TLS server's own ca cannot be checked this way.
+The configuration is used as given: mode, source, trustProxy, proxy and every other option mean
+what they mean to the middleware, and an option it refuses is refused here with its error.
+
+The request:
+  - with --tls-ca, a TLS connection to a server with that ca (requestCert: true,
+    rejectUnauthorized: false, as the READMEs set it up): a certificate file is presented on it,
+    and the TLS stack's verdict is computed as OpenSSL's (path to the ca, validity, clientAuth);
+  - without it, plain HTTP: a certificate file is written into the forwarded header the
+    configuration reads (XFCC as Envoy writes it, or the named proxy's format);
+  - a header value is sent in its header: --header, a pasted "Name: value", else the header the
+    configuration reads for that format; a value the middleware cannot read is refused by it;
+  - from --from, else a proxy trustProxy trusts (127.0.0.1 for the default) when a header carries
+    the certificate, or a client it does not trust (203.0.113.10) when only TLS does.
 
 Config: a .json file with the middleware options, or a .js/.mjs/.cjs module exporting them (default
-export). In ca, intermediates and pins, a string that is not PEM text nor a sha256:/spki-sha256: pin
-is a file path, relative to the config file.
+export). A string is what it is in code: ca: "-----BEGIN..." is PEM text. To read a file, write
+{ "file": "clients-ca.pem" } (relative to the config file) in ca, intermediates, pins (and a pin's
+leaf / issuer) and revocation.crls.
 
 Options:
-  --config <file>           the configuration (required)
+  --config, -c <file>       the configuration (required)
+  --tls-ca <file>           the HTTPS server's ca: the request comes on a TLS connection (repeatable)
+  --from <address>          the peer's address
+  --header <name>           the header the value came from and is sent in (any name: a custom
+                            source's header too)
+  -H, --add-header <line>   another request header, "name: value" (repeatable), e.g.
+                            -H "ssl-client-verify: SUCCESS"
+  --no-certificate          decide a request that presents no certificate
   --format <format>         input format, as for inspect
   --passphrase <text>       for a PFX input
   --at <date>               decide as of this time (ISO 8601), e.g. to check a renewal date
   --json                    machine-readable output
   -h, --help                show this help
 
-Exit codes: 0 accepted, 1 rejected, 2 usage error, 3 input or config unreadable or invalid.`,
+Exit codes: 0 accepted, 1 rejected or not read, 2 usage error, 3 input or config unreadable or invalid.`,
 };

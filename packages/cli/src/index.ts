@@ -4,14 +4,22 @@
  * (`cli.js`) only parses arguments and prints.
  */
 
-export type { CheckOptions, CheckResult } from './commands/check.js';
-export { check, decide, formatCheck, loadConfig } from './commands/check.js';
+export type { CheckInput, CheckOptions, CheckResult, Transport } from './commands/check.js';
+export { check, decide, formatCheck, loadConfig, readCheckInput } from './commands/check.js';
 export type { GenOptions, GenResult, SanList } from './commands/gen.js';
 export { gen, parseSanList } from './commands/gen.js';
 export type { CertificateReport, InspectOptions, InspectReport } from './commands/inspect.js';
 export { describeCertificate, formatInspect, inspect, inspectLoaded } from './commands/inspect.js';
 export type { HeaderLine, OutputFormat, XfccOptions } from './commands/xfcc.js';
 export { buildHeaders, nginxEscape, OUTPUT_FORMATS } from './commands/xfcc.js';
-export { CliError, EXIT, inputError, usageError } from './errors.js';
+export { CliError, EXIT, inputError, shown, usageError } from './errors.js';
 export type { HeaderFormat, LoadedCertificates, LoadOptions } from './input.js';
-export { detectFormat, HEADER_FORMATS, HEADER_NAMES, loadCertificates, readArgument } from './input.js';
+export {
+  detectFormat,
+  HEADER_FORMATS,
+  HEADER_NAMES,
+  headerValueOf,
+  kindOf,
+  loadCertificates,
+  readArgument,
+} from './input.js';

@@ -18,7 +18,7 @@ import {
   xfccHashMatches,
   xfccLeaf,
 } from '@clientcert/core';
-import { inputError, usageError } from './errors.js';
+import { inputError, shown, usageError } from './errors.js';
 
 /** Formats of a header value. */
 export type HeaderFormat = 'xfcc' | HeaderSourceName;
@@ -54,6 +54,8 @@ export interface LoadedCertificates {
   readonly chain: Buffer[];
   /** The header value as given (Name: prefix removed), for `header`. */
   readonly value: string | null;
+  /** The header named by a pasted `Name: value` line (lower-case), for `header`. */
+  readonly header: string | null;
   /** XFCC only: what the header said besides the certificate. */
   readonly xfcc: {
     readonly elements: number;
@@ -103,7 +105,7 @@ export function readFile(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw inputError(`cannot read ${path}: ${reason(error)}`);
+    throw inputError(`cannot read ${shown(path, 120)}: ${reason(error)}`);
   }
 }
 
@@ -128,20 +130,43 @@ export function loadCertificates(data: Buffer, name: string, options: LoadOption
     !HEADER_FORMATS.includes(forced as HeaderFormat) &&
     !['pem', 'der', 'pfx'].includes(forced)
   ) {
-    throw usageError(`unknown --format "${forced}": use pem, der, pfx or one of ${HEADER_FORMATS.join(', ')}`);
+    throw usageError(`unknown --format "${shown(forced)}": use pem, der, pfx or one of ${HEADER_FORMATS.join(', ')}`);
   }
-  if (forced === 'pfx' || (forced === undefined && isPkcs12(data))) return fromPfx(data, name, options.passphrase);
-  if (forced === 'der' || (forced === undefined && isBinary(data))) return fromDer(data, name);
+  const kind = kindOf(data, forced);
+  if (kind === 'pfx') return fromPfx(data, name, options.passphrase);
+  if (kind === 'der') return fromDer(data, name);
   const text = data.toString('utf8').trim();
-  if (forced === 'pem' || (forced === undefined && isPlainPem(text))) return fromPem(text, name);
+  if (kind === 'pem') return fromPem(text, name);
   return fromHeaderValue(text, (forced as HeaderFormat | undefined) ?? null, options.element ?? 'last', name);
+}
+
+/** What `data` is read as: a PKCS#12, DER or PEM file, or a header value (`forced`: a --format). */
+export function kindOf(data: Buffer, forced?: string): 'pfx' | 'der' | 'pem' | 'header' {
+  if (forced === 'pfx' || forced === 'der' || forced === 'pem') return forced;
+  if (forced !== undefined) return 'header';
+  if (isPkcs12(data)) return 'pfx';
+  if (isBinary(data)) return 'der';
+  return isPlainPem(data.toString('utf8').trim()) ? 'pem' : 'header';
+}
+
+/**
+ * A header value's parts without decoding it: the value (a pasted `Name: ` removed), its format
+ * (forced, named by the header, or detected) and the header it names.
+ */
+export function headerValueOf(
+  text: string,
+  forced: HeaderFormat | null,
+): { value: string; format: HeaderFormat; header: string | null } {
+  const stripped = stripHeaderName(text.trim());
+  const value = stripped.value.trim();
+  return { value, format: forced ?? stripped.format ?? detectFormat(value), header: stripped.header };
 }
 
 function formatOfHeader(header: string): HeaderFormat {
   const format = HEADER_NAMES[header.toLowerCase()];
   if (!format) {
     throw usageError(
-      `unknown --header "${header}": use --format (${HEADER_FORMATS.join(', ')}) for other header names`,
+      `unknown --header "${shown(header)}": use --format (${HEADER_FORMATS.join(', ')}) for other header names`,
     );
   }
   return format;
@@ -173,7 +198,7 @@ function fromDer(data: Buffer, name: string): LoadedCertificates {
   } catch {
     throw inputError(`${name} is not a DER certificate (nor PEM, PKCS#12 or a header value)`);
   }
-  return { kind: 'der', format: null, leaf: data, chain: [], value: null, xfcc: null };
+  return { kind: 'der', format: null, leaf: data, chain: [], value: null, header: null, xfcc: null };
 }
 
 function fromPem(text: string, name: string): LoadedCertificates {
@@ -187,7 +212,7 @@ function fromPem(text: string, name: string): LoadedCertificates {
   }
   const [leaf, ...chain] = ders;
   if (!leaf) throw inputError(`${name} has no PEM certificate`);
-  return { kind: 'pem', format: null, leaf, chain, value: null, xfcc: null };
+  return { kind: 'pem', format: null, leaf, chain, value: null, header: null, xfcc: null };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,7 +227,7 @@ function fromPfx(data: Buffer, name: string, passphrase: string | undefined): Lo
   const others = caPem.includes('-----BEGIN') ? parseCertificateChain(caPem).map((c) => c.raw) : [];
   const [leaf, ...rest] = [...leaves, ...others];
   if (!leaf) throw inputError(`${name} contains no certificate`);
-  return { kind: 'pfx', format: null, leaf, chain: rest, value: null, xfcc: null };
+  return { kind: 'pfx', format: null, leaf, chain: rest, value: null, header: null, xfcc: null };
 }
 
 /** Runs `openssl <args>` with `data` on stdin and the passphrase in the environment; PEM out. */
@@ -255,11 +280,14 @@ export function detectFormat(value: string): HeaderFormat {
   return 'base64-der';
 }
 
-/** Removes a pasted `Name: ` prefix of a known header; returns the format it names. */
-function stripHeaderName(text: string): { value: string; format: HeaderFormat | null } {
+/** Removes a pasted `Name: ` prefix of a known header; returns the format and the header it names. */
+function stripHeaderName(text: string): { value: string; format: HeaderFormat | null; header: string | null } {
   const match = /^([A-Za-z0-9-]+):\s*/.exec(text);
-  const format = match ? HEADER_NAMES[match[1]!.toLowerCase()] : undefined;
-  return format ? { value: text.slice(match![0].length), format } : { value: text, format: null };
+  const header = match ? match[1]!.toLowerCase() : undefined;
+  const format = header ? HEADER_NAMES[header] : undefined;
+  return format
+    ? { value: text.slice(match![0].length), format, header: header! }
+    : { value: text, format: null, header: null };
 }
 
 const DEFAULT_HEADER: Record<HeaderSourceName, string> = {
@@ -276,10 +304,8 @@ function fromHeaderValue(
   element: 'first' | 'last',
   name: string,
 ): LoadedCertificates {
-  const stripped = stripHeaderName(text);
-  const value = stripped.value.trim();
+  const { value, format, header } = headerValueOf(text, forced);
   if (value === '') throw inputError(`${name} is empty`);
-  const format = forced ?? stripped.format ?? detectFormat(value);
   try {
     if (format === 'xfcc') {
       const elements = parseXfcc(value);
@@ -298,6 +324,7 @@ function fromHeaderValue(
         leaf,
         chain,
         value,
+        header,
         xfcc: {
           elements: elements.length,
           selected: elements.indexOf(selected) + 1,
@@ -317,7 +344,7 @@ function fromHeaderValue(
     }
     const source = compileHeaderSource({ source: format } as never);
     const forwarded = readHeaderSourceSafe(source, headers);
-    return { kind: 'header', format, leaf: forwarded.leaf, chain: forwarded.chain, value, xfcc: null };
+    return { kind: 'header', format, leaf: forwarded.leaf, chain: forwarded.chain, value, header, xfcc: null };
   } catch (error) {
     if (error instanceof Error && error.name === 'CliError') throw error;
     throw inputError(

@@ -34,6 +34,7 @@ export type {
   Verification,
 } from './model.js';
 export type { ClientCertOptions, CustomSource, Logger, Mode, SourceOption } from './options/compile.js';
+export { type FileReference, loadOptionsFile, resolveOptionFiles } from './options/load.js';
 export type { DecisionEvent, DecisionHook } from './options/observe.js';
 export { DECISION_CHANNEL } from './options/observe.js';
 export type { ProxyName, ProxyPreset, ProxyVerification } from './options/presets.js';
