@@ -46,6 +46,8 @@ export interface FaultServer {
   fault: Fault;
   /** A copy of the counters since the last `resetStats()`. */
   stats(): FaultStats;
+  /** Exchanges open now: read, and neither answered nor given up by the client yet. */
+  openNow(): number;
   resetStats(): void;
   /** Stops listening and drops every connection (idempotent). */
   close(): Promise<void>;
@@ -138,6 +140,7 @@ export async function startFaultServer(answer: (query: Query) => Promise<Answer>
     url: `http://127.0.0.1:${port}/`,
     fault: { kind: 'answer' },
     stats: () => ({ ...stats }),
+    openNow: () => openTotal,
     resetStats() {
       stats = emptyStats();
       seen = new Set();

@@ -116,7 +116,9 @@ function afterRevocation(
   result: RevocationResult,
 ): Decision {
   const decided = pipeline.options.revocation!.decide(result);
-  // cacheUntil 0: a transient failure (timeout, stale CRL) — decide again next time.
+  // Held until the revocation data runs out or, after a transient failure (timeout, stale CRL),
+  // until its source may be tried again: during an outage requests are answered from the cache.
+  // 0, or a time already past (a fetch still in flight), is decided again next time.
   if (!decided.ok) {
     const window = decided.cacheUntil > 0 ? { checkFrom: -Infinity, checkUntil: decided.cacheUntil } : NEVER;
     return { certificate: null, error: reject(decided.code, decided.message, 'revocation'), ...window };

@@ -306,9 +306,15 @@ describe('revocation', () => {
       expect((soft as { warning: string }).warning).to.contain('could not be determined');
     });
 
-    it('never lets a transient answer be cached', () => {
-      expect(decideRevocation(unknown(true), 'strict').cacheUntil).to.equal(0);
-      expect(decideRevocation(unknown(true), 'soft')).to.include({ ok: true, cacheUntil: 0 });
+    it('lets a transient answer be cached until validUntil (when its source may be tried again), refusal and pass alike', () => {
+      // Changed on purpose: a transient answer used to be cached for no time at all, so every
+      // request during an outage decided again; its validUntil is now the end of the back-off.
+      expect(decideRevocation(unknown(true), 'strict')).to.include({
+        ok: false,
+        code: 'client_certificate_untrusted',
+        cacheUntil: NOW + HOUR,
+      });
+      expect(decideRevocation(unknown(true), 'soft')).to.include({ ok: true, cacheUntil: NOW + HOUR });
     });
   });
 
@@ -383,7 +389,9 @@ describe('revocation', () => {
       const target = await file('stale.pem', stale.pem);
       const soft = compileRevocation({ crls: [rootCrl.der, target], policy: 'soft', retryAfterMs: 0 });
       const result = expectUnknown(await fetched(soft.check(path, at())), 0, true, 'its CRL is out of date');
-      expect(soft.decide(result)).to.include({ ok: true, cacheUntil: 0 });
+      // Valid until the file may be read again: at once with retryAfterMs 0 (the read took a few ms).
+      expect(result.validUntil).to.be.within(NOW, NOW + SECOND);
+      expect(soft.decide(result)).to.include({ ok: true, cacheUntil: result.validUntil });
       // The file is renewed: the next check reads it again and the chain is good.
       const renewed = await createCrl(intermediate, { thisUpdate: at(-MINUTE), nextUpdate: at(DAY) });
       await writeFile(target, renewed.pem);
@@ -559,15 +567,21 @@ describe('revocation', () => {
       expect(server.requests).to.equal(2);
     });
 
-    it('reports an unreachable URL as transient, does not cache it, and recovers when the server is up', async () => {
+    it('reports an unreachable URL as transient, valid until it may be tried again, and recovers when the server is up', async () => {
       const port = await closedPort();
       const url = `http://127.0.0.1:${port}/ca.crl`;
       const strict = compileRevocation({ crls: [rootCrl.der, url], retryAfterMs: 0 });
       const result = expectUnknown(await fetched(strict.check(path, at())), 0, true, 'a CRL could not be loaded');
-      expect(result.validUntil).to.equal(NOW);
-      expect(strict.decide(result)).to.include({ ok: false, code: 'client_certificate_untrusted', cacheUntil: 0 });
+      // retryAfterMs 0: the URL may be tried again as soon as the refusal came (a few ms after NOW).
+      expect(result.validUntil).to.be.within(NOW, NOW + SECOND);
+      expect(strict.decide(result)).to.include({
+        ok: false,
+        code: 'client_certificate_untrusted',
+        cacheUntil: result.validUntil,
+      });
       const soft = compileRevocation({ crls: [rootCrl.der, url], retryAfterMs: 0, policy: 'soft' });
-      expect(soft.decide(await soft.check(path, at()))).to.include({ ok: true, cacheUntil: 0 });
+      const softResult = await soft.check(path, at());
+      expect(soft.decide(softResult)).to.include({ ok: true, cacheUntil: softResult.validUntil });
 
       const server = await serve(intermediateCrl.der, port);
       expectGood(await fetched(strict.check(path, at())));
@@ -583,8 +597,11 @@ describe('revocation', () => {
       });
       expectUnknown(await fetched(checker.check(path, at())), 0, true);
       const server = await serve(intermediateCrl.der, port);
-      expectUnknown(sync(checker.check(path, at())), 0, true, 'a CRL could not be loaded');
+      const again = expectUnknown(sync(checker.check(path, at())), 0, true, 'a CRL could not be loaded');
       expect(server.requests).to.equal(0);
+      // Valid (and so cacheable) until the URL may be tried again, a minute after the failure.
+      expect(again.validUntil).to.be.within(NOW + 59 * SECOND, NOW + MINUTE);
+      expect(checker.decide(again)).to.include({ ok: false, cacheUntil: again.validUntil });
     });
 
     it('treats an error status or a body that is not a CRL as a failed download', async () => {
@@ -693,7 +710,7 @@ describe('revocation', () => {
       expectGood(await fetched(checker.check(chainOf(good), now())));
     });
 
-    it('a responder that is down: transient unknown, strict fails, soft passes, nothing cached', async () => {
+    it('a responder that is down: transient unknown, strict fails, soft passes, valid until it may be asked again', async () => {
       const port = await closedPort();
       const down = await root.issue({
         serialNumber: '2001',
@@ -707,15 +724,31 @@ describe('revocation', () => {
         true,
         'the OCSP responder could not be reached',
       );
-      expect(strict.decide(result)).to.include({ ok: false, code: 'client_certificate_untrusted', cacheUntil: 0 });
+      // retryAfterMs 0: valid only until the refusal came, when the responder may be asked again.
+      expect(strict.decide(result)).to.include({
+        ok: false,
+        code: 'client_certificate_untrusted',
+        cacheUntil: result.validUntil,
+      });
+      expect(result.validUntil).to.be.at.most(Date.now());
       const soft = compileRevocation({ ocsp: true, policy: 'soft', retryAfterMs: 0 });
-      expect(soft.decide(await fetched(soft.check(chainOf(down), now())))).to.include({ ok: true, cacheUntil: 0 });
-      // Not cached: the next check asks again.
+      const softResult = await fetched(soft.check(chainOf(down), now()));
+      expect(soft.decide(softResult)).to.include({ ok: true, cacheUntil: softResult.validUntil });
+      // The next check asks again.
       expect(strict.check(chainOf(down), now())).to.be.instanceOf(Promise);
-      // With the default retryAfterMs the next check within 5 s answers at once.
+      // With the default retryAfterMs the next check within 5 s answers at once, valid until then.
       const backingOff = compileRevocation({ ocsp: true });
+      const failedBy = Date.now();
       expectUnknown(await fetched(backingOff.check(chainOf(down), now())), 0, true);
-      expectUnknown(sync(backingOff.check(chainOf(down), now())), 0, true, 'the OCSP responder could not be reached');
+      const checkedAt = now();
+      const again = expectUnknown(
+        sync(backingOff.check(chainOf(down), checkedAt)),
+        0,
+        true,
+        'the OCSP responder could not be reached',
+      );
+      expect(again.validUntil).to.be.within(failedBy + 5 * SECOND, Date.now() + 5 * SECOND);
+      expect(backingOff.decide(again)).to.include({ ok: false, cacheUntil: again.validUntil });
     });
 
     it('gives up on a responder that does not answer within the timeout', async () => {
@@ -797,7 +830,10 @@ describe('revocation', () => {
         true,
         'could not be validated',
       );
-      expect(checker.decide(result)).to.include({ ok: true, cacheUntil: 0 });
+      // Not a network failure, but an answer not to be trusted: this query is not sent again
+      // for retryAfterMs (default 5 s), and the answer holds until then.
+      expect(result.validUntil).to.be.within(Date.now() + 4 * SECOND, Date.now() + 5 * SECOND);
+      expect(checker.decide(result)).to.include({ ok: true, cacheUntil: result.validUntil });
 
       const otherCa = await createCA({ subject: 'CN=revocation test root' });
       const foreign = await startOcspResponder(otherCa, { good: ['2001'] });

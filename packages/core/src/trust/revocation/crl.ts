@@ -283,8 +283,8 @@ export interface CrlSource {
   inflight: Promise<void> | null;
   /** performance.now() before which no new load starts. */
   retryAt: number;
-  /** performance.now() of the last failed load. */
-  failedAt: number;
+  /** performance.now() when the last load ended, loaded or failed (-Infinity before the first). */
+  settledAt: number;
 }
 
 /** When a CRL should be loaded again: its last tenth (at most an hour) before nextUpdate. */

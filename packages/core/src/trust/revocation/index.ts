@@ -42,8 +42,16 @@
  *   cRLNumber must not go back), which stops the replay of an old CRL over plain HTTP.
  * - Network: `node:http`/`node:https`, one connection per request, no redirects, a deadline of
  *   `timeoutMs` per exchange, bounded response sizes. Concurrent checks share one fetch per
- *   source; after any attempt a source is not tried again for `retryAfterMs` (so an outage costs
- *   one timeout, not one per request).
+ *   source and per OCSP query; after any attempt a CRL source is not fetched again for
+ *   `retryAfterMs`, nor an OCSP query after a failure, and a responder that cannot be reached is
+ *   not asked anything for `retryAfterMs`, then by one query at a time until it answers.
+ * - One deadline per check: a check waits at most one deadline (`timeoutMs` for CRL loads,
+ *   `ocsp.timeoutMs` for OCSP, the longer of those in use) from when it began, with OCSP asked
+ *   beside a CRL that is still loading; past it the answer is unknown and transient, and the
+ *   fetches in flight go on to fill the caches.
+ * - An outage is cheap: a transient unknown is valid until its failing source may be tried again
+ *   (`validUntil`), and `decideRevocation` lets the decision be cached until then, so requests
+ *   during a back-off are answered from the cache, neither fetching nor deciding again.
  *
  * Synchronous when possible: `check` returns a plain result when everything it needs is in hand
  * (the steady state), and a Promise only when it must wait for a fetch. Policy `off` does no
@@ -57,9 +65,11 @@
  *
  * Messages are fixed texts with the certificate's depth, never certificate or CRL content.
  *
- * Layout: options.ts validates the options, checker.ts runs the checks over crl.ts (parsing and
- * matching CRLs) and ocsp.ts (requests and responses), both fetching with fetch.ts; subject.ts
- * reads what revocation needs from a certificate; messages.ts holds the fixed texts.
+ * Layout: options.ts validates the options; checker.ts runs a check, in rounds (round.ts) under
+ * one deadline, over crl-check.ts (CRL sources: answers and loads; crl.ts parses and matches
+ * CRLs) and ocsp-check.ts (answers, queries and responder back-off; ocsp.ts builds requests and
+ * reads responses), both fetching with fetch.ts; subject.ts reads what revocation needs from a
+ * certificate; messages.ts holds the fixed texts.
  */
 import type { X509Certificate } from 'node:crypto';
 import { Checker } from './checker.js';
@@ -86,8 +96,8 @@ export interface OcspOptions {
 
 export interface RevocationOptions {
   /**
-   * What an unknown status does: `strict` rejects, `soft` accepts (a transient failure is then not
-   * cached), `off` checks nothing. Default: `strict` when `crls` or `ocsp` is configured, else `off`.
+   * What an unknown status does: `strict` rejects, `soft` accepts, `off` checks nothing. Default:
+   * `strict` when `crls` or `ocsp` is configured, else `off`.
    */
   policy?: RevocationPolicy;
   /** CRLs: file paths, http(s) URLs, PEM text, or Buffers (DER or PEM), one or a list. */
@@ -96,9 +106,17 @@ export interface RevocationOptions {
   ocsp?: boolean | OcspOptions;
   /** `chain` (default): every certificate except the trust anchor; `leaf`: the leaf only. */
   scope?: RevocationScope;
-  /** Deadline of one network exchange (CRL download or OCSP request) in ms; default 2000. */
+  /**
+   * Deadline of one network exchange (CRL download or OCSP request) in ms; default 2000. In all,
+   * a request waits for revocation data at most the longest deadline in use: this one for CRL
+   * files and URLs, `ocsp.timeoutMs` for OCSP.
+   */
   timeoutMs?: number;
-  /** After a fetch of a CRL or an OCSP answer, wait this long before trying that one again; default 5000. */
+  /**
+   * After a fetch of a CRL, a failed OCSP query, or an OCSP responder that could not be reached,
+   * wait this long before trying that one again; default 5000. An unknown status caused by the
+   * failure is cached until then.
+   */
   retryAfterMs?: number;
 }
 
@@ -113,7 +131,11 @@ export type RevocationResult =
   | {
       readonly status: 'unknown';
       readonly depth: number;
-      /** A network failure or data that may be refreshed soon: the answer must not be cached. */
+      /**
+       * A network failure or data that may be refreshed soon: `validUntil` is then when the
+       * failing source may be tried again (no later than the check's `now` while a fetch is
+       * still in flight: it may end at any moment).
+       */
       readonly transient: boolean;
       readonly message: string;
       readonly validUntil: number;
@@ -144,12 +166,13 @@ export interface RevocationChecker {
 
 /**
  * What the pipeline does with a result. `cacheUntil` (ms since the epoch) bounds how long the
- * decision may be cached; 0 means "do not cache".
+ * decision may be cached; 0, or a time already past, means "do not cache".
  */
 export type RevocationDecision =
   | {
       readonly ok: true;
-      readonly cacheUntil: number /** Set when status was unknown under `soft`: log it. */;
+      readonly cacheUntil: number;
+      /** Set when status was unknown under `soft`: log it. */
       readonly warning: string | null;
     }
   | {
@@ -163,7 +186,9 @@ export type RevocationDecision =
  * The policy, in one place. `revoked` always fails with `client_certificate_revoked`. `unknown`
  * fails under `strict` with `client_certificate_untrusted` (the certificate is not known to be
  * revoked, so saying "revoked" would be wrong; it is not trusted because its status could not be
- * established) and passes otherwise, with a warning. Transient answers are never cacheable.
+ * established) and passes otherwise, with a warning. Every answer may be cached until its
+ * `validUntil`, a transient unknown too, refusal and pass alike: that is when its failing source
+ * may be tried again, and during the back-off the answer could not change anyway.
  */
 export function decideRevocation(result: RevocationResult, policy: RevocationPolicy): RevocationDecision {
   switch (result.status) {
@@ -172,7 +197,7 @@ export function decideRevocation(result: RevocationResult, policy: RevocationPol
     case 'revoked':
       return { ok: false, code: 'client_certificate_revoked', message: result.message, cacheUntil: result.validUntil };
     default: {
-      const cacheUntil = result.transient ? 0 : result.validUntil;
+      const cacheUntil = result.validUntil;
       if (policy === 'strict')
         return { ok: false, code: 'client_certificate_untrusted', message: result.message, cacheUntil };
       return { ok: true, cacheUntil, warning: result.message };

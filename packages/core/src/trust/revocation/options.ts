@@ -168,7 +168,7 @@ function crlSource(kind: CrlSource['kind'], path: string, location: string, crls
     refreshAt: Infinity,
     inflight: null,
     retryAt: 0,
-    failedAt: -Infinity,
+    settledAt: -Infinity,
   };
   source.refreshAt = sourceRefreshAt(source);
   return source;
