@@ -214,8 +214,11 @@ describe('conformance', () => {
             });
             expectProblem(res, 403, 'client_certificate_required', [evil]);
           }
-          expect(logger.warns).to.have.length(1);
-          expect(logger.warns[0]).to.include('x-forwarded-client-cert').and.not.include('log-injection');
+          // The ignored header, once, and the rejection, once (both rate-limited); neither echoes the header.
+          expect(logger.warns).to.have.length(2);
+          expect(logger.warns[0]).to.include('x-forwarded-client-cert').and.include('untrusted_peer_header');
+          expect(logger.warns[1]).to.include('client_certificate_required').and.include('peer 127.0.0.2');
+          for (const line of logger.warns) expect(line).to.not.include('log-injection');
         });
 
         it('warns at start-up when forwarded certificates could never be trusted (no ca, no pins), never suggesting proxyVerified', async () => {

@@ -18,6 +18,7 @@ import { type ClientCertOptions, type CompiledOptions, compileOptions } from './
 import { describeTrust, trustModelFacts } from './options/describe.js';
 import { RuntimeWarnings, startupWarnings } from './options/warnings.js';
 import { createCaches, type Pipeline } from './pipeline/cache.js';
+import { headersRead, RejectionLog } from './pipeline/rejections.js';
 import { authenticate } from './pipeline/run.js';
 import type { RequestLike } from './sources/read.js';
 
@@ -41,6 +42,7 @@ export function createClientCertAuth(userOptions: ClientCertOptions = {}): Clien
       xfccHeader: options.xfccHeader,
       startup: facts,
     }),
+    rejections: new RejectionLog(options.warn, options.logger !== null, headersRead(options)),
     trustsTlsStack: options.trust.tls.kind === 'tls',
     alwaysObserved: options.onDecision !== null || options.debug !== null,
   };

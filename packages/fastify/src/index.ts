@@ -5,9 +5,11 @@ import {
   type ClientCertificate,
   type ClientCertOptions,
   createClientCertAuth,
+  type Logger,
   PROBLEM_HEADERS,
 } from '@clientcert/core';
 import type {
+  FastifyBaseLogger,
   FastifyInstance,
   FastifyPluginCallback,
   FastifyReply,
@@ -71,6 +73,9 @@ function register(fastify: FastifyInstance, options: ClientCertOptions): void {
         'scope.register(clientCert, options); scope.get(...) })) or set config.clientCert on those routes.',
     );
   }
+  // fastify's own logger, when the app has one, unless the options name another (or `false`).
+  const logger = fastifyLogger(fastify);
+  if (logger !== undefined && pluginOptions.logger === undefined) pluginOptions.logger = logger;
   const appWide = createClientCertAuth(pluginOptions);
   // Route overrides are compiled when the route is declared, so bad options fail at start-up.
   const perRoute = new WeakMap<ClientCertOptions, ClientCertAuth>();
@@ -96,6 +101,20 @@ function register(fastify: FastifyInstance, options: ClientCertOptions): void {
     else settle(result, request, reply, next); // no closure per request on the synchronous (cached) path
   });
   registeredScopes.add(fastify);
+}
+
+/**
+ * The app's logger (pino) in the shape the core takes, or undefined when the app has none
+ * (`fastify()` without `logger`: its stand-in has no level), and the core's default applies.
+ */
+function fastifyLogger(fastify: FastifyInstance): Logger | undefined {
+  const log = fastify.log as Partial<FastifyBaseLogger> | undefined;
+  if (log === undefined || typeof log.level !== 'string' || log.level === 'silent') return undefined;
+  return {
+    info: (message) => log.info!(message),
+    warn: (message) => log.warn!(message),
+    debug: (message) => log.debug!(message),
+  };
 }
 
 function settle(result: AuthResult, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {

@@ -89,6 +89,10 @@ describe('options', () => {
     expect(lines.slice(1)).to.deep.equal([
       "warn clientcert: forwarded client certificates will be rejected as untrusted: set `ca` (the CA that issues your clients' " +
         'certificates) or `pins` (warning forwarded_untrusted; see https://www.npmjs.com/package/@clientcert/core#forwarded_untrusted)',
+      // The refusal itself, once a minute per peer.
+      'warn clientcert: rejected a request: client_certificate_required, no client certificate from x-forwarded-client-cert, ' +
+        'peer 127.0.0.1; logged at most once a minute per peer (warning request_rejected; see ' +
+        'https://www.npmjs.com/package/@clientcert/core#request_rejected)',
     ]);
   });
 

@@ -232,7 +232,8 @@ describe('warnings', () => {
     it('warns once per server, at the first request, when the server does not ask for certificates', async () => {
       const logger = recorder();
       expect(await serve(false, logger, 2)).to.deep.equal([403, 403]);
-      expect(logger.warnings.map((w) => w.code)).to.deep.equal(['tls_request_cert_off']);
+      // and the rejection, logged once for the peer
+      expect(logger.warnings.map((w) => w.code)).to.deep.equal(['tls_request_cert_off', 'request_rejected']);
     });
 
     it('not when the server asks for them', async () => {
@@ -290,7 +291,7 @@ describe('warnings', () => {
         socket: { remoteAddress: '203.0.113.9', encrypted: false } as unknown as Socket,
         headers: { 'x-forwarded-client-cert': 'x' },
       });
-      expect(logger.warnings.map((w) => w.code)).to.deep.equal(['untrusted_peer_header']);
+      expect(logger.warnings.map((w) => w.code)).to.deep.equal(['untrusted_peer_header', 'request_rejected']);
     });
   });
 

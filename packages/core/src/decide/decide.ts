@@ -29,6 +29,9 @@ export interface Decision {
   readonly pendingRules?: readonly X509Certificate[];
   /** SHA-256 (hex) of the presented leaf's DER, on a refusal of a presented certificate: for decision events. */
   readonly fingerprint?: string;
+  /** The refused leaf's subject and issuer (RFC 4514), when it could be read: for the rejection log line. */
+  readonly subject?: string;
+  readonly issuer?: string;
 }
 
 /** A decision now, or once revocation data has been fetched (or an async predicate has run). */

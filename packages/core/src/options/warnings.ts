@@ -27,6 +27,8 @@ export const WARNING_CODES = [
   'tls_chain_missing',
   'anchor_profile',
   'crl_not_usable',
+  'request_rejected',
+  'tls_source_plain_http',
 ] as const;
 
 /** The stable code of a warning; also the anchor of its explanation in the core's README. */
@@ -269,6 +271,7 @@ export class RuntimeWarnings {
   #forwardedChecked = false;
   #reencryptionReported = false;
   #hookFailed = false;
+  #plainHttpReported = false;
   readonly #chainMissingReported = new Set<'resumed' | 'taken'>();
   readonly #serversChecked = new WeakSet<object>();
   /** When each soft-fail reason was last reported. */
@@ -290,6 +293,22 @@ export class RuntimeWarnings {
     if (this.#softFailReported.size >= MAX_SOFT_FAIL_REASONS) this.#softFailReported.clear();
     this.#softFailReported.set(message, now);
     this.#warn('revocation_soft_fail', `${message}; reported at most once a minute`);
+  }
+
+  /**
+   * `tls` read on a connection that is not TLS: no certificate can come from it. Usually TLS ends
+   * at a proxy in front of the app, whose header is the source to read. Said once.
+   */
+  tlsSourcePlainHttp(socket: { readonly remoteAddress?: string | undefined }): void {
+    if (this.#plainHttpReported) return;
+    this.#plainHttpReported = true;
+    const peer = escapeForLog(socket.remoteAddress ?? 'an unknown address');
+    this.#warn(
+      'tls_source_plain_http',
+      `source 'tls' reads the client certificate of a TLS connection, but a request came over plain HTTP (from ${peer}), ` +
+        'which cannot carry one: serve HTTPS with requestCert: true, or, if a proxy in front ends TLS, name it with proxy ' +
+        '(or set source to the header it forwards) and add its address to trustProxy',
+    );
   }
 
   /** A TLS server that never asks for a client certificate cannot get one: warn once per server. */

@@ -10,6 +10,7 @@ import type { ClientCertificate } from '../model.js';
 import type { CompiledCache } from '../options/cache.js';
 import type { CompiledOptions, CompiledSource } from '../options/compile.js';
 import type { RuntimeWarnings } from '../options/warnings.js';
+import type { RejectionLog } from './rejections.js';
 import { ValueCache } from './value-cache.js';
 
 /** Issuing certificates seen in presented chains: a deployment has a handful, each sent with every leaf. */
@@ -65,6 +66,8 @@ export interface Pipeline {
   readonly options: CompiledOptions;
   readonly caches: Caches;
   readonly warnings: RuntimeWarnings;
+  /** One log line per rejected request, rate-limited. */
+  readonly rejections: RejectionLog;
   /** TLS certificates are trusted on the TLS stack's word (no ca, no pins): its verdict is per server name. */
   readonly trustsTlsStack: boolean;
   /** A hook or a debug sink listens: every request is traced (a channel subscriber is checked per request). */

@@ -52,9 +52,8 @@ export function decidePresented(pipeline: Pipeline, trace: Trace | null, present
 
 function evaluatePresented(pipeline: Pipeline, presented: Presented): Decided {
   try {
-    return released(
-      fingerprinted(presented.leaf, trustAndAuthorize(pipeline, parsePresented(pipeline, presented), presented)),
-    );
+    const certificate = parsePresented(pipeline, presented);
+    return released(identified(presented.leaf, certificate, trustAndAuthorize(pipeline, certificate, presented)));
   } catch (error) {
     return { certificate: null, error: asRejection(error), fingerprint: sha256Hex(presented.leaf), ...ALWAYS };
   }
@@ -177,10 +176,15 @@ function released(decided: Decided): Decided {
   return decided;
 }
 
-/** A refusal of a presented certificate keeps the leaf's fingerprint, for decision events (decided once, then cached). */
-function fingerprinted(leaf: Buffer, decided: Decided): Decided {
-  if (decided instanceof Promise) return decided.then((settled) => fingerprinted(leaf, settled) as Decision);
-  return decided.error && !decided.fingerprint ? { ...decided, fingerprint: sha256Hex(leaf) } : decided;
+/**
+ * A refusal of a presented certificate keeps the leaf's fingerprint, subject and issuer, for
+ * decision events and the rejection log line (decided once, then cached).
+ */
+function identified(leaf: Buffer, certificate: ClientCertificate, decided: Decided): Decided {
+  if (decided instanceof Promise) return decided.then((settled) => identified(leaf, certificate, settled) as Decision);
+  if (!decided.error || decided.fingerprint) return decided;
+  const names = { subject: certificate.subject.rfc4514, issuer: certificate.issuer.rfc4514 };
+  return { ...decided, fingerprint: sha256Hex(leaf), ...names };
 }
 
 /** OpenSSL's reasons (socket.authorizationError) mapped to rejection codes. */

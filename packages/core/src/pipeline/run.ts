@@ -5,12 +5,13 @@
  * listens; its trace is passed along explicitly, never kept between calls.
  */
 import type { Socket } from 'node:net';
-import { evaluateRules } from '../authorize/rules.js';
-import { type AuthResult, type Decided, type Decision, settle } from '../decide/decide.js';
+import { evaluateRules, type RuleResult } from '../authorize/rules.js';
+import { type AuthResult, type Decided, type Decision, NEVER, settle } from '../decide/decide.js';
+import type { ClientCertificate } from '../model.js';
 import type { CompiledSource } from '../options/compile.js';
 import { headless, peerAddress, type RequestLike, resolveSource } from '../sources/read.js';
 import { connectionOf } from '../sources/tls.js';
-import type { Pipeline } from './cache.js';
+import { type Pipeline, peerIsTrusted } from './cache.js';
 import { ruled } from './evaluate.js';
 import { fromHeaderSource, fromXfcc } from './forwarded.js';
 import { decisionChannel, newTrace, report, type Trace } from './observe.js';
@@ -58,9 +59,12 @@ function fromSources(
   for (let i = first; i < sources.length; i++) {
     const decided = fromSource(pipeline, sources[i]!, request, socket, null);
     if (decided instanceof Promise) return afterPending(pipeline, decided, request, socket, i, null);
-    if (decided && (decided.certificate || decided.error)) return conclude(pipeline, decided);
+    if (decided && (decided.certificate || decided.error)) {
+      if (decided.error) logRefusal(pipeline, decided, i, request, socket);
+      return conclude(pipeline, decided, request, socket);
+    }
   }
-  return settle(pipeline.options, undefined);
+  return nothingPresented(pipeline, request, socket);
 }
 
 /** The same, recording in `trace` which source decided, whether from a cache, and (debug) each step. */
@@ -79,10 +83,11 @@ function fromSourcesTraced(
     if (decided instanceof Promise) return afterPending(pipeline, decided, request, socket, i, trace);
     if (decided && (decided.certificate || decided.error)) {
       note(pipeline, trace, i, request, socket, decided);
-      return conclude(pipeline, decided);
+      if (decided.error) logRefusal(pipeline, decided, i, request, socket);
+      return conclude(pipeline, decided, request, socket);
     }
   }
-  return settle(pipeline.options, undefined);
+  return nothingPresented(pipeline, request, socket);
 }
 
 function fromSource(
@@ -111,25 +116,85 @@ function afterPending(
   return pending.then((decision) => {
     if (!(decision.certificate || decision.error)) return fromSources(pipeline, request, socket, index + 1, trace);
     if (trace !== null) note(pipeline, trace, index, request, socket, decision);
-    return conclude(pipeline, decision);
+    if (decision.error) logRefusal(pipeline, decision, index, request, socket);
+    return conclude(pipeline, decision, request, socket);
   });
 }
 
+/** The rejection log line for a refusal by source `index` (rate-limited in rejections.ts). */
+function logRefusal(
+  pipeline: Pipeline,
+  decision: Decision,
+  index: number,
+  request: RequestLike,
+  socket: Socket | undefined,
+): void {
+  pipeline.rejections.refused(decision, sourceName(pipeline, index, socket), request, socket);
+}
+
+/** No source presented anything: the answer for the mode, and under `require` its log line. */
+function nothingPresented(pipeline: Pipeline, request: RequestLike, socket: Socket | undefined): AuthResult {
+  const result = settle(pipeline.options, undefined);
+  if (!result.ok) {
+    const sources = pipeline.options.sources.map((_, i) => sourceName(pipeline, i, socket)).join(', ');
+    // Known per connection (no second trustProxy call); a request without one gets no hints.
+    const trusted = socket !== undefined && peerIsTrusted(pipeline, socket, request);
+    pipeline.rejections.nothingPresented(sources, trusted, request, socket);
+  }
+  return result;
+}
+
+/** What source `index` read on this connection, for log lines: `tls`, or the header it read. */
+function sourceName(pipeline: Pipeline, index: number, socket: Socket | undefined): string {
+  const options = pipeline.options;
+  const resolved = resolveSource(options.sources[index]!, socket, options.forwarded);
+  return resolved === 'tls' ? 'tls' : resolved === 'xfcc' ? options.xfccHeader : resolved.description;
+}
+
 /** The answer: a cached decision as it stands, or one with a predicate still to run. */
-function conclude(pipeline: Pipeline, decision: Decision): AuthResult | Promise<AuthResult> {
+function conclude(
+  pipeline: Pipeline,
+  decision: Decision,
+  request: RequestLike,
+  socket: Socket | undefined,
+): AuthResult | Promise<AuthResult> {
   // The predicate path is a function of its own: the cached path stays small enough to be inlined.
-  return decision.pendingRules ? withPredicate(pipeline, decision) : settle(pipeline.options, decision);
+  return decision.pendingRules
+    ? withPredicate(pipeline, decision, request, socket)
+    : settle(pipeline.options, decision);
 }
 
 /** Per-request rules (a predicate) on a trusted certificate, then the answer. */
-function withPredicate(pipeline: Pipeline, decision: Decision): AuthResult | Promise<AuthResult> {
+function withPredicate(
+  pipeline: Pipeline,
+  decision: Decision,
+  request: RequestLike,
+  socket: Socket | undefined,
+): AuthResult | Promise<AuthResult> {
   const rules = pipeline.options.rules;
   if (!decision.pendingRules || !decision.certificate || !rules) return settle(pipeline.options, decision);
   const certificate = decision.certificate;
   const verdict = evaluateRules(rules, certificate, { chain: decision.pendingRules });
   return verdict instanceof Promise
-    ? verdict.then((v) => settle(pipeline.options, ruled(certificate, v)))
-    : settle(pipeline.options, ruled(certificate, verdict));
+    ? verdict.then((v) => predicateAnswer(pipeline, certificate, v, request, socket))
+    : predicateAnswer(pipeline, certificate, verdict, request, socket);
+}
+
+/** The predicate's verdict as the answer (a refusal logged, naming the certificate). */
+function predicateAnswer(
+  pipeline: Pipeline,
+  certificate: ClientCertificate,
+  verdict: RuleResult,
+  request: RequestLike,
+  socket: Socket | undefined,
+): AuthResult {
+  const answer = ruled(certificate, verdict);
+  if (answer.error) {
+    const names = { subject: certificate.subject.rfc4514, issuer: certificate.issuer.rfc4514 };
+    const refusal = { ...answer, ...NEVER, ...names, fingerprint: certificate.fingerprints.sha256 };
+    pipeline.rejections.refused(refusal, certificate.source ?? '-', request, socket);
+  }
+  return settle(pipeline.options, answer);
 }
 
 /** What an observed request records about the source that decided it. */

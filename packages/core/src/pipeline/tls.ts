@@ -64,7 +64,10 @@ export function fromTls(
     return known.certificate !== null && forAnotherHost(pipeline, request, socket) ? refusedHost(trace) : known;
   }
   const peer = readPeer(socket);
-  if (!peer) return undefined;
+  if (!peer) {
+    if (!(socket as { encrypted?: boolean }).encrypted) pipeline.warnings.tlsSourcePlainHttp(socket);
+    return undefined;
+  }
   if (peer.leaf !== null && forAnotherHost(pipeline, request, socket)) return refusedHost(trace);
   return decideConnection(pipeline, trace, peer, socket);
 }
