@@ -747,7 +747,8 @@ describe('revocation', () => {
         true,
         'the OCSP responder could not be reached',
       );
-      expect(again.validUntil).to.be.within(failedBy + 5 * SECOND, Date.now() + 5 * SECOND);
+      // Whole milliseconds, rounded down from the monotonic clock: up to 2 ms before failedBy + 5 s.
+      expect(again.validUntil).to.be.within(failedBy + 5 * SECOND - 2, Date.now() + 5 * SECOND);
       expect(backingOff.decide(again)).to.include({ ok: false, cacheUntil: again.validUntil });
     });
 

@@ -122,8 +122,10 @@ describe('revocation during an outage', () => {
       });
       // A generous bound: one deadline and scheduling; two deadlines in a row would be 2000 ms.
       expect(waited, 'ms waited').to.be.below(1.7 * timeoutMs);
-      // Both still in flight at the deadline: the answer may change at any moment, so it holds until now only.
-      expect(result.validUntil).to.be.at.most(Date.now());
+      // Both still in flight at the deadline: the answer may change at any moment, so it holds until
+      // now only. (On a loaded machine a fetch's own timeout, the same 1000 ms, may end it just
+      // before the check's deadline: then it holds until the retry, a minute on.)
+      expect(result.validUntil).to.be.at.most(Date.now() + MINUTE);
 
       await until(() => crl.openNow() === 0 && ocsp.openNow() === 0, 'both exchanges to be given up');
       // Another certificate, after both failed: at once, from the back-off, without a fetch.
