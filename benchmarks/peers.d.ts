@@ -30,9 +30,11 @@ declare module 'autocannon' {
       url: string;
       connections?: number;
       duration?: number;
+      /** Stop after this many requests (instead of `duration`). */
+      amount?: number;
       headers?: Record<string, string>;
       reconnectRate?: number;
-      tlsOptions?: { cert?: Buffer; key?: Buffer; ca?: Buffer[] };
+      tlsOptions?: { cert?: string | Buffer; key?: string | Buffer; ca?: Array<string | Buffer> };
       requests?: Array<{ setupRequest?: (request: Request) => Request }>;
     }
     interface Result {

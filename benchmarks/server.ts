@@ -4,20 +4,31 @@
  *
  *   node --conditions=@clientcert/source --import tsx benchmarks/server.ts <express|koa|fastify> <fixtures.json>
  *
- * Every variant answers `GET /` with "ok" (200). Variants:
- * - bare-http / bare-https: the framework alone (HTTPS: requestCert, the test CA as `ca`);
- * - xfcc: HTTP, `source: 'xfcc'`, `ca`, `trustProxy: '127.0.0.1'`;
- * - tls: HTTPS, `source: 'tls'`, `ca` (decided once per connection);
+ * Every variant answers `GET /` with 200: "ok", or the caller's CN where a route reads it. Variants:
+ * - bare-http / bare-https / bare-h2: the framework alone (HTTPS and HTTP/2 over TLS: requestCert,
+ *   the test CA as `ca`), "ok";
+ * - xfcc: HTTP, `source: 'xfcc'`, `ca`, `trustProxy: '127.0.0.1'`, a subject rule, "ok";
+ * - tls: HTTPS, `source: 'tls'`, `ca`, a subject rule (decided once per connection), "ok";
+ * - xfcc-cn: HTTP, the default options for a sidecar (`source: 'xfcc'`, `trustProxy: 'loopback'`,
+ *   `ca`, no rules), answering `clientCert.subject.get('CN')`;
+ * - tls-cn: HTTPS, `source: 'tls'`, `ca`, no rules, answering the CN;
+ * - tls-h2 (koa, fastify): HTTP/2 over TLS, `source: 'tls'`, `ca`, `mode: 'accept'` (so that one
+ *   endpoint serves clients with a certificate, verified as in require mode, and without), answering
+ *   the CN or "anonymous";
  * - noop-https: HTTPS with one middleware (hook) that does nothing: what any middleware costs;
  * - express only: cca (client-certificate-auth) and passport (passport-client-cert), on HTTPS.
- * SIGTERM exits normally, so that `--cpu-prof` writes its profile.
+ * Over IPC: `cpu` answers the process's CPU usage; `profile-start` / `{ profileTo }` run the V8
+ * profiler around one load run (`pnpm bench -- --profile`).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { type Framework, isHttps, VARIANTS, type Variant } from './config.js';
+import type { ClientCertificate, ClientCertOptions } from '../packages/core/src/index.js';
+import { type Framework, isH2, isHttps, VARIANTS, type Variant } from './config.js';
 import type { Fixtures } from './fixtures.js';
 
 const framework = process.argv[2] as Framework;
@@ -38,11 +49,29 @@ const xfccOptions = {
 };
 const tlsSourceOptions = { source: 'tls' as const, ca, rules: { subject: { CN: fixtures.clientCN } } };
 
+/** The middleware's options for a variant, or null for the variants without clientcert. */
+function optionsOf(variant: Variant): ClientCertOptions | null {
+  if (variant === 'xfcc') return xfccOptions;
+  if (variant === 'tls') return tlsSourceOptions;
+  if (variant === 'xfcc-cn') return { source: 'xfcc', trustProxy: 'loopback', ca };
+  if (variant === 'tls-cn') return { source: 'tls', ca };
+  if (variant === 'tls-h2') return { source: 'tls', ca, mode: 'accept' };
+  return null;
+}
+
+/** The variants whose route reads who the caller is, as an application using the identity does. */
+const readsCN = (variant: Variant): boolean => variant === 'xfcc-cn' || variant === 'tls-cn' || variant === 'tls-h2';
+const cnOf = (certificate: ClientCertificate | null | undefined): string =>
+  certificate?.subject.get('CN') ?? 'anonymous';
+
 type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
-async function listen(handler: Listener, secure: boolean): Promise<number> {
-  const server = secure ? https.createServer(tlsOptions, handler) : http.createServer(handler);
-  server.keepAliveTimeout = 60_000;
+async function listen(handler: Listener, variant: Variant): Promise<number> {
+  let server: http.Server | https.Server | http2.Http2SecureServer;
+  if (isH2(variant)) server = http2.createSecureServer(tlsOptions, handler as never);
+  else if (isHttps(variant)) server = https.createServer(tlsOptions, handler);
+  else server = http.createServer(handler);
+  if (!isH2(variant)) (server as http.Server).keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
 }
@@ -52,9 +81,10 @@ async function expressApp(variant: Variant): Promise<number> {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  if (variant === 'xfcc' || variant === 'tls') {
+  const options = optionsOf(variant);
+  if (options) {
     const { clientCert } = await import('../packages/express/src/index.js');
-    app.use(clientCert(variant === 'xfcc' ? xfccOptions : tlsSourceOptions));
+    app.use(clientCert(options));
   } else if (variant === 'noop-https') {
     app.use((_req, _res, next) => next());
   } else if (variant === 'cca') {
@@ -72,40 +102,43 @@ async function expressApp(variant: Variant): Promise<number> {
     app.use(passport.initialize());
     app.use(passport.authenticate('client-cert', { session: false }));
   }
-  app.get('/', (_req, res) => {
-    res.send('ok');
-  });
-  return listen(app as unknown as Listener, isHttps(variant));
+  if (readsCN(variant)) app.get('/', (req, res) => void res.send(cnOf(req.clientCert)));
+  else app.get('/', (_req, res) => void res.send('ok'));
+  return listen(app as unknown as Listener, variant);
 }
 
 async function koaApp(variant: Variant): Promise<number> {
   const { default: Koa } = await import('koa');
   const app = new Koa();
-  if (variant === 'xfcc' || variant === 'tls') {
+  const options = optionsOf(variant);
+  if (options) {
     const { clientCert } = await import('../packages/koa/src/index.js');
-    app.use(clientCert(variant === 'xfcc' ? xfccOptions : tlsSourceOptions));
+    app.use(clientCert(options));
   } else if (variant === 'noop-https') {
     app.use((_ctx, next) => next());
   }
-  app.use((ctx) => {
-    ctx.body = 'ok';
-  });
-  return listen(app.callback(), isHttps(variant));
+  if (readsCN(variant)) app.use((ctx) => void (ctx.body = cnOf(ctx.state.clientCert)));
+  else app.use((ctx) => void (ctx.body = 'ok'));
+  return listen(app.callback(), variant);
 }
 
 async function fastifyApp(variant: Variant): Promise<number> {
   const { default: Fastify } = await import('fastify');
-  // One type for both: the HTTPS instance differs only in its raw server type, which this code never touches.
-  const app = (isHttps(variant)
-    ? Fastify({ https: tlsOptions, keepAliveTimeout: 60_000 })
-    : Fastify({ keepAliveTimeout: 60_000 })) as unknown as FastifyInstance;
-  if (variant === 'xfcc' || variant === 'tls') {
+  // One type for all: the HTTPS and HTTP/2 instances differ only in their raw server types, which this code never touches.
+  let app: FastifyInstance;
+  if (isH2(variant)) app = Fastify({ http2: true, https: tlsOptions }) as unknown as FastifyInstance;
+  else if (isHttps(variant))
+    app = Fastify({ https: tlsOptions, keepAliveTimeout: 60_000 }) as unknown as FastifyInstance;
+  else app = Fastify({ keepAliveTimeout: 60_000 });
+  const options = optionsOf(variant);
+  if (options) {
     const { clientCert } = await import('../packages/fastify/src/index.js');
-    await app.register(clientCert, variant === 'xfcc' ? xfccOptions : tlsSourceOptions);
+    await app.register(clientCert, options);
   } else if (variant === 'noop-https') {
     app.addHook('onRequest', (_request, _reply, done) => done());
   }
-  app.get('/', async () => 'ok');
+  if (readsCN(variant)) app.get('/', async (request) => cnOf(request.clientCert));
+  else app.get('/', async () => 'ok');
   await app.listen({ port: 0, host: '127.0.0.1' });
   return (app.server.address() as AddressInfo).port;
 }
@@ -117,9 +150,28 @@ async function main(): Promise<void> {
   process.stdout.write(`PORTS ${JSON.stringify(ports)}\n`);
 }
 
-// run.ts asks for the process's CPU time before and after each load run: server CPU per request
-// is the measure the load generator (sharing the machine's cores) cannot distort.
-process.on('message', () => process.send?.(process.cpuUsage()));
+/** The V8 profiler of this process, started and stopped by run.ts around one load run (`--profile`). */
+let profiler: Session | null = null;
+
+async function onMessage(message: 'cpu' | 'profile-start' | { profileTo: string }): Promise<unknown> {
+  // run.ts asks for the process's CPU time before and after each load run: server CPU per request
+  // is the measure the load generator (sharing the machine's cores) cannot distort.
+  if (message === 'cpu') return process.cpuUsage();
+  if (message === 'profile-start') {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+    return 'profiling';
+  }
+  const { profile } = await profiler!.post('Profiler.stop');
+  writeFileSync(message.profileTo, JSON.stringify(profile));
+  profiler!.disconnect();
+  return 'profiled';
+}
+process.on('message', (message: Parameters<typeof onMessage>[0]) => {
+  onMessage(message).then((answer) => process.send?.(answer));
+});
 
 const exit = (): void => process.exit(0);
 process.on('SIGTERM', exit);
