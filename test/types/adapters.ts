@@ -4,9 +4,15 @@ import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
 import type { ClientCertificate } from '../../packages/core/src/index.js';
-import { clientCert as expressClientCert } from '../../packages/express/src/index.js';
-import { clientCert as fastifyClientCert } from '../../packages/fastify/src/index.js';
-import { clientCert as koaClientCert } from '../../packages/koa/src/index.js';
+import {
+  clientCert as expressClientCert,
+  clientCertOf as expressClientCertOf,
+} from '../../packages/express/src/index.js';
+import {
+  clientCert as fastifyClientCert,
+  clientCertOf as fastifyClientCertOf,
+} from '../../packages/fastify/src/index.js';
+import { clientCert as koaClientCert, clientCertOf as koaClientCertOf } from '../../packages/koa/src/index.js';
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const assertType = <T extends true>(_proof?: T): void => undefined;
@@ -39,3 +45,18 @@ fastify.get('/', { config: { clientCert: { mode: 'accept' } } }, async (request)
 fastify.get('/health', { config: { clientCert: false } }, async () => 'ok');
 // @ts-expect-error source names are checked
 void fastify.register(fastifyClientCert, { source: 'carrier-pigeon' });
+
+// clientCertOf: the certificate typed non-null, for handlers behind mode 'require'.
+app.get('/strict', (req, res) => {
+  const certificate = expressClientCertOf(req);
+  assertType<Equals<typeof certificate, ClientCertificate>>();
+  res.send(certificate.subject.rfc4514);
+});
+new Koa().use((ctx) => {
+  ctx.body = koaClientCertOf(ctx).subject.rfc4514;
+  assertType<Equals<ReturnType<typeof koaClientCertOf>, ClientCertificate>>();
+});
+Fastify().get('/strict', async (request) => {
+  assertType<Equals<ReturnType<typeof fastifyClientCertOf>, ClientCertificate>>();
+  return fastifyClientCertOf(request).subject.rfc4514;
+});

@@ -55,4 +55,19 @@ function settle(result: AuthResult, req: Request, res: Response, next: NextFunct
     .send(Buffer.from(JSON.stringify(result.problem)));
 }
 
+/**
+ * The certificate admitted on this request, typed non-null: for handlers behind
+ * `clientCert({ mode: 'require' })`, where it is always set. Throws a TypeError when the request
+ * has none (the middleware did not run on the route, or its mode let the request through without
+ * one): a mistake in the app, never a client's.
+ */
+export function clientCertOf(req: Request): ClientCertificate {
+  const certificate = req.clientCert;
+  if (certificate == null)
+    throw new TypeError(
+      "clientcert: this request has no client certificate: clientCertOf() is for routes behind clientCert({ mode: 'require' }); where a request may have none (mode 'accept', a route with clientCert: false), read req.clientCert instead (null when none was presented)",
+    );
+  return certificate;
+}
+
 export default clientCert;

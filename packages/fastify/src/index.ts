@@ -136,4 +136,19 @@ function settle(result: AuthResult, request: FastifyRequest, reply: FastifyReply
  */
 // Not before 4.23: older 4.x has no request.routeOptions.config, so route settings would be ignored.
 export const clientCert = fp(plugin, { fastify: '^4.23.0 || ^5.0.0', name: '@clientcert/fastify' });
+/**
+ * The certificate admitted on this request, typed non-null: for handlers behind the plugin with
+ * `mode: 'require'`, where it is always set. Throws a TypeError when the request has none (the
+ * plugin is not registered in the route's scope, or its mode let the request through without
+ * one): a mistake in the app, never a client's.
+ */
+export function clientCertOf(request: FastifyRequest): ClientCertificate {
+  const certificate = request.clientCert;
+  if (certificate == null)
+    throw new TypeError(
+      "clientcert: this request has no client certificate: clientCertOf() is for routes behind clientCert({ mode: 'require' }); where a request may have none (mode 'accept', a route with clientCert: false), read request.clientCert instead (null when none was presented)",
+    );
+  return certificate;
+}
+
 export default clientCert;

@@ -54,4 +54,19 @@ function answer(result: AuthResult, ctx: Context, next: Next): Promise<void> | u
   return next();
 }
 
+/**
+ * The certificate admitted on this request, typed non-null: for middleware behind
+ * `clientCert({ mode: 'require' })`, where it is always set. Throws a TypeError when the context
+ * has none (the middleware did not run before this one, or its mode let the request through
+ * without one): a mistake in the app, never a client's.
+ */
+export function clientCertOf(ctx: Context): ClientCertificate {
+  const certificate = ctx.clientCert;
+  if (certificate == null)
+    throw new TypeError(
+      "clientcert: this request has no client certificate: clientCertOf() is for routes behind clientCert({ mode: 'require' }); where a request may have none (mode 'accept', a route with clientCert: false), read ctx.clientCert instead (null when none was presented)",
+    );
+  return certificate;
+}
+
 export default clientCert;
