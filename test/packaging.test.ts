@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 
@@ -61,4 +61,18 @@ describe('built packages (what npm users load)', function () {
     expect(run('core', 'commonjs', code(`const m = require('@clientcert/core/testkit')`))).to.equal('true');
     expect(run('core', 'module', code(`const m = await import('@clientcert/core/testkit')`))).to.equal('true');
   });
+});
+
+describe('package metadata (what the registry shows and searches)', () => {
+  const framework: Record<string, string> = { express: 'express', koa: 'koa', fastify: 'fastify' };
+  for (const pkg of ['core', 'express', 'koa', 'fastify', 'agent', 'cli']) {
+    it(`@clientcert/${pkg}: keywords a search for mTLS client certificates finds`, () => {
+      const manifest = JSON.parse(readFileSync(`${root}packages/${pkg}/package.json`, 'utf8')) as {
+        keywords?: string[];
+      };
+      const expected = ['mtls', 'client-certificate', 'x509', ...(framework[pkg] ? [framework[pkg]!] : [])];
+      expect(manifest.keywords ?? []).to.include.members(expected);
+      if (pkg !== 'agent') expect(manifest.keywords).to.include('xfcc');
+    });
+  }
 });
