@@ -82,3 +82,17 @@ export function functionOption<T extends (...args: never[]) => unknown>(
   if (typeof value !== 'function') throw invalidOption(path, `must be a function ${signature}`);
   return value as T;
 }
+
+/**
+ * For a PEM option that could not be read: when its text has `\n` as two characters (a PEM
+ * pasted into an environment variable or a JSON string), the fix; else nothing.
+ */
+export function literalNewlineHint(value: unknown): string {
+  const texts = (Array.isArray(value) ? value : [value]).map((item) =>
+    typeof item === 'string' ? item : Buffer.isBuffer(item) ? item.toString('latin1') : '',
+  );
+  return texts.some((text) => text.includes('-----BEGIN') && text.includes('\\n'))
+    ? '; the text has \\n as two characters instead of line breaks (a PEM pasted into an environment variable?): ' +
+        "turn them into line breaks first, e.g. value.replaceAll('\\\\n', '\\n')"
+    : '';
+}

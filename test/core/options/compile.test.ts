@@ -115,3 +115,27 @@ describe('options: revocation', () => {
     expect(error.message).to.include('"revocation"');
   });
 });
+
+describe('a PEM pasted with \\n as two characters (an environment variable, a JSON string)', () => {
+  it('ca and intermediates are refused with the fix named', async () => {
+    const { createCA } = await import('../../../packages/core/src/testkit/index.js');
+    const root = await createCA();
+    const issuing = await root.intermediate();
+    const flattened = (pem: string) => pem.replace(/\n/g, '\\n');
+    const hint =
+      'the text has \\n as two characters instead of line breaks (a PEM pasted into an environment variable?)';
+    expect(() => createClientCertAuth({ logger: false, ca: flattened(root.cert) }))
+      .to.throw(/^clientcert: option "ca" could not be read: /)
+      .with.property('message')
+      .that.includes(hint)
+      .and.includes("value.replaceAll('\\\\n', '\\n')");
+    expect(() => createClientCertAuth({ logger: false, ca: root.cert, intermediates: [flattened(issuing.cert)] }))
+      .to.throw(/^clientcert: option "intermediates" could not be read: /)
+      .with.property('message')
+      .that.includes(hint);
+    // Line breaks as they should be: accepted, no hint anywhere.
+    expect(createClientCertAuth({ logger: false, ca: root.cert, intermediates: issuing.cert }).describe()).to.include(
+      '1 trust anchor',
+    );
+  });
+});

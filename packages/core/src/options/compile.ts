@@ -33,6 +33,7 @@ import {
   integerOption,
   invalidOption,
   knownKeys,
+  literalNewlineHint,
   objectOption,
   oneOf,
   stringList,
@@ -388,7 +389,7 @@ function compileChains(
     try {
       anchors = compileTrustAnchors(options.ca);
     } catch (error) {
-      throw invalidOption('ca', `could not be read: ${(error as Error).message}`);
+      throw invalidOption('ca', `could not be read: ${(error as Error).message}${literalNewlineHint(options.ca)}`);
     }
   }
   let intermediatePool: X509Certificate[] = [];
@@ -398,7 +399,10 @@ function compileChains(
     try {
       intermediatePool = compileIntermediatePool(options.intermediates);
     } catch (error) {
-      throw invalidOption('intermediates', `could not be read: ${(error as Error).message}`);
+      throw invalidOption(
+        'intermediates',
+        `could not be read: ${(error as Error).message}${literalNewlineHint(options.intermediates)}`,
+      );
     }
   }
   let verifyPolicy: CompiledVerifyPolicy;
