@@ -10,7 +10,6 @@
 
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { TLSSocket } from 'node:tls';
 import { expect } from 'chai';
 import {
   type ClientCertOptions,
@@ -21,6 +20,7 @@ import {
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { type AppSpec, FRAMEWORKS, type RunningApp, whoami } from '../conformance/harness.js';
 import type { ClientResponse } from '../helpers/http-client.js';
+import { countingPeerReads } from '../helpers/peer-reads.js';
 import { request2 } from './client.js';
 
 interface Server {
@@ -86,25 +86,6 @@ const servers: Server[] = [
   })),
   ...core,
 ];
-
-/**
- * Counts the peer reads of every TLS socket while `run` runs: reading the peer is per connection
- * (the chain can be read once), so a session of any number of streams reads it once.
- */
-async function countingPeerReads(run: () => Promise<void>): Promise<number> {
-  const original = TLSSocket.prototype.getPeerX509Certificate;
-  let reads = 0;
-  TLSSocket.prototype.getPeerX509Certificate = function counted(this: TLSSocket) {
-    reads += 1;
-    return original.call(this);
-  };
-  try {
-    await run();
-  } finally {
-    TLSSocket.prototype.getPeerX509Certificate = original;
-  }
-  return reads;
-}
 
 function fingerprints(responses: ClientResponse[]): Array<string | number> {
   return responses.map((res) =>

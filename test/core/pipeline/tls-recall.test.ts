@@ -1,10 +1,11 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import tls, { TLSSocket } from 'node:tls';
+import tls from 'node:tls';
 import { expect } from 'chai';
 import { type ClientCertOptions, createClientCertAuth } from '../../../packages/core/src/index.js';
 import { sessionPeerDer } from '../../../packages/core/src/sources/tls.js';
 import { createCA, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
+import { countingPeerReads } from '../../helpers/peer-reads.js';
 
 /**
  * A new connection of a client admitted before is decided from the certificate DER in its TLS
@@ -24,22 +25,6 @@ describe('pipeline/tls: a known client recognised by the certificate in its TLS 
     alice = await issuing.issue({ subject: 'CN=alice' });
     bob = await issuing.issue({ subject: 'CN=bob' });
   });
-
-  /** getPeerX509Certificate calls during `run`: the expensive read a known client is spared. */
-  async function peerReads(run: () => Promise<void>): Promise<number> {
-    const original = TLSSocket.prototype.getPeerX509Certificate;
-    let reads = 0;
-    TLSSocket.prototype.getPeerX509Certificate = function counted(this: TLSSocket) {
-      reads += 1;
-      return original.call(this);
-    };
-    try {
-      await run();
-    } finally {
-      TLSSocket.prototype.getPeerX509Certificate = original;
-    }
-    return reads;
-  }
 
   async function serve(options: ClientCertOptions, maxVersion: tls.SecureVersion = 'TLSv1.3') {
     const auth = createClientCertAuth({ logger: false, ...options });
@@ -128,14 +113,14 @@ describe('pipeline/tls: a known client recognised by the certificate in its TLS 
   it('a second connection of an admitted client is decided without reading the peer certificate objects', async () => {
     const app = await serve({ ca: root.cert });
     try {
-      const first = await peerReads(async () => {
+      const first = await countingPeerReads(async () => {
         expect(await app.call(alice)).to.equal('200 alice');
       });
-      const again = await peerReads(async () => {
+      const again = await countingPeerReads(async () => {
         expect(await app.call(alice)).to.equal('200 alice');
         expect(await app.call(alice)).to.equal('200 alice');
       });
-      const other = await peerReads(async () => {
+      const other = await countingPeerReads(async () => {
         expect(await app.call(bob)).to.equal('200 bob');
       });
       expect([first, again, other]).to.deep.equal([1, 0, 1]);
@@ -158,7 +143,7 @@ describe('pipeline/tls: a known client recognised by the certificate in its TLS 
   it('a refusal is never recalled: each connection of a refused client is decided in full', async () => {
     const app = await serve({ ca: root.cert, rules: { subject: { CN: 'bob' } } });
     try {
-      const reads = await peerReads(async () => {
+      const reads = await countingPeerReads(async () => {
         expect(await app.call(alice)).to.equal('403 client_certificate_rejected');
         expect(await app.call(alice)).to.equal('403 client_certificate_rejected');
       });

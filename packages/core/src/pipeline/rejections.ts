@@ -64,11 +64,19 @@ export class RejectionLog {
     );
   }
 
-  /** Under `require`, nothing presented. `sources`: what was read; `trusted`: the peer may send headers. */
-  nothingPresented(sources: string, trusted: boolean, request: RequestLike, socket: Socket | undefined): void {
+  /**
+   * Under `require`, nothing presented. `describe`, called only when a line is due: the sources
+   * read, and whether the peer is trusted to send headers.
+   */
+  nothingPresented(
+    request: RequestLike,
+    socket: Socket | undefined,
+    describe: () => { readonly sources: string; readonly trusted: boolean },
+  ): void {
     if (!this.#logging) return;
     const peer = peerAddress(socket, request);
     if (!this.#due(`required\0${peer ?? ''}`)) return;
+    const { sources, trusted } = describe();
     this.#line(
       `rejected a request: client_certificate_required, no client certificate from ${sources}${via(socket, request)}` +
         `${trusted ? otherHeaders(request, this.#read) : ''}; logged at most once a minute per peer`,

@@ -136,10 +136,12 @@ function logRefusal(
 function nothingPresented(pipeline: Pipeline, request: RequestLike, socket: Socket | undefined): AuthResult {
   const result = settle(pipeline.options, undefined);
   if (!result.ok) {
-    const sources = pipeline.options.sources.map((_, i) => sourceName(pipeline, i, socket)).join(', ');
-    // Known per connection (no second trustProxy call); a request without one gets no hints.
-    const trusted = socket !== undefined && peerIsTrusted(pipeline, socket, request);
-    pipeline.rejections.nothingPresented(sources, trusted, request, socket);
+    // Described only when the line is due (a flood of anonymous requests is mostly rate-limited).
+    pipeline.rejections.nothingPresented(request, socket, () => ({
+      sources: pipeline.options.sources.map((_, i) => sourceName(pipeline, i, socket)).join(', '),
+      // Known per connection (no second trustProxy call); a request without one gets no hints.
+      trusted: socket !== undefined && peerIsTrusted(pipeline, socket, request),
+    }));
   }
   return result;
 }
@@ -220,9 +222,7 @@ function step(
   socket: Socket | undefined,
   decided: Decided | undefined,
 ): void {
-  const options = pipeline.options;
-  const resolved = resolveSource(options.sources[index]!, socket, options.forwarded);
-  const name = resolved === 'tls' ? 'tls' : resolved === 'xfcc' ? options.xfccHeader : resolved.description;
+  const name = sourceName(pipeline, index, socket);
   trace.steps!.push(`${name}: ${outcomeText(decided)}${trace.cached ? ' (cached)' : ''}`);
 }
 
