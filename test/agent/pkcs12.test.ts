@@ -349,6 +349,21 @@ describe('agent: PKCS#12 files written by openssl, every scheme × key type × p
     });
   }
 
+  it('an OID with an arc too large for node-forge (a changed byte seen in the flip test) → credential_malformed, not a thrown Error', () => {
+    const pfx = readFileSync(opensslPfx(leaves.rsa, NON_ASCII, SCHEMES[0]!.args));
+    // The first pkcs7-data OID (1.2.840.113549.1.7.1), same length, its second arc made 56 bits long.
+    const data = Buffer.from('06092a864886f70d010701', 'hex');
+    const at = pfx.indexOf(data);
+    expect(at).to.be.greaterThan(0);
+    const damaged = Buffer.from(pfx);
+    Buffer.from('06092affffffffffffff7f', 'hex').copy(damaged, at);
+    const file = join(dir.path, 'huge-oid.pfx');
+    writeFileSync(file, damaged);
+    const error = loadError({ pfx: file, passphrase: NON_ASCII });
+    expect(error.code).to.equal('credential_malformed');
+    expect(error.message).to.include(file).and.include('OID value too large');
+  });
+
   /** The file with the last ciphertext byte of its shrouded key changed (CBC padding broken), nothing else. */
   function damageKeyCiphertext(file: string): void {
     const pfx = fromDer(readFileSync(file));

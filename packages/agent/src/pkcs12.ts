@@ -156,7 +156,13 @@ function primitive(node: Asn1 | undefined, type: number, what: string): string {
 }
 
 function oid(node: Asn1 | undefined, what: string): string {
-  return forge.asn1.derToOid(primitive(node, forge.asn1.Type.OID, what));
+  const bytes = primitive(node, forge.asn1.Type.OID, what);
+  try {
+    return forge.asn1.derToOid(bytes);
+  } catch (error) {
+    // node-forge throws a plain Error for an arc it cannot hold ("OID value too large"): damage.
+    throw new Bad(`${what}: ${(error as Error).message}`);
+  }
 }
 
 function integer(node: Asn1 | undefined, what: string): number {
