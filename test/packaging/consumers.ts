@@ -12,6 +12,18 @@
 
 export type ModuleSystem = 'commonjs' | 'module';
 
+/**
+ * The environment of a child npm (or pnpm) in a throwaway project: without the variables of the
+ * pnpm/npm script running the tests, which would make it act for the workspace.
+ */
+export function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (/^npm_(lifecycle_|package_|execpath|node_execpath|command|config_user_agent)/i.test(key)) delete env[key];
+  }
+  return env;
+}
+
 export interface Consumer {
   /** Directory name under the install root. */
   name: string;

@@ -3,6 +3,7 @@ import { createSecureContext } from 'node:tls';
 import { type ClientCertificate, isClientCertError, parseCertificate, parseCertificateChain } from '@clientcert/core';
 import { credentialError, optionError } from './errors.js';
 import { type ReadInput, readInput } from './input.js';
+import { serverObjections } from './judge.js';
 import { type Pkcs12Contents, Pkcs12Error, readPkcs12 } from './pkcs12.js';
 
 /** Common options of both credential forms. */
@@ -13,6 +14,12 @@ export interface CredentialCommonOptions {
   allowExpired?: boolean;
   /** The clock for the validity check (default `() => new Date()`). */
   now?: () => Date;
+  /**
+   * Called with each warning: what a server with clientcert's default options would refuse in the
+   * certificate (its `warnings`), and, for a watched credential, its coming expiry. Default:
+   * `process.emitWarning(message, { code })`, code `CLIENTCERT_CREDENTIAL_POLICY` (or `_EXPIRING`).
+   */
+  onWarning?: (message: string, credential: ClientCredential) => void;
 }
 
 /** A PKCS#12 / PFX file (path) or its bytes, and its passphrase. */
@@ -75,6 +82,13 @@ export interface ClientCredential {
   readonly files: readonly string[];
   /** Where it came from, for messages: `file "/etc/certs/client.pfx"`. */
   readonly origin: string;
+  /**
+   * What a server with clientcert's default options would refuse in this certificate (a key the
+   * default key policy refuses, an extended key usage without clientAuth, a key usage without
+   * digitalSignature), each naming the fix; empty when nothing. Reported through `onWarning` when
+   * loaded: other servers may still accept it, so it is loaded anyway.
+   */
+  readonly warnings: readonly string[];
   /** TLS options that present this certificate. */
   tlsOptions(): CredentialTlsOptions;
 }
@@ -249,15 +263,38 @@ function checkOptions(options: unknown): asserts options is CredentialOptions {
   }
   if (o.passphrase !== undefined && typeof o.passphrase !== 'string')
     throw optionError('passphrase', 'must be a string');
+  if (o.onWarning !== undefined && typeof o.onWarning !== 'function')
+    throw optionError('onWarning', 'must be a function (message, credential) => void');
 }
 
 /**
- * Load and validate a client certificate and its private key, synchronously. Every problem is
- * reported here, as a `ClientCertError` whose code is one of `credential_unreadable`,
+ * Load and validate a client certificate and its private key, synchronously. What can never work
+ * is refused here, as a `ClientCertError` whose code is one of `credential_unreadable`,
  * `credential_malformed`, `credential_passphrase`, `credential_key_mismatch`,
- * `credential_expired`, `credential_not_yet_valid`, and whose message names the file.
+ * `credential_expired`, `credential_not_yet_valid`, and whose message names the file. What a
+ * server may refuse (`warnings`) is reported through `onWarning`.
  */
 export function loadClientCredential(options: CredentialOptions): ClientCredential {
+  const credential = readClientCredential(options);
+  reportWarnings(credential.warnings, credential, options.onWarning, 'CLIENTCERT_CREDENTIAL_POLICY');
+  return credential;
+}
+
+/** Each warning to `onWarning`, else as a process warning with `code`. */
+export function reportWarnings(
+  messages: readonly string[],
+  credential: ClientCredential,
+  onWarning: CredentialCommonOptions['onWarning'],
+  code: string,
+): void {
+  for (const message of messages) {
+    if (onWarning) onWarning(message, credential);
+    else process.emitWarning(message, { code });
+  }
+}
+
+/** `loadClientCredential` without reporting its warnings (a watched credential reports them itself). */
+export function readClientCredential(options: CredentialOptions): ClientCredential {
   checkOptions(options);
   const parts = options.pfx !== undefined ? loadPfx(options) : loadPem(options);
   const { leaf, chain, key } = parts;
@@ -303,6 +340,7 @@ export function loadClientCredential(options: CredentialOptions): ClientCredenti
     keyType: key.asymmetricKeyType ?? 'unknown',
     files: parts.files,
     origin: parts.origin,
+    warnings: Object.freeze(serverObjections(leaf, chain, parts.origin, now)),
     tlsOptions: () => ({ ...tls }),
   };
   return Object.freeze(credential);

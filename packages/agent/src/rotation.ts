@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { type Stats, unwatchFile, watchFile } from 'node:fs';
-import { type ClientCredential, type CredentialOptions, loadClientCredential } from './credential.js';
+import { type ClientCredential, type CredentialOptions, readClientCredential, reportWarnings } from './credential.js';
 import { optionError } from './errors.js';
 
 /** How a live credential follows its files and warns before expiry. */
@@ -16,7 +16,11 @@ export interface WatchOptions {
   debounce?: number;
   /** Warn this many days before notAfter. Default 14; 0 turns the warning off. */
   warnBeforeExpiryDays?: number;
-  /** Called with each warning. Default: `process.emitWarning(message, { code: 'CLIENTCERT_CREDENTIAL_EXPIRING' })`. */
+  /**
+   * Called with each warning: the coming expiry, and what a server would refuse in a certificate
+   * loaded (its `warnings`). Default: `process.emitWarning(message, { code })`, code
+   * `CLIENTCERT_CREDENTIAL_EXPIRING` (or `CLIENTCERT_CREDENTIAL_POLICY`).
+   */
   onWarning?: (message: string, credential: ClientCredential) => void;
 }
 
@@ -27,7 +31,8 @@ export type LiveCredentialOptions = CredentialOptions & WatchOptions;
  * - `rotate` (next: ClientCredential, previous: ClientCredential): new files loaded and validated.
  * - `error` (error: ClientCertError): a reload failed; the previous credential stays in use.
  *   Without an `error` listener the failure is reported as a process warning instead of throwing.
- * - `warning` (message: string, credential): the certificate expires soon (or has expired).
+ * - `warning` (message: string, credential): the certificate expires soon (or has expired), or a
+ *   certificate loaded has something a server would refuse (`credential.warnings`, once per certificate).
  */
 export interface LiveCredential extends EventEmitter {
   /** The credential in use now; changes on rotation. */
@@ -52,6 +57,7 @@ class LiveCredentialImpl extends EventEmitter implements LiveCredential {
   #debounceTimer: NodeJS.Timeout | undefined;
   #warnTimer: NodeJS.Timeout | undefined;
   #warnedFor: string | undefined;
+  #objectedTo: string | undefined;
   readonly #options: LiveCredentialOptions;
   readonly #listener = (curr: Stats, prev: Stats): void => {
     if (curr.mtimeMs === prev.mtimeMs && curr.size === prev.size && curr.ino === prev.ino) return;
@@ -67,11 +73,14 @@ class LiveCredentialImpl extends EventEmitter implements LiveCredential {
         throw optionError(name, 'must be a non-negative number');
       }
     }
-    this.#current = loadClientCredential(options);
+    this.#current = readClientCredential(options);
     const watch = options.watch ?? this.#current.files.length > 0;
     if (watch) this.#watch(this.#current.files);
-    // Next tick, so that `warning` listeners attached right after creation see the first check.
-    process.nextTick(() => this.#checkExpiry());
+    // Next tick, so that `warning` listeners attached right after creation see the first checks.
+    process.nextTick(() => {
+      this.#reportObjections();
+      this.#checkExpiry();
+    });
   }
 
   get current(): ClientCredential {
@@ -108,7 +117,7 @@ class LiveCredentialImpl extends EventEmitter implements LiveCredential {
     if (this.#closed) return false;
     let next: ClientCredential;
     try {
-      next = loadClientCredential(this.#options);
+      next = readClientCredential(this.#options);
     } catch (error) {
       if (this.listenerCount('error') > 0) this.emit('error', error);
       else
@@ -124,8 +133,23 @@ class LiveCredentialImpl extends EventEmitter implements LiveCredential {
     this.#version += 1;
     this.#watch(next.files);
     this.emit('rotate', next, previous);
+    this.#reportObjections();
     this.#checkExpiry();
     return true;
+  }
+
+  /** The current certificate's `warnings`, said once per certificate. */
+  #reportObjections(): void {
+    const credential = this.#current;
+    if (this.#closed || this.#objectedTo === credential.thumbprints.sha256) return;
+    this.#objectedTo = credential.thumbprints.sha256;
+    for (const message of credential.warnings) this.#warn(message, credential, 'CLIENTCERT_CREDENTIAL_POLICY');
+  }
+
+  /** A warning as the `warning` event, and to `onWarning` (else as a process warning). */
+  #warn(message: string, credential: ClientCredential, code: string): void {
+    this.emit('warning', message, credential);
+    reportWarnings([message], credential, this.#options.onWarning, code);
   }
 
   #checkExpiry(): void {
@@ -145,9 +169,7 @@ class LiveCredentialImpl extends EventEmitter implements LiveCredential {
         left <= 0
           ? `client certificate ${where}, ${credential.subject}, thumbprint ${credential.thumbprints.sha1}, expired on ${credential.notAfter.toISOString()}`
           : `client certificate ${where}, ${credential.subject}, thumbprint ${credential.thumbprints.sha1}, expires in ${left < 1 ? 'less than a day' : `${Math.ceil(left)} day${Math.ceil(left) === 1 ? '' : 's'}`} (${credential.notAfter.toISOString()})`;
-      this.emit('warning', message, credential);
-      if (this.#options.onWarning) this.#options.onWarning(message, credential);
-      else process.emitWarning(message, { code: 'CLIENTCERT_CREDENTIAL_EXPIRING' });
+      this.#warn(message, credential, 'CLIENTCERT_CREDENTIAL_EXPIRING');
       return;
     }
     this.#warnTimer = setTimeout(() => this.#checkExpiry(), Math.min(warnAt - now, MAX_TIMER_MS));

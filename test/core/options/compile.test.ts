@@ -41,6 +41,33 @@ describe('options', () => {
     });
   }
 
+  for (const [mode, meant] of [
+    ['required', 'require'],
+    ['Require', 'require'],
+    ['accepted', 'accept'],
+    ['optional', 'accept'],
+    ['on', 'require'],
+    ['off', 'ignore'],
+    ['ign', 'ignore'],
+  ] as const) {
+    it(`mode ${JSON.stringify(mode)} is refused naming the mode that was meant (${meant}), never taken for it`, () => {
+      const error = constructionError({ ...quiet, mode });
+      expect(error.code).to.equal('invalid_option');
+      expect(error.message).to.equal(
+        `clientcert: option "mode" must be one of require, accept, ignore: "${mode}" is not one (did you mean '${meant}'?)`,
+      );
+    });
+  }
+
+  it('a mode that resembles none, or is no string, gets the plain list (and a value that could break a log line is escaped)', () => {
+    for (const mode of ['sometimes', 'constructor', '__proto__', 42]) {
+      expect(constructionError({ ...quiet, mode }).message).to.equal(
+        'clientcert: option "mode" must be one of require, accept, ignore',
+      );
+    }
+    expect(constructionError({ ...quiet, mode: 'required\n"x' }).message).to.include('"required\\x0a\\"x" is not one');
+  });
+
   it('the default trustProxy is loopback, private networks and the shared address space, never public addresses', () => {
     // Loopback only: a private network holds every other pod, VPN node and peered host.
     expect(DEFAULT_TRUST_PROXY).to.deep.equal(['loopback']);
@@ -88,11 +115,12 @@ describe('options', () => {
     auth.authenticate({ socket: { remoteAddress: '127.0.0.1', encrypted: false } as never, headers: {} });
     expect(lines.slice(1)).to.deep.equal([
       "warn clientcert: forwarded client certificates will be rejected as untrusted: set `ca` (the CA that issues your clients' " +
-        'certificates) or `pins` (warning forwarded_untrusted; see https://www.npmjs.com/package/@clientcert/core#forwarded_untrusted)',
+        'certificates) or `pins` (warning forwarded_untrusted; see ' +
+        'https://github.com/clientcert/clientcert/blob/main/packages/core/README.md#forwarded_untrusted)',
       // The refusal itself, once a minute per peer.
       'warn clientcert: rejected a request: client_certificate_required, no client certificate from x-forwarded-client-cert, ' +
         'peer 127.0.0.1; logged at most once a minute per peer (warning request_rejected; see ' +
-        'https://www.npmjs.com/package/@clientcert/core#request_rejected)',
+        'https://github.com/clientcert/clientcert/blob/main/packages/core/README.md#request_rejected)',
     ]);
   });
 

@@ -126,6 +126,40 @@ describe('trust model', () => {
     });
   });
 
+  describe('the trust anchors, named in the start-up line', () => {
+    it('each by subject and expiry, in the one info line, before who can mint an identity', async () => {
+      const clients = await createCA({ subject: 'CN=Clients CA,O=Acme' });
+      const logger = recorder();
+      createClientCertAuth({ logger, source: 'xfcc', ca: clients.cert });
+      expect(logger.infos).to.have.length(1);
+      expect(logger.infos[0]).to.include(
+        `; trust: 1 trust anchor(s); trust anchors: "CN=Clients CA,O=Acme" (until ${clients.notAfter.toISOString().slice(0, 10)}); who can mint`,
+      );
+      expect(logger.warns).to.deep.equal([]);
+    });
+
+    it('a bundle of many: the first five, then how many more', async () => {
+      const cas = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((n) => createCA({ subject: `CN=Root ${n}` })));
+      const logger = recorder();
+      createClientCertAuth({ logger, source: 'xfcc', ca: cas.map((ca) => ca.cert).join('') });
+      const named = /trust anchors: (.*?); who can mint/.exec(logger.infos[0]!)?.[1];
+      expect(named?.match(/"CN=Root \d"/g)).to.deep.equal([
+        '"CN=Root 1"',
+        '"CN=Root 2"',
+        '"CN=Root 3"',
+        '"CN=Root 4"',
+        '"CN=Root 5"',
+      ]);
+      expect(named).to.match(/ and 2 more$/);
+    });
+
+    it('not said without ca', () => {
+      const logger = recorder();
+      createClientCertAuth({ logger, source: 'tls' });
+      expect(logger.infos[0]).to.not.include('trust anchors');
+    });
+  });
+
   describe('who can mint an identity (the start-up line)', () => {
     const cases: Array<[string, ClientCertOptions, string]> = [
       [

@@ -9,7 +9,13 @@ import {
   WARNING_CODES,
   WARNINGS_DOCS,
 } from '../../../packages/core/src/index.js';
-import { createCA, createCrl, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
+import {
+  createCA,
+  createCrl,
+  envoyXfcc,
+  type TestCA,
+  type TestCertificate,
+} from '../../../packages/core/src/testkit/index.js';
 import { request } from '../../helpers/http-client.js';
 
 interface Warning {
@@ -90,7 +96,6 @@ describe('warnings', () => {
 
     it('trustProxy: true really trusts every peer (IPv4, IPv6, IPv4-mapped)', async () => {
       const auth = createClientCertAuth({ logger: false, ca: root.cert, trustProxy: true, warnings: false });
-      const { envoyXfcc } = await import('../../../packages/core/src/testkit/index.js');
       for (const remoteAddress of ['203.0.113.9', '2001:db8::1', '::ffff:8.8.8.8']) {
         const result = await auth.authenticate({
           socket: { remoteAddress, encrypted: false } as unknown as Socket,
@@ -275,6 +280,80 @@ describe('warnings', () => {
       });
       expect(logger.warnings.map((w) => w.code)).to.deep.equal(['crl_not_usable']);
       expect(logger.warnings[0]!.message).to.include('revocation.crls[0]').and.include('no cRLNumber');
+    });
+  });
+
+  describe('anchor_not_ca', () => {
+    const xfccFrom = (certificate: TestCertificate) => ({
+      socket: { remoteAddress: '127.0.0.1', encrypted: false } as unknown as Socket,
+      headers: { 'x-forwarded-client-cert': envoyXfcc(certificate) },
+    });
+
+    it("the client's own certificate as ca: named with the fix; it admits that one certificate and no other client of its CA", async () => {
+      const logger = recorder();
+      const auth = createClientCertAuth({ ...safe, source: 'xfcc', ca: alice.cert, logger });
+      expect(logger.warnings.map((w) => w.code)).to.deep.equal(['anchor_not_ca']);
+      expect(logger.warnings[0]!.message).to.equal(
+        'ca[0] (CN=alice,O=Acme) is not a CA certificate (basicConstraints cA is not true), so no client certificate ' +
+          'chains to it and only a client presenting that very certificate can be admitted. Pass the CA that issued your ' +
+          "clients' certificates as ca (`clientcert inspect <a client's certificate>` shows its Issuer); to admit exactly " +
+          'one certificate, list it in pins instead',
+      );
+      // What the warning says, as the pipeline decides it: alice is pinned, her CA's other clients are not trusted.
+      const bob = await root.issue({ subject: 'CN=bob,O=Acme' });
+      const admitted = await auth.authenticate(xfccFrom(alice));
+      expect(admitted.ok && admitted.certificate?.subject.rfc4514).to.equal('CN=alice,O=Acme');
+      const refused = await auth.authenticate(xfccFrom(bob));
+      expect(refused.ok ? null : refused.error.code).to.equal('client_certificate_untrusted');
+    });
+
+    it("the server's certificate in a bundle: only that entry is named, and anchor_profile does not say it again", async () => {
+      const server = await root.issue({ subject: 'CN=api.example', eku: ['serverAuth'] });
+      const logger = recorder();
+      createClientCertAuth({ ...safe, source: 'xfcc', ca: [root.cert, server.cert], logger });
+      expect(logger.warnings.map((w) => w.code)).to.deep.equal(['anchor_not_ca']);
+      expect(logger.warnings[0]!.message).to.match(/^ca\[1\] \(CN=api\.example\) is not a CA certificate /);
+    });
+
+    it('a v3 certificate without basicConstraints is not a CA; a version 1 root is', async () => {
+      const noConstraints = await createCA({ subject: 'CN=No Constraints', ca: null, keyUsage: null });
+      expect(warningsOf({ ...safe, source: 'xfcc', ca: noConstraints.cert })).to.deep.equal(['anchor_not_ca']);
+      const legacy = await createCA({ subject: 'CN=Legacy Root', version: 1 });
+      expect(warningsOf({ ...safe, source: 'xfcc', ca: legacy.cert })).to.deep.equal([]);
+    });
+
+    it('several at once are named in one line', async () => {
+      const bob = await root.issue({ subject: 'CN=bob,O=Acme' });
+      const logger = recorder();
+      createClientCertAuth({ ...safe, source: 'xfcc', ca: [alice.cert, bob.cert], logger });
+      expect(logger.warnings).to.have.length(1);
+      expect(logger.warnings[0]!.message).to.match(
+        /^ca\[0\] \(CN=alice,O=Acme\), ca\[1\] \(CN=bob,O=Acme\) are not CA certificates .* chains to them and /,
+      );
+    });
+
+    it('an intermediate that is not a CA: no path goes through it', async () => {
+      const logger = recorder();
+      createClientCertAuth({ ...safe, source: 'xfcc', ca: root.cert, intermediates: alice.cert, logger });
+      expect(logger.warnings.map((w) => w.code)).to.deep.equal(['anchor_not_ca']);
+      expect(logger.warnings[0]!.message).to.equal(
+        'intermediates[0] (CN=alice,O=Acme) is not a CA certificate (basicConstraints cA is not true), so no path goes ' +
+          "through it: pass the intermediate CA that issued your clients' certificates (`clientcert inspect <a client's " +
+          'certificate>` shows its Issuer)',
+      );
+    });
+
+    it('a subject with a control character stays on one line', async () => {
+      const odd = await root.issue({ subject: [{ CN: ['line\nbreak'] }] });
+      const logger = recorder();
+      createClientCertAuth({ ...safe, source: 'xfcc', ca: odd.cert, logger });
+      expect(logger.warnings[0]!.message).to.include('ca[0] (CN=line\\\\0abreak)').and.not.include('\n');
+    });
+
+    it('switched off alone', () => {
+      expect(warningsOf({ ...safe, source: 'xfcc', ca: alice.cert, warnings: { anchor_not_ca: false } })).to.deep.equal(
+        [],
+      );
     });
   });
 

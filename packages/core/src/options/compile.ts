@@ -40,11 +40,12 @@ import {
 } from '../validate.js';
 import { type CacheOptions, type CompiledCache, compileCache } from './cache.js';
 import { proxyVerdictText } from './describe.js';
+import { compileMode, type Mode } from './mode.js';
 import { compileObservation, type DecisionHook } from './observe.js';
 import { type ProxyName, type ProxyPreset, presetHeaderSource, resolvePreset } from './presets.js';
 import type { WarnFn, WarningsOption } from './warnings.js';
 
-export type Mode = 'require' | 'accept' | 'ignore';
+export type { Mode };
 
 /** Where to look for the certificate. `auto`: the TLS connection when the connection is TLS, else XFCC from a trusted proxy. */
 export type SourceOption = 'auto' | 'tls' | 'xfcc' | HeaderSourceName;
@@ -221,7 +222,6 @@ export interface CompiledOptions {
 }
 
 const XFCC_OPTIONS: ReadonlySet<string> = new Set(['header', 'element', 'by', 'limits']);
-const MODES: readonly Mode[] = ['require', 'accept', 'ignore'];
 const ELEMENTS: readonly ('last' | 'first' | 'only')[] = ['last', 'first', 'only'];
 const SOURCES: readonly SourceOption[] = ['auto', 'tls', 'xfcc', ...HEADER_SOURCE_NAMES];
 const SETTINGS_KEYS: Record<HeaderSourceName, 'rfc9440' | 'traefik' | 'urlPem' | 'base64Der' | 'awsAlb'> = {
@@ -266,7 +266,7 @@ const KNOWN_OPTIONS = new Set([
 export function compileOptions(input: ClientCertOptions = {}): CompiledOptions {
   const options = objectOption(input, 'options') as ClientCertOptions;
   knownKeys(options, KNOWN_OPTIONS);
-  const mode = oneOf(options.mode ?? 'require', MODES, 'mode');
+  const mode = compileMode(options.mode);
   const detected = options.proxy === undefined ? detectPlatform(process.env) : null;
   const preset = options.proxy !== undefined ? resolvePreset(options.proxy) : detected;
   const sourcing = compileSources(options, preset);

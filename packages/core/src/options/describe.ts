@@ -4,11 +4,16 @@
  * options; printed in the start-up line (`describe()`) and used by the start-up warnings.
  */
 
+import type { X509Certificate } from 'node:crypto';
 import type { CompiledHeaderSource } from '../sources/headers.js';
 import { trustAnchorProblems } from '../trust/path/verify.js';
 import type { TrustRoute } from '../trust/strategy.js';
+import { factsOf } from '../x509/facts.js';
 import type { CompiledOptions, CompiledSource } from './compile.js';
-import type { StartupFacts } from './warnings.js';
+import { escapeForLog, type StartupFacts } from './warnings.js';
+
+/** Anchors named one by one in the start-up line; a bundle of public roots is counted past these. */
+const ANCHORS_NAMED = 5;
 
 /** What the start-up warnings need to know of the compiled configuration. */
 export function trustModelFacts(options: CompiledOptions): StartupFacts {
@@ -22,7 +27,7 @@ export function trustModelFacts(options: CompiledOptions): StartupFacts {
     trustProxyIsDefault: options.trustProxyIsDefault,
     preset: options.preset,
     anchors: options.anchors,
-    anchorProblems: options.anchors ? trustAnchorProblems(options.anchors, options.verifyPolicy) : [],
+    ...anchorFacts(options),
     crlProblems: options.revocation?.problems ?? [],
     hasPins: options.pins !== null,
     proxyVerified: options.proxyVerified,
@@ -32,7 +37,47 @@ export function trustModelFacts(options: CompiledOptions): StartupFacts {
   };
 }
 
-/** The start-up line: `clientcert: mode …; proxy …; certificate from …; trust: …; who can mint an identity: …`. */
+/** The subject of a configured certificate, for a log line. */
+function subjectOf(certificate: X509Certificate): string {
+  return escapeForLog(factsOf(certificate).subject.rfc4514 || '(empty subject)');
+}
+
+/** A v3 certificate without cA=TRUE is no CA (a v1 anchor is trusted as one, a v1 intermediate is not). */
+function isCa(certificate: X509Certificate, role: 'anchor' | 'intermediate'): boolean {
+  const facts = factsOf(certificate).path;
+  return facts.basicConstraints?.ca === true || (role === 'anchor' && facts.version < 3);
+}
+
+/** Anchors and intermediates that are no CA (`anchor_not_ca`), and the profile problems of the others (`anchor_profile`). */
+function anchorFacts(
+  options: CompiledOptions,
+): Pick<StartupFacts, 'anchorProblems' | 'nonCaAnchors' | 'nonCaIntermediates'> {
+  const anchors = options.anchors ?? [];
+  const notCa = anchors.flatMap((anchor, index) => (isCa(anchor, 'anchor') ? [] : [index]));
+  // "trust anchor N is not a CA" would say the same as anchor_not_ca, without the fix.
+  const problems = anchors.length === 0 ? [] : trustAnchorProblems(anchors, options.verifyPolicy);
+  return {
+    anchorProblems: problems.filter(
+      (problem) => !notCa.some((index) => problem.startsWith(`trust anchor ${index + 1} `)),
+    ),
+    nonCaAnchors: notCa.map((index) => `ca[${index}] (${subjectOf(anchors[index]!)})`),
+    nonCaIntermediates: options.intermediatePool.flatMap((certificate, index) =>
+      isCa(certificate, 'intermediate') ? [] : [`intermediates[${index}] (${subjectOf(certificate)})`],
+    ),
+  };
+}
+
+/** Which CAs the app trusts, by subject and expiry: the first thing to compare with a refused client's issuer. */
+function anchorsText(anchors: readonly X509Certificate[]): string {
+  const named = anchors.slice(0, ANCHORS_NAMED).map((anchor) => {
+    const until = new Date(factsOf(anchor).validity.until).toISOString().slice(0, 10);
+    return `"${subjectOf(anchor)}" (until ${until})`;
+  });
+  const more = anchors.length - named.length;
+  return `trust anchors: ${named.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
+/** The start-up line: `clientcert: mode …; proxy …; certificate from …; trust: …; trust anchors …; who can mint an identity: …`. */
 export function describeTrust(options: CompiledOptions): string {
   const parts = [`clientcert: mode ${options.mode}`];
   if (options.preset) {
@@ -52,6 +97,7 @@ export function describeTrust(options: CompiledOptions): string {
     parts.push(`forwarded headers trusted from ${options.trustProxyDescription}${reason}`);
   }
   parts.push(`trust: ${trustText(options)}`);
+  if (options.anchors) parts.push(anchorsText(options.anchors));
   if (options.rules) parts.push('rules configured');
   if (options.revocation) parts.push(`revocation: ${options.revocation.description}`);
   parts.push(`who can mint an identity: ${whoCanMint(options)}`);

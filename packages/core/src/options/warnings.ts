@@ -29,6 +29,7 @@ export const WARNING_CODES = [
   'crl_not_usable',
   'request_rejected',
   'tls_source_plain_http',
+  'anchor_not_ca',
 ] as const;
 
 /** The stable code of a warning; also the anchor of its explanation in the core's README. */
@@ -38,7 +39,7 @@ export type WarningCode = (typeof WARNING_CODES)[number];
 export type WarningsOption = false | { readonly [code in WarningCode]?: boolean };
 
 /** Where the warnings are explained: the core's README, one heading per code. */
-export const WARNINGS_DOCS = 'https://www.npmjs.com/package/@clientcert/core#';
+export const WARNINGS_DOCS = 'https://github.com/clientcert/clientcert/blob/main/packages/core/README.md#';
 
 /** Writes a coded warning to the logger, unless the logger or that code is switched off. */
 export type WarnFn = (code: WarningCode, message: string) => void;
@@ -126,6 +127,10 @@ export interface StartupFacts {
   readonly anchors: readonly X509Certificate[] | null;
   /** Trust anchors the RFC 5280 profile refuses (each line names the verifyPolicy switch). */
   readonly anchorProblems: readonly string[];
+  /** `ca` entries that are not CA certificates, each as `ca[N] (subject)`, escaped for a log line. */
+  readonly nonCaAnchors: readonly string[];
+  /** `intermediates` entries that are not CA certificates, each as `intermediates[N] (subject)`, escaped. */
+  readonly nonCaIntermediates: readonly string[];
   /** CRLs in hand that RFC 5280 says not to use (revocation `problems`). */
   readonly crlProblems: readonly string[];
   readonly hasPins: boolean;
@@ -233,6 +238,7 @@ export function startupWarnings(facts: StartupFacts, warn: WarnFn): void {
       `the ca bundle has trust anchors outside their validity period, which verify nothing: ${outOfDate.join('; ')}`,
     );
   }
+  warnNotCa(facts, warn);
   // Said at start-up: otherwise a legacy CA (easy-rsa writes non-critical basicConstraints) shows
   // only as every client refused.
   if (facts.anchorProblems.length > 0) {
@@ -243,6 +249,34 @@ export function startupWarnings(facts: StartupFacts, warn: WarnFn): void {
   }
   if (facts.crlProblems.length > 0) {
     warn('crl_not_usable', facts.crlProblems.map(escapeForLog).join('; '));
+  }
+}
+
+/**
+ * A `ca` that is no CA: usually the client's own certificate, or the server's, passed where the
+ * CA that issued them belongs. Nothing chains to it; it still admits the one client that presents
+ * it (a leaf that is itself an anchor is pinned), so it is a warning, not an error.
+ */
+function warnNotCa(facts: StartupFacts, warn: WarnFn): void {
+  const fix = "(`clientcert inspect <a client's certificate>` shows its Issuer)";
+  const named = (list: readonly string[]): string =>
+    `${list.join(', ')} ${list.length === 1 ? 'is not a CA certificate' : 'are not CA certificates'} (basicConstraints cA is not true)`;
+  const it = (list: readonly string[]): string => (list.length === 1 ? 'it' : 'them');
+  const { nonCaAnchors: anchors, nonCaIntermediates: intermediates } = facts;
+  if (anchors.length > 0) {
+    warn(
+      'anchor_not_ca',
+      `${named(anchors)}, so no client certificate chains to ${it(anchors)} and only a client presenting that very ` +
+        `certificate can be admitted. Pass the CA that issued your clients' certificates as ca ${fix}; to admit exactly one ` +
+        'certificate, list it in pins instead',
+    );
+  }
+  if (intermediates.length > 0) {
+    warn(
+      'anchor_not_ca',
+      `${named(intermediates)}, so no path goes through ${it(intermediates)}: pass the intermediate CA that issued your ` +
+        `clients' certificates ${fix}`,
+    );
   }
 }
 
@@ -333,9 +367,9 @@ export class RuntimeWarnings {
     this.#warn(
       'untrusted_peer_header',
       address === null
-        ? `ignored a ${headerNames} header on a request with no socket and no remoteAddress: a forwarded header is read only ` +
+        ? `ignored the ${headerNames} header on a request with no socket and no remoteAddress: a forwarded header is read only ` +
             'from a peer in trustProxy; pass the address of the peer that sent the request as remoteAddress; reported at most once a minute'
-        : `ignored a ${headerNames} header from ${address}, a peer outside trustProxy (${trusted}): ` +
+        : `ignored the ${headerNames} header from ${address}, a peer outside trustProxy (${trusted}): ` +
             `if ${address} is your proxy, add it to trustProxy; reported at most once a minute`,
     );
   }
