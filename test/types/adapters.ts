@@ -43,6 +43,9 @@ fastify.get('/', { config: { clientCert: { mode: 'accept' } } }, async (request)
   return request.clientCert?.spiffeId;
 });
 fastify.get('/health', { config: { clientCert: false } }, async () => 'ok');
+// @ts-expect-error per-route option values are checked like the plugin's. (A misspelt key is not:
+// fastify infers the route's config type from the literal; the plugin refuses it when the route is declared.)
+fastify.get('/typo', { config: { clientCert: { mode: 'required' } } }, async () => 'ok');
 // @ts-expect-error source names are checked
 void fastify.register(fastifyClientCert, { source: 'carrier-pigeon' });
 

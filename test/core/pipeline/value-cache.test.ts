@@ -45,6 +45,30 @@ describe('pipeline/value-cache: decisions by header value, exact without hashing
     expect(cache.get('value 3')?.n).to.equal(3);
   });
 
+  it('a value in use survives churn: its recency is refreshed once it has aged by a quarter of the entries', () => {
+    const cache = new ValueCache<{ n: number }>(8, 64 * 1024 * 1024);
+    for (let n = 0; n < 8; n++) cache.set(`value ${n}`, { n });
+    // 40 new values pass through a cache of 8; value 0 is asked for before each one.
+    for (let n = 8; n < 48; n++) {
+      expect(cache.get('value 0')?.n, `before value ${n}`).to.equal(0);
+      cache.set(`value ${n}`, { n });
+    }
+    expect(cache.get('value 0')?.n).to.equal(0);
+    expect(cache.size).to.equal(8);
+    expect(cache.get('value 1')).to.equal(undefined); // never used again: evicted
+  });
+
+  it('binary keys kept whole (split: false): quote and NUL bytes are characters like any other', () => {
+    const cache = new ValueCache<{ n: number }>(100, 64 * 1024 * 1024, { split: false });
+    const der = Buffer.from([0x30, 0x82, 0x01, 0x00, 0x22, 0x00, 0x22, 0x2d, 0x2d, 0x2d, 0x2d, 0x2d]).toString(
+      'latin1',
+    );
+    cache.set(der.repeat(40), { n: 1 });
+    expect(cache.get(der.repeat(40))?.n).to.equal(1);
+    expect(cache.get(`${der.repeat(39)}${der.slice(0, -1)}\u0000`)).to.equal(undefined);
+    expect(cache.get(der.repeat(40).replace('\u0000', '\u0001'))).to.equal(undefined);
+  });
+
   it('is bounded by the bytes of the values kept, and keeps nothing larger than the budget', () => {
     const cache = new ValueCache<{ n: number }>(1000, 5 * ENTRY_BYTES + 5 * 2000);
     for (let n = 0; n < 10; n++) cache.set(`${n}`.padEnd(2000, 'x'), { n });
@@ -58,8 +82,9 @@ describe('pipeline/value-cache: decisions by header value, exact without hashing
 
   it('values kept as shared pieces: the same pieces in another order or grouping are other values', () => {
     const cache = new ValueCache<{ n: number }>(100, 64 * 1024 * 1024);
-    const leaf = '-----BEGIN%20CERTIFICATE-----%0Aleaf%0A-----END%20CERTIFICATE-----%0A';
-    const issuer = '-----BEGIN%20CERTIFICATE-----%0Aissuer%0A-----END%20CERTIFICATE-----%0A';
+    // Certificate-sized, so that they are kept once and shared between the values.
+    const leaf = `-----BEGIN%20CERTIFICATE-----%0A${'l'.repeat(300)}%0A-----END%20CERTIFICATE-----%0A`;
+    const issuer = `-----BEGIN%20CERTIFICATE-----%0A${'i'.repeat(300)}%0A-----END%20CERTIFICATE-----%0A`;
     const values = [
       `Hash=1;Cert="${leaf}";Chain="${leaf}${issuer}"`,
       `Hash=1;Cert="${issuer}";Chain="${issuer}${leaf}"`,

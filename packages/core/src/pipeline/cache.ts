@@ -10,8 +10,9 @@ import type { ClientCertificate } from '../model.js';
 import type { CompiledCache } from '../options/cache.js';
 import type { CompiledOptions, CompiledSource } from '../options/compile.js';
 import type { RuntimeWarnings } from '../options/warnings.js';
+import { pemToDer, shareDer } from '../x509/certificate.js';
 import type { RejectionLog } from './rejections.js';
-import { ValueCache } from './value-cache.js';
+import { SHARED_PIECE, ValueCache } from './value-cache.js';
 
 /** Issuing certificates seen in presented chains: a deployment has a handful, each sent with every leaf. */
 const ISSUER_CACHE_SIZE = 100;
@@ -48,10 +49,16 @@ export interface Caches {
    * connection repeats it, and comparing two strings is far cheaper than hashing a 2-3 KB header
    * for the LRU lookup.
    */
-  readonly lastHeader: WeakMap<
-    Socket,
-    { readonly source: HeaderSourceKey; readonly value: string; readonly decision: Decision }
-  >;
+  readonly lastHeader: WeakMap<Socket, LastHeader>;
+  /** The chain of the last certificate parsed: the next client of the same CA shares the array (evaluate.ts). */
+  lastChain: readonly ClientCertificate[];
+}
+
+/** Overwritten in place as a connection's value changes: no object per request behind a proxy's pool. */
+interface LastHeader {
+  source: HeaderSourceKey;
+  value: string;
+  decision: Decision;
 }
 
 /** A TLS client admitted before, and the TLS stack's verdict it was admitted with. */
@@ -78,15 +85,51 @@ export interface Pipeline {
 export function createCaches(bounds: CompiledCache): Caches {
   return {
     perSocket: new WeakMap(),
-    perClient: new ValueCache(bounds.maxEntries, bounds.maxBytes),
-    perHeader: new ValueCache(bounds.maxEntries, bounds.maxBytes),
+    perClient: new ValueCache(bounds.maxEntries, bounds.maxBytes, {
+      split: false,
+      kept: (client, [key]) => shareLeafDer(client.decision, [key!], latin1Der),
+    }),
+    perHeader: new ValueCache(bounds.maxEntries, bounds.maxBytes, {
+      kept: (decision, pieces) => shareLeafDer(decision, pieces, urlPemDer),
+    }),
     perSourceValues: new Map(),
     bounds,
     perChain: new LRUCache({ max: bounds.maxEntries }),
     issuers: new LRUCache({ max: ISSUER_CACHE_SIZE }),
     peerTrusted: new WeakMap(),
     lastHeader: new WeakMap(),
+    lastChain: [],
   };
+}
+
+/**
+ * A cached admission's leaf is kept once: as the key's text (an XFCC value's certificate piece, a
+ * TLS client's DER), not also as bytes (x509/facts.ts `shareDer` checks they are the same).
+ * The first certificate-sized pieces are tried: Envoy's `Cert`, else the first of `Chain`.
+ */
+function shareLeafDer(decision: Decision, pieces: readonly string[], fromText: (text: string) => Buffer): void {
+  const certificate = decision.certificate;
+  if (certificate === null) return;
+  let tries = 0;
+  for (let i = 0; i < pieces.length && tries < 2; i++) {
+    const piece = pieces[i]!;
+    if (piece.length < SHARED_PIECE) continue;
+    if (shareDer(certificate, piece, fromText)) return;
+    tries++;
+  }
+}
+
+const latin1Der = (text: string): Buffer => Buffer.from(text, 'latin1');
+
+/** An XFCC `Cert` (URL-encoded PEM). Not one (a bad escape): no bytes, so no match. */
+function urlPemDer(text: string): Buffer {
+  let pem: string;
+  try {
+    pem = decodeURIComponent(text);
+  } catch {
+    return Buffer.alloc(0);
+  }
+  return pemToDer(pem);
 }
 
 /** The decisions of one header source by its headers' values, made on its first use. */
@@ -148,8 +191,14 @@ export function remember(
   value: string,
   decided: Decided,
 ): Decided {
-  if (socket !== undefined && !(decided instanceof Promise))
-    pipeline.caches.lastHeader.set(socket, { source, value, decision: decided });
+  if (socket === undefined || decided instanceof Promise) return decided;
+  const last = pipeline.caches.lastHeader.get(socket);
+  if (last === undefined) pipeline.caches.lastHeader.set(socket, { source, value, decision: decided });
+  else {
+    last.source = source;
+    last.value = value;
+    last.decision = decided;
+  }
   return decided;
 }
 

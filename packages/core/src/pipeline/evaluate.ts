@@ -67,12 +67,24 @@ function evaluatePresented(pipeline: Pipeline, presented: Presented): Decided {
 function parsePresented(pipeline: Pipeline, { source, leaf, chain }: Presented): ClientCertificate {
   // Envoy's Chain includes the leaf; Azure Container Apps documents intermediates only. Accept both.
   const presented = chain.flatMap((der) => (der.equals(leaf) ? [] : [chainCertificate(pipeline, der)]));
-  return sealCertificate(parseCertificate(leaf), {
+  const certificate = sealCertificate(parseCertificate(leaf), {
     source,
-    chain: presented,
+    chain: sameChain(pipeline.caches.lastChain, presented),
     verifiedBy: null,
     authorization: null,
   });
+  pipeline.caches.lastChain = certificate.chain;
+  return certificate;
+}
+
+/** The last sealed chain when `presented` holds the same intermediates: the clients of a CA share one array. */
+function sameChain(
+  last: readonly ClientCertificate[],
+  presented: ClientCertificate[],
+): readonly ClientCertificate[] | ClientCertificate[] {
+  if (last.length !== presented.length) return presented;
+  for (let i = 0; i < last.length; i++) if (last[i] !== presented[i]) return presented;
+  return last;
 }
 
 /** An intermediate, shared by every chain that carries the same bytes. */
@@ -146,13 +158,16 @@ function authorize(
           checkFrom: Math.max(...validity.map((v) => v.from)) - clockToleranceMs,
           checkUntil: Math.min(revocationUntil, ...validity.map((v) => v.until + clockToleranceMs)),
         };
-  if (!rules) return { certificate, error: null, ...window };
+  // Written out, not spread: the engine then keeps all four fields in the object itself (a cached
+  // decision per client of a fleet; a spread adds a second array for the last two).
+  if (!rules) return { certificate, error: null, checkFrom: window.checkFrom, checkUntil: window.checkUntil };
   // Rules see the path as Node objects (`RuleContext.chain`), made only if a rule reads one.
   const chain = x509Path(path);
   // A predicate may depend on time or state, so its verdict is never cached: it runs per request.
   if (rules.hasPredicate) return { certificate, error: null, ...window, pendingRules: chain };
   const verdict = evaluateRules(rules, certificate, { chain }) as RuleResult;
-  return { ...ruled(certificate, verdict), ...window };
+  const { certificate: admitted, error } = ruled(certificate, verdict);
+  return { certificate: admitted, error, checkFrom: window.checkFrom, checkUntil: window.checkUntil };
 }
 
 /** The certificate admitted by the rules (naming the identity), or the rule that refused it. */

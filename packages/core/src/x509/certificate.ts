@@ -291,6 +291,15 @@ export function releaseLayout(certificate: ClientCertificate): void {
   ParsedCertificate.recordOf(certificate)?.releaseLayout();
 }
 
+/**
+ * Lets a parsed certificate's record go of its DER in favour of `text` this process keeps anyway,
+ * when `fromText(text)` gives the very same bytes (facts.ts `shareDer`); false otherwise, and for
+ * any other object.
+ */
+export function shareDer(certificate: ClientCertificate, text: string, fromText: (text: string) => Buffer): boolean {
+  return ParsedCertificate.recordOf(certificate)?.shareDer(text, fromText) ?? false;
+}
+
 /** True for a certificate that `sealCertificate` returned. */
 export function isSealedCertificate(value: unknown): value is ClientCertificate {
   return ParsedCertificate.recordOf(value) !== undefined && Object.isFrozen(value);
@@ -306,8 +315,12 @@ function sealedChain(chain: readonly ClientCertificate[]): readonly ClientCertif
 /** `authorization` frozen: the one a sealed certificate already carries as it is, anything else as a frozen copy. */
 function frozenAuthorization(authorization: Authorization | null, current: Authorization | null): Authorization | null {
   if (authorization === null || authorization === current) return authorization;
+  // The usual one (trusted by its chain, no identity yet) is shared by every cached certificate.
+  if (authorization.pin === null && authorization.identity === null) return NO_PIN_NO_IDENTITY;
   return Object.freeze({ pin: authorization.pin, identity: authorization.identity });
 }
+
+const NO_PIN_NO_IDENTITY: Authorization = Object.freeze({ pin: null, identity: null });
 
 /**
  * Node's certificate object for one certificate input, with the outer DER framing checked

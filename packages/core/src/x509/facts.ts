@@ -14,6 +14,8 @@
  *                                            the record of a Node object, made on first use
  *
  *   record.der: Buffer                       the private copy of the DER; read it, never write it
+ *   record.shareDer(text, fromText): boolean lets go of the DER when `text` (kept elsewhere
+ *                                            anyway) turns into the same bytes; read again from it
  *   record.x509: X509Certificate             made on first read (throws `certificate_malformed`
  *                                            for bytes OpenSSL refuses); locked once `lock()`ed
  *   record.hasX509: boolean                  whether it has been made (or was given)
@@ -149,12 +151,43 @@ export class CertificateRecord {
   /** Set by `releaseLayout`: the layout and extension lists are read again when needed, not kept. */
   #released = false;
 
+  #der: Buffer | undefined;
+  /** Text kept elsewhere anyway that `#derFromText` turns into the DER (see `shareDer`). */
+  #derText: string | undefined;
+  #derFromText: ((text: string) => Buffer) | undefined;
+
   /** `der` must be a private copy (x509-object.ts `privateCopy`); `x509`, Node's object for it when one exists. */
-  constructor(
-    readonly der: Buffer,
-    x509?: X509Certificate,
-  ) {
+  constructor(der: Buffer, x509?: X509Certificate) {
+    this.#der = der;
     this.#x509 = x509;
+  }
+
+  /** The private copy of the DER; read it, never write it. */
+  get der(): Buffer {
+    return this.#der ?? (this.#der = this.#derFromText!(this.#derText!));
+  }
+
+  /**
+   * Lets go of the DER when `text` — kept by this process anyway (a cached header value's
+   * piece, a TLS client's cache key) — turns into the very same bytes through `fromText`; it is
+   * read again from the text if asked. Anything else (an error, other bytes) changes nothing.
+   * A fleet's cache then holds each certificate once, not as text and as bytes.
+   */
+  shareDer(text: string, fromText: (text: string) => Buffer): boolean {
+    const der = this.#der;
+    if (der === undefined) return this.#derText === text;
+    let same = false;
+    try {
+      same = fromText(text).equals(der);
+    } catch {
+      // Not the same bytes: this only saves memory, so nothing is worth failing a request for.
+    }
+    if (same) {
+      this.#derText = text;
+      this.#derFromText = fromText;
+      this.#der = undefined;
+    }
+    return same;
   }
 
   /**
@@ -211,7 +244,7 @@ export class CertificateRecord {
    * Lets go of the layout, the extension lists and the path facts once a decision about the
    * certificate is made: what the model shows (names, SANs, key usage, the CA flag, revocation
    * facts) is kept, and a cached certificate needs nothing else; deciding it again reads the DER
-   * again. A value not derived yet reads the DER again (the same walk, the same result) without
+   * again (and hashes it again). A value not derived yet reads the DER again (the same walk, the same result) without
    * keeping what it read on the way. Errors stay kept.
    */
   releaseLayout(): void {
@@ -220,6 +253,8 @@ export class CertificateRecord {
     if (!(this.#frames instanceof Error)) this.#frames = undefined;
     if (!(this.#extensions instanceof Error)) this.#extensions = undefined;
     if (!(this.#path instanceof Error)) this.#path = undefined;
+    // Digests of the DER are made again if asked (~1 µs): a fleet's cache should not hold one per client.
+    if (this.#digests?.spki === undefined) this.#digests = undefined;
   }
 
   extension(oid: string): Extension | undefined {

@@ -80,10 +80,14 @@ export function escapeRfc4514Value(value: string): string {
   return out;
 }
 
-/** A decoded Name: the attributes by RDN, and each attribute's `type=value` RFC 4514 form. */
+/**
+ * A decoded Name, flat: `type, oid, value` for each attribute in DER order, and where each RDN
+ * starts when one holds more than one attribute (else null: one RDN per attribute, the usual case).
+ */
 export interface DecodedName {
-  readonly rdns: NameAttribute[][];
-  readonly rfc4514: string[][];
+  readonly attributes: string[];
+  readonly rdnStarts: number[] | null;
+  readonly rfc4514: string;
 }
 
 function decodeAttribute(der: Buffer, typeTlv: Tlv, valueTlv: Tlv): { attribute: NameAttribute; rfc4514: string } {
@@ -102,67 +106,98 @@ function decodeAttribute(der: Buffer, typeTlv: Tlv, valueTlv: Tlv): { attribute:
 }
 
 export function decodeName(der: Buffer, name: Tlv): DecodedName {
-  const decoded: DecodedName = { rdns: [], rfc4514: [] };
+  const attributes: string[] = [];
+  const starts: number[] = [];
+  const rfc4514: string[][] = [];
   forEachAttribute(der, name, (rdn, type, value) => {
-    const { attribute, rfc4514 } = decodeAttribute(der, type, value);
-    (decoded.rdns[rdn] ??= []).push(attribute);
-    (decoded.rfc4514[rdn] ??= []).push(rfc4514);
-  });
-  return decoded;
-}
-/**
- * A decoded Name. `rdns`/`attributes` are in DER order; the RFC 4514 string is reversed.
- * Frozen through and through (names are shared by every request that sees the certificate).
- */
-export class Name implements DistinguishedName {
-  readonly rdns: readonly (readonly NameAttribute[])[];
-  readonly attributes: readonly NameAttribute[];
-  readonly rfc4514: string;
-  /**
-   * Not `attributes.find`: V8 runs find/filter/some on frozen arrays on a slow path (~10x
-   * slower on Node 20), and names are looked up per request. A private field can still be
-   * written on the frozen object.
-   */
-  #byOid: Map<string, string[]> | undefined;
-
-  constructor(decoded: DecodedName) {
-    for (const rdn of decoded.rdns) {
-      for (const attribute of rdn) Object.freeze(attribute);
-      Object.freeze(rdn);
+    const { attribute, rfc4514: text } = decodeAttribute(der, type, value);
+    if (rfc4514[rdn] === undefined) {
+      starts.push(attributes.length / 3);
+      rfc4514[rdn] = [];
     }
-    this.rdns = Object.freeze(decoded.rdns);
-    this.attributes = Object.freeze(decoded.rdns.flat());
-    this.rfc4514 = decoded.rfc4514
+    attributes.push(attribute.type, attribute.oid, attribute.value);
+    rfc4514[rdn]!.push(text);
+  });
+  return {
+    attributes,
+    rdnStarts: starts.length === attributes.length / 3 ? null : starts,
+    rfc4514: rfc4514
       .map((rdn) => rdn.join('+'))
       .reverse()
-      .join(',');
+      .join(','),
+  };
+}
+
+const NO_ATTRIBUTES: readonly NameAttribute[] = Object.freeze([]);
+
+/**
+ * A decoded Name. `rdns`/`attributes` are in DER order; the RFC 4514 string is reversed.
+ * Frozen (names are shared by every request that sees the certificate). Kept flat — the
+ * attributes as one array of strings — because a fleet's cache holds one per client: the
+ * attribute objects are made only when `rdns` or `attributes` is read.
+ */
+export class Name implements DistinguishedName {
+  readonly rfc4514: string;
+  /** `type, oid, value` per attribute, in DER order. */
+  readonly #flat: readonly string[];
+  readonly #rdnStarts: readonly number[] | null;
+  // Private fields can still be written on the frozen object.
+  #rdns: readonly (readonly NameAttribute[])[] | undefined;
+  #attributes: readonly NameAttribute[] | undefined;
+
+  constructor(decoded: DecodedName) {
+    this.rfc4514 = decoded.rfc4514;
+    this.#flat = Object.freeze(decoded.attributes);
+    this.#rdnStarts = decoded.rdnStarts === null ? null : Object.freeze(decoded.rdnStarts);
     Object.freeze(this);
   }
 
+  get attributes(): readonly NameAttribute[] {
+    let attributes = this.#attributes;
+    if (attributes === undefined) {
+      const flat = this.#flat;
+      const made: NameAttribute[] = [];
+      for (let i = 0; i < flat.length; i += 3) {
+        made.push(Object.freeze({ type: flat[i]!, oid: flat[i + 1]!, value: flat[i + 2]! }));
+      }
+      this.#attributes = attributes = made.length === 0 ? NO_ATTRIBUTES : Object.freeze(made);
+    }
+    return attributes;
+  }
+
+  get rdns(): readonly (readonly NameAttribute[])[] {
+    let rdns = this.#rdns;
+    if (rdns === undefined) {
+      const attributes = this.attributes;
+      const starts = this.#rdnStarts;
+      const made: (readonly NameAttribute[])[] = [];
+      if (starts === null) for (const attribute of attributes) made.push(Object.freeze([attribute]));
+      else {
+        for (let r = 0; r < starts.length; r++) {
+          made.push(Object.freeze(attributes.slice(starts[r], starts[r + 1] ?? attributes.length)));
+        }
+      }
+      this.#rdns = rdns = Object.freeze(made);
+    }
+    return rdns;
+  }
+
+  /** A loop over the flat array: names have a handful of attributes, and this runs per request. */
   get(type: string): string | undefined {
     const oid = resolveAttributeType(type);
-    return oid === undefined ? undefined : this.#values(oid)?.[0];
+    if (oid === undefined) return undefined;
+    const flat = this.#flat;
+    for (let i = 1; i < flat.length; i += 3) if (flat[i] === oid) return flat[i + 1];
+    return undefined;
   }
 
   getAll(type: string): string[] {
     const oid = resolveAttributeType(type);
-    const values = oid === undefined ? undefined : this.#values(oid);
-    return values === undefined ? [] : [...values]; // the caller's own array
-  }
-
-  /** Values by OID, in DER order, indexed on first lookup (see `#values`). */
-  #values(oid: string): readonly string[] | undefined {
-    let index = this.#byOid;
-    if (index === undefined) {
-      index = new Map();
-      for (const attribute of this.attributes) {
-        const values = index.get(attribute.oid);
-        if (values === undefined) index.set(attribute.oid, [attribute.value]);
-        else values.push(attribute.value);
-      }
-      this.#byOid = index;
-    }
-    return index.get(oid);
+    const values: string[] = []; // the caller's own array
+    if (oid === undefined) return values;
+    const flat = this.#flat;
+    for (let i = 1; i < flat.length; i += 3) if (flat[i] === oid) values.push(flat[i + 1]!);
+    return values;
   }
 
   toString(): string {
