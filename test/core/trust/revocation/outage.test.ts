@@ -149,6 +149,57 @@ describe('revocation during an outage', () => {
       expect(ocsp.stats().requests).to.equal(1);
     });
 
+    it('an OCSP good beside a CRL still loading holds only until the CRL speaks: a certificate it lists is refused next', async () => {
+      // The responder still says good (say, its answer was made before the revocation); the CRL lists it.
+      const listing = (await createCrl(root, { revoked: [{ serialNumber: '5000' }] })).der;
+      const ocsp = await startFaultServer(relayOnce(responder.url));
+      const crl = await startFaultServer(async () => ({ contentType: 'application/pkix-crl', body: listing }));
+      servers.push(ocsp, crl);
+      crl.fault = { kind: 'slow', delayMs: 300 };
+      const checker = compileRevocation({ crls: crl.url, ocsp: { responderUrl: ocsp.url }, timeoutMs: 5000 });
+      const checkedAt = Date.now();
+      const first = await checker.check(chainOf(leaves[0]!), new Date(checkedAt));
+      expect(first.status, 'OCSP answers while the CRL loads').to.equal('good');
+      expect(first.validUntil, 'held until the check only: a decision is not cached on it').to.equal(checkedAt);
+      // Every check until the CRL is in hand is OCSP's good for that moment only; then the CRL's word.
+      const seen = new Set<string>();
+      await until(() => {
+        const at = Date.now();
+        const result = checker.check(chainOf(leaves[0]!), new Date(at));
+        if (result instanceof Promise) return false;
+        seen.add(result.status === 'good' && result.validUntil === at ? 'good for now' : result.status);
+        return result.status === 'revoked';
+      }, 'the CRL to be in hand');
+      expect([...seen].filter((status) => status !== 'good for now')).to.deep.equal(['revoked']);
+      expect(crl.stats().requests).to.equal(1);
+    });
+
+    it('an OCSP good beside a CRL URL that failed holds until the CRL may be fetched again, not for its own lifetime', async () => {
+      const { ocsp, crl } = await start();
+      crl.fault = { kind: 'reset' };
+      const retryAfterMs = 30 * SECOND;
+      const checker = compileRevocation({
+        crls: crl.url,
+        ocsp: { responderUrl: ocsp.url },
+        timeoutMs: 5000,
+        retryAfterMs,
+      });
+      expect((await checker.check(chainOf(leaves[0]!), new Date())).status).to.equal('good');
+      // Once the load has failed, the answer (OCSP's, from its cache) holds beyond the check itself.
+      let later: RevocationResult | null = null;
+      await until(() => {
+        const at = Date.now();
+        const result = checker.check(chainOf(leaves[0]!), new Date(at));
+        if (result instanceof Promise || result.validUntil <= at) return false;
+        later = result;
+        return true;
+      }, 'the CRL load to fail');
+      const { status, validUntil } = later! as RevocationResult;
+      expect(status).to.equal('good');
+      expect(validUntil, 'until the CRL may be fetched again').to.be.at.most(Date.now() + retryAfterMs);
+      expect({ crl: crl.stats().connections, ocsp: ocsp.stats().requests }).to.deep.equal({ crl: 1, ocsp: 1 });
+    });
+
     it('answers from a CRL that loads without waiting for a hung responder asked beside it', async () => {
       const { ocsp, crl } = await start();
       ocsp.fault = { kind: 'hang' };

@@ -144,7 +144,10 @@ export class Checker implements RevocationChecker {
    * then refuse (strict), once per `retryAfterMs`, however healthy the responder. What it costs:
    * one query per certificate checked while no usable CRL is in hand (the first load, or one past
    * its nextUpdate; refreshes before that run in the background), each cached. The first source
-   * to answer good or revoked decides; unknowns wait for the other.
+   * to answer good or revoked decides; unknowns wait for the other. A good from OCSP while the CRL
+   * has not spoken holds only until it may: until now while the load is in flight, until the CRL
+   * may be fetched again after a failure. Otherwise a certificate the CRL lists would stay admitted
+   * for as long as the OCSP answer lasts (days), from a decision cached that long.
    */
   #answer(cert: CertificateRecord, issuer: CertificateRecord, round: Round): Answer {
     const facts = revocationFacts(cert);
@@ -154,6 +157,9 @@ export class Checker implements RevocationChecker {
     if (crl !== null && (crl.kind === 'good' || crl.kind === 'revoked')) return crl;
     if (this.#ocsp === null) return crl ?? unknown('no_source');
     const ocsp = this.#ocsp.answer({ cert, facts, issuer, issuerFacts }, round);
+    if (ocsp.kind === 'good' && crl !== null) {
+      return { kind: 'good', until: Math.min(ocsp.until, crl.kind === 'pending' ? round.t : crl.until) };
+    }
     if (ocsp.kind === 'good' || ocsp.kind === 'revoked' || crl === null) return ocsp;
     if (crl.kind === 'pending' || ocsp.kind === 'pending') return PENDING;
     // Both unknown: the OCSP reason unless there was no responder to ask.
