@@ -7,18 +7,6 @@ declare module 'client-certificate-auth' {
   export default clientCertificateAuth;
 }
 
-declare module 'passport' {
-  import type { RequestHandler } from 'express';
-
-  interface Passport {
-    use(strategy: unknown): Passport;
-    initialize(): RequestHandler;
-    authenticate(name: string, options?: { session?: boolean }): RequestHandler;
-  }
-  const passport: Passport;
-  export default passport;
-}
-
 // The load generator's programmatic API, as far as load-worker.ts uses it.
 declare module 'autocannon' {
   namespace autocannon {

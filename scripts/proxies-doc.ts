@@ -29,6 +29,12 @@ class Code {
 
 const CA = (pem: string): Code => new Code("readFileSync('clients-ca.pem')", pem);
 
+const CLOUDFLARE_RANGES = new Code(
+  'cloudflareRanges',
+  ['173.245.48.0/20', '2400:cb00::/32'],
+  "every range Cloudflare publishes (they change: load them, don't copy them)",
+);
+
 /**
  * `trustProxy` in the snippets of presets whose proxy is not on the app's host: the addresses
  * the table's `connectsFrom` names, as an example. A preset added without one here gets a
@@ -50,11 +56,8 @@ const REMOTE_PEERS: Partial<Record<string, Code>> = {
     ['10.0.1.0/24', '10.0.2.0/24'],
     "the load balancer's subnets, and nothing else in them",
   ),
-  cloudflare: new Code(
-    'cloudflareRanges',
-    ['173.245.48.0/20', '2400:cb00::/32'],
-    "every range Cloudflare publishes (they change: load them, don't copy them)",
-  ),
+  cloudflare: CLOUDFLARE_RANGES,
+  'cloudflare-rfc9440': CLOUDFLARE_RANGES,
 };
 /** An example address (TEST-NET-1), never a real one: the proxy's own address goes there. */
 const PLACEHOLDER_PEER = new Code(

@@ -176,7 +176,11 @@ function evaluateOptions(text: string, ca: TestCA): ClientCertOptions {
     },
   });
   // The documentation's own code, run as written (`with`: the snippet's free names resolve in `scope`).
-  return new Function('scope', `with (scope) { return (${text}); }`)(scope) as ClientCertOptions;
+  const options = new Function('scope', `with (scope) { return (${text}); }`)(scope) as Record<string, unknown>;
+  // An adapter's own option (the Hono adapter's `connection`: where the peer's address comes from)
+  // is not the core's: the trust it sets up is the rest.
+  const { connection: _adapterOnly, ...coreOptions } = options;
+  return coreOptions as ClientCertOptions;
 }
 
 /**

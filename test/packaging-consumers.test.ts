@@ -20,7 +20,18 @@ import { expect } from 'chai';
 import { consumerFiles, entryOf, type InstallRoot } from './packaging/consumers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const PACKAGES = ['core', 'express', 'koa', 'fastify', 'agent', 'cli'] as const;
+const PACKAGES = [
+  'core',
+  'express',
+  'koa',
+  'fastify',
+  'agent',
+  'cli',
+  'fetch',
+  'hono',
+  'aws-lambda',
+  'passport',
+] as const;
 const ADAPTERS = ['core', 'express', 'koa', 'fastify'] as const;
 const bin = (name: string): string => join(root, 'node_modules', '.bin', name);
 const tscPath = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
@@ -153,7 +164,7 @@ describe('packed packages installed into fresh projects (npm, CommonJS, ESM, Typ
       );
     }
     for (const file of readdirSync(packs)) {
-      const match = /^clientcert-(\w+)-\d/.exec(file);
+      const match = /^clientcert-([\w-]+?)-\d/.exec(file);
       if (match?.[1]) tarballs[match[1]] = join(packs, file);
     }
     expect(Object.keys(tarballs).sort()).to.deep.equal([...PACKAGES].sort());

@@ -35,6 +35,10 @@ describe('built packages (what npm users load)', function () {
     fastify: 'clientCert,default',
     agent: 'loadClientCredential,createDispatcher,createHttpsAgent,createCredentialStore',
     cli: 'inspect,gen,check,buildHeaders',
+    fetch: 'createRequestAuth,authenticateRequest,problemResponse',
+    hono: 'clientCert,clientCertOf,default',
+    'aws-lambda': 'createEventAuth,authenticateEvent,problemResponse',
+    passport: 'ClientCertStrategy,Strategy,clientCertProblems,clientCertProblem,sendProblem,default',
   };
   for (const [pkg, names] of Object.entries(exportsOf)) {
     const check = names
@@ -66,7 +70,18 @@ describe('built packages (what npm users load)', function () {
   });
 });
 
-const PACKAGES = ['core', 'express', 'koa', 'fastify', 'agent', 'cli'] as const;
+const PACKAGES = [
+  'core',
+  'express',
+  'koa',
+  'fastify',
+  'agent',
+  'cli',
+  'fetch',
+  'hono',
+  'aws-lambda',
+  'passport',
+] as const;
 const REPOSITORY = 'https://github.com/clientcert/clientcert';
 
 describe('package metadata (what the registry shows and searches)', () => {

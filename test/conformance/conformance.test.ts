@@ -11,11 +11,14 @@
  * per-connection state must hold for every stream. The whole file: ~10 s on 2 cores.
  */
 
+import { readFileSync } from 'node:fs';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { expect } from 'chai';
 import type { Logger } from '../../packages/core/src/index.js';
 import { type ClientResponse, request } from '../helpers/http-client.js';
+import { honoAdapter } from '../hono/conformance-adapter.js';
 import { request2 } from '../http2/client.js';
+import { passportAdapter } from '../passport/conformance-adapter.js';
 import { type AppSpec, FRAMEWORKS, type RunningApp, type Whoami } from './harness.js';
 import {
   ALICE_SAN,
@@ -151,7 +154,10 @@ describe('conformance', () => {
     f = await createFixtures();
   });
 
-  const all = FRAMEWORKS.flatMap((frameworks) => frameworks.adapters);
+  // Hono (on @hono/node-server) and the Passport strategy (on express) beside the three: same rows, same codes.
+  const honoPackage = new URL('../../node_modules/hono/package.json', import.meta.url);
+  const honoVersion = (JSON.parse(readFileSync(honoPackage, 'utf8')) as { version: string }).version;
+  const all = [...FRAMEWORKS.flatMap((frameworks) => frameworks.adapters), honoAdapter(honoVersion), passportAdapter];
   const runs = [
     ...all.map((adapter) => ({ adapter, http2: false })),
     ...all.filter((a) => a.http2).map((adapter) => ({ adapter, http2: true })),

@@ -121,6 +121,9 @@ function presetHeaders(proxy: ProxyName | 'xfcc', cert: TestCertificate): Record
       };
     case 'aws-alb-passthrough':
       return { 'x-amzn-mtls-clientcert': albEscape(cert.cert) };
+    case 'cloudflare-rfc9440':
+      // What the documented Transform Rule sets for a verified certificate (RFC 9440 byte sequences).
+      return { 'client-cert': `:${b64(cert.der)}:` };
     case 'azure-app-service':
       return { 'x-arr-clientcert': b64(cert.der) };
   }

@@ -77,6 +77,8 @@ function presetHeaders(proxy: ProxyName): Record<string, string> {
         'cf-client-cert-sha256': alice.sha256,
         'cf-cert-verified': 'true',
       };
+    case 'cloudflare-rfc9440':
+      return { 'client-cert': `:${b64(alice.der)}:` };
     case 'azure-app-service':
       return { 'x-arr-clientcert': b64(alice.der) };
   }

@@ -13,6 +13,7 @@ export { createClientCertAuth } from './create.js';
 export type { AuthResult } from './decide/decide.js';
 export type { ProblemDetails } from './decide/problem.js';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS } from './decide/problem.js';
+export { rejectUpgrade } from './decide/upgrade.js';
 export type { ErrorCode, RejectionCode } from './errors.js';
 export { ClientCertError, isClientCertError } from './errors.js';
 export {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createClientCertAuth } from '../../../packages/core/src/create.js';
 import { ClientCertError } from '../../../packages/core/src/errors.js';
 import {
   PRESETS,
@@ -14,7 +15,13 @@ import {
   readHeaderSource,
 } from '../../../packages/core/src/sources/headers.js';
 import { parseXfcc, selectXfccElement } from '../../../packages/core/src/sources/xfcc.js';
-import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../../packages/core/src/testkit/index.js';
+import {
+  createCA,
+  createSelfSigned,
+  envoyXfcc,
+  type TestCA,
+  type TestCertificate,
+} from '../../../packages/core/src/testkit/index.js';
 import { pemToDer } from '../../../packages/core/src/x509/certificate.js';
 import { albEscape, b64, nginxEscape } from '../../helpers/encodings.js';
 
@@ -29,6 +36,7 @@ const REQUIRED: readonly ProxyName[] = [
   'caddy',
   'aws-alb',
   'cloudflare',
+  'cloudflare-rfc9440',
   'azure-app-service',
 ];
 
@@ -97,6 +105,7 @@ describe('presets', () => {
         'aws-alb': 'aws-alb x-amzn-mtls-clientcert-leaf always',
         'aws-alb-passthrough': 'aws-alb x-amzn-mtls-clientcert never',
         cloudflare: 'base64-der cf-client-cert-der-base64 header',
+        'cloudflare-rfc9440': 'rfc9440 client-cert config',
         'azure-app-service': 'base64-der x-arr-clientcert never',
       });
     });
@@ -231,6 +240,30 @@ describe('presets', () => {
         .with.property('code', 'client_certificate_untrusted');
     });
 
+    it("cloudflare-rfc9440: Cloudflare's cert_rfc9440 and cert_chain_rfc9440 fields, as its Transform Rule sets them", () => {
+      const leaf = `:${b64(client.der)}:`;
+      // Cloudflare's chain field is an RFC 8941 list joined with ", " (closest to the leaf first, no root).
+      expectClient(decode('cloudflare-rfc9440', { 'client-cert': leaf }), null);
+      expectClient(
+        decode('cloudflare-rfc9440', { 'client-cert': leaf, 'client-cert-chain': `:${b64(intermediate.der)}:` }),
+        null,
+        [intermediate.der],
+      );
+      expectClient(
+        decode('cloudflare-rfc9440', {
+          'client-cert': leaf,
+          'client-cert-chain': `:${b64(intermediate.der)}:, :${b64(root.der)}:`,
+        }),
+        null,
+        [intermediate.der, root.der],
+      );
+      // A field over Cloudflare's size limit is set as an empty string: no chain, and no certificate.
+      expectClient(decode('cloudflare-rfc9440', { 'client-cert': leaf, 'client-cert-chain': '' }), null);
+      expect(decode('cloudflare-rfc9440', { 'client-cert': '', 'client-cert-chain': '' })).to.equal(undefined);
+      // Cloudflare's own Access headers are another preset's: this one never reads them.
+      expect(decode('cloudflare-rfc9440', { 'cf-client-cert-der-base64': b64(client.der) })).to.equal(undefined);
+    });
+
     it('aws-alb (verify mode): the -Leaf header, verified by the ALB; aws-alb-passthrough: the whole chain, unverified', () => {
       const described = {
         'x-amzn-mtls-clientcert-serial-number': client.x509.serialNumber,
@@ -250,6 +283,54 @@ describe('presets', () => {
     it('XFCC presets have no header-source options (they configure the XFCC reader)', () => {
       for (const preset of Object.values(PRESETS) as ProxyPreset[]) {
         if (preset.source === 'xfcc') expect(presetHeaderSource(preset), preset.proxy).to.equal(undefined);
+      }
+    });
+  });
+
+  describe("cloudflare-rfc9440 decides as its verification ('config') says", () => {
+    const CLOUDFLARE = '173.245.48.1';
+    const headers = (cert: TestCertificate) => ({ 'client-cert': `:${b64(cert.der)}:` });
+    async function outcome(
+      options: Parameters<typeof createClientCertAuth>[0],
+      from: string,
+      sent: Record<string, string>,
+    ): Promise<string> {
+      const auth = createClientCertAuth({
+        proxy: 'cloudflare-rfc9440',
+        trustProxy: '173.245.48.0/20',
+        logger: false,
+        ...options,
+      });
+      const result = await auth.authenticate({ remoteAddress: from, headers: sent });
+      if (!result.ok) return `${result.problem.status} ${result.problem.code}`;
+      const cert = result.certificate;
+      return cert ? `admitted ${cert.subject.rfc4514} ${cert.verifiedBy}` : 'anonymous';
+    }
+
+    it('with ca: a client of the CA is admitted from Cloudflare; a self-made certificate is refused', async () => {
+      const forged = await createSelfSigned({ subject: 'CN=client' });
+      const withCa = { ca: root.cert, intermediates: intermediate.cert };
+      expect({
+        client: await outcome(withCa, CLOUDFLARE, headers(client)),
+        forged: await outcome(withCa, CLOUDFLARE, headers(forged)),
+        none: await outcome(withCa, CLOUDFLARE, {}),
+      }).to.deep.equal({
+        client: 'admitted CN=client chain',
+        forged: '403 client_certificate_untrusted',
+        none: '403 client_certificate_required',
+      });
+    });
+
+    it("the proxy's verification counts only when declared (proxyVerified: true), never by default", async () => {
+      expect(PRESETS['cloudflare-rfc9440'].proxyVerifies).to.equal(false);
+      expect(await outcome({ proxyVerified: true }, CLOUDFLARE, headers(client))).to.equal('admitted CN=client proxy');
+      // Without ca, pins or that declaration nobody vouches for the certificate (start-up warns forwarded_untrusted).
+      expect(await outcome({}, CLOUDFLARE, headers(client))).to.equal('403 client_certificate_untrusted');
+    });
+
+    it('attack: a Client-Cert header from a peer outside trustProxy is ignored, whatever it carries', async () => {
+      for (const options of [{ ca: root.cert, intermediates: intermediate.cert }, { proxyVerified: true }]) {
+        expect(await outcome(options, '198.51.100.7', headers(client))).to.equal('403 client_certificate_required');
       }
     });
   });

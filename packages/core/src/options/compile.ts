@@ -81,7 +81,7 @@ export interface ClientCertOptions {
    * The proxy in front of the app, by name: sets the header source, header names, XFCC element and
    * whether the proxy's own verification counts (`azure-container-apps`, `envoy`, `istio`, `nginx`,
    * `ingress-nginx`, `traefik`, `haproxy`, `caddy`, `aws-alb`, `aws-alb-passthrough`, `cloudflare`,
-   * `azure-app-service`). Explicit options win over the preset.
+   * `cloudflare-rfc9440`, `azure-app-service`). Explicit options win over the preset.
    */
   proxy?: ProxyName;
   /** Settings of the RFC 9440 source (`Client-Cert`, `Client-Cert-Chain`). */

@@ -31,6 +31,7 @@ export type ProxyName =
   | 'aws-alb'
   | 'aws-alb-passthrough'
   | 'cloudflare'
+  | 'cloudflare-rfc9440'
   | 'azure-app-service';
 
 /**
@@ -251,6 +252,22 @@ const TABLE: Record<ProxyName, PresetInput> = {
       "Not documented for Cf-Client-Cert-Der-Base64; accept only Cloudflare's addresses (or authenticated origin pulls). The certificate may be forwarded only on the first request of a connection. cf-cert-revoked is not consulted.",
     setup:
       'Access mTLS with client_certificate_forwarding: true, plus the managed transform "Add TLS client auth headers" for cf-cert-verified.',
+  },
+  'cloudflare-rfc9440': {
+    source: 'rfc9440',
+    header: 'client-cert',
+    chainHeader: 'client-cert-chain',
+    // The headers exist only if the zone's Transform Rules set them, from the fields
+    // cf.tls_client_auth.cert_rfc9440 and cert_chain_rfc9440, which Cloudflare fills whether or not
+    // the certificate verified: only the rule's own expression makes their presence mean "verified",
+    // and the app cannot see that expression. So the verification is the configuration's (`config`).
+    verification: 'config',
+    connectsFrom: "Cloudflare's published IP ranges (set trustProxy to them; they change, see Cloudflare's list)",
+    remote: true,
+    strips:
+      'Cloudflare passes a client-sent Client-Cert and Client-Cert-Chain through unless a Transform Rule removes them: the first rule must remove both on every request (expression true), before any rule sets them.',
+    setup:
+      'Request header Transform Rules, in this order: (1) expression true: Remove Client-Cert, Remove Client-Cert-Chain; (2) expression cf.tls_client_auth.cert_verified and not cf.tls_client_auth.cert_revoked: Set Client-Cert to cf.tls_client_auth.cert_rfc9440, Set Client-Cert-Chain to cf.tls_client_auth.cert_chain_rfc9440; mTLS enabled on the host with your CA uploaded.',
   },
   'azure-app-service': {
     source: 'base64-der',
