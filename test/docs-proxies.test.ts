@@ -165,6 +165,7 @@ function evaluateOptions(text: string, ca: TestCA): ClientCertOptions {
     cloudflareRanges: ['173.245.48.0/20', '2400:cb00::/32'],
     handler: () => undefined,
     options: {}, // `{ ...options }`: whatever the reader passes, here the defaults
+    users: { get: () => ({ id: 'a user' }) }, // a `principal` snippet's user table: everyone has a user
   };
   const scope = new Proxy(bound, {
     has: (_target, name) => typeof name === 'string' && !(name in globalThis && !(name in bound)),

@@ -10,7 +10,7 @@ export type {
 export { compileRules, evaluateRules } from './authorize/rules.js';
 export type { ClientCertAuth } from './create.js';
 export { createClientCertAuth } from './create.js';
-export type { AuthResult } from './decide/decide.js';
+export type { AuthResult, ClientCertUser } from './decide/decide.js';
 export type { ProblemDetails } from './decide/problem.js';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS } from './decide/problem.js';
 export { rejectUpgrade } from './decide/upgrade.js';
@@ -40,6 +40,13 @@ export type { DecisionEvent, DecisionHook } from './options/observe.js';
 export { DECISION_CHANNEL } from './options/observe.js';
 export type { ProxyName, ProxyPreset, ProxyVerification } from './options/presets.js';
 export { PRESETS, PROXY_NAMES, resolvePreset } from './options/presets.js';
+export {
+  compilePrincipal,
+  type PrincipalMap,
+  type PrincipalOption,
+  type PrincipalSettings,
+  type PrincipalStep,
+} from './options/principal.js';
 export type { WarningCode, WarningsOption } from './options/warnings.js';
 export { WARNING_CODES, WARNINGS_DOCS } from './options/warnings.js';
 export type {

@@ -1,9 +1,13 @@
 import {
   type AuthResult,
+  type ClientCertAuth,
   type ClientCertificate,
   type ClientCertOptions,
+  type ClientCertUser,
   createClientCertAuth,
   PROBLEM_HEADERS,
+  type PrincipalOption,
+  type PrincipalStep,
 } from '@clientcert/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
@@ -11,6 +15,7 @@ export type {
   ClientCertIdentities,
   ClientCertificate,
   ClientCertOptions,
+  ClientCertUser,
   ProblemDetails,
   RejectionCode,
 } from '@clientcert/core';
@@ -19,9 +24,13 @@ export { ClientCertError, isClientCertError } from '@clientcert/core';
 declare global {
   // Importing this package makes `req.clientCert` typed on every express Request.
   namespace Express {
+    // The user `principal` maps: declared as passport's types declare it, so that both merge.
+    interface User extends ClientCertUser {}
     interface Request {
       /** The authenticated client certificate, or null when none was required and none came. */
       clientCert?: ClientCertificate | null;
+      /** The user `principal` mapped the certificate to (under the default `principalProperty`). */
+      user?: User | undefined;
     }
   }
 }
@@ -33,12 +42,35 @@ declare global {
  * prototypes, which drops the HTTP/2 request's accessors before any middleware runs); behind a
  * bridge that keeps them, the core keys the connection by the HTTP/2 session as it does for koa.
  */
-export function clientCert(options?: ClientCertOptions): RequestHandler {
+export function clientCert(options?: ExpressClientCertOptions): RequestHandler {
   const auth = createClientCertAuth(options);
+  if (auth.options.principal !== null) return withPrincipal(auth, auth.options.principal);
   return function clientCertMiddleware(req: Request, res: Response, next: NextFunction): void {
     const result = auth.authenticate(req);
     if (result instanceof Promise) result.then((settled) => settle(settled, req, res, next), next);
     else settle(result, req, res, next); // no closure per request on the synchronous (cached) path
+  };
+}
+
+/** The options, with `principal` called with express's `Request`. */
+export interface ExpressClientCertOptions extends Omit<ClientCertOptions, 'principal'> {
+  /** The app's user for an admitted certificate, put on `req.user` (see `principalProperty`); null → 403. */
+  principal?: PrincipalOption<Request>;
+}
+
+/** The middleware when a `principal` is configured: the user is mapped, then placed on the request. */
+function withPrincipal(auth: ClientCertAuth, principal: PrincipalStep): RequestHandler {
+  return function clientCertMiddleware(req: Request, res: Response, next: NextFunction): void {
+    // The core maps the user, given express's request. A throw from the mapping is the app's
+    // error: express answers a synchronous one with 500, and a rejection goes to next(err).
+    const mapped = auth.authenticate(req, req);
+    const place = (settled: AuthResult): void => {
+      if (settled.ok && settled.principal !== undefined)
+        (req as unknown as Record<string, unknown>)[principal.property] = settled.principal;
+      settle(settled, req, res, next);
+    };
+    if (mapped instanceof Promise) mapped.then(place, next);
+    else place(mapped);
   };
 }
 

@@ -7,6 +7,8 @@ import {
   createClientCertAuth,
   type Logger,
   PROBLEM_HEADERS,
+  type PrincipalOption,
+  type PrincipalStep,
 } from '@clientcert/core';
 import type {
   FastifyBaseLogger,
@@ -22,6 +24,7 @@ export type {
   ClientCertIdentities,
   ClientCertificate,
   ClientCertOptions,
+  ClientCertUser,
   ProblemDetails,
   RejectionCode,
 } from '@clientcert/core';
@@ -35,7 +38,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /** Per route: options merged over the plugin's, or `false` to skip client certificates on this route. */
-    clientCert?: ClientCertOptions | false;
+    clientCert?: FastifyClientCertOptions | false;
   }
 }
 
@@ -49,7 +52,7 @@ const registeredScopes = new WeakSet<FastifyInstance>();
  * is the inner one's), never lifts them. A route's `config.clientCert` applies to every registration
  * that reaches it (`false` opts the route out of all of them).
  */
-const plugin: FastifyPluginCallback<ClientCertOptions> = (fastify, options, done) => {
+const plugin: FastifyPluginCallback<FastifyClientCertOptions> = (fastify, options, done) => {
   // A callback plugin must report errors through done(): avvio does not catch a synchronous throw
   // (it would escape as an uncaught exception and ready() would time out).
   try {
@@ -61,7 +64,7 @@ const plugin: FastifyPluginCallback<ClientCertOptions> = (fastify, options, done
   done();
 };
 
-function register(fastify: FastifyInstance, options: ClientCertOptions): void {
+function register(fastify: FastifyInstance, options: FastifyClientCertOptions): void {
   const { prefix: _prefix, ...pluginOptions } = options as ClientCertOptions & { prefix?: string };
   // fastify-plugin shares the registering scope with the plugin, so a second registration in the
   // same scope would stack a second app-wide configuration on the first one's routes: ambiguous.
@@ -96,6 +99,7 @@ function register(fastify: FastifyInstance, options: ClientCertOptions): void {
     const setting = request.routeOptions.config?.clientCert;
     if (setting === false) return next();
     const auth = setting ? compileRoute(setting) : appWide;
+    if (auth.options.principal !== null) return withPrincipal(auth, auth.options.principal, request, reply, next);
     const result = auth.authenticate(request.raw);
     if (result instanceof Promise) result.then((settled) => settle(settled, request, reply, next), next);
     else settle(result, request, reply, next); // no closure per request on the synchronous (cached) path
@@ -115,6 +119,40 @@ function fastifyLogger(fastify: FastifyInstance): Logger | undefined {
     warn: (message) => log.warn!(message),
     debug: (message) => log.debug!(message),
   };
+}
+
+/**
+ * The options, with `principal` called with fastify's request. The user goes on `request.user`
+ * (see `principalProperty`), not declared on FastifyRequest here: @fastify/jwt and
+ * @fastify/passport declare `user` their own way, and two declarations would not compile.
+ */
+export interface FastifyClientCertOptions extends Omit<ClientCertOptions, 'principal'> {
+  /** The app's user for an admitted certificate; null → 403. */
+  principal?: PrincipalOption<FastifyRequest>;
+}
+
+/** With a `principal`: the user mapped, then placed; a throw from the mapping goes to fastify's error handler (500). */
+function withPrincipal(
+  auth: ClientCertAuth,
+  principal: PrincipalStep,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  next: HookHandlerDoneFunction,
+): void {
+  const place = (settled: AuthResult): void => {
+    if (settled.ok && settled.principal !== undefined)
+      (request as unknown as Record<string, unknown>)[principal.property] = settled.principal;
+    settle(settled, request, reply, next);
+  };
+  let mapped: AuthResult | Promise<AuthResult>;
+  try {
+    mapped = auth.authenticate(request.raw, request); // the core maps the user, given fastify's request
+  } catch (error) {
+    next(error as Error);
+    return;
+  }
+  if (mapped instanceof Promise) mapped.then(place, next);
+  else place(mapped);
 }
 
 function settle(result: AuthResult, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {

@@ -65,7 +65,8 @@ export interface RequestAuth {
 export function createRequestAuth(options?: ClientCertOptions): RequestAuth {
   const core: CoreAuth = createClientCertAuth(options);
   return {
-    authenticate: (request, connection) => core.authenticate(toRequestLike(request, connection)),
+    // `principal` is given the Web Request itself.
+    authenticate: (request, connection) => core.authenticate(toRequestLike(request, connection), request),
     describe: () => core.describe(),
   };
 }

@@ -1,4 +1,12 @@
-import { ClientCertError, type ClientCertificate, type ClientCertOptions, type RequestLike } from '@clientcert/core';
+import {
+  type ClientCertificate,
+  type ClientCertOptions,
+  type ClientCertUser,
+  compilePrincipal,
+  type PrincipalOption,
+  type RequestLike,
+  validateOption,
+} from '@clientcert/core';
 import { type AuthResult, createRequestAuth, problemResponse, type RequestConnection } from '@clientcert/fetch';
 import type { Context, MiddlewareHandler } from 'hono';
 
@@ -6,6 +14,7 @@ export type {
   ClientCertIdentities,
   ClientCertificate,
   ClientCertOptions,
+  ClientCertUser,
   ProblemDetails,
   RejectionCode,
 } from '@clientcert/core';
@@ -24,10 +33,14 @@ declare module 'hono' {
   interface ContextVariableMap {
     /** Undefined where the middleware did not run: see `clientCertOf`. */
     clientCert: ClientCertificate | null | undefined;
+    /** The user `principal` mapped the certificate to (under the default `principalProperty`). */
+    user: ClientCertUser | undefined;
   }
 }
 
-export interface HonoClientCertOptions extends ClientCertOptions {
+export interface HonoClientCertOptions extends Omit<ClientCertOptions, 'principal'> {
+  /** The app's user for an admitted certificate, set as `c.get('user')` (see `principalProperty`); null → 403. */
+  principal?: PrincipalOption<Context>;
   /**
    * What the server knows about the request's connection, where the runtime exposes it outside
    * the request: e.g. on Bun or Deno `(c) => ({ remoteAddress: getConnInfo(c).remote.address })`
@@ -43,18 +56,25 @@ export interface HonoClientCertOptions extends ClientCertOptions {
  * answers with an RFC 9457 problem response. Use it app-wide or per route.
  */
 export function clientCert(options?: HonoClientCertOptions): MiddlewareHandler<{ Variables: ClientCertVariables }> {
-  const { connection = nodeConnection, ...coreOptions } = options ?? {};
-  if (typeof connection !== 'function') {
-    throw new ClientCertError(
-      'invalid_option',
-      'clientcert: option "connection" must be a function of the Hono context, e.g. (c) => ({ remoteAddress: getConnInfo(c).remote.address }), or left out under @hono/node-server',
-    );
-  }
+  const { connection: given, principal: map, principalProperty, ...coreOptions } = options ?? {};
+  const connection =
+    given === undefined
+      ? nodeConnection
+      : validateOption.functionOption<(c: Context) => RequestConnection | undefined>(
+          given,
+          'connection',
+          'of the Hono context, e.g. (c) => ({ remoteAddress: getConnInfo(c).remote.address }), or left out under @hono/node-server',
+        );
   const auth = createRequestAuth(coreOptions);
+  // Run here rather than in the core under @clientcert/fetch: the mapping is given Hono's context.
+  const principal = compilePrincipal({ ...coreOptions, principal: map, principalProperty });
   return async function clientCertMiddleware(c, next) {
-    const settled: AuthResult = await auth.authenticate(c.req.raw, connection(c));
+    let settled: AuthResult = await auth.authenticate(c.req.raw, connection(c));
+    // A throw from the mapping propagates: Hono's onError answers it (500), not a 403.
+    if (principal !== null) settled = await principal.resolve(settled, c);
     if (!settled.ok) return problemResponse(settled);
     c.set('clientCert', settled.certificate);
+    if (principal !== null && settled.principal !== undefined) c.set(principal.property as 'user', settled.principal);
     await next();
   };
 }

@@ -92,6 +92,13 @@ export class ClientCertStrategy extends Base {
       'verify',
       `${signature} returning or calling done with the user`,
     );
+    // The user is verify's to give: a principal beside it would be a second, silent mapping.
+    if ('principal' in options || 'principalProperty' in options) {
+      throw validateOption.invalidOption(
+        'principal' in options ? 'principal' : 'principalProperty',
+        'is not taken by the Passport strategy: map the certificate to the user in verify',
+      );
+    }
     this.auth = createClientCertAuth(options);
   }
 

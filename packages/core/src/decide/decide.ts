@@ -14,8 +14,23 @@ import { type ProblemDetails, toProblem } from './problem.js';
 /** A rejection: a `ClientCertError` whose code is a problem code. */
 export type Rejection = ClientCertError & { code: RejectionCode };
 
+/**
+ * The app's user, for TypeScript: empty here, augment it by declaration merging and `principal`'s
+ * result and the adapters' `req.user` (or its equivalent) are typed as it:
+ *
+ *     declare module '@clientcert/core' {
+ *       interface ClientCertUser { id: string; roles: string[] }
+ *     }
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: apps describe their user by declaration merging
+export interface ClientCertUser {}
+
+/**
+ * The answer to a request. `principal`: the app's user for the certificate, when the options map
+ * one (`principal`); absent otherwise.
+ */
 export type AuthResult =
-  | { readonly ok: true; readonly certificate: ClientCertificate | null }
+  | { readonly ok: true; readonly certificate: ClientCertificate | null; readonly principal?: ClientCertUser }
   | { readonly ok: false; readonly error: Rejection; readonly problem: ProblemDetails };
 
 /** A decision about one presented certificate, cached per connection or per header value. */

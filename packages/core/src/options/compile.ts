@@ -43,6 +43,7 @@ import { proxyVerdictText } from './describe.js';
 import { compileMode, type Mode } from './mode.js';
 import { compileObservation, type DecisionHook } from './observe.js';
 import { type ProxyName, type ProxyPreset, presetHeaderSource, resolvePreset } from './presets.js';
+import { compilePrincipal, type PrincipalOption, type PrincipalStep } from './principal.js';
 import type { WarnFn, WarningsOption } from './warnings.js';
 
 export type { Mode };
@@ -167,8 +168,14 @@ export interface ClientCertOptions {
    * `NODE_DEBUG` or `DEBUG` names `clientcert`; `false` keeps it off whatever the environment says.
    */
   debug?: boolean;
+  /** OpenTelemetry, when `@opentelemetry/api` is installed: `tls.client.*` span attributes and the `clientcert.decisions` counter (default true; `false`: off). */
+  telemetry?: boolean;
   /** Decisions kept between requests (default `{ maxEntries: 25000, maxBytes: 128 MiB }`), each counted as 2 KB plus the value it is found by. */
   cache?: CacheOptions;
+  /** The app's user for an admitted certificate, `(certificate, context) => user | null` (sync or async; null → 403), or `{ map, cache: true }`. */
+  principal?: PrincipalOption;
+  /** Where the adapters put that user (default `user`: `req.user`, `ctx.state.user`, `request.user`, `c.get('user')`). */
+  principalProperty?: string;
 }
 
 export interface CompiledOptions {
@@ -218,7 +225,9 @@ export interface CompiledOptions {
   onDecision: DecisionHook | null;
   /** Null unless decisions are explained line by line. */
   debug: ((line: string) => void) | null;
+  telemetry: boolean;
   cache: CompiledCache;
+  principal: PrincipalStep | null;
 }
 
 const XFCC_OPTIONS: ReadonlySet<string> = new Set(['header', 'element', 'by', 'limits']);
@@ -259,7 +268,10 @@ const KNOWN_OPTIONS = new Set([
   'warnings',
   'onDecision',
   'debug',
+  'telemetry',
   'cache',
+  'principal',
+  'principalProperty',
 ]);
 
 /** Validate and normalise once, at construction: misuse fails at start-up naming the option. */
@@ -311,6 +323,7 @@ export function compileOptions(input: ClientCertOptions = {}): CompiledOptions {
     problemTypeBase: options.problemTypeBase ?? 'urn:clientcert:problem:',
     ...observation,
     cache: compileCache(options.cache),
+    principal: compilePrincipal(options),
   };
 }
 

@@ -71,10 +71,10 @@ function debugEnvNames(value: string | undefined): boolean {
   return names.some((name) => name === 'clientcert' || name === 'clientcert:*' || name === '*');
 }
 
-/** `logger`, `warnings`, `onDecision` and `debug`: where start-up lines, warnings and decisions go. */
+/** `logger`, `warnings`, `onDecision`, `debug` and `telemetry`: where start-up lines, warnings and decisions go. */
 export function compileObservation(
   options: ClientCertOptions,
-): Pick<CompiledOptions, 'logger' | 'warn' | 'onDecision' | 'debug'> {
+): Pick<CompiledOptions, 'logger' | 'warn' | 'onDecision' | 'debug' | 'telemetry'> {
   const logger = options.logger === false ? null : (options.logger ?? console);
   if (
     logger !== null &&
@@ -93,5 +93,7 @@ export function compileObservation(
     warn: createWarn(logger, offWarnings),
     onDecision,
     debug: compileDebug(debug, logger, process.env),
+    // On by default: it costs nothing until the app installs the API and registers a provider.
+    telemetry: booleanOption(options.telemetry ?? true, 'telemetry'),
   };
 }

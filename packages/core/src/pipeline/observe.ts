@@ -1,7 +1,8 @@
 /**
  * Observability: one event per decision, to an `onDecision` hook, to the `clientcert:decision`
- * diagnostics channel, and — with `debug` — as one explained line. Nothing here runs, and nothing
- * is allocated, on a request that nobody observes.
+ * diagnostics channel, and — with `debug` — as one explained line; and to OpenTelemetry when it
+ * records (pipeline/telemetry.ts). Nothing here runs, and nothing is allocated, on a request that
+ * nobody observes.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { AuthResult } from '../decide/decide.js';
@@ -9,6 +10,7 @@ import type { SourceName } from '../model.js';
 import { DECISION_CHANNEL, type DecisionEvent } from '../options/observe.js';
 import { escapeForLog } from '../options/warnings.js';
 import type { Pipeline } from './cache.js';
+import { recordDecision, type Telemetry } from './telemetry.js';
 
 /** Every decision is published here (when it has subscribers). */
 export const decisionChannel = diagnosticsChannel.channel(DECISION_CHANNEL);
@@ -21,10 +23,12 @@ export interface Trace {
   fingerprint: string | null;
   /** Debug only: what each step did. */
   steps: string[] | null;
+  /** Where OpenTelemetry records the decision (pipeline/telemetry.ts), or null. */
+  telemetry: Telemetry;
 }
 
-export function newTrace(debug: boolean): Trace {
-  return { source: null, hop: null, cached: false, fingerprint: null, steps: debug ? [] : null };
+export function newTrace(debug: boolean, telemetry: Telemetry = null): Trace {
+  return { source: null, hop: null, cached: false, fingerprint: null, steps: debug ? [] : null, telemetry };
 }
 
 /**
@@ -37,6 +41,9 @@ export function decidedNow(trace: Trace | null): void {
 
 /** Publishes, explains and hands to the hook the decision of one observed request, and returns it. */
 export function report(pipeline: Pipeline, result: AuthResult, trace: Trace): AuthResult {
+  if (trace.telemetry !== null) recordDecision(trace.telemetry, result, trace.source, trace.fingerprint);
+  // OpenTelemetry alone: no event to build.
+  if (!pipeline.alwaysObserved && !decisionChannel.hasSubscribers) return result;
   const { mode, onDecision: hook, debug: explain } = pipeline.options;
   const event = decisionEvent(mode as 'require' | 'accept', result, trace);
   if (decisionChannel.hasSubscribers) decisionChannel.publish(event);

@@ -15,6 +15,7 @@ import { type Pipeline, peerIsTrusted } from './cache.js';
 import { ruled } from './evaluate.js';
 import { fromHeaderSource, fromXfcc } from './forwarded.js';
 import { decisionChannel, newTrace, report, type Trace } from './observe.js';
+import { type Telemetry, telemetryFor } from './telemetry.js';
 import { fromTls } from './tls.js';
 
 export function authenticate(pipeline: Pipeline, request: RequestLike): AuthResult | Promise<AuthResult> {
@@ -24,18 +25,21 @@ export function authenticate(pipeline: Pipeline, request: RequestLike): AuthResu
   // HTTP/1.1 (no stream) is told apart here: calling connectionOf cost the cached TLS path ~15 ns of ~75.
   const stream = request.stream;
   const socket = stream === undefined || stream === null ? (request.socket ?? undefined) : connectionOf(request);
-  if (!pipeline.alwaysObserved && !decisionChannel.hasSubscribers)
+  // OpenTelemetry is asked here, while the request's span is the active one.
+  const telemetry = pipeline.options.telemetry ? telemetryFor() : null;
+  if (telemetry === null && !pipeline.alwaysObserved && !decisionChannel.hasSubscribers)
     return fromSources(pipeline, request, socket, 0, null);
-  return observed(pipeline, request, socket);
+  return observed(pipeline, request, socket, telemetry);
 }
 
-/** The same decision, traced and reported: only while a hook, a debug sink or a channel subscriber listens. */
+/** The same decision, traced and reported: only while a hook, a debug sink, a channel subscriber or OpenTelemetry listens. */
 function observed(
   pipeline: Pipeline,
   request: RequestLike,
   socket: Socket | undefined,
+  telemetry: Telemetry,
 ): AuthResult | Promise<AuthResult> {
-  const trace = newTrace(pipeline.options.debug !== null);
+  const trace = newTrace(pipeline.options.debug !== null, telemetry);
   const result = fromSources(pipeline, request, socket, 0, trace);
   return result instanceof Promise
     ? result.then((settled) => report(pipeline, settled, trace))

@@ -1,0 +1,181 @@
+/**
+ * `principal` and `principalProperty` in the core: misuse refused at start-up naming the option,
+ * and the step itself (what it maps, what it refuses, what it passes through) over real TLS,
+ * where the decision is cached per connection and a cached user lives with it.
+ */
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import express from 'express';
+import { createClientCertAuth, type PrincipalOption } from '../../packages/core/src/index.js';
+import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
+import { clientCert } from '../../packages/express/src/index.js';
+import { createRequestAuth } from '../../packages/fetch/src/index.js';
+import { ClientCertStrategy } from '../../packages/passport/src/index.js';
+import { optionError } from '../helpers/errors.js';
+import { request } from '../helpers/http-client.js';
+
+describe('principal options', () => {
+  const create = (options: object) => () => createClientCertAuth({ logger: false, ...options });
+  const map = () => ({ id: 1 });
+
+  it('absent: no step, nothing on the compiled options', () => {
+    expect(createClientCertAuth({ logger: false }).options.principal).to.equal(null);
+  });
+
+  it('a function, or { map, cache }: the step, placing on `user` unless told otherwise', () => {
+    const plain = createClientCertAuth({ logger: false, principal: map }).options.principal!;
+    expect([plain.property, plain.cached]).to.deep.equal(['user', false]);
+    const cached = createClientCertAuth({
+      logger: false,
+      principal: { map, cache: true },
+      principalProperty: 'account',
+    }).options.principal!;
+    expect([cached.property, cached.cached]).to.deep.equal(['account', true]);
+  });
+
+  it('refuses what is not a mapping, naming the option and the fix', () => {
+    expect(optionError(create({ principal: 'admin' }))).to.include('principal');
+    expect(optionError(create({ principal: null }))).to.include('principal');
+    expect(optionError(create({ principal: { map: 'admin' } }))).to.include('principal.map');
+    expect(optionError(create({ principal: { map, cache: 'yes' } }))).to.include('principal.cache');
+    expect(optionError(create({ principal: { map, ttl: 60 } }))).to.include('ttl');
+  });
+
+  it('refuses principalProperty without principal, empty, or the certificate’s own place', () => {
+    expect(optionError(create({ principalProperty: 'user' }))).to.include('needs `principal`');
+    expect(optionError(create({ principal: map, principalProperty: '' }))).to.include('principalProperty');
+    expect(optionError(create({ principal: map, principalProperty: 'clientCert' }))).to.include('clientCert');
+    expect(optionError(create({ principal: map, principalProperty: '__proto__' }))).to.include('principalProperty');
+  });
+
+  it('passes an anonymous result through untouched, without calling the mapping', () => {
+    let calls = 0;
+    const step = createClientCertAuth({ logger: false, mode: 'accept', principal: () => ({ call: ++calls }) }).options
+      .principal!;
+    const anonymous = { ok: true, certificate: null } as const;
+    expect(step.resolve(anonymous, {})).to.equal(anonymous);
+    expect(calls).to.equal(0);
+  });
+
+  it('answers a refusal with the configured status and problem type', async () => {
+    const step = createClientCertAuth({
+      logger: false,
+      rejectStatus: 401,
+      problemTypeBase: 'https://errors.example/',
+      principal: () => null,
+    }).options.principal!;
+    const certificate = {} as never;
+    const refused = await step.resolve({ ok: true, certificate }, {});
+    expect(refused.ok).to.equal(false);
+    if (refused.ok) return;
+    expect([refused.problem.status, refused.problem.type, refused.problem.code]).to.deep.equal([
+      401,
+      'https://errors.example/client_certificate_rejected',
+      'client_certificate_rejected',
+    ]);
+  });
+});
+
+describe('principal over TLS (express)', () => {
+  let serverRoot: TestCA;
+  let root: TestCA;
+  let serverCert: TestCertificate;
+  let alice: TestCertificate;
+  let mallory: TestCertificate;
+  const servers: https.Server[] = [];
+
+  before(async () => {
+    [serverRoot, root] = await Promise.all([
+      createCA({ subject: 'CN=Server Root' }),
+      createCA({ subject: 'CN=Clients' }),
+    ]);
+    serverCert = await serverRoot.issue({ subject: 'CN=localhost', eku: ['serverAuth'], san: { ip: ['127.0.0.1'] } });
+    alice = await root.issue({ subject: 'CN=alice' });
+    mallory = await (await createCA({ subject: 'CN=Clients' })).issue({ subject: 'CN=alice' });
+  });
+  after(() => {
+    for (const server of servers) server.close();
+  });
+
+  async function serveTls(principal: Parameters<typeof clientCert>[0]): Promise<string> {
+    const app = express();
+    app.use(clientCert({ logger: false, ca: root.cert, ...principal }));
+    app.get('/', (req, res) => {
+      res.json({ user: req.user ?? null });
+    });
+    const tls = { key: serverCert.key, cert: serverCert.cert, requestCert: true, rejectUnauthorized: false };
+    const server = https.createServer(tls, app);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  const get = (url: string, client: TestCertificate) =>
+    request({ url, ca: serverRoot.cert, cert: client.cert, key: client.key });
+
+  it('maps the TLS peer’s certificate to the user; a foreign one is refused before any mapping', async () => {
+    let calls = 0;
+    const url = await serveTls({ principal: (certificate) => ({ cn: certificate.subject.get('CN'), call: ++calls }) });
+    const admitted = await get(url, alice);
+    expect([admitted.status, JSON.parse(admitted.text)]).to.deep.equal([200, { user: { cn: 'alice', call: 1 } }]);
+    const foreign = await get(url, mallory);
+    expect([foreign.status, JSON.parse(foreign.text).code]).to.deep.equal([403, 'client_certificate_untrusted']);
+    expect(calls).to.equal(1);
+  });
+
+  it('cache: true maps a certificate once while its decision is cached; without it, once per request', async () => {
+    const counts = { plain: 0, cached: 0 };
+    const plain = await serveTls({ principal: () => ({ n: ++counts.plain }) });
+    const cached = await serveTls({ principal: { map: () => ({ n: ++counts.cached }), cache: true } });
+    for (let i = 0; i < 3; i++) {
+      expect((await get(plain, alice)).status).to.equal(200);
+      expect(JSON.parse((await get(cached, alice)).text)).to.deep.equal({ user: { n: 1 } });
+    }
+    expect(counts).to.deep.equal({ plain: 3, cached: 1 });
+  });
+});
+
+describe('principal on every caller of the core (fetch, no adapter placing it)', () => {
+  let root: TestCA;
+  let alice: TestCertificate;
+  before(async () => {
+    root = await createCA({ subject: 'CN=Clients' });
+    alice = await root.issue({ subject: 'CN=alice' });
+  });
+
+  const decide = (principal: PrincipalOption) => {
+    const auth = createRequestAuth({ logger: false, ca: root.cert, trustProxy: '127.0.0.1', principal });
+    const request = new Request('http://app.test/', { headers: { 'x-forwarded-client-cert': envoyXfcc(alice) } });
+    return auth.authenticate(request, { remoteAddress: '127.0.0.1' });
+  };
+
+  it('runs the mapping inside authenticate: a user on the result, or the refusal (never a silent pass)', async () => {
+    const user = await decide(async (certificate) => ({ cn: certificate.subject.get('CN') }));
+    expect(user).to.deep.include({ ok: true, principal: { cn: 'alice' } });
+    const refused = await decide(() => null);
+    expect(refused.ok).to.equal(false);
+    if (!refused.ok)
+      expect([refused.problem.status, refused.problem.code]).to.deep.equal([403, 'client_certificate_rejected']);
+  });
+
+  it('fetch gives the mapping the Web Request itself as its context', async () => {
+    let seen: unknown;
+    await decide((_certificate, context) => {
+      seen = context;
+      return { ok: true };
+    });
+    expect(seen).to.be.instanceOf(Request);
+    expect((seen as Request).url).to.equal('http://app.test/');
+  });
+
+  it('the Passport strategy refuses principal and principalProperty: verify is its mapping', () => {
+    const verify = () => ({ id: 1 });
+    expect(() => new ClientCertStrategy({ principal: () => ({}) }, verify))
+      .to.throw(/option "principal" is not taken by the Passport strategy: map the certificate to the user in verify/)
+      .with.property('code', 'invalid_option');
+    expect(() => new ClientCertStrategy({ principalProperty: 'account' }, verify))
+      .to.throw(/option "principalProperty"/)
+      .with.property('code', 'invalid_option');
+  });
+});
