@@ -47,8 +47,20 @@ function firstCells(markdown: string): string {
     .join('\n');
 }
 
-const MIDDLEWARE_READMES = ['core', 'express', 'koa', 'fastify', 'fetch', 'hono', 'passport'];
-const PACKAGES = ['core', 'express', 'koa', 'fastify', 'agent', 'cli', 'fetch', 'hono', 'aws-lambda', 'passport'];
+const MIDDLEWARE_READMES = ['core', 'express', 'koa', 'fastify', 'fetch', 'hono', 'passport', 'nestjs'];
+const PACKAGES = [
+  'core',
+  'express',
+  'koa',
+  'fastify',
+  'agent',
+  'cli',
+  'fetch',
+  'hono',
+  'aws-lambda',
+  'passport',
+  'nestjs',
+];
 
 describe('docs: the READMEs document what the code accepts', () => {
   const middlewareOptions = knownKeys('packages/core/src/options/compile.ts', 'KNOWN_OPTIONS');

@@ -31,6 +31,7 @@ const PACKAGES = [
   'hono',
   'aws-lambda',
   'passport',
+  'nestjs',
 ] as const;
 const ADAPTERS = ['core', 'express', 'koa', 'fastify'] as const;
 const bin = (name: string): string => join(root, 'node_modules', '.bin', name);

@@ -39,6 +39,7 @@ describe('built packages (what npm users load)', function () {
     hono: 'clientCert,clientCertOf,default',
     'aws-lambda': 'createEventAuth,authenticateEvent,problemResponse',
     passport: 'ClientCertStrategy,Strategy,clientCertProblems,clientCertProblem,sendProblem,default',
+    nestjs: 'ClientCertModule,ClientCertGuard,ClientCert,ClientCertOptions,ClientCertExceptionFilter',
   };
   for (const [pkg, names] of Object.entries(exportsOf)) {
     const check = names
@@ -81,6 +82,7 @@ const PACKAGES = [
   'hono',
   'aws-lambda',
   'passport',
+  'nestjs',
 ] as const;
 const REPOSITORY = 'https://github.com/clientcert/clientcert';
 

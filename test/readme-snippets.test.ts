@@ -134,6 +134,8 @@ const OPTIONS: ts.CompilerOptions = {
   types: ['node'],
   esModuleInterop: true,
   skipLibCheck: true,
+  // Nest's decorators (@clientcert/nestjs) are TypeScript's legacy ones, as tsconfig.base.json says.
+  experimentalDecorators: true,
   noEmit: true,
 };
 

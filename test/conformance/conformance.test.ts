@@ -18,6 +18,7 @@ import type { Logger } from '../../packages/core/src/index.js';
 import { type ClientResponse, request } from '../helpers/http-client.js';
 import { honoAdapter } from '../hono/conformance-adapter.js';
 import { request2 } from '../http2/client.js';
+import { nestjsAdapters } from '../nestjs/conformance-adapter.js';
 import { passportAdapter } from '../passport/conformance-adapter.js';
 import { type AppSpec, FRAMEWORKS, type RunningApp, type Whoami } from './harness.js';
 import {
@@ -154,10 +155,15 @@ describe('conformance', () => {
     f = await createFixtures();
   });
 
-  // Hono (on @hono/node-server) and the Passport strategy (on express) beside the three: same rows, same codes.
+  // Hono (on @hono/node-server), the Passport strategy (on express) and NestJS (on express and fastify) beside the three: same rows, same codes.
   const honoPackage = new URL('../../node_modules/hono/package.json', import.meta.url);
   const honoVersion = (JSON.parse(readFileSync(honoPackage, 'utf8')) as { version: string }).version;
-  const all = [...FRAMEWORKS.flatMap((frameworks) => frameworks.adapters), honoAdapter(honoVersion), passportAdapter];
+  const all = [
+    ...FRAMEWORKS.flatMap((frameworks) => frameworks.adapters),
+    honoAdapter(honoVersion),
+    passportAdapter,
+    ...nestjsAdapters,
+  ];
   const runs = [
     ...all.map((adapter) => ({ adapter, http2: false })),
     ...all.filter((a) => a.http2).map((adapter) => ({ adapter, http2: true })),
