@@ -159,6 +159,22 @@ describe('principal on every caller of the core (fetch, no adapter placing it)',
       expect([refused.problem.status, refused.problem.code]).to.deep.equal([403, 'client_certificate_rejected']);
   });
 
+  it('a certificate mapped to no user leaves the one rejection line any refusal leaves, naming it', async () => {
+    const lines: string[] = [];
+    const logger = { info: () => {}, warn: (line: string) => lines.push(line), error: () => {}, debug: () => {} };
+    const auth = createClientCertAuth({ logger, ca: root.cert, trustProxy: '127.0.0.1', principal: () => null });
+    lines.length = 0; // the start-up lines
+    const socket = { remoteAddress: '127.0.0.1', encrypted: false } as never;
+    for (let i = 0; i < 2; i++) {
+      const result = await auth.authenticate({ socket, headers: { 'x-forwarded-client-cert': envoyXfcc(alice) } });
+      expect(result.ok).to.equal(false);
+    }
+    const sha256 = alice.x509.fingerprint256.replaceAll(':', '').toLowerCase();
+    expect(lines).to.deep.equal([
+      `clientcert: rejected a request: client_certificate_rejected at principal (The client certificate is not mapped to a user of this application.); certificate subject "CN=alice", issuer "CN=Clients", sha256 ${sha256}; from xfcc, peer 127.0.0.1; logged at most once a minute per certificate and reason (warning request_rejected; see https://github.com/clientcert/clientcert/blob/main/packages/core/README.md#request_rejected)`,
+    ]);
+  });
+
   it('fetch gives the mapping the Web Request itself as its context', async () => {
     let seen: unknown;
     await decide((_certificate, context) => {

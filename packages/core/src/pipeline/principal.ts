@@ -4,7 +4,7 @@
  * user or a refusal and none can forget the mapping. Without a principal the plain run is bound
  * instead, and the cached path stays as it was.
  */
-import type { AuthResult } from '../decide/decide.js';
+import { type AuthResult, NEVER } from '../decide/decide.js';
 import type { PrincipalStep } from '../options/principal.js';
 import type { RequestLike } from '../sources/read.js';
 import type { Pipeline } from './cache.js';
@@ -19,6 +19,36 @@ export function authenticateMapped(
 ): AuthResult | Promise<AuthResult> {
   const result = authenticate(pipeline, request);
   return result instanceof Promise
-    ? result.then((settled) => step.resolve(settled, context))
-    : step.resolve(result, context);
+    ? result.then((settled) => mapped(pipeline, step, request, settled, context))
+    : mapped(pipeline, step, request, result, context);
+}
+
+function mapped(
+  pipeline: Pipeline,
+  step: PrincipalStep,
+  request: RequestLike,
+  result: AuthResult,
+  context: unknown,
+): AuthResult | Promise<AuthResult> {
+  const answer = step.resolve(result, context);
+  return answer instanceof Promise
+    ? answer.then((settled) => logged(pipeline, request, result, settled))
+    : logged(pipeline, request, result, answer);
+}
+
+/** A certificate admitted but mapped to no user: its rejection line, like any other refusal's. */
+function logged(pipeline: Pipeline, request: RequestLike, decided: AuthResult, answer: AuthResult): AuthResult {
+  if (decided.ok && decided.certificate !== null && !answer.ok) {
+    const certificate = decided.certificate;
+    const refusal = {
+      certificate: null,
+      error: answer.error,
+      fingerprint: certificate.fingerprints.sha256,
+      subject: certificate.subject.rfc4514,
+      issuer: certificate.issuer.rfc4514,
+      ...NEVER,
+    };
+    pipeline.rejections.refused(refusal, certificate.source ?? 'principal', request, request.socket ?? undefined);
+  }
+  return answer;
 }
