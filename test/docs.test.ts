@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { PACKAGES } from './helpers/packages.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string): string => readFileSync(`${root}${path}`, 'utf8');
@@ -48,19 +49,6 @@ function firstCells(markdown: string): string {
 }
 
 const MIDDLEWARE_READMES = ['core', 'express', 'koa', 'fastify', 'fetch', 'hono', 'passport', 'nestjs'];
-const PACKAGES = [
-  'core',
-  'express',
-  'koa',
-  'fastify',
-  'agent',
-  'cli',
-  'fetch',
-  'hono',
-  'aws-lambda',
-  'passport',
-  'nestjs',
-];
 
 describe('docs: the READMEs document what the code accepts', () => {
   const middlewareOptions = knownKeys('packages/core/src/options/compile.ts', 'KNOWN_OPTIONS');

@@ -17,22 +17,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { PACKAGES } from './helpers/packages.js';
 import { consumerFiles, entryOf, type InstallRoot } from './packaging/consumers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const PACKAGES = [
-  'core',
-  'express',
-  'koa',
-  'fastify',
-  'agent',
-  'cli',
-  'fetch',
-  'hono',
-  'aws-lambda',
-  'passport',
-  'nestjs',
-] as const;
 const ADAPTERS = ['core', 'express', 'koa', 'fastify'] as const;
 const bin = (name: string): string => join(root, 'node_modules', '.bin', name);
 const tscPath = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');

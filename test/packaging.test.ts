@@ -5,6 +5,7 @@ import { dirname, join, posix } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import { WARNINGS_DOCS } from '../packages/core/src/index.js';
+import { PACKAGES } from './helpers/packages.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -71,19 +72,6 @@ describe('built packages (what npm users load)', function () {
   });
 });
 
-const PACKAGES = [
-  'core',
-  'express',
-  'koa',
-  'fastify',
-  'agent',
-  'cli',
-  'fetch',
-  'hono',
-  'aws-lambda',
-  'passport',
-  'nestjs',
-] as const;
 const REPOSITORY = 'https://github.com/clientcert/clientcert';
 
 describe('package metadata (what the registry shows and searches)', () => {

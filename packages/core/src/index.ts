@@ -46,6 +46,7 @@ export {
   type PrincipalOption,
   type PrincipalSettings,
   type PrincipalStep,
+  unmappedUser,
 } from './options/principal.js';
 export type { WarningCode, WarningsOption } from './options/warnings.js';
 export { WARNING_CODES, WARNINGS_DOCS } from './options/warnings.js';

@@ -56,6 +56,8 @@ export interface RequestAuth {
   authenticate(request: Request, connection?: RequestConnection): AuthResult | Promise<AuthResult>;
   /** One line saying what this configuration trusts, as reported at start-up. */
   describe(): string;
+  /** The options as the core compiled them (for a wrapper that answers as the core does). */
+  readonly options: CoreAuth['options'];
 }
 
 /**
@@ -68,6 +70,7 @@ export function createRequestAuth(options?: ClientCertOptions): RequestAuth {
     // `principal` is given the Web Request itself.
     authenticate: (request, connection) => core.authenticate(toRequestLike(request, connection), request),
     describe: () => core.describe(),
+    options: core.options,
   };
 }
 

@@ -67,7 +67,7 @@ export function clientCert(options?: HonoClientCertOptions): MiddlewareHandler<{
         );
   const auth = createRequestAuth(coreOptions);
   // Run here rather than in the core under @clientcert/fetch: the mapping is given Hono's context.
-  const principal = compilePrincipal({ ...coreOptions, principal: map, principalProperty });
+  const principal = compilePrincipal({ principal: map, principalProperty }, auth.options);
   return async function clientCertMiddleware(c, next) {
     let settled: AuthResult = await auth.authenticate(c.req.raw, connection(c));
     // A throw from the mapping propagates: Hono's onError answers it (500), not a 403.

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
   type AuthResult,
@@ -7,6 +6,7 @@ import {
   type ClientCertOptions,
   createClientCertAuth,
   type ProblemDetails,
+  unmappedUser,
   validateOption,
 } from '@clientcert/core';
 import { Strategy as PassportStrategy } from 'passport-strategy';
@@ -48,8 +48,6 @@ interface StrategyActions {
 }
 
 const Base = PassportStrategy as unknown as new () => StrategyActions;
-
-const REJECTED_DETAIL = 'The client certificate is not mapped to a user of this application.';
 
 /**
  * Passport strategy `'client-cert'`: the core decides the certificate (from the TLS connection or a
@@ -141,17 +139,9 @@ export class ClientCertStrategy extends Base {
     this.fail(problem, problem.status);
   }
 
-  /** The refusal of a certificate the core admitted but `verify` maps to no user. */
+  /** The refusal of a certificate the core admitted but `verify` maps to no user: the core's, as for `principal`. */
   private rejected(): ProblemDetails {
-    const { rejectStatus, problemTypeBase } = this.auth.options;
-    return {
-      type: `${problemTypeBase}client_certificate_rejected`,
-      title: 'Client certificate rejected',
-      status: rejectStatus,
-      detail: REJECTED_DETAIL,
-      instance: `urn:uuid:${randomUUID()}`,
-      code: 'client_certificate_rejected',
-    };
+    return unmappedUser(this.auth.options).problem;
   }
 
   /**

@@ -30,7 +30,6 @@ import {
   booleanOption,
   functionOption,
   headerNameOption,
-  integerOption,
   invalidOption,
   knownKeys,
   literalNewlineHint,
@@ -40,7 +39,7 @@ import {
 } from '../validate.js';
 import { type CacheOptions, type CompiledCache, compileCache } from './cache.js';
 import { proxyVerdictText } from './describe.js';
-import { compileMode, type Mode } from './mode.js';
+import { compileAnswering, type Mode } from './mode.js';
 import { compileObservation, type DecisionHook } from './observe.js';
 import { type ProxyName, type ProxyPreset, presetHeaderSource, resolvePreset } from './presets.js';
 import { compilePrincipal, type PrincipalOption, type PrincipalStep } from './principal.js';
@@ -278,7 +277,7 @@ const KNOWN_OPTIONS = new Set([
 export function compileOptions(input: ClientCertOptions = {}): CompiledOptions {
   const options = objectOption(input, 'options') as ClientCertOptions;
   knownKeys(options, KNOWN_OPTIONS);
-  const mode = compileMode(options.mode);
+  const answering = compileAnswering(options);
   const detected = options.proxy === undefined ? detectPlatform(process.env) : null;
   const preset = options.proxy !== undefined ? resolvePreset(options.proxy) : detected;
   const sourcing = compileSources(options, preset);
@@ -290,7 +289,6 @@ export function compileOptions(input: ClientCertOptions = {}): CompiledOptions {
       : compileTrustProxy(options.trustProxy ?? preset?.defaultTrustProxy ?? DEFAULT_TRUST_PROXY);
   const chains = compileChains(options);
   const time = compileTime(options);
-  const rejectStatus = integerOption(options.rejectStatus ?? 403, 'rejectStatus', { min: 400, max: 499 });
   const xfcc = compileXfcc(options.xfcc ?? {}, preset);
   const narrowing = compileNarrowing(options, chains.anchors);
   const purpose = compilePurpose(options.purpose);
@@ -305,7 +303,7 @@ export function compileOptions(input: ClientCertOptions = {}): CompiledOptions {
     proxyVerdictText: proxyVerdictText(sourcing.forwarded),
   });
   return {
-    mode,
+    ...answering,
     ...sourcing,
     preset,
     presetOrigin: options.proxy !== undefined ? 'option' : detected ? 'environment' : null,
@@ -319,11 +317,9 @@ export function compileOptions(input: ClientCertOptions = {}): CompiledOptions {
     purpose,
     ...time,
     ...xfcc,
-    rejectStatus,
-    problemTypeBase: options.problemTypeBase ?? 'urn:clientcert:problem:',
     ...observation,
     cache: compileCache(options.cache),
-    principal: compilePrincipal(options),
+    principal: compilePrincipal(options, answering),
   };
 }
 

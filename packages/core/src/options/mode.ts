@@ -1,5 +1,6 @@
-/** `mode`: what a request without a valid certificate gets. */
-import { invalidOption, oneOf } from '../validate.js';
+/** `mode`: what a request without a valid certificate gets, and how a refusal is answered. */
+import type { Answering } from '../decide/decide.js';
+import { integerOption, invalidOption, oneOf } from '../validate.js';
 import { escapeForLog } from './warnings.js';
 
 export type Mode = 'require' | 'accept' | 'ignore';
@@ -27,4 +28,17 @@ export function compileMode(input: unknown): Mode {
     throw invalidOption('mode', `must be one of ${MODES.join(', ')}: "${given}" is not one (did you mean '${meant}'?)`);
   }
   return oneOf(input ?? 'require', MODES, 'mode');
+}
+
+/** `mode`, `rejectStatus` and `problemTypeBase`: how every refusal is answered (decide.ts `fail`). */
+export function compileAnswering(options: {
+  mode?: unknown;
+  rejectStatus?: number;
+  problemTypeBase?: string;
+}): Answering {
+  return {
+    mode: compileMode(options.mode),
+    rejectStatus: integerOption(options.rejectStatus ?? 403, 'rejectStatus', { min: 400, max: 499 }),
+    problemTypeBase: options.problemTypeBase ?? 'urn:clientcert:problem:',
+  };
 }

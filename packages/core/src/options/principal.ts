@@ -4,10 +4,9 @@
  * one) and before the answer; a user it cannot name is refused like any other certificate. The
  * adapters call `resolve` with their framework's own request (or context) and only place the user.
  */
-import { type AuthResult, type ClientCertUser, fail, reject } from '../decide/decide.js';
+import { type Answering, type AuthResult, type ClientCertUser, fail, reject } from '../decide/decide.js';
 import type { ClientCertificate } from '../model.js';
-import { booleanOption, functionOption, integerOption, invalidOption, knownKeys, objectOption } from '../validate.js';
-import { compileMode } from './mode.js';
+import { booleanOption, functionOption, invalidOption, knownKeys, objectOption } from '../validate.js';
 
 export type { ClientCertUser };
 
@@ -45,13 +44,10 @@ export interface PrincipalStep {
   resolve(result: AuthResult, context: unknown): AuthResult | Promise<AuthResult>;
 }
 
-/** The options this step reads (the answer's mode, status and type come from the same options). */
+/** The options this step reads; its refusal is answered as `answering` (the compiled options) says. */
 export interface PrincipalSettings {
   readonly principal?: PrincipalOption | undefined;
   readonly principalProperty?: string | undefined;
-  readonly mode?: unknown;
-  readonly rejectStatus?: number | undefined;
-  readonly problemTypeBase?: string | undefined;
 }
 
 const SIGNATURE = '(certificate, context) => user | null, or { map, cache }';
@@ -59,8 +55,18 @@ const GROUP_KEYS: ReadonlySet<string> = new Set(['map', 'cache']);
 /** Fixed: the answer never echoes what the mapping did or did not find. */
 const UNMAPPED = 'The client certificate is not mapped to a user of this application.';
 
+/**
+ * The refusal of a certificate that was admitted but is no user of this app: one text for every
+ * mapping (`principal` here, a Passport strategy's `verify`).
+ */
+export function unmappedUser(answering: Answering): AuthResult & { readonly ok: false } {
+  return fail(answering, reject('client_certificate_rejected', UNMAPPED, 'principal')) as AuthResult & {
+    readonly ok: false;
+  };
+}
+
 /** Validate `principal` and `principalProperty` once, at start-up; null when no principal is configured. */
-export function compilePrincipal(options: PrincipalSettings): PrincipalStep | null {
+export function compilePrincipal(options: PrincipalSettings, answering: Answering): PrincipalStep | null {
   const property = compileProperty(options.principalProperty, options.principal !== undefined);
   if (options.principal === undefined) return null;
   const given = options.principal;
@@ -73,16 +79,10 @@ export function compilePrincipal(options: PrincipalSettings): PrincipalStep | nu
     map = functionOption<PrincipalMap>(group.map, 'principal.map', '(certificate, context) => user | null');
     cached = group.cache === undefined ? false : booleanOption(group.cache, 'principal.cache');
   }
-  const answering = {
-    mode: compileMode(options.mode),
-    rejectStatus: integerOption(options.rejectStatus ?? 403, 'rejectStatus', { min: 400, max: 499 }),
-    problemTypeBase: options.problemTypeBase ?? 'urn:clientcert:problem:',
-  };
   // Keyed by the decision's certificate object: a user lives exactly as long as the cached decision.
   const users = cached ? new WeakMap<ClientCertificate, ClientCertUser>() : null;
   const answer = (certificate: ClientCertificate, user: ClientCertUser | null | undefined): AuthResult => {
-    if (user === null || user === undefined)
-      return fail(answering, reject('client_certificate_rejected', UNMAPPED, 'principal'));
+    if (user === null || user === undefined) return unmappedUser(answering);
     users?.set(certificate, user);
     return { ok: true, certificate, principal: user };
   };
