@@ -3,6 +3,7 @@
  * and the step itself (what it maps, what it refuses, what it passes through) over real TLS,
  * where the decision is cached per connection and a cached user lives with it.
  */
+import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
@@ -193,5 +194,63 @@ describe('principal on every caller of the core (fetch, no adapter placing it)',
     expect(() => new ClientCertStrategy({ principalProperty: 'account' }, verify))
       .to.throw(/option "principalProperty"/)
       .with.property('code', 'invalid_option');
+  });
+});
+
+describe('principal: a header replayed by a stranger (attack)', () => {
+  it('a user cached for a certificate the trusted proxy forwarded is never given to a stranger replaying its header (mode accept)', async () => {
+    const root = await createCA({ subject: 'CN=Clients' });
+    const alice = await root.issue({ subject: 'CN=alice' });
+    let calls = 0;
+    const map = () => {
+      calls += 1;
+      return { id: 'alice' };
+    };
+    const app = express();
+    app.use(
+      clientCert({
+        logger: false,
+        mode: 'accept',
+        ca: root.cert,
+        trustProxy: '127.0.0.1',
+        principal: { map, cache: true },
+      }),
+    );
+    app.get('/', (req, res) => {
+      res.json({ cert: req.clientCert?.subject.rfc4514 ?? null, user: req.user ?? null });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as AddressInfo;
+    const from = (localAddress: string) =>
+      new Promise<{ status: number; body: unknown }>((resolve, reject) => {
+        http
+          .get(
+            {
+              host: '127.0.0.1',
+              port,
+              localAddress,
+              agent: false,
+              headers: { 'x-forwarded-client-cert': envoyXfcc(alice) },
+            },
+            (res) => {
+              let body = '';
+              res.on('data', (chunk) => (body += chunk));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body) }));
+            },
+          )
+          .on('error', reject);
+      });
+    try {
+      // The proxy's request decides alice and keeps her user with the cached decision.
+      expect(await from('127.0.0.1')).to.deep.equal({ status: 200, body: { cert: 'CN=alice', user: { id: 'alice' } } });
+      // The same header from a peer outside trustProxy: neither the certificate nor the cached user.
+      for (let i = 0; i < 2; i++) {
+        expect(await from('127.0.0.2')).to.deep.equal({ status: 200, body: { cert: null, user: null } });
+      }
+      expect(calls).to.equal(1);
+    } finally {
+      server.close();
+    }
   });
 });
