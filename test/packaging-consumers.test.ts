@@ -2,9 +2,17 @@
  * The packages as users meet them: packed with pnpm (which rewrites `workspace:^` ranges and
  * applies `publishConfig`), linted with publint and arethetypeswrong, and installed with plain npm
  * into throwaway projects — CommonJS, ESM, and TypeScript with node16, nodenext and bundler
- * resolution — that start an express, a koa and a fastify app and make requests. Two install
- * roots: the current framework majors (express 5, koa 3, fastify 5) and the previous ones
- * (express 4, koa 2, fastify 4); npm itself checks the adapters' peer ranges against each.
+ * resolution (`strict`, `skipLibCheck: false`) — that start an express, a koa and a fastify app and
+ * make requests. Two install roots: the current framework majors (express 5, koa 3, fastify 5) and
+ * the previous ones (express 4, koa 2, fastify 4); npm itself checks the adapters' peer ranges
+ * against each.
+ *
+ * The current root installs every package, and each of its consumers also uses the others as
+ * their READMEs show: @clientcert/fetch on Web Requests, @clientcert/hono on a Hono 4 app,
+ * @clientcert/aws-lambda on API Gateway HTTP API events, @clientcert/passport's strategy on express
+ * with Passport, and @clientcert/nestjs's module, guard and `@ClientCert()` on a Nest app
+ * (platform-express), each admitting a caller with a certificate and refusing one without. The
+ * agent and cli are loaded by the JavaScript consumers.
  *
  * Needs built packages (npm test builds first), npm, and the npm registry (or a warm npm cache:
  * installs use --prefer-offline).
@@ -19,9 +27,16 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { PACKAGES } from './helpers/packages.js';
 import { consumerFiles, entryOf, type InstallRoot } from './packaging/consumers.js';
+import { INTEGRATIONS } from './packaging/integrations.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const ADAPTERS = ['core', 'express', 'koa', 'fastify'] as const;
+/** The versions npm picks for the integrations' frameworks: within the packages' peer ranges. */
+const INTEGRATION_VERSIONS: Record<string, RegExp> = {
+  hono: /^4\./,
+  passport: /^0\.[67]\./,
+  '@nestjs/core': /^1[01]\./,
+};
 const bin = (name: string): string => join(root, 'node_modules', '.bin', name);
 const tscPath = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
 
@@ -36,18 +51,33 @@ const ROOTS: InstallRoot[] = [
       '@types/express': '^5.0.0',
       '@types/koa': '^3.0.0',
       '@types/node': '^20.11.0',
+      // The integrations' frameworks, in the packages' peer ranges (platform-express in @nestjs/core's).
+      hono: '^4.0.0',
+      passport: '^0.6.0 || ^0.7.0',
+      '@types/passport': '^1.0.0',
+      '@nestjs/common': '^10.0.0 || ^11.0.0',
+      '@nestjs/core': '^10.0.0 || ^11.0.0',
+      '@nestjs/platform-express': '^10.0.0 || ^11.0.0',
+      'reflect-metadata': '^0.1.13 || ^0.2.0',
+      rxjs: '^7.0.0',
     },
     consumers: [
-      { name: 'cjs', type: 'commonjs', tools: true },
-      { name: 'esm', type: 'module', tools: true },
-      { name: 'ts-node16-cjs', type: 'commonjs', ts: { module: 'node16', moduleResolution: 'node16' } },
+      { name: 'cjs', type: 'commonjs', tools: true, integrations: true },
+      { name: 'esm', type: 'module', tools: true, integrations: true },
+      {
+        name: 'ts-node16-cjs',
+        type: 'commonjs',
+        ts: { module: 'node16', moduleResolution: 'node16' },
+        integrations: true,
+      },
       {
         name: 'ts-nodenext-esm',
         type: 'module',
         ts: { module: 'nodenext', moduleResolution: 'nodenext' },
         augment: '@clientcert/express',
+        integrations: true,
       },
-      { name: 'ts-bundler', type: 'module', ts: { module: 'esnext', moduleResolution: 'bundler' } },
+      { name: 'ts-bundler', type: 'module', ts: { module: 'esnext', moduleResolution: 'bundler' }, integrations: true },
     ],
   },
   {
@@ -268,12 +298,14 @@ describe('packed packages installed into fresh projects (npm, CommonJS, ESM, Typ
         const what = consumer.ts
           ? `TypeScript ${consumer.ts.module}/${consumer.ts.moduleResolution} (${consumer.type})`
           : consumer.type;
-        it(`${what}: ${consumer.ts ? 'type-checks clientCert and options, builds, ' : ''}serves with all three adapters`, () => {
+        const also = consumer.integrations ? ` and with ${INTEGRATIONS.join(', ')}` : '';
+        it(`${what}: ${consumer.ts ? 'type-checks clientCert and options, builds, ' : ''}serves with all three adapters${also}`, () => {
           const result = outputs.get(`${installRoot.name}/${consumer.name}`);
           expect(result, 'the consumer ran').to.not.equal(undefined);
           ok(result!, consumer.name);
           const out = JSON.parse(result!.stdout.trim()) as Record<string, unknown>;
-          for (const framework of ['express', 'koa', 'fastify']) {
+          const used = ['express', 'koa', 'fastify', ...(consumer.integrations ? INTEGRATIONS : [])];
+          for (const framework of used) {
             expect(out[framework], framework).to.deep.equal([
               200,
               'CN=alice,O=Acme',
@@ -284,6 +316,9 @@ describe('packed packages installed into fresh projects (npm, CommonJS, ESM, Typ
           const versions = out.versions as Record<string, string>;
           for (const [framework, major] of Object.entries(majors))
             expect(versions[framework], framework).to.match(new RegExp(`^${major}\\.`));
+          if (consumer.integrations)
+            for (const [framework, range] of Object.entries(INTEGRATION_VERSIONS))
+              expect(versions[framework], framework).to.match(range);
           if (consumer.tools) expect(out.tools).to.deep.equal(['function', 'function', 'function']);
         });
       }

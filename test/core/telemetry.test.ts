@@ -19,8 +19,9 @@ import {
 import { expect } from 'chai';
 import express from 'express';
 import { type ClientCertOptions, createClientCertAuth } from '../../packages/core/src/index.js';
-import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
+import { envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { clientCert } from '../../packages/express/src/index.js';
+import { castOf } from '../helpers/cast.js';
 import { request } from '../helpers/http-client.js';
 
 /** A reader the test collects from on demand (no export interval). */
@@ -54,14 +55,7 @@ describe('OpenTelemetry', () => {
   const servers: https.Server[] = [];
 
   before(async () => {
-    [serverRoot, root] = await Promise.all([
-      createCA({ subject: 'CN=Server Root' }),
-      createCA({ subject: 'CN=Clients CA' }),
-    ]);
-    serverCert = await serverRoot.issue({ subject: 'CN=localhost', eku: ['serverAuth'], san: { ip: ['127.0.0.1'] } });
-    alice = await root.issue({ subject: 'CN=alice,O=Acme' });
-    // The same names under a CA of the attacker's own.
-    mallory = await (await createCA({ subject: 'CN=Clients CA' })).issue({ subject: 'CN=alice,O=Acme' });
+    ({ serverRoot, root, serverCert, alice, mallory } = await castOf());
   });
   after(() => {
     for (const server of servers) server.close();
@@ -178,6 +172,21 @@ describe('OpenTelemetry', () => {
         'clientcert.code': 'client_certificate_untrusted',
         'clientcert.source': 'tls',
         'tls.client.hash.sha256': mallory.sha256.toUpperCase(),
+      });
+    });
+
+    it('a trusted certificate that principal maps to no user: recorded as the refusal the caller got', async () => {
+      const url = await serve({
+        principal: (certificate) => (certificate.subject.get('CN') === 'bob' ? { id: 2 } : null),
+      });
+      const response = await get(url, alice);
+      expect(response.status).to.equal(403);
+      expect(JSON.parse(response.text)).to.include({ code: 'client_certificate_rejected' });
+      expect(onlySpan().attributes).to.deep.equal({
+        'clientcert.outcome': 'rejected',
+        'clientcert.code': 'client_certificate_rejected',
+        'clientcert.source': 'tls',
+        'tls.client.hash.sha256': alice.sha256.toUpperCase(),
       });
     });
 

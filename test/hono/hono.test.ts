@@ -11,9 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import express from 'express';
 import type { ClientCertOptions } from '../../packages/core/src/index.js';
-import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
+import { envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { clientCert as expressClientCert } from '../../packages/express/src/index.js';
 import { type ClientCertificate, clientCert, clientCertOf } from '../../packages/hono/src/index.js';
+import { castOf } from '../helpers/cast.js';
 import { request } from '../helpers/http-client.js';
 import { type Context, Hono, serve } from './deps.js';
 
@@ -28,14 +29,7 @@ describe('@clientcert/hono on @hono/node-server', () => {
   const servers: Listening[] = [];
 
   before(async () => {
-    [serverRoot, root] = await Promise.all([
-      createCA({ subject: 'CN=Server Root' }),
-      createCA({ subject: 'CN=Clients CA' }),
-    ]);
-    serverCert = await serverRoot.issue({ subject: 'CN=localhost', eku: ['serverAuth'], san: { ip: ['127.0.0.1'] } });
-    alice = await root.issue({ subject: 'CN=alice,O=Acme' });
-    // The same names under a CA of the attacker's own.
-    mallory = await (await createCA({ subject: 'CN=Clients CA' })).issue({ subject: 'CN=alice,O=Acme' });
+    ({ serverRoot, root, serverCert, alice, mallory } = await castOf());
   });
   after(() => {
     for (const server of servers) server.close();

@@ -5,10 +5,28 @@
  * Envoy-style XFCC header carrying a test-kit certificate and once without, and prints one JSON
  * line: `{ express: [200, subject, 403, code], koa: [...], fastify: [...], versions: {...} }`.
  *
+ * The consumers of the install root that has every package (`integrations`) also use
+ * @clientcert/fetch, hono, aws-lambda, passport and nestjs, each as its README shows, and add
+ * `fetch`, `hono`, `aws-lambda`, `passport` and `nestjs` to that line in the same form: their source
+ * text is in test/packaging/integrations.ts.
+ *
  * The TypeScript flavours also prove at compile time that `clientCert` is typed on each
  * framework's request with nothing but the import, that wrong options are type errors, and that
- * identity names can be narrowed by augmenting `ClientCertIdentities`.
+ * identity names can be narrowed by augmenting `ClientCertIdentities`; with the integrations, that
+ * Nest's decorators compile (`experimentalDecorators`, `emitDecoratorMetadata`) and the five
+ * packages' types hold.
  */
+
+import {
+  INTEGRATION_DEFAULT_IMPORTS,
+  INTEGRATION_NAMED_IMPORTS,
+  INTEGRATION_SIDE_EFFECT_IMPORTS,
+  INTEGRATION_TYPE_IMPORTS,
+  INTEGRATION_VERSIONS,
+  integrationDeclarations,
+  integrationRuns,
+  integrationTypeChecks,
+} from './integrations.js';
 
 export type ModuleSystem = 'commonjs' | 'module';
 
@@ -34,6 +52,8 @@ export interface Consumer {
   augment?: string;
   /** Also load @clientcert/agent and @clientcert/cli (installed in the latest root only). */
   tools?: boolean;
+  /** Also use fetch, hono, aws-lambda, passport and nestjs (installed in the latest root only). */
+  integrations?: boolean;
 }
 
 export interface ConsumerFile {
@@ -52,6 +72,7 @@ export interface InstallRoot {
 export const IDENTITY_NAMES = ['admin', 'reader'] as const;
 
 function imports(c: Consumer): string {
+  const sideEffects = c.integrations ? INTEGRATION_SIDE_EFFECT_IMPORTS : [];
   const names: Array<[string, string]> = [
     ['http', 'node:http'],
     ['fs', 'node:fs'],
@@ -60,6 +81,7 @@ function imports(c: Consumer): string {
     ['Koa', 'koa'],
     ['Fastify', 'fastify'],
     ['testkit', '@clientcert/core/testkit'],
+    ...(c.integrations ? INTEGRATION_DEFAULT_IMPORTS : []),
   ];
   const named: Array<[string, string]> = [
     ['clientCert: expressClientCert', '@clientcert/express'],
@@ -68,26 +90,28 @@ function imports(c: Consumer): string {
   ];
   if (c.tools)
     named.push(['createDispatcher, loadClientCredential', '@clientcert/agent'], ['buildHeaders', '@clientcert/cli']);
-  if (c.ts) {
-    const star = new Set(['http', 'fs', 'path', 'testkit']);
+  if (c.integrations) named.push(...INTEGRATION_NAMED_IMPORTS);
+  if (!c.ts && c.type === 'commonjs') {
     return [
-      ...names.map(([n, m]) => (star.has(n) ? `import * as ${n} from '${m}';` : `import ${n} from '${m}';`)),
-      ...named.map(([n, m]) => `import { ${n.replace(/: /g, ' as ')} } from '${m}';`),
+      ...sideEffects.map((m) => `require('${m}');`),
+      ...names.map(([n, m]) => `const ${n} = require('${m}');`),
+      ...named.map(([n, m]) => `const { ${n} } = require('${m}');`),
+    ].join('\n');
+  }
+  const star = new Set(['http', 'fs', 'path', 'testkit']);
+  const lines = [
+    ...sideEffects.map((m) => `import '${m}';`),
+    ...names.map(([n, m]) => (star.has(n) ? `import * as ${n} from '${m}';` : `import ${n} from '${m}';`)),
+    ...named.map(([n, m]) => `import { ${n.replace(/: /g, ' as ')} } from '${m}';`),
+  ];
+  if (c.ts) {
+    lines.push(
       `import type { AddressInfo } from 'node:net';`,
       `import type { ClientCertificate, ClientCertOptions } from '@clientcert/express';`,
-    ].join('\n');
+      ...(c.integrations ? INTEGRATION_TYPE_IMPORTS : []),
+    );
   }
-  if (c.type === 'module') {
-    const star = new Set(['http', 'fs', 'path', 'testkit']);
-    return [
-      ...names.map(([n, m]) => (star.has(n) ? `import * as ${n} from '${m}';` : `import ${n} from '${m}';`)),
-      ...named.map(([n, m]) => `import { ${n.replace(/: /g, ' as ')} } from '${m}';`),
-    ].join('\n');
-  }
-  return [
-    ...names.map(([n, m]) => `const ${n} = require('${m}');`),
-    ...named.map(([n, m]) => `const { ${n} } = require('${m}');`),
-  ].join('\n');
+  return lines.join('\n');
 }
 
 /** Compile-time checks of the TypeScript consumers (never executed beyond declaring functions). */
@@ -134,7 +158,8 @@ function body(c: Consumer): string {
     ? `
   results.tools = [typeof createDispatcher, typeof loadClientCredential, typeof buildHeaders];`
     : '';
-  return `
+  const frameworks = ['express', 'koa', 'fastify', ...(c.integrations ? INTEGRATION_VERSIONS : [])];
+  return `${c.integrations ? integrationDeclarations(c) : ''}
 async function listen(server${t(': http.Server')})${t(': Promise<string>')} {
   await new Promise${t('<void>')}((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return 'http://127.0.0.1:' + (server.address()${t(' as AddressInfo')}).port;
@@ -144,16 +169,17 @@ function version(name${t(': string')})${t(': string')} {
   return JSON.parse(fs.readFileSync(path.join(process.cwd(), '..', 'node_modules', name, 'package.json'), 'utf8')).version;
 }
 
+const frameworks = ${JSON.stringify(frameworks)};
+
 async function main()${t(': Promise<void>')} {
   const ca = await testkit.createCA();
   const alice = await ca.issue({ subject: 'CN=alice,O=Acme' });
   const xfcc = testkit.envoyXfcc(alice);
   const options = { ca: ca.cert, trustProxy: '127.0.0.1', logger: false${t(' as const')} };
-  const probe = async (url${t(': string')}) => {
-    const good = await fetch(url + '/whoami', { headers: { 'x-forwarded-client-cert': xfcc } });
-    const bad = await fetch(url + '/whoami');
-    return [good.status, (await good.json()${t(' as { subject: string }')}).subject, bad.status, (await bad.json()${t(' as { code: string }')}).code];
-  };
+  const answers = async (good${t(': Response')}, bad${t(': Response')}) =>
+    [good.status, (await good.json()${t(' as { subject: string }')}).subject, bad.status, (await bad.json()${t(' as { code: string }')}).code];
+  const probe = async (url${t(': string')}) =>
+    answers(await fetch(url + '/whoami', { headers: { 'x-forwarded-client-cert': xfcc } }), await fetch(url + '/whoami'));
   const results${t(': Record<string, unknown>')} = {};
 
   {
@@ -184,8 +210,8 @@ async function main()${t(': Promise<void>')} {
     app.get('/whoami', async (request) => ({ subject: request.clientCert ? request.clientCert.subject.rfc4514 : null }));
     results.fastify = await probe(await app.listen({ port: 0, host: '127.0.0.1' }));
     await app.close();
-  }
-  results.versions = { express: version('express'), koa: version('koa'), fastify: version('fastify') };${tools}
+  }${c.integrations ? integrationRuns(c) : ''}
+  results.versions = Object.fromEntries(frameworks.map((name) => [name, version(name)]));${tools}
   console.log(JSON.stringify(results));
 }
 
@@ -204,7 +230,8 @@ export function consumerFiles(c: Consumer): ConsumerFile[] {
       text: JSON.stringify({ name: `consumer-${c.name}`, private: true, type: c.type }, null, 2),
     },
   ];
-  const source = `${imports(c)}\n${c.ts ? typeChecks(c) : ''}${body(c)}`;
+  const checks = c.ts ? `${typeChecks(c)}${c.integrations ? integrationTypeChecks() : ''}` : '';
+  const source = `${imports(c)}\n${checks}${body(c)}`;
   if (!c.ts) {
     files.push({ path: 'index.js', text: source });
     return files;
@@ -225,6 +252,8 @@ export function consumerFiles(c: Consumer): ConsumerFile[] {
           rootDir: 'src',
           outDir: 'out',
           types: ['node'],
+          // Nest's decorators are TypeScript's legacy ones, and a Nest app's tsconfig has both.
+          ...(c.integrations ? { experimentalDecorators: true, emitDecoratorMetadata: true } : {}),
         },
         include: ['src'],
       },

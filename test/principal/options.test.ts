@@ -8,11 +8,12 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import express from 'express';
-import { createClientCertAuth, type PrincipalOption } from '../../packages/core/src/index.js';
+import { createClientCertAuth, type DecisionEvent, type PrincipalOption } from '../../packages/core/src/index.js';
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { clientCert } from '../../packages/express/src/index.js';
 import { createRequestAuth } from '../../packages/fetch/src/index.js';
 import { ClientCertStrategy } from '../../packages/passport/src/index.js';
+import { castOf } from '../helpers/cast.js';
 import { optionError } from '../helpers/errors.js';
 import { request } from '../helpers/http-client.js';
 
@@ -87,13 +88,7 @@ describe('principal over TLS (express)', () => {
   const servers: https.Server[] = [];
 
   before(async () => {
-    [serverRoot, root] = await Promise.all([
-      createCA({ subject: 'CN=Server Root' }),
-      createCA({ subject: 'CN=Clients' }),
-    ]);
-    serverCert = await serverRoot.issue({ subject: 'CN=localhost', eku: ['serverAuth'], san: { ip: ['127.0.0.1'] } });
-    alice = await root.issue({ subject: 'CN=alice' });
-    mallory = await (await createCA({ subject: 'CN=Clients' })).issue({ subject: 'CN=alice' });
+    ({ serverRoot, root, serverCert, alice, mallory } = await castOf({ clientsCA: 'CN=Clients', alice: 'CN=alice' }));
   });
   after(() => {
     for (const server of servers) server.close();
@@ -173,6 +168,26 @@ describe('principal on every caller of the core (fetch, no adapter placing it)',
     const sha256 = alice.x509.fingerprint256.replaceAll(':', '').toLowerCase();
     expect(lines).to.deep.equal([
       `clientcert: rejected a request: client_certificate_rejected at principal (The client certificate is not mapped to a user of this application.); certificate subject "CN=alice", issuer "CN=Clients", sha256 ${sha256}; from xfcc, peer 127.0.0.1; logged at most once a minute per certificate and reason (warning request_rejected; see https://github.com/clientcert/clientcert/blob/main/packages/core/README.md#request_rejected)`,
+    ]);
+  });
+
+  it('onDecision is told what the caller got: a user-less certificate as a refusal, a mapped one as admitted', async () => {
+    const events: DecisionEvent[] = [];
+    const auth = createClientCertAuth({
+      logger: false,
+      ca: root.cert,
+      trustProxy: '127.0.0.1',
+      principal: async (certificate) => (certificate.subject.get('CN') === 'alice' ? { id: 1 } : null),
+      onDecision: (event) => void events.push(event),
+    });
+    const bob = await root.issue({ subject: 'CN=bob' });
+    const socket = { remoteAddress: '127.0.0.1', encrypted: false } as never;
+    for (const client of [alice, bob]) {
+      await auth.authenticate({ socket, headers: { 'x-forwarded-client-cert': envoyXfcc(client) } });
+    }
+    expect(events.map((e) => [e.outcome, e.code, e.check, e.fingerprint, e.source])).to.deep.equal([
+      ['authenticated', null, null, alice.sha256, 'xfcc'],
+      ['rejected', 'client_certificate_rejected', 'principal', bob.sha256, 'xfcc'],
     ]);
   });
 

@@ -11,6 +11,7 @@ export { compileRules, evaluateRules } from './authorize/rules.js';
 export type { ClientCertAuth } from './create.js';
 export { createClientCertAuth } from './create.js';
 export type { AuthResult, ClientCertUser } from './decide/decide.js';
+export { admittedCertificate } from './decide/decide.js';
 export type { ProblemDetails } from './decide/problem.js';
 export { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS } from './decide/problem.js';
 export { rejectUpgrade } from './decide/upgrade.js';

@@ -1,5 +1,6 @@
 import {
   type AuthResult,
+  admittedCertificate,
   type ClientCertAuth,
   type ClientCertificate,
   type ClientCertOptions,
@@ -94,12 +95,7 @@ function settle(result: AuthResult, req: Request, res: Response, next: NextFunct
  * one): a mistake in the app, never a client's.
  */
 export function clientCertOf(req: Request): ClientCertificate {
-  const certificate = req.clientCert;
-  if (certificate == null)
-    throw new TypeError(
-      "clientcert: this request has no client certificate: clientCertOf() is for routes behind clientCert({ mode: 'require' }); where a request may have none (mode 'accept', a route with clientCert: false), read req.clientCert instead (null when none was presented)",
-    );
-  return certificate;
+  return admittedCertificate(req.clientCert, 'req.clientCert', true);
 }
 
 export default clientCert;

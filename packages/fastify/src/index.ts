@@ -1,5 +1,6 @@
 import {
   type AuthResult,
+  admittedCertificate,
   type ClientCertAuth,
   ClientCertError,
   type ClientCertificate,
@@ -181,12 +182,7 @@ export const clientCert = fp(plugin, { fastify: '^4.23.0 || ^5.0.0', name: '@cli
  * one): a mistake in the app, never a client's.
  */
 export function clientCertOf(request: FastifyRequest): ClientCertificate {
-  const certificate = request.clientCert;
-  if (certificate == null)
-    throw new TypeError(
-      "clientcert: this request has no client certificate: clientCertOf() is for routes behind clientCert({ mode: 'require' }); where a request may have none (mode 'accept', a route with clientCert: false), read request.clientCert instead (null when none was presented)",
-    );
-  return certificate;
+  return admittedCertificate(request.clientCert, 'request.clientCert', true);
 }
 
 export default clientCert;

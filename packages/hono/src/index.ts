@@ -1,4 +1,5 @@
 import {
+  admittedCertificate,
   type ClientCertificate,
   type ClientCertOptions,
   type ClientCertUser,
@@ -96,12 +97,7 @@ export function nodeConnection(c: Context): RequestConnection | undefined {
  * one): a mistake in the app, never a client's.
  */
 export function clientCertOf(c: Context): ClientCertificate {
-  const certificate = c.get('clientCert');
-  if (certificate == null)
-    throw new TypeError(
-      "clientcert: this request has no client certificate: clientCertOf() is for routes behind clientCert({ mode: 'require' }); where a request may have none (mode 'accept'), read c.get('clientCert') instead (null when none was presented)",
-    );
-  return certificate;
+  return admittedCertificate(c.get('clientCert'), "c.get('clientCert')", false);
 }
 
 export default clientCert;

@@ -1,5 +1,6 @@
 import {
   type AuthResult,
+  admittedCertificate,
   type ClientCertAuth,
   type ClientCertificate,
   type ClientCertOptions,
@@ -85,12 +86,7 @@ function answer(result: AuthResult, ctx: Context, next: Next): Promise<void> | u
  * without one): a mistake in the app, never a client's.
  */
 export function clientCertOf(ctx: Context): ClientCertificate {
-  const certificate = ctx.clientCert;
-  if (certificate == null)
-    throw new TypeError(
-      "clientcert: this request has no client certificate: clientCertOf() is for routes behind clientCert({ mode: 'require' }); where a request may have none (mode 'accept', a route with clientCert: false), read ctx.clientCert instead (null when none was presented)",
-    );
-  return certificate;
+  return admittedCertificate(ctx.clientCert, 'ctx.clientCert', true);
 }
 
 export default clientCert;

@@ -157,3 +157,21 @@ function nothingPresented(answering: Answering): AuthResult {
 export function fail(answering: Answering, error: Rejection): AuthResult {
   return { ok: false, error, problem: toProblem(error, answering.rejectStatus, answering.problemTypeBase) };
 }
+
+/**
+ * Every adapter's `clientCertOf`: the certificate a route behind `mode: 'require'` was admitted
+ * with, typed non-null, or a TypeError naming the mistake (a route where a request may have none)
+ * and where that adapter keeps the certificate instead (`readInstead`, e.g. `req.clientCert`).
+ * `routeOptOut`: whether the adapter lets a route turn client certificates off.
+ */
+export function admittedCertificate(
+  certificate: ClientCertificate | null | undefined,
+  readInstead: string,
+  routeOptOut: boolean,
+): ClientCertificate {
+  if (certificate != null) return certificate;
+  const may = routeOptOut ? "mode 'accept', a route with clientCert: false" : "mode 'accept'";
+  throw new TypeError(
+    `clientcert: this request has no client certificate: clientCertOf() is for routes behind clientCert({ mode: 'require' }); where a request may have none (${may}), read ${readInstead} instead (null when none was presented)`,
+  );
+}

@@ -8,19 +8,19 @@ import { type AuthResult, NEVER } from '../decide/decide.js';
 import type { PrincipalStep } from '../options/principal.js';
 import type { RequestLike } from '../sources/read.js';
 import type { Pipeline } from './cache.js';
-import { authenticate } from './run.js';
+import { authenticateThen } from './run.js';
 
-/** `context`: what the mapping is given, the framework's own request; the request itself by default. */
+/**
+ * `context`: what the mapping is given, the framework's own request; the request itself by
+ * default. Mapped before the decision is reported: observers see a user-less certificate refused.
+ */
 export function authenticateMapped(
   pipeline: Pipeline,
   step: PrincipalStep,
   request: RequestLike,
   context: unknown = request,
 ): AuthResult | Promise<AuthResult> {
-  const result = authenticate(pipeline, request);
-  return result instanceof Promise
-    ? result.then((settled) => mapped(pipeline, step, request, settled, context))
-    : mapped(pipeline, step, request, result, context);
+  return authenticateThen(pipeline, request, (result) => mapped(pipeline, step, request, result, context));
 }
 
 function mapped(

@@ -19,6 +19,21 @@ import { type Telemetry, telemetryFor } from './telemetry.js';
 import { fromTls } from './tls.js';
 
 export function authenticate(pipeline: Pipeline, request: RequestLike): AuthResult | Promise<AuthResult> {
+  return authenticateThen(pipeline, request, null);
+}
+
+/** What the answer goes through before anyone observing is told of it: the principal's mapping (principal.ts). */
+export type Finish = (result: AuthResult) => AuthResult | Promise<AuthResult>;
+
+/**
+ * The same, the answer passed through `finish` first: `onDecision`, the decision channel and
+ * OpenTelemetry then see what the caller gets (a certificate mapped to no user is a refusal).
+ */
+export function authenticateThen(
+  pipeline: Pipeline,
+  request: RequestLike,
+  finish: Finish | null,
+): AuthResult | Promise<AuthResult> {
   if (pipeline.options.mode === 'ignore') return { ok: true, certificate: null };
   // Not a request (no headers): answered as one that sent nothing, never a TypeError.
   if (request?.headers == null) request = headless(request);
@@ -27,9 +42,15 @@ export function authenticate(pipeline: Pipeline, request: RequestLike): AuthResu
   const socket = stream === undefined || stream === null ? (request.socket ?? undefined) : connectionOf(request);
   // OpenTelemetry is asked here, while the request's span is the active one.
   const telemetry = pipeline.options.telemetry ? telemetryFor() : null;
-  if (telemetry === null && !pipeline.alwaysObserved && !decisionChannel.hasSubscribers)
-    return fromSources(pipeline, request, socket, 0, null);
-  return observed(pipeline, request, socket, telemetry);
+  if (telemetry === null && !pipeline.alwaysObserved && !decisionChannel.hasSubscribers) {
+    const result = fromSources(pipeline, request, socket, 0, null);
+    return finish === null ? result : finished(result, finish);
+  }
+  return observed(pipeline, request, socket, telemetry, finish);
+}
+
+function finished(result: AuthResult | Promise<AuthResult>, finish: Finish): AuthResult | Promise<AuthResult> {
+  return result instanceof Promise ? result.then(finish) : finish(result);
 }
 
 /** The same decision, traced and reported: only while a hook, a debug sink, a channel subscriber or OpenTelemetry listens. */
@@ -38,9 +59,11 @@ function observed(
   request: RequestLike,
   socket: Socket | undefined,
   telemetry: Telemetry,
+  finish: Finish | null,
 ): AuthResult | Promise<AuthResult> {
   const trace = newTrace(pipeline.options.debug !== null, telemetry);
-  const result = fromSources(pipeline, request, socket, 0, trace);
+  const decided = fromSources(pipeline, request, socket, 0, trace);
+  const result = finish === null ? decided : finished(decided, finish);
   return result instanceof Promise
     ? result.then((settled) => report(pipeline, settled, trace))
     : report(pipeline, result, trace);
