@@ -163,7 +163,10 @@ function described(decided: Decided, description: ForwardedDescription, trace: T
   return refused('client_certificate_untrusted', mismatch, PROXY_DESCRIPTION_CHECK);
 }
 
-/** A header that could not be read: refused now, never cached. */
+/**
+ * A header that could not be read: refused. The same value always fails the same way, so the XFCC
+ * path keeps the refusal with its value (`cachedIn`); the other sources answer it afresh.
+ */
 function unreadable(error: unknown, trace: Trace | null): Decision {
   decidedNow(trace);
   return { certificate: null, error: asRejection(error), ...ALWAYS };

@@ -72,12 +72,15 @@ export function hostIsServerName(request: RequestLike, socket: Socket): boolean 
   return name.length === servername.length && name.toLowerCase() === servername.toLowerCase();
 }
 
-/** How many times a header (lower-case name) was sent, from Node's `rawHeaders` name/value pairs. */
+/**
+ * How many times a header (lower-case name) was sent, from Node's `rawHeaders` name/value pairs.
+ * A name sent lower-case (HTTP/2 always, Envoy by default) is matched without lower-casing a copy.
+ */
 export function countLines(rawHeaders: readonly string[], name: string): number {
   let count = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const header = rawHeaders[i]!;
-    if (header.length === name.length && header.toLowerCase() === name) count += 1;
+    if (header.length === name.length && (header === name || header.toLowerCase() === name)) count += 1;
   }
   return count;
 }
