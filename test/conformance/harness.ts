@@ -109,19 +109,14 @@ export interface Adapter {
 
 const HOST = '127.0.0.1';
 
-function quiet(options: ClientCertOptions): ClientCertOptions {
+export function quiet(options: ClientCertOptions): ClientCertOptions {
   return 'logger' in options ? options : { logger: false, ...options };
 }
 
-type AnyServer = http.Server | https.Server | http2.Http2Server | http2.Http2SecureServer;
+export type AnyServer = http.Server | https.Server | http2.Http2Server | http2.Http2SecureServer;
 
-async function listen(server: AnyServer, secure: boolean): Promise<RunningApp> {
-  // HTTP/2 servers have no closeAllConnections(): their sessions are ended here on close.
-  const sessions = new Set<http2.Http2Session>();
-  server.on('session', (session: http2.Http2Session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-  });
+/** `server` listening on HOST, port 0, as `running` describes it. */
+export async function listen(server: AnyServer, secure: boolean): Promise<RunningApp> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, HOST, () => {
@@ -129,6 +124,21 @@ async function listen(server: AnyServer, secure: boolean): Promise<RunningApp> {
       resolve();
     });
   });
+  return running(server, secure);
+}
+
+/**
+ * A server on HOST, listening or about to (a framework's own `serve` may have called listen), as
+ * the table drives it: its URL, and a close that also ends kept-alive connections and HTTP/2
+ * sessions (HTTP/2 servers have no closeAllConnections()).
+ */
+export async function running(server: AnyServer, secure: boolean): Promise<RunningApp> {
+  const sessions = new Set<http2.Http2Session>();
+  server.on('session', (session: http2.Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  if (!server.listening) await new Promise<void>((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `${secure ? 'https' : 'http'}://${HOST}:${port}`,

@@ -4,25 +4,16 @@
  * answering the certificate, each extra route behind its own middleware or (opted out) declared
  * before the app-wide one. HTTPS when the spec has TLS options, HTTP/2 (h2, or h2c) when asked.
  */
-import type http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { ClientCertOptions } from '../../packages/core/src/index.js';
 import { clientCert } from '../../packages/hono/src/index.js';
-import type { Adapter, AppSpec, RunningApp } from '../conformance/harness.js';
-import { whoami } from '../conformance/harness.js';
+import { type Adapter, type AnyServer, type AppSpec, quiet, running, whoami } from '../conformance/harness.js';
 import { Hono, serve } from './deps.js';
 
 const HOST = '127.0.0.1';
 
 export type HonoAdapter = Omit<Adapter, 'name'> & { name: 'hono' };
-
-function quiet(options: ClientCertOptions): ClientCertOptions {
-  return 'logger' in options ? options : { logger: false, ...options };
-}
-
-type AnyServer = http.Server | https.Server | http2.Http2Server | http2.Http2SecureServer;
 
 /** The server node-server makes for this spec: the factory and its options, as `serve` takes them. */
 function serverChoice(spec: AppSpec) {
@@ -53,7 +44,7 @@ export function honoAdapter(version: string): HonoAdapter {
       const server = serve({ fetch: app.fetch, port: 0, hostname: HOST, ...serverChoice(spec) } as Parameters<
         typeof serve
       >[0]) as AnyServer;
-      return listening(server, spec.tls !== undefined);
+      return running(server, spec.tls !== undefined);
     },
     async construct(options, where) {
       const app = new Hono();
@@ -61,24 +52,5 @@ export function honoAdapter(version: string): HonoAdapter {
       if (where === 'app') app.use(middleware);
       else app.get('/route', middleware, (c) => c.body(null));
     },
-  };
-}
-
-async function listening(server: AnyServer, secure: boolean): Promise<RunningApp> {
-  const sessions = new Set<http2.Http2Session>();
-  server.on('session', (session: http2.Http2Session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-  });
-  if (!server.listening) await new Promise<void>((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `${secure ? 'https' : 'http'}://${HOST}:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error?: Error) => (error ? reject(error) : resolve()));
-        if ('closeAllConnections' in server) server.closeAllConnections();
-        for (const session of sessions) session.destroy();
-      }),
   };
 }

@@ -19,18 +19,20 @@ import {
   ClientCertOptions,
   type NestClientCertOptions,
 } from '../../packages/nestjs/src/index.js';
-import type { Adapter, AppSpec, RunningApp, TlsServerOptions } from '../conformance/harness.js';
-import { whoami } from '../conformance/harness.js';
+import {
+  type Adapter,
+  type AppSpec,
+  quiet,
+  type RunningApp,
+  type TlsServerOptions,
+  whoami,
+} from '../conformance/harness.js';
 import { moduleOf, type Platform } from './app.js';
 
 /** `Adapter`, named for the module on its platform (the harness's name union lists the framework adapters). */
 export type NestAdapter = Omit<Adapter, 'name'> & { name: `nestjs-${Platform}` };
 
 const require = createRequire(import.meta.url);
-
-function quiet(options: CoreOptions): NestClientCertOptions {
-  return ('logger' in options ? options : { logger: false, ...options }) as NestClientCertOptions;
-}
 
 type Prototype = Record<string, unknown>;
 
@@ -73,7 +75,7 @@ function nestAdapter(platform: Platform): NestAdapter {
     http2: false,
     async start(spec: AppSpec): Promise<RunningApp> {
       if (spec.http2) throw new Error('the conformance table runs the Nest module over HTTP/1.1 only');
-      const imports = [ClientCertModule.forRoot(quiet(spec.options))];
+      const imports = [ClientCertModule.forRoot(quiet(spec.options) as NestClientCertOptions)];
       const app = await create(platform, moduleOf({ imports, controllers: controllers(spec) }), spec.tls);
       await app.listen(0, '127.0.0.1');
       const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();

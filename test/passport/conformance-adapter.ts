@@ -9,12 +9,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { ClientCertificate, ClientCertOptions } from '../../packages/core/src/index.js';
 import { ClientCertStrategy, clientCertProblems } from '../../packages/passport/src/index.js';
-import type { Adapter, AppSpec, RunningApp } from '../conformance/harness.js';
-import { whoami } from '../conformance/harness.js';
+import { type Adapter, type AppSpec, listen, quiet, type RunningApp, whoami } from '../conformance/harness.js';
 import { newPassport } from './app.js';
 
 /** `Adapter`, but named 'passport' (the harness's name union lists the framework adapters). */
@@ -24,10 +22,6 @@ const require = createRequire(import.meta.url);
 
 /** The user is the certificate itself: the table checks the certificate, on `req.clientCert`. */
 const asUser = (certificate: ClientCertificate): ClientCertificate => certificate;
-
-function quiet(options: ClientCertOptions): ClientCertOptions {
-  return 'logger' in options ? options : { logger: false, ...options };
-}
 
 async function start(spec: AppSpec): Promise<RunningApp> {
   if (spec.http2) throw new Error('express (and so Passport on it) does not run on node:http2');
@@ -45,16 +39,7 @@ async function start(spec: AppSpec): Promise<RunningApp> {
   }
   app.use(clientCertProblems());
   const server = spec.tls ? https.createServer(spec.tls, app) : http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `${spec.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server, spec.tls !== undefined);
 }
 
 export const passportAdapter: PassportAdapter = {
