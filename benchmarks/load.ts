@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pinned } from './pin.js';
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'load-worker.ts');
 
@@ -53,9 +54,8 @@ export interface LoadResult {
 
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(options)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { command, args } = pinned('load', [process.execPath, '--import', 'tsx', WORKER, JSON.stringify(options)]);
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk));

@@ -42,6 +42,7 @@ import {
 import { DISTINCT_CERTIFICATES, type Fixtures, loadFixtures } from './fixtures.js';
 import { type LoadOptions, runLoad, runLoadSplit } from './load.js';
 import { describeMemory, type MemoryResult } from './memory.js';
+import { pinned, pinningLine, pinProcesses } from './pin.js';
 import { hotSpots, selfByFile } from './profile.js';
 import { type Sample, tableOf } from './report.js';
 
@@ -59,6 +60,7 @@ const { values: args } = parseArgs({
     configs: { type: 'string' },
     profile: { type: 'string' },
     'skip-cold': { type: 'boolean', default: false },
+    pin: { type: 'boolean', default: false },
   },
 });
 const RUNS = Number(args.runs);
@@ -73,11 +75,16 @@ interface Server {
 }
 
 function startServer(framework: Framework, fixturesFile: string): Promise<Server> {
-  const child = spawn(
+  const { command, args: argv } = pinned('server', [
     process.execPath,
-    ['--conditions=@clientcert/source', '--import', 'tsx', join(here, 'server.ts'), framework, fixturesFile],
-    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
-  );
+    '--conditions=@clientcert/source',
+    '--import',
+    'tsx',
+    join(here, 'server.ts'),
+    framework,
+    fixturesFile,
+  ]);
+  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     // The middleware's start-up lines (describe()) go to stdout too: look for ours, drain the rest.
     let out = '';
@@ -216,7 +223,9 @@ async function profileOne(fixtures: Fixtures, fixturesFile: string, spec: string
   const file = join(mkdtempSync(join(os.tmpdir(), 'clientcert-prof-')), `${framework}-${variant}.cpuprofile`);
   let result: Awaited<ReturnType<typeof runLoad>>;
   try {
-    const warmUp = clients ? { seconds: 1, requests: Number(clients) } : { seconds: 1 };
+    // A fleet's warm-up is one pass through its rotation; one client (fewer than the connections,
+    // which autocannon refuses as a request count) warms up for a second like the other loads.
+    const warmUp = clients && Number(clients) > 1 ? { seconds: 1, requests: Number(clients) } : { seconds: 1 };
     const warm = await runLoad({ ...loadFor(fixtures, port, config, 0), ...warmUp });
     await ask(server, 'profile-start');
     result = await runLoad({ ...loadFor(fixtures, port, config, warm.rotated), seconds: SECONDS });
@@ -292,6 +301,7 @@ function selectedConfigs(): Config[] {
 
 async function main(): Promise<void> {
   const began = Date.now();
+  if (args.pin) pinProcesses();
   console.log(`machine: ${machineLine()}`);
   const fixtures = await loadFixtures();
   const fixturesFile = join(fixtures.dir, 'fixtures.json');
@@ -328,7 +338,7 @@ async function main(): Promise<void> {
   const report = [
     `machine: ${machineLine()}`,
     `${RUNS} runs × ${SECONDS} s per configuration, ${CONNECTIONS} connections (HTTP/2: ${STREAMS} stream(s) each), ` +
-      `load generator in its own process; the whole run took ${minutes} min`,
+      `load generator in its own process${pinningLine()}; the whole run took ${minutes} min`,
     '',
     tableOf(configs, samples, cold),
     '',
