@@ -10,7 +10,12 @@ import { expect } from 'chai';
 import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
-import type { ClientCertificate, ClientCertUser, PrincipalOption } from '../../packages/core/src/index.js';
+import type {
+  ClientCertificate,
+  ClientCertUser,
+  DecisionEvent,
+  PrincipalOption,
+} from '../../packages/core/src/index.js';
 import { createCA, envoyXfcc, type TestCA, type TestCertificate } from '../../packages/core/src/testkit/index.js';
 import { clientCert as expressClientCert } from '../../packages/express/src/index.js';
 import { clientCert as fastifyClientCert } from '../../packages/fastify/src/index.js';
@@ -132,10 +137,10 @@ describe('principal: the app user from the certificate', () => {
     tenant: tenant ?? null,
   });
 
-  async function get(url: string, certificate: TestCertificate | null = alice) {
+  async function get(url: string, certificate: TestCertificate | null = alice, localAddress = '127.0.0.1') {
     const headers: Record<string, string> = { 'x-tenant': 'blue' };
     if (certificate) headers['x-forwarded-client-cert'] = envoyXfcc(certificate);
-    const res = await request({ url, path: '/', localAddress: '127.0.0.1', headers });
+    const res = await request({ url, path: '/', localAddress, headers });
     return { status: res.status, type: res.headers['content-type'], text: res.text };
   }
 
@@ -216,6 +221,35 @@ describe('principal: the app user from the certificate', () => {
         });
         const res = await get(url, null);
         expect([res.status, JSON.parse(res.text), calls]).to.deep.equal([200, { user: null }, 0]);
+      });
+
+      it('a certificate mapped to no user: the request_rejected line, and onDecision told of the refusal', async () => {
+        const lines: string[] = [];
+        const events: DecisionEvent[] = [];
+        const logger = { info: () => {}, warn: (line: string) => lines.push(line), error: () => {}, debug: () => {} };
+        const onDecision = (event: DecisionEvent) => void events.push(event);
+        const url = await serveWith({ map: () => null }, { ...options(), logger, onDecision }, servers);
+        lines.length = 0; // the start-up lines
+        expect((await get(url)).status).to.equal(403);
+        expect(lines.map((line) => line.slice(0, line.indexOf(' ('))).filter(Boolean)).to.deep.equal([
+          'clientcert: rejected a request: client_certificate_rejected at principal',
+        ]);
+        expect(events.map((e) => [e.outcome, e.code, e.check, e.fingerprint])).to.deep.equal([
+          ['rejected', 'client_certificate_rejected', 'principal', alice.sha256],
+        ]);
+      });
+
+      it("attack: a stranger replaying the trusted proxy's header gets no user, not even a cached one (mode accept)", async () => {
+        let calls = 0;
+        const url = await start({
+          map: (certificate, tenant) => byName(certificate, tenant, ++calls),
+          cache: true,
+          mode: 'accept',
+        });
+        const proxied = await get(url);
+        expect(JSON.parse(proxied.text)).to.deep.equal({ user: { name: 'alice', tenant: 'blue' } });
+        const stranger = await get(url, alice, '127.0.0.2'); // outside trustProxy: the header is no evidence
+        expect([stranger.status, JSON.parse(stranger.text), calls]).to.deep.equal([200, { user: null }, 1]);
       });
 
       it('principalProperty names where the user goes', async () => {

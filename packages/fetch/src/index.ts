@@ -52,8 +52,9 @@ export interface RequestAuth {
    * Decide one request: a result now, or a Promise when revocation data must be fetched or a
    * predicate is async (`await` it either way). Never rejects for a client's input: a bad
    * certificate or header is a result with `ok: false` and the problem to answer with.
+   * `context` is what `principal` is given (default: `request`), e.g. a framework's own context.
    */
-  authenticate(request: Request, connection?: RequestConnection): AuthResult | Promise<AuthResult>;
+  authenticate(request: Request, connection?: RequestConnection, context?: unknown): AuthResult | Promise<AuthResult>;
   /** One line saying what this configuration trusts, as reported at start-up. */
   describe(): string;
   /** The options as the core compiled them (for a wrapper that answers as the core does). */
@@ -67,8 +68,9 @@ export interface RequestAuth {
 export function createRequestAuth(options?: ClientCertOptions): RequestAuth {
   const core: CoreAuth = createClientCertAuth(options);
   return {
-    // `principal` is given the Web Request itself.
-    authenticate: (request, connection) => core.authenticate(toRequestLike(request, connection), request),
+    // `principal` is given the Web Request itself, unless the caller names another context.
+    authenticate: (request, connection, context = request) =>
+      core.authenticate(toRequestLike(request, connection), context),
     describe: () => core.describe(),
     options: core.options,
   };

@@ -3,7 +3,6 @@ import {
   type ClientCertificate,
   type ClientCertOptions,
   type ClientCertUser,
-  compilePrincipal,
   type PrincipalOption,
   type RequestLike,
   validateOption,
@@ -57,7 +56,7 @@ export interface HonoClientCertOptions extends Omit<ClientCertOptions, 'principa
  * answers with an RFC 9457 problem response. Use it app-wide or per route.
  */
 export function clientCert(options?: HonoClientCertOptions): MiddlewareHandler<{ Variables: ClientCertVariables }> {
-  const { connection: given, principal: map, principalProperty, ...coreOptions } = options ?? {};
+  const { connection: given, ...coreOptions } = options ?? {};
   const connection =
     given === undefined
       ? nodeConnection
@@ -67,12 +66,11 @@ export function clientCert(options?: HonoClientCertOptions): MiddlewareHandler<{
           'of the Hono context, e.g. (c) => ({ remoteAddress: getConnInfo(c).remote.address }), or left out under @hono/node-server',
         );
   const auth = createRequestAuth(coreOptions);
-  // Run here rather than in the core under @clientcert/fetch: the mapping is given Hono's context.
-  const principal = compilePrincipal({ principal: map, principalProperty }, auth.options);
+  const principal = auth.options.principal;
   return async function clientCertMiddleware(c, next) {
-    let settled: AuthResult = await auth.authenticate(c.req.raw, connection(c));
-    // A throw from the mapping propagates: Hono's onError answers it (500), not a 403.
-    if (principal !== null) settled = await principal.resolve(settled, c);
+    // The core maps the user, given Hono's context. A throw from the mapping propagates: Hono's
+    // onError answers it (500), not a 403.
+    const settled: AuthResult = await auth.authenticate(c.req.raw, connection(c), c);
     if (!settled.ok) return problemResponse(settled);
     c.set('clientCert', settled.certificate);
     if (principal !== null && settled.principal !== undefined) c.set(principal.property as 'user', settled.principal);

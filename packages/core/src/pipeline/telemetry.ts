@@ -8,10 +8,11 @@
  * SDK reads the numbers when it collects. A synchronous counter's `add` hashes its attributes on
  * every call, which cost ~1 µs per request, more than ten times the cached decision itself.
  *
- * The API is loaded with `require`, synchronously, the first time a request asks whether anyone
- * records: the first request is recorded like every other one (an `import()` would settle some
- * time later, and requests until then would go unrecorded), and an app without the package pays
- * one failed lookup, once. Both builds can: `createRequire` from this file's location (the
+ * The API is loaded with `require`, synchronously, when a configuration with telemetry on is
+ * created (create.ts; else the first time a request asks whether anyone records): the first
+ * request is recorded like every other one (an `import()` would settle some time later, and
+ * requests until then would go unrecorded), and an app without the package pays one failed
+ * lookup, once. Both builds can: `createRequire` from this file's location (the
  * CommonJS build's `__filename`, the ESM build's `import.meta.url`), where the package resolves as
  * the app's own dependencies do.
  *
